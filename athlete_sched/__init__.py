@@ -1,0 +1,50 @@
+"""athlete_sched: plan dry-needling sessions around races and rides."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from .config import Config, from_environment
+from . import extensions
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(config: dict[str, Any] | type | None = None) -> Flask:
+    """Build the app: config (defaults < environment < `config`), extensions, blueprints."""
+    app = Flask(__name__, instance_path=os.environ.get("ATHLETE_SCHED_INSTANCE") or None,
+                template_folder=str(ROOT / "templates"), static_folder=str(ROOT / "static"))
+    app.config.from_object(Config)
+    app.json.sort_keys = False  # type: ignore[attr-defined]  # keep the contract's field order
+    app.config.from_prefixed_env()
+    from_environment(app.config)
+    if isinstance(config, dict):
+        app.config.update(config)
+    elif config is not None:
+        app.config.from_object(config)
+    if not app.config.get("SQLALCHEMY_DATABASE_URI"):
+        Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+        app.config["SQLALCHEMY_DATABASE_URI"] = (
+            f"sqlite:///{Path(app.instance_path) / 'athlete_sched.db'}")
+
+    # `extensions.db`, not a bare `db`: the subpackage athlete_sched.db shadows that name here.
+    db = extensions.db
+    db.init_app(app)
+    extensions.migrate.init_app(app, db, directory=str(ROOT / "migrations"))
+    with app.app_context():
+        if db.engine.dialect.name == "sqlite":
+            extensions.configure_sqlite(db.engine)
+
+    from .db import models  # noqa: F401
+    from .web import api, errors, pages
+    from .cli import register_cli
+
+    errors.register(app)
+    app.register_blueprint(api.bp)
+    app.register_blueprint(pages.bp)
+    register_cli(app)
+    return app

@@ -1,0 +1,62 @@
+"""Flask commands: `users create`, `demo`. Each commits once at its end."""
+
+from __future__ import annotations
+
+import click
+from flask import Flask
+from flask.cli import AppGroup
+
+from .core.errors import DomainError
+from .db.models import ROLES
+from .extensions import db
+from .services import accounts
+
+users = AppGroup("users", help="Manage API users.")
+
+
+@users.command("create")
+@click.option("--email", required=True)
+@click.option("--role", required=True, type=click.Choice(ROLES))
+@click.option("--name", default="")
+def create_user(email: str, role: str, name: str) -> None:
+    """Create a user and print its API token as the last line."""
+    try:
+        user, token = accounts.create_user(email, role, name)
+        db.session.commit()
+    except DomainError as exc:
+        db.session.rollback()
+        raise click.ClickException(exc.message) from None
+    click.echo(f"created {user.role} {user.email} (id {user.id}); API token:")
+    click.echo(token)
+
+
+@users.command("rotate-token")
+@click.option("--email", required=True)
+def rotate_token(email: str) -> None:
+    """Replace a user's API token and print the new one as the last line."""
+    from sqlalchemy import select
+
+    from .db.models import User
+
+    user = db.session.scalar(select(User).where(User.email == email.strip().lower()))
+    if user is None:
+        raise click.ClickException(f"no user with email {email}")
+    token = accounts.rotate_token(user)
+    db.session.commit()
+    click.echo(f"new API token for {user.email}:")
+    click.echo(token)
+
+
+@click.command("demo")
+def demo() -> None:
+    """Load the demo clinic (idempotent; dates relative to today)."""
+    from .demo import load_demo
+
+    summary = load_demo()
+    db.session.commit()
+    click.echo(summary)
+
+
+def register_cli(app: Flask) -> None:
+    app.cli.add_command(users)
+    app.cli.add_command(demo)

@@ -1,0 +1,113 @@
+"""Domain errors that carry data. No HTTP status codes here: `web/errors.py` maps them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+
+class DomainError(Exception):
+    """Base of every rule the domain refuses. `code` is a stable slug; `field` names the input."""
+
+    code = "domain-error"
+    field: str | None = None
+
+    def __init__(self, message: str, *, field: str | None = None, **data: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        if field is not None:
+            self.field = field
+        self.data = data
+
+
+# --- invalid values (the request can never succeed as sent) -------------------------------
+
+
+class InvalidValue(DomainError):
+    code = "invalid-value"
+
+
+class InvalidPeriod(InvalidValue):
+    """A period whose end is not after its start."""
+
+    code = "invalid-period"
+
+    def __init__(self, start: object, end: object, *, field: str | None = "end") -> None:
+        super().__init__(f"the end ({end}) must be after the start ({start})",
+                         field=field, start=start, end=end)
+
+
+class UnknownTimezone(InvalidValue):
+    code = "unknown-timezone"
+
+    def __init__(self, name: object, *, field: str | None = "timezone") -> None:
+        super().__init__(f"{name!r} is not an IANA time zone name such as 'Europe/Berlin'",
+                         field=field, name=name)
+
+
+class OutsideWindow(InvalidValue):
+    code = "outside-window"
+
+    def __init__(self, kind: str, start: datetime, window: object) -> None:
+        super().__init__(f"a {kind} session cannot start at {start:%Y-%m-%dT%H:%M:%SZ}: "
+                         f"it must lie inside the {kind} window {window}",
+                         field="start", kind=kind, start=start, window=window)
+
+
+class OutsideWorkingHours(InvalidValue):
+    code = "outside-working-hours"
+
+    def __init__(self, therapist_id: int, start: datetime, end: datetime) -> None:
+        super().__init__("the session does not fit inside one of the therapist's working periods",
+                         field="start", therapist_id=therapist_id, start=start, end=end)
+
+
+class TooSoon(InvalidValue):
+    code = "too-soon"
+
+    def __init__(self, start: datetime, earliest: datetime) -> None:
+        super().__init__(f"sessions need notice: the earliest start now is "
+                         f"{earliest:%Y-%m-%dT%H:%M:%SZ}",
+                         field="start", start=start, earliest=earliest)
+
+
+# --- conflicts (the request was fine, but the state of the world says no) ----------------
+
+
+class Conflict(DomainError):
+    code = "conflict"
+
+
+class SlotTaken(Conflict):
+    code = "slot-taken"
+
+    def __init__(self, therapist_id: int, start: datetime) -> None:
+        super().__init__("the therapist is not free at that time (bookings keep a buffer; "
+                         "time off and calendar entries block too)",
+                         field="start", therapist_id=therapist_id, start=start)
+
+
+class AthleteBusy(Conflict):
+    code = "athlete-busy"
+
+    def __init__(self, athlete_id: int, start: datetime) -> None:
+        super().__init__("the athlete already has a session or an event at that time",
+                         field="start", athlete_id=athlete_id, start=start)
+
+
+class AlreadyBooked(Conflict):
+    code = "already-booked"
+
+    def __init__(self, athlete_id: int, event_id: int, kind: str) -> None:
+        super().__init__(f"the athlete already has a confirmed {kind} session for this event",
+                         field="kind", athlete_id=athlete_id, event_id=event_id, kind=kind)
+
+
+# --- lookups ------------------------------------------------------------------------------
+
+
+class NotFound(DomainError):
+    code = "not-found"
+
+    def __init__(self, entity: str, ident: object, *, field: str | None = None) -> None:
+        super().__init__(f"no {entity} with id {ident}", field=field, entity=entity, ident=ident)

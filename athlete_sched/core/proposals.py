@@ -1,0 +1,104 @@
+"""Free starts of several therapists -> ranked session slots for one window.
+
+Ranking, best first (deterministic: every key ends in values that break all ties):
+
+- pre: nearest to 72 hours before the event's start first (an earlier session leaves more
+  time for soreness to pass), so the key is
+  ``(abs(start - (event_start - 72h)), start, load, therapist_id)``;
+  of two starts equally far from the target, the earlier one wins.
+- post: earliest first (recovery is best early in its window), so the key is
+  ``(start, load, therapist_id)``.
+
+`load` is the number of the therapist's bookings that overlap the window: at the same
+time, the less-loaded therapist comes first; then the lower therapist id.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from operator import itemgetter
+
+from .availability import TherapistSchedule, free_starts
+from .intervals import Interval, overlaps
+
+DEFAULT_NOTICE = timedelta(hours=2)
+PRE_TARGET = timedelta(hours=72)
+KINDS = ("pre", "post")
+
+RankKey = tuple[timedelta, datetime, int, int] | tuple[datetime, int, int]
+
+
+@dataclass(frozen=True)
+class Slot:
+    """A proposed session: [start, end) in UTC with one therapist, for a `pre` or `post` kind."""
+
+    therapist_id: int
+    start: datetime
+    end: datetime
+    kind: str
+
+
+@dataclass(frozen=True)
+class TherapistState:
+    """One therapist's schedule and what already occupies it.
+
+    `blocked` holds time off and imported busy intervals (not buffered); `bookings` holds
+    the therapist's confirmed bookings, unbuffered (the schedule's buffer is applied here).
+    """
+
+    schedule: TherapistSchedule
+    blocked: tuple[Interval, ...] = ()
+    bookings: tuple[Interval, ...] = ()
+
+
+def rank_key(kind: str, start: datetime, load: int, therapist_id: int,
+             event_start: datetime) -> RankKey:
+    """The sort key of a slot (smaller is better); see the module docstring."""
+    if kind == "pre":
+        return (abs(start - (event_start - PRE_TARGET)), start, load, therapist_id)
+    return (start, load, therapist_id)
+
+
+def window_load(state: TherapistState, window: Interval) -> int:
+    """How many of the therapist's bookings overlap the window."""
+    return sum(1 for booking in state.bookings if overlaps(booking, window))
+
+
+_Candidate = tuple[RankKey, int, datetime, timedelta]
+
+
+def _candidates(kind: str, window: Interval, event_start: datetime,
+                therapists: Sequence[TherapistState], athlete_busy: tuple[Interval, ...],
+                not_before: datetime) -> Iterator[_Candidate]:
+    """Every free start of every therapist as (rank key, therapist id, start, length)."""
+    for state in therapists:
+        schedule = state.schedule
+        tid, length = schedule.therapist_id, timedelta(minutes=schedule.session_minutes)
+        load = window_load(state, window)
+        starts = free_starts(schedule, window, tuple(state.blocked) + athlete_busy, state.bookings,
+                             not_before)
+        for start in starts:
+            yield rank_key(kind, start, load, tid, event_start), tid, start, length
+
+
+def propose(kind: str, window: Interval, event_start: datetime,
+            therapists: Sequence[TherapistState], athlete_busy: Sequence[Interval],
+            now: datetime, notice: timedelta = DEFAULT_NOTICE, limit: int = 20) -> list[Slot]:
+    """The best `limit` free slots of the given therapists inside `window`, best first.
+
+    A slot starts no earlier than `now + notice`, avoids the athlete's own busy intervals
+    as well as each therapist's blocked intervals and buffered bookings, and lies on its
+    therapist's slot grid (see availability.free_starts). Raises ValueError for an
+    unknown kind.
+    """
+    if kind not in KINDS:
+        raise ValueError(f"kind must be one of {KINDS}, not {kind!r}")
+    if limit <= 0:
+        return []
+    candidates = _candidates(kind, window, event_start, therapists, tuple(athlete_busy),
+                             now + notice)
+    best = heapq.nsmallest(limit, candidates, key=itemgetter(0))
+    return [Slot(tid, start, start + length, kind) for _, tid, start, length in best]

@@ -1,0 +1,1 @@
+"""Persistence: typed models, the UTC column type and queries. Never commits."""

@@ -1,0 +1,214 @@
+"""Typed models (SQLAlchemy 2). Instants are UTC (UTCDateTime); local wall-clock values
+only where the domain means wall-clock (weekly working hours, in minutes after midnight).
+
+Invariants live in the database too: CHECK constraints here; the PostgreSQL exclusion
+constraints and the SQLite overlap triggers are created by the migration.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..extensions import db
+from .types import UTCDateTime
+
+ROLES = ("admin", "therapist", "coach", "athlete")
+SPORTS = ("running", "mtb", "cycling", "triathlon", "other")
+KINDS = ("pre", "post")
+STATUSES = ("confirmed", "cancelled")
+PRIORITIES = ("A", "B", "C")
+
+
+def _in(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+class User(db.Model):
+    __tablename__ = "user_account"
+    __table_args__ = (CheckConstraint(_in("role", ROLES), name="role"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    role: Mapped[str] = mapped_column(String(16))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Therapist(db.Model):
+    __tablename__ = "therapist"
+    __table_args__ = (
+        CheckConstraint("session_minutes BETWEEN 5 AND 480", name="session_minutes"),
+        CheckConstraint("buffer_minutes BETWEEN 0 AND 240", name="buffer_minutes"),
+        CheckConstraint("slot_step_minutes BETWEEN 1 AND 240", name="slot_step_minutes"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    timezone: Mapped[str] = mapped_column(String(64))
+    session_minutes: Mapped[int] = mapped_column(Integer, default=45)
+    buffer_minutes: Mapped[int] = mapped_column(Integer, default=0)
+    slot_step_minutes: Mapped[int] = mapped_column(Integer, default=15)
+
+    working_hours: Mapped[list[WorkingPeriod]] = relationship(
+        back_populates="therapist", cascade="all, delete-orphan",
+        order_by="(WorkingPeriod.day, WorkingPeriod.start_minute)", lazy="selectin")
+
+
+class WorkingPeriod(db.Model):
+    """A weekly working period in the therapist's local wall-clock time."""
+
+    __tablename__ = "working_period"
+    __table_args__ = (
+        CheckConstraint("day BETWEEN 0 AND 6", name="day"),
+        CheckConstraint("start_minute >= 0 AND end_minute <= 1440 AND start_minute < end_minute",
+                        name="period"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    therapist_id: Mapped[int] = mapped_column(ForeignKey("therapist.id", ondelete="CASCADE"),
+                                              index=True)
+    day: Mapped[int] = mapped_column(Integer)  # 0 = Monday
+    start_minute: Mapped[int] = mapped_column(Integer)
+    end_minute: Mapped[int] = mapped_column(Integer)
+
+    therapist: Mapped[Therapist] = relationship(back_populates="working_hours")
+
+
+class TimeOff(db.Model):
+    __tablename__ = "time_off"
+    __table_args__ = (
+        CheckConstraint('"start" < "end"', name="period"),
+        Index("ix_time_off_therapist_end", "therapist_id", "end"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    therapist_id: Mapped[int] = mapped_column(ForeignKey("therapist.id", ondelete="CASCADE"))
+    start: Mapped[datetime] = mapped_column(UTCDateTime)
+    end: Mapped[datetime] = mapped_column(UTCDateTime)
+    reason: Mapped[str] = mapped_column(String(500), default="")
+
+
+class BusyInterval(db.Model):
+    """A period blocked by the therapist's own calendar (imported)."""
+
+    __tablename__ = "busy_interval"
+    __table_args__ = (
+        CheckConstraint('"start" < "end"', name="period"),
+        Index("ix_busy_interval_therapist_end", "therapist_id", "end"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    therapist_id: Mapped[int] = mapped_column(ForeignKey("therapist.id", ondelete="CASCADE"))
+    start: Mapped[datetime] = mapped_column(UTCDateTime)
+    end: Mapped[datetime] = mapped_column(UTCDateTime)
+    source: Mapped[str] = mapped_column(String(32), default="upload")
+
+
+class Athlete(db.Model):
+    __tablename__ = "athlete"
+    __table_args__ = (CheckConstraint(_in("sport", SPORTS), name="sport"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    sport: Mapped[str] = mapped_column(String(16))
+    timezone: Mapped[str] = mapped_column(String(64))
+
+
+class Team(db.Model):
+    __tablename__ = "team"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    coach_email: Mapped[str | None] = mapped_column(String(254), index=True)
+
+    members: Mapped[list[TeamMember]] = relationship(
+        cascade="all, delete-orphan", order_by="TeamMember.athlete_id", lazy="selectin")
+
+
+class TeamMember(db.Model):
+    __tablename__ = "team_member"
+
+    team_id: Mapped[int] = mapped_column(ForeignKey("team.id", ondelete="CASCADE"),
+                                         primary_key=True)
+    athlete_id: Mapped[int] = mapped_column(ForeignKey("athlete.id", ondelete="CASCADE"),
+                                            primary_key=True, index=True)
+
+
+class Event(db.Model):
+    """A race or ride. Stored as instants plus the flags that say what the client gave:
+    `start_is_date` (all-day) and `end_is_date`; local days come back via `timezone`."""
+
+    __tablename__ = "event"
+    __table_args__ = (
+        CheckConstraint("(athlete_id IS NULL) <> (team_id IS NULL)", name="one_owner"),
+        CheckConstraint(_in("sport", SPORTS), name="sport"),
+        CheckConstraint(_in("priority", PRIORITIES), name="priority"),
+        CheckConstraint('"end" IS NULL OR "end" >= "start"', name="period"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    athlete_id: Mapped[int | None] = mapped_column(
+        ForeignKey("athlete.id", ondelete="CASCADE"), index=True)
+    team_id: Mapped[int | None] = mapped_column(
+        ForeignKey("team.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    sport: Mapped[str] = mapped_column(String(16))
+    timezone: Mapped[str] = mapped_column(String(64))
+    start: Mapped[datetime] = mapped_column(UTCDateTime)
+    start_is_date: Mapped[bool] = mapped_column(Boolean)
+    end: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    end_is_date: Mapped[bool] = mapped_column(Boolean, default=False)
+    priority: Mapped[str] = mapped_column(String(1), default="A")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Booking(db.Model):
+    """A dry-needling session. `block_end` = end + the therapist's buffer at booking time:
+    the therapist's blocked range [start, block_end) never overlaps another confirmed one."""
+
+    __tablename__ = "booking"
+    __table_args__ = (
+        CheckConstraint('"start" < "end"', name="period"),
+        CheckConstraint('"end" <= block_end', name="block"),
+        CheckConstraint(_in("kind", KINDS), name="kind"),
+        CheckConstraint(_in("status", STATUSES), name="status"),
+        CheckConstraint("sequence >= 0", name="sequence"),
+        UniqueConstraint("uid", name="uq_booking_uid"),
+        Index("uq_booking_one_confirmed_per_kind", "athlete_id", "event_id", "kind", unique=True,
+              postgresql_where=text("status = 'confirmed'"),
+              sqlite_where=text("status = 'confirmed'")),
+        Index("ix_booking_therapist_block_end", "therapist_id", "block_end"),
+        Index("ix_booking_athlete_end", "athlete_id", "end"),
+        Index("ix_booking_event", "event_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("event.id", ondelete="CASCADE"))
+    athlete_id: Mapped[int] = mapped_column(ForeignKey("athlete.id", ondelete="CASCADE"))
+    therapist_id: Mapped[int] = mapped_column(ForeignKey("therapist.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(8))
+    start: Mapped[datetime] = mapped_column(UTCDateTime)
+    end: Mapped[datetime] = mapped_column(UTCDateTime)
+    block_end: Mapped[datetime] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(16), default="confirmed")
+    uid: Mapped[str] = mapped_column(String(255))
+    sequence: Mapped[int] = mapped_column(Integer, default=0)
+    notes: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -1,0 +1,69 @@
+"""Users and their bearer tokens. Tokens are shown once and stored only as SHA-256 hashes
+(a token is 256 random bits, so a plain hash is enough; no slow KDF needed)."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+
+from sqlalchemy import select
+
+from ..core.errors import Conflict
+from ..db.models import Athlete, Team, TeamMember, Therapist, User
+from ..extensions import db
+from .common import now
+
+
+class EmailTaken(Conflict):
+    code = "email-taken"
+
+    def __init__(self, email: str, what: str = "user") -> None:
+        super().__init__(f"a {what} with email {email} already exists", field="email",
+                         email=email)
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_user(email: str, role: str, name: str = "") -> tuple[User, str]:
+    """Create a user; return it with its token (the only time the token is visible)."""
+    email = email.strip().lower()
+    if db.session.scalar(select(User.id).where(User.email == email)) is not None:
+        raise EmailTaken(email)
+    token = secrets.token_urlsafe(32)
+    user = User(email=email, role=role, name=name, token_hash=hash_token(token),
+                created_at=now())
+    db.session.add(user)
+    db.session.flush()
+    return user, token
+
+
+def rotate_token(user: User) -> str:
+    token = secrets.token_urlsafe(32)
+    user.token_hash = hash_token(token)
+    db.session.flush()
+    return token
+
+
+def user_for_token(token: str) -> User | None:
+    return db.session.scalar(select(User).where(User.token_hash == hash_token(token)))
+
+
+def therapist_of(user: User) -> Therapist | None:
+    return db.session.scalar(select(Therapist).where(Therapist.email == user.email))
+
+
+def athlete_of(user: User) -> Athlete | None:
+    return db.session.scalar(select(Athlete).where(Athlete.email == user.email))
+
+
+def coached_athlete_ids(user: User) -> set[int]:
+    rows = db.session.scalars(
+        select(TeamMember.athlete_id).join(Team, Team.id == TeamMember.team_id)
+        .where(Team.coach_email == user.email))
+    return set(rows)
+
+
+def coached_team_ids(user: User) -> set[int]:
+    return set(db.session.scalars(select(Team.id).where(Team.coach_email == user.email)))

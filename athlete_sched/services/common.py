@@ -1,0 +1,75 @@
+"""Conversions between stored rows and the core's values, and the clinic's policy."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+
+from ..core.availability import TherapistSchedule, WorkingPeriod
+from ..core.windows import EventTiming, event_windows, local_midnight
+from ..core.zones import load_zone
+from ..db.models import Event, Therapist
+
+
+@dataclass(frozen=True)
+class Policy:
+    recovery_gap: timedelta
+    notice: timedelta
+
+
+def policy() -> Policy:
+    config = current_app.config
+    return Policy(recovery_gap=timedelta(minutes=config["RECOVERY_GAP_MINUTES"]),
+                  notice=timedelta(minutes=config["BOOKING_NOTICE_MINUTES"]))
+
+
+def now() -> datetime:
+    """The clock of the shell. FROZEN_NOW (ISO 8601, testing and demos only) pins it."""
+    frozen = current_app.config.get("FROZEN_NOW")
+    if frozen:
+        value = frozen if isinstance(frozen, datetime) else datetime.fromisoformat(frozen)
+        return value.astimezone(UTC)
+    return datetime.now(UTC)
+
+
+def localize(value: date | datetime, tz: ZoneInfo) -> datetime:
+    """An input instant: aware stays as it is; naive is wall-clock in `tz`; a bare date is
+    local midnight. Always returns aware UTC."""
+    if isinstance(value, datetime):
+        aware = value if value.tzinfo is not None else value.replace(tzinfo=tz)
+        return aware.astimezone(UTC)
+    return local_midnight(value, tz)
+
+
+def minutes_to_clock(minutes: int) -> str:
+    return f"{minutes // 60:02d}:{minutes % 60:02d}"
+
+
+def clock_of(minutes: int) -> time:
+    return time.max if minutes >= 1440 else time(minutes // 60, minutes % 60)
+
+
+def schedule_of(therapist: Therapist) -> TherapistSchedule:
+    periods = tuple(WorkingPeriod(p.day, clock_of(p.start_minute), clock_of(p.end_minute))
+                    for p in therapist.working_hours)
+    return TherapistSchedule(
+        therapist_id=therapist.id, tz=load_zone(therapist.timezone), working_hours=periods,
+        session_minutes=therapist.session_minutes, buffer_minutes=therapist.buffer_minutes,
+        slot_step_minutes=therapist.slot_step_minutes)
+
+
+def timing_of(event: Event) -> EventTiming:
+    tz = load_zone(event.timezone)
+    start: date | datetime = (event.start.astimezone(tz).date() if event.start_is_date
+                              else event.start)
+    end: date | datetime | None = event.end
+    if event.end is not None and event.end_is_date:
+        end = event.end.astimezone(tz).date()
+    return EventTiming(tz=tz, start=start, end=end)
+
+
+def windows_of(event: Event):
+    return event_windows(timing_of(event), policy().recovery_gap)

@@ -1,0 +1,91 @@
+"""Races and rides: create, change, and the windows the domain derives from them."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+
+from ..core.errors import InvalidValue
+from ..core.intervals import Interval, contains
+from ..core.windows import EventTiming
+from ..core.zones import load_zone
+from ..db.models import Athlete, Booking, Event, Team
+from ..db.queries import MAX_EVENT_DAYS
+from ..extensions import db
+from .common import localize, now, timing_of, windows_of
+
+
+def _checked_timing(tz: ZoneInfo, start: date | datetime,
+                    end: date | datetime | None) -> EventTiming:
+    """Validate an event's dates (aware instants or local dates) and return its timing."""
+    def as_value(value):
+        return localize(value, tz) if isinstance(value, datetime) else value
+
+    timing = EventTiming(tz=tz, start=as_value(start),
+                         end=None if end is None else as_value(end))  # raises InvalidPeriod
+    if (timing.last_day - timing.first_day).days > MAX_EVENT_DAYS:
+        raise InvalidValue(f"an event lasts at most {MAX_EVENT_DAYS} days", field="end")
+    return timing
+
+
+def _apply_timing(event: Event, tz_name: str, start, end) -> None:
+    tz = load_zone(tz_name)
+    _checked_timing(tz, start, end)
+    event.timezone = tz_name
+    event.start, event.start_is_date = localize(start, tz), not isinstance(start, datetime)
+    event.end = None if end is None else localize(end, tz)
+    event.end_is_date = end is not None and not isinstance(end, datetime)
+
+
+def create_event(data, owner: Athlete | Team) -> Event:
+    event = Event(name=data.name, sport=data.sport, priority=data.priority, created_at=now())
+    if isinstance(owner, Athlete):
+        event.athlete_id = owner.id
+    else:
+        event.team_id = owner.id
+    _apply_timing(event, data.timezone, data.start, data.end)
+    db.session.add(event)
+    db.session.flush()
+    return event
+
+
+def _local_values(event: Event) -> tuple[date | datetime, date | datetime | None]:
+    """The event's dates as the client gave them: local dates, or naive local date-times."""
+    timing = timing_of(event)
+
+    def local(value):
+        if isinstance(value, datetime):
+            return value.astimezone(timing.tz).replace(tzinfo=None)
+        return value
+
+    return local(timing.start), None if timing.end is None else local(timing.end)
+
+
+def update_event(event: Event, patch) -> list[Booking]:
+    """Apply a PATCH. Dates stay on the same local wall-clock when only the zone changes.
+    Returns the confirmed bookings that the new windows no longer hold (flagged)."""
+    if patch.move_bookings:
+        raise InvalidValue("moving bookings with their event is not available yet; "
+                           "reschedule them one by one", field="move_bookings")
+    given = patch.model_fields_set
+    for name in ("name", "sport", "priority"):
+        if name in given and getattr(patch, name) is not None:
+            setattr(event, name, getattr(patch, name))
+    if given & {"start", "end", "timezone"}:
+        old_start, old_end = _local_values(event)
+        start = patch.start if "start" in given and patch.start is not None else old_start
+        end = patch.end if "end" in given else old_end
+        _apply_timing(event, patch.timezone or event.timezone, start, end)
+    db.session.flush()
+    return flagged_bookings(event)
+
+
+def flagged_bookings(event: Event) -> list[Booking]:
+    windows = windows_of(event)
+    bookings = db.session.scalars(select(Booking).where(
+        Booking.event_id == event.id, Booking.status == "confirmed").order_by(Booking.id))
+    return [b for b in bookings
+            if not contains(windows.pre if b.kind == "pre" else windows.post,
+                            Interval(b.start, b.end))]

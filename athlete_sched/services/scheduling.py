@@ -1,0 +1,163 @@
+"""Proposals and bookings: the core decides, the database guarantees.
+
+Booking safety, in two layers:
+- the service re-checks every rule inside the write transaction (on SQLite that
+  transaction began with BEGIN IMMEDIATE, so no other writer runs until it commits);
+- the database refuses overlaps by itself: exclusion constraints on PostgreSQL, triggers
+  on SQLite, and a partial unique index for one confirmed booking per athlete, event and
+  kind. A violation that slips past the re-check (PostgreSQL under concurrency) is mapped
+  back to the same domain error.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from ..core import proposals as core_proposals
+from ..core.availability import check_athlete_free, check_bookable, check_therapist_free
+from ..core.errors import AlreadyBooked, AthleteBusy, Conflict, InvalidValue, SlotTaken
+from ..core.intervals import Interval
+from ..core.proposals import Slot, TherapistState
+from ..core.windows import Windows, event_span
+from ..core.zones import load_zone
+from ..db import queries
+from ..db.models import Athlete, Booking, Event, TeamMember, Therapist
+from ..extensions import db
+from .common import localize, now, policy, schedule_of, timing_of, windows_of
+
+
+class BookingCancelled(Conflict):
+    code = "booking-cancelled"
+
+    def __init__(self, booking_id: int) -> None:
+        super().__init__(f"booking {booking_id} is cancelled; book a new session instead",
+                         booking_id=booking_id)
+
+
+def athlete_busy(athlete_id: int, span: Interval, exclude_id: int | None = None) -> list[Interval]:
+    """The athlete's confirmed sessions and the time their events occupy, within `span`."""
+    busy = queries.athlete_bookings(athlete_id, span, exclude_id)
+    busy += [event_span(timing_of(e)) for e in queries.athlete_events(athlete_id, span)]
+    return busy
+
+
+def _states(therapists: list[Therapist], window: Interval) -> list[TherapistState]:
+    ids = [t.id for t in therapists]
+    widest = timedelta(minutes=max((t.buffer_minutes for t in therapists), default=0))
+    blocks = queries.therapist_blocks(ids, window)
+    bookings = queries.therapist_bookings(ids, Interval(window.start - widest,
+                                                        window.end + widest))
+    return [TherapistState(schedule_of(t), tuple(blocks.get(t.id, ())),
+                           tuple(bookings.get(t.id, ()))) for t in therapists]
+
+
+def propose(event: Event, kinds: tuple[str, ...], therapist_id: int | None,
+            athlete_id: int | None, limit: int) -> tuple[Windows, dict[str, list[Slot]]]:
+    """Ranked free slots per kind for the event (see core.proposals for the ranking)."""
+    windows, timing, rules = windows_of(event), timing_of(event), policy()
+    query = select(Therapist).order_by(Therapist.id)
+    if therapist_id is not None:
+        query = query.where(Therapist.id == therapist_id)
+    therapists = list(db.session.scalars(query))
+    athlete_id = event.athlete_id or athlete_id
+    found: dict[str, list[Slot]] = {"pre": [], "post": []}
+    for kind in kinds:
+        window = windows.pre if kind == "pre" else windows.post
+        busy = athlete_busy(athlete_id, window) if athlete_id else []
+        found[kind] = core_proposals.propose(
+            kind, window, timing.start_instant, _states(therapists, window), busy, now(),
+            notice=rules.notice, limit=limit)
+    return windows, found
+
+
+def booking_athlete(event: Event, athlete_id: int | None) -> int:
+    """Who the session is for: the event's athlete, or a named member of the event's team."""
+    if event.athlete_id is not None:
+        if athlete_id not in (None, event.athlete_id):
+            raise InvalidValue("this event belongs to another athlete", field="athlete_id")
+        return event.athlete_id
+    if athlete_id is None:
+        raise InvalidValue("a team event needs athlete_id", field="athlete_id")
+    if db.session.get(TeamMember, (event.team_id, athlete_id)) is None:
+        raise InvalidValue("the athlete is not a member of the event's team", field="athlete_id")
+    return athlete_id
+
+
+def _check_and_place(booking: Booking, therapist: Therapist, start: datetime,
+                     duration: timedelta) -> None:
+    """Every rule of the contract, in order: 422s (notice, window, working hours) first,
+    then the 409s (already booked, therapist not free, athlete not free)."""
+    event = db.session.get(Event, booking.event_id)
+    schedule, windows = schedule_of(therapist), windows_of(event)
+    window = windows.pre if booking.kind == "pre" else windows.post
+    session = check_bookable(schedule, booking.kind, window, start, duration, now(),
+                             policy().notice)
+    if queries.confirmed_booking(booking.athlete_id, booking.event_id, booking.kind,
+                                 exclude_id=booking.id):
+        raise AlreadyBooked(booking.athlete_id, booking.event_id, booking.kind)
+    buffer = timedelta(minutes=therapist.buffer_minutes)
+    near = Interval(session.start - buffer, session.end + buffer)
+    check_therapist_free(
+        schedule, session, queries.therapist_blocks([therapist.id], session).get(therapist.id, []),
+        queries.therapist_bookings([therapist.id], near, booking.id).get(therapist.id, []))
+    check_athlete_free(booking.athlete_id, session,
+                       athlete_busy(booking.athlete_id, session, booking.id))
+    booking.therapist_id = therapist.id
+    booking.start, booking.end, booking.block_end = session.start, session.end, session.end + buffer
+    booking.updated_at = now()
+
+
+def _flush_guarded(booking: Booking) -> None:
+    """Flush; a constraint the database enforces by itself becomes the same domain error."""
+    try:
+        db.session.flush()
+    except IntegrityError as exc:
+        text = str(exc.orig)
+        if "athlete_overlap" in text:
+            raise AthleteBusy(booking.athlete_id, booking.start) from None
+        if "one_confirmed_per_kind" in text or "booking.athlete_id, booking.event_id" in text:
+            raise AlreadyBooked(booking.athlete_id, booking.event_id, booking.kind) from None
+        if "therapist_overlap" in text:
+            raise SlotTaken(booking.therapist_id, booking.start) from None
+        raise
+
+
+def book(event: Event, therapist: Therapist, athlete: Athlete, kind: str,
+         start: datetime, duration_minutes: int | None = None, notes: str = "") -> Booking:
+    """Book a session. `start` may be naive (the therapist's wall-clock) or aware."""
+    start_at = localize(start, load_zone(therapist.timezone))
+    duration = timedelta(minutes=duration_minutes or therapist.session_minutes)
+    booking = Booking(event_id=event.id, athlete_id=athlete.id, kind=kind, status="confirmed",
+                      uid=f"{uuid.uuid4()}@athlete-sched", sequence=0, notes=notes,
+                      created_at=now())
+    _check_and_place(booking, therapist, start_at, duration)
+    db.session.add(booking)
+    _flush_guarded(booking)
+    return booking
+
+
+def reschedule(booking: Booking, start: datetime, therapist: Therapist | None = None) -> Booking:
+    """Move a confirmed booking: same UID, SEQUENCE + 1, the same checks as booking."""
+    if booking.status != "confirmed":
+        raise BookingCancelled(booking.id)
+    therapist = therapist or db.session.get(Therapist, booking.therapist_id)
+    start_at = localize(start, load_zone(therapist.timezone))
+    _check_and_place(booking, therapist, start_at, booking.end - booking.start)
+    booking.sequence += 1
+    _flush_guarded(booking)
+    return booking
+
+
+def cancel(booking: Booking) -> Booking:
+    """Cancel (idempotent): the first cancel raises SEQUENCE; later ones change nothing."""
+    if booking.status == "cancelled":
+        return booking
+    booking.status = "cancelled"
+    booking.sequence += 1
+    booking.updated_at = now()
+    db.session.flush()
+    return booking

@@ -1,0 +1,1 @@
+"""The HTTP shell: parse -> check access -> call one service -> render."""

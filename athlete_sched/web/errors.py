@@ -1,0 +1,91 @@
+"""Every error leaves as the contract's JSON under /api/ (a readable page elsewhere), and
+every error rolls the unit of work back: nothing half done is ever committed."""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+from flask import Flask, jsonify, render_template, request
+from pydantic import ValidationError
+from werkzeug.exceptions import HTTPException
+
+from ..core.errors import Conflict, DomainError, InvalidValue, NotFound
+from ..extensions import db
+
+log = logging.getLogger(__name__)
+
+
+class ApiError(Exception):
+    """An error decided in the web layer (auth, parsing) with its HTTP status."""
+
+    def __init__(self, status: int, code: str, message: str,
+                 fields: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+        self.fields = fields or {}
+
+
+def error_body(code: str, message: str, fields: dict[str, str] | None = None) -> dict[str, Any]:
+    return {"error": {"code": code, "message": message, "fields": fields or {}}}
+
+
+def domain_status(exc: DomainError) -> int:
+    if isinstance(exc, NotFound):
+        return 404
+    if isinstance(exc, Conflict):
+        return 409
+    if isinstance(exc, InvalidValue):
+        return 422
+    return 422
+
+
+def validation_fields(exc: ValidationError) -> dict[str, str]:
+    fields: dict[str, str] = {}
+    for err in exc.errors(include_url=False):
+        loc = ".".join(str(part) for part in err["loc"] if part not in ("function-after",))
+        fields[loc or "body"] = re.sub(r"^Value error, ", "", err["msg"])
+    return fields
+
+
+def _slug(name: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+
+
+def _is_api() -> bool:
+    return request.path.startswith("/api/")
+
+
+def _respond(status: int, code: str, message: str, fields: dict[str, str] | None = None):
+    db.session.rollback()
+    if _is_api():
+        return jsonify(error_body(code, message, fields)), status
+    return render_template("error.html", status=status, message=message, fields=fields or {}), status
+
+
+def register(app: Flask) -> None:
+    @app.errorhandler(ApiError)
+    def _api_error(exc: ApiError):
+        return _respond(exc.status, exc.code, exc.message, exc.fields)
+
+    @app.errorhandler(DomainError)
+    def _domain_error(exc: DomainError):
+        fields = {exc.field: exc.message} if exc.field else {}
+        return _respond(domain_status(exc), exc.code, exc.message, fields)
+
+    @app.errorhandler(ValidationError)
+    def _validation_error(exc: ValidationError):
+        return _respond(422, "invalid", "some values are not valid", validation_fields(exc))
+
+    @app.errorhandler(HTTPException)
+    def _http_error(exc: HTTPException):
+        if not _is_api():
+            db.session.rollback()
+            return exc
+        return _respond(exc.code or 500, _slug(exc.name), exc.description or exc.name)
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception):
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return _respond(500, "internal-error", "something went wrong on our side; it was logged")

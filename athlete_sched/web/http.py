@@ -1,0 +1,95 @@
+"""Request parsing, bearer-token auth and pagination for the JSON API."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar
+
+from flask import g, request, url_for
+from pydantic import BaseModel, ValidationError
+
+from ..db.models import User
+from ..services.accounts import user_for_token
+from .errors import ApiError, validation_fields
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def read_json() -> Any:
+    """The JSON body: 415 for another content type, 400 when it does not parse."""
+    if request.mimetype != "application/json":
+        raise ApiError(415, "unsupported-media-type",
+                       "send the body as JSON with Content-Type: application/json")
+    raw = request.get_data(cache=True)  # over MAX_CONTENT_LENGTH: 413 from werkzeug
+    try:
+        return json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        raise ApiError(400, "malformed-json", f"the body is not valid JSON: {exc}") from None
+
+
+def parse_body(model: type[M], *, wrap: str | None = None) -> M:
+    """Parse and validate a JSON object body. `wrap` also accepts a bare list as {wrap: list}."""
+    data = read_json()
+    if wrap is not None and isinstance(data, list):
+        data = {wrap: data}
+    if not isinstance(data, dict):
+        raise ApiError(400, "malformed-body", "the body must be a JSON object")
+    return _validated(model, data)
+
+
+def parse_query(model: type[M]) -> M:
+    return _validated(model, request.args.to_dict())
+
+
+def _validated(model: type[M], data: dict) -> M:
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise ApiError(422, "invalid", "some values are not valid",
+                       validation_fields(exc)) from None
+
+
+def authenticate() -> User:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise ApiError(401, "unauthorized", "send Authorization: Bearer <token>")
+    user = user_for_token(token.strip())
+    if user is None:
+        raise ApiError(401, "unauthorized", "unknown token")
+    return user
+
+
+def current_user() -> User:
+    return g.user
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def roles(*allowed: str) -> Callable[[F], F]:
+    """Only these roles may call the view (403 for the others)."""
+
+    def decorate(view: F) -> F:
+        @wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            if current_user().role not in allowed:
+                raise ApiError(403, "forbidden", "your role may not do this")
+            return view(*args, **kwargs)
+
+        wrapper.__dict__.setdefault("openapi", {})["roles"] = allowed
+        return wrapper  # type: ignore[return-value]
+
+    return decorate
+
+
+def page(items: list[dict], rows: list, limit: int, **args: Any) -> dict:
+    """The list envelope: {items, next}, `next` a URL with after_id when there may be more."""
+    next_url = None
+    if len(rows) == limit and rows:
+        query = {k: v for k, v in request.args.items() if k not in ("after_id", "limit")}
+        next_url = url_for(request.endpoint, **(request.view_args or {}), **query, **args,
+                           after_id=rows[-1].id, limit=limit, _external=True)
+    return {"items": items, "next": next_url}

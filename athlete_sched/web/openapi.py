@@ -1,0 +1,101 @@
+"""The OpenAPI 3.1 document, generated from the routes and the pydantic schemas that
+validate them (web/schemas.py): there is no hand-kept copy to drift."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+from flask import Flask
+from pydantic import BaseModel
+from pydantic.json_schema import models_json_schema
+
+from .schemas import Out
+
+ERROR_SCHEMA = {
+    "type": "object", "required": ["error"],
+    "properties": {"error": {"type": "object", "required": ["code", "message", "fields"],
+                             "properties": {"code": {"type": "string"},
+                                            "message": {"type": "string"},
+                                            "fields": {"type": "object",
+                                                       "additionalProperties":
+                                                           {"type": "string"}}}}},
+}
+ERRORS = {"400": "malformed JSON or body", "401": "missing or unknown token",
+          "403": "not allowed for this role", "404": "not found", "409": "conflict",
+          "413": "body too large", "415": "not JSON", "422": "invalid values"}
+
+
+def doc(*, summary: str, body: type[BaseModel] | None = None,
+        query: type[BaseModel] | None = None, response: type[BaseModel] | None = None,
+        status: int = 200, content: str = "application/json") -> Callable:
+    """Attach OpenAPI metadata to a view; the same `body`/`query` models parse the request."""
+
+    def decorate(view: Callable) -> Callable:
+        view.__dict__.setdefault("openapi", {}).update(
+            summary=summary, body=body, query=query, response=response, status=status,
+            content=content)
+        return view
+
+    return decorate
+
+
+def _path(rule: str) -> tuple[str, list[str]]:
+    names = re.findall(r"<(?:[^:<>]+:)?([^<>]+)>", rule)
+    return re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", r"{\1}", rule), names
+
+
+def build(app: Flask) -> dict[str, Any]:
+    views = []
+    for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
+        meta = getattr(app.view_functions[rule.endpoint], "openapi", None)
+        if rule.rule.startswith("/api/v1") and meta and "summary" in meta:
+            views.append((rule, meta))
+    models = {m for _, meta in views for m in (meta["body"], meta["query"], meta["response"]) if m}
+    modes = [(m, "serialization" if issubclass(m, Out) else "validation") for m in models]
+    refs, schemas = models_json_schema(sorted(modes, key=lambda x: x[0].__name__),
+                                       ref_template="#/components/schemas/{model}")
+    paths: dict[str, dict] = {}
+    for rule, meta in views:
+        path, params = _path(rule.rule)
+        for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
+            paths.setdefault(path, {})[method.lower()] = _operation(meta, params, refs)
+    components = schemas.get("$defs", {})
+    components["Error"] = ERROR_SCHEMA
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "athlete_sched API", "version": "1",
+                 "description": "Plan dry-needling sessions around races and rides."},
+        "servers": [{"url": "/"}],
+        "paths": paths,
+        "components": {"schemas": components, "securitySchemes": {
+            "bearer": {"type": "http", "scheme": "bearer"}}},
+        "security": [{"bearer": []}],
+    }
+
+
+def _operation(meta: dict, params: list[str], refs: dict) -> dict[str, Any]:
+    mode = lambda m: "serialization" if issubclass(m, Out) else "validation"  # noqa: E731
+    op: dict[str, Any] = {"summary": meta["summary"], "parameters": [
+        {"name": p, "in": "path", "required": True, "schema": {"type": "integer"}}
+        for p in params]}
+    if meta.get("roles"):
+        op["description"] = "Roles: " + ", ".join(meta["roles"])
+    if meta["query"]:
+        schema = meta["query"].model_json_schema()
+        for name, prop in schema.get("properties", {}).items():
+            op["parameters"].append({"name": name, "in": "query", "required": False,
+                                     "schema": prop})
+    if meta["body"]:
+        op["requestBody"] = {"required": True, "content": {meta["content"]: {
+            "schema": refs[(meta["body"], mode(meta["body"]))]}}}
+    ok: dict[str, Any] = {"description": "success"}
+    if meta["response"]:
+        ok["content"] = {"application/json": {
+            "schema": refs[(meta["response"], mode(meta["response"]))]}}
+    op["responses"] = {str(meta["status"]): ok}
+    for code, text in ERRORS.items():
+        op["responses"][code] = {"description": text, "content": {"application/json": {
+            "schema": {"$ref": "#/components/schemas/Error"}}}}
+    return op

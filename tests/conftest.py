@@ -1,0 +1,253 @@
+"""Shared fixtures. Every test that touches the database runs on SQLite and on PostgreSQL
+(the `database` fixture is parametrized); the PostgreSQL leg skips with a reason where no
+server is reachable, and under CI=true any skip fails the run (see pytest_sessionfinish).
+
+- `app`, `client`, `runner`: a fresh app on the backend, clock pinned to NOW.
+- `api`: the test client with an admin bearer token; `api.as_(token)` acts as another user.
+- `make_therapist`, `make_athlete`, `make_event`, `make_user`: factories over the real API.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+NOW = datetime(2027, 1, 4, 0, 0, tzinfo=UTC)  # a Monday; every test date is after it
+PG_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL",
+                              "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+_skipped: list[str] = []
+
+
+# --- backends -----------------------------------------------------------------------------
+
+def postgres_reachable() -> str | None:
+    """None if PostgreSQL answers at PG_ADMIN_URL, else the reason it does not."""
+    try:
+        engine = sa.create_engine(PG_ADMIN_URL, connect_args={"connect_timeout": 3})
+        with engine.connect() as conn:
+            conn.execute(sa.text("SELECT 1"))
+        engine.dispose()
+        return None
+    except Exception as exc:  # noqa: BLE001 - any failure means "not here"
+        return f"{type(exc).__name__}: {str(exc).splitlines()[0][:120]}"
+
+
+def _create_pg_database() -> tuple[str, sa.Engine]:
+    name = f"athlete_sched_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    url = sa.engine.make_url(PG_ADMIN_URL).set(database=name)
+    return url.render_as_string(hide_password=False), admin
+
+
+def _drop_pg_database(url: str, admin: sa.Engine) -> None:
+    name = sa.engine.make_url(url).database
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def migrate(url: str) -> None:
+    """Bring the empty database to the current schema with the real migrations."""
+    from flask_migrate import upgrade
+
+    from athlete_sched import create_app
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "TESTING": True})
+    with app.app_context():
+        upgrade()
+        from athlete_sched.extensions import db
+
+        db.engine.dispose()
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def database(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+             ) -> Iterator[str]:
+    """A migrated database URL for the session, one per backend."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'test.db'}"
+        migrate(url)
+        yield url
+        return
+    reason = postgres_reachable()
+    if reason:
+        pytest.skip(f"PostgreSQL not reachable at {PG_ADMIN_URL} ({reason}); start it or set "
+                    f"TEST_POSTGRES_URL - .ci/run starts it and runs this leg")
+    url, admin = _create_pg_database()
+    try:
+        migrate(url)
+        yield url
+    finally:
+        _drop_pg_database(url, admin)
+
+
+def backend_of(url: str) -> str:
+    return "postgresql" if url.startswith("postgresql") else "sqlite"
+
+
+def clear(engine: sa.Engine) -> None:
+    """Empty every table (keeping schema, triggers and constraints)."""
+    from athlete_sched.extensions import db
+
+    tables = [t.name for t in reversed(db.metadata.sorted_tables)]
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.execute(sa.text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+        else:
+            for table in tables:
+                conn.execute(sa.text(f"DELETE FROM {table}"))
+
+
+# --- app and clients ----------------------------------------------------------------------
+
+@pytest.fixture
+def app_config(database: str, tmp_path: Path) -> dict[str, Any]:
+    return {"SQLALCHEMY_DATABASE_URI": database, "TESTING": True, "SECRET_KEY": "test",
+            "FROZEN_NOW": NOW.isoformat()}
+
+
+@pytest.fixture
+def app(app_config: dict[str, Any]):
+    from athlete_sched import create_app
+    from athlete_sched.extensions import db
+
+    app = create_app(app_config)
+    yield app
+    with app.app_context():
+        db.session.remove()
+        clear(db.engine)
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+class Api:
+    """The Flask test client with a bearer token. Methods return the response."""
+
+    def __init__(self, client, token: str) -> None:
+        self.client, self.token = client, token
+
+    def as_(self, token: str) -> Api:
+        return Api(self.client, token)
+
+    def _call(self, method: str, url: str, json: Any = None, **kwargs: Any):
+        headers = {"Authorization": f"Bearer {self.token}", **kwargs.pop("headers", {})}
+        if json is not None:
+            kwargs["json"] = json
+        return self.client.open(url, method=method, headers=headers, **kwargs)
+
+    def get(self, url: str, **kw: Any):
+        return self._call("GET", url, **kw)
+
+    def post(self, url: str, json: Any = None, **kw: Any):
+        return self._call("POST", url, json, **kw)
+
+    def put(self, url: str, json: Any = None, **kw: Any):
+        return self._call("PUT", url, json, **kw)
+
+    def patch(self, url: str, json: Any = None, **kw: Any):
+        return self._call("PATCH", url, json, **kw)
+
+    def delete(self, url: str, **kw: Any):
+        return self._call("DELETE", url, **kw)
+
+
+@pytest.fixture
+def make_user(app):
+    """make_user(role, email=None, name='') -> token (created through the service)."""
+    from athlete_sched.extensions import db
+    from athlete_sched.services.accounts import create_user
+
+    def make(role: str, email: str | None = None, name: str = "") -> str:
+        with app.app_context():
+            _, token = create_user(email or f"{role}-{uuid.uuid4().hex[:8]}@test.example",
+                                   role, name)
+            db.session.commit()
+        return token
+
+    return make
+
+
+@pytest.fixture
+def admin_token(make_user) -> str:
+    return make_user("admin", "admin@test.example")
+
+
+@pytest.fixture
+def api(client, admin_token) -> Api:
+    return Api(client, admin_token)
+
+
+def _created(response) -> dict[str, Any]:
+    assert response.status_code == 201, response.get_json()
+    return response.get_json()
+
+
+WEEKDAYS_8_TO_18 = [{"day": d, "start": s, "end": e}
+                    for d in ("mon", "tue", "wed", "thu", "fri", "sat")
+                    for s, e in (("08:00", "12:00"), ("13:00", "18:00"))]
+
+
+@pytest.fixture
+def make_therapist(api):
+    def make(**fields: Any) -> dict[str, Any]:
+        body = {"name": "Ana Ruiz", "email": f"t-{uuid.uuid4().hex[:8]}@clinic.test",
+                "timezone": "Europe/Berlin", "working_hours": WEEKDAYS_8_TO_18, **fields}
+        return _created(api.post("/api/v1/therapists", body))
+
+    return make
+
+
+@pytest.fixture
+def make_athlete(api):
+    def make(**fields: Any) -> dict[str, Any]:
+        body = {"name": "Mara Runner", "email": f"a-{uuid.uuid4().hex[:8]}@athletes.test",
+                "sport": "running", "timezone": "Europe/Berlin", **fields}
+        return _created(api.post("/api/v1/athletes", body))
+
+    return make
+
+
+@pytest.fixture
+def make_event(api):
+    def make(athlete_id: int | None = None, **fields: Any) -> dict[str, Any]:
+        body = {"name": "Rennsteig Marathon", "sport": "running",
+                "timezone": "Europe/Berlin", "start": "2027-05-15T08:00",
+                "end": "2027-05-15T12:30", **fields}
+        if athlete_id is not None:
+            body["athlete_id"] = athlete_id
+        return _created(api.post("/api/v1/events", body))
+
+    return make
+
+
+# --- CI: a skipped test is a failed run ---------------------------------------------------
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if report.skipped:
+        _skipped.append(report.nodeid)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if os.environ.get("CI", "").lower() == "true" and _skipped:
+        print(f"\nCI=true: {len(_skipped)} test(s) were skipped; CI needs every leg to run:")
+        for nodeid in _skipped[:20]:
+            print(f"  skipped: {nodeid}")
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
