@@ -4,8 +4,8 @@ Working hours are local wall-clock periods in the therapist's zone, so a 09:00 s
 09:00 local across a daylight-saving change. A local time that does not exist (spring
 forward) or occurs twice (fall back) is read with zoneinfo's fold=0: a nonexistent time
 takes the offset in force before the change (02:30 in a 02:00->03:00 gap is 03:30 after
-it), and a repeated time is its first occurrence. A period that falls wholly into a gap is
-empty and skipped.
+it), and a repeated time is its first occurrence. A period left empty that way (02:00-03:00
+on a day that jumps from 02:00 to 03:00) is skipped.
 
 A session start `s` of duration `dur` is free when `s` lies on the slot grid of one working
 period P (`s = P.start + k * step`, k >= 0) and `[s, s + dur)` fits wholly inside P and
@@ -178,16 +178,15 @@ def free_starts(schedule: TherapistSchedule, window: Interval, blocked: Sequence
     pad = timedelta(minutes=schedule.buffer_minutes)
     starts, ends = _forbidden(blocked, bookings, pad, lo, hi)
     step = timedelta(minutes=schedule.slot_step_minutes)
+    periods = working_intervals(schedule.tz, schedule.working_hours, Interval(lo, hi))
     found: list[datetime] = []
-    reach: datetime | None = None
-    overlapping = False
-    for period in working_intervals(schedule.tz, schedule.working_hours, Interval(lo, hi)):
-        overlapping = overlapping or (reach is not None and period.start < reach)
-        reach = period.end if reach is None else max(reach, period.end)
+    for period in periods:
         start, end = max(period.start, lo), min(period.end, hi)
         if end - start >= dur:
             found += _period_starts(_Grid(period.start, step, dur), start, end, starts, ends)
-    return sorted(set(found)) if overlapping else found
+    # Disjoint periods yield ascending, distinct starts; overlapping ones need a clean-up.
+    disjoint = all(a.end <= b.start for a, b in zip(periods, periods[1:], strict=False))
+    return found if disjoint else sorted(set(found))
 
 
 def working_period_containing(schedule: TherapistSchedule,
