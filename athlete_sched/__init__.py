@@ -8,8 +8,8 @@ from typing import Any
 
 from flask import Flask
 
-from .config import Config, from_environment
 from . import extensions
+from .config import Config, from_environment
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -39,12 +39,14 @@ def create_app(config: dict[str, Any] | type | None = None) -> Flask:
         if db.engine.dialect.name == "sqlite":
             extensions.configure_sqlite(db.engine)
 
+    from .cli import register_cli
     from .db import models  # noqa: F401
     from .web import api, errors, pages
-    from .cli import register_cli
 
+    extensions.csrf.init_app(app)
     errors.register(app)
     app.register_blueprint(api.bp)
+    extensions.csrf.exempt(api.bp)  # bearer tokens, no cookies: no CSRF
     app.register_blueprint(pages.bp)
     register_cli(app)
     return app

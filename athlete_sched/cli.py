@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 from flask import Flask
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 
 from .core.errors import DomainError
 from .db.models import ROLES
@@ -48,6 +48,7 @@ def rotate_token(email: str) -> None:
 
 
 @click.command("demo")
+@with_appcontext
 def demo() -> None:
     """Load the demo clinic (idempotent; dates relative to today)."""
     from .demo import load_demo

@@ -1,4 +1,4 @@
-"""Unbound extensions and the SQLite transaction discipline.
+"""Unbound extensions and the transaction discipline of each backend.
 
 SQLite allows one writer at a time. A write request opens its transaction with
 `BEGIN IMMEDIATE`, which takes the write lock *before* the first read, so the re-check
@@ -6,15 +6,28 @@ before an insert sees the latest committed state and no other process can slip i
 between. Read-only requests use a plain deferred `BEGIN`. pysqlite's own implicit
 transaction handling is switched off so that SQLAlchemy's BEGIN is the one that counts
 (the recipe in SQLAlchemy's SQLite dialect documentation).
+
+PostgreSQL runs writers side by side; its exclusion constraints refuse overlapping
+bookings. But two transactions that insert conflicting rows at the same instant each
+find the other's uncommitted row in the exclusion index, wait for each other and one
+dies as a *deadlock* (after `deadlock_timeout`, as an error no client should see).
+`lock_for_booking` prevents that: before booking rows are written, the transaction takes
+advisory locks on their therapists and athletes, always in one global order, so writers
+that could conflict queue up instead (held to commit or rollback; unrelated therapists and
+athletes still write in parallel). The next writer then finds the first one committed and
+is refused cleanly by the constraint.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from flask import has_request_context, request
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import MetaData, event
-from sqlalchemy.engine import Engine
+from flask_wtf.csrf import CSRFProtect
+from sqlalchemy import MetaData, event, text
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import DeclarativeBase
 
 NAMING_CONVENTION = {
@@ -27,6 +40,9 @@ NAMING_CONVENTION = {
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+# Key spaces of pg_advisory_xact_lock(int, int): (space, therapist id) / (space, athlete id).
+THERAPIST_LOCK_SPACE = 0x6173_0001
+ATHLETE_LOCK_SPACE = 0x6173_0002
 
 
 class Base(DeclarativeBase):
@@ -35,6 +51,7 @@ class Base(DeclarativeBase):
 
 db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
+csrf = CSRFProtect()  # page forms; the bearer-token API is exempt
 
 
 def _wants_write_lock() -> bool:
@@ -59,3 +76,20 @@ def configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(connection):  # type: ignore[no-untyped-def]
         connection.exec_driver_sql("BEGIN IMMEDIATE" if _wants_write_lock() else "BEGIN")
+
+
+def lock_for_booking(connection: Connection, therapist_ids: Iterable[int | None],
+                     athlete_ids: Iterable[int | None]) -> None:
+    """PostgreSQL: queue behind every open transaction that books one of these therapists
+    or athletes (advisory locks held until commit or rollback, taken in a global order so
+    that lockers never deadlock one another). SQLite: nothing to do (BEGIN IMMEDIATE)."""
+    if connection.dialect.name != "postgresql":
+        return
+    keys = sorted({(THERAPIST_LOCK_SPACE, t) for t in therapist_ids if t is not None}
+                  | {(ATHLETE_LOCK_SPACE, a) for a in athlete_ids if a is not None})
+    if not keys:
+        return
+    calls = ", ".join(f"pg_advisory_xact_lock(:s{i}, :k{i})" for i in range(len(keys)))
+    params = {f"{name}{i}": value for i, key in enumerate(keys)
+              for name, value in zip("sk", key, strict=True)}
+    connection.execute(text(f"SELECT {calls}"), params)  # evaluated left to right

@@ -1,0 +1,224 @@
+"""The demo clinic: `flask --app wsgi demo`.
+
+Three therapists in two time zones, five athletes with races and rides three to five weeks
+ahead of the services' clock (so the demo never goes stale), some time off and some
+sessions already booked. Idempotent: therapists and athletes are found by email, events by
+(athlete, name), time off by (therapist, reason), bookings by (athlete, event, kind); a
+second run adds nothing. Bookings go through `scheduling.propose` and `scheduling.book`,
+so they obey every rule. Adds and flushes only; the CLI command commits.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+
+from flask import current_app
+from sqlalchemy import select
+
+from .core.zones import load_zone
+from .db import queries
+from .db.models import Athlete, Event, Therapist, TimeOff
+from .extensions import db
+from .services import clinic, scheduling
+from .services.common import now
+from .services.events import create_event
+from .web import schemas as s
+
+BERLIN, DENVER = "Europe/Berlin", "America/Denver"
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri")
+
+
+def _hours(days: tuple[str, ...], *periods: tuple[str, str]) -> list[dict[str, str]]:
+    return [{"day": d, "start": a, "end": b} for d in days for a, b in periods]
+
+
+THERAPISTS = (
+    {"name": "Ana Ruiz", "email": "ana.ruiz@clinic.example", "timezone": BERLIN,
+     "session_minutes": 45, "buffer_minutes": 10, "slot_step_minutes": 15,
+     "working_hours": _hours(WEEKDAYS, ("08:00", "12:00"), ("13:00", "18:00"))
+     + _hours(("sat",), ("09:00", "13:00"))},
+    {"name": "Jonas Weber", "email": "jonas.weber@clinic.example", "timezone": BERLIN,
+     "session_minutes": 60, "buffer_minutes": 15, "slot_step_minutes": 30,
+     "working_hours": _hours(("mon", "wed", "fri"), ("07:30", "12:30"), ("14:00", "17:30"))
+     + _hours(("tue", "thu"), ("11:00", "14:00"), ("15:00", "20:00"))
+     + _hours(("sat",), ("08:00", "12:00"))},
+    {"name": "Kelsey Moreno", "email": "kelsey.moreno@clinic.example", "timezone": DENVER,
+     "session_minutes": 50, "buffer_minutes": 10, "slot_step_minutes": 20,
+     "working_hours": _hours(("mon", "tue", "wed", "thu"), ("07:00", "11:30"),
+                             ("12:30", "16:30"))
+     + _hours(("fri",), ("07:00", "13:00")) + _hours(("sat",), ("08:00", "12:00"))},
+)
+
+
+@dataclass(frozen=True)
+class DemoEvent:
+    """A race or ride of one athlete, in days after an anchor day, with its bookings:
+    (kind, therapist email) pairs, each booked in the best slot that therapist has."""
+
+    athlete_email: str
+    name: str
+    sport: str
+    timezone: str
+    anchor: str  # "marathon" (a Sunday) or "stage" (a Friday)
+    offset_days: int
+    start: time | None = None
+    finish: time | None = None
+    days: int = 1
+    bookings: tuple[tuple[str, str], ...] = field(default_factory=tuple)
+
+
+def demo_email() -> str:
+    """The demo athlete's email as stored (the pages act for this athlete)."""
+    return current_app.config["DEMO_ATHLETE_EMAIL"].strip().lower()
+
+
+def _athletes() -> tuple[dict[str, str], ...]:
+    return (
+        {"name": "Mara Runner", "email": demo_email(),
+         "sport": "running", "timezone": BERLIN},
+        {"name": "Diego Alvarez", "email": "diego.alvarez@athletes.example", "sport": "mtb",
+         "timezone": DENVER},
+        {"name": "Lena Hoffmann", "email": "lena.hoffmann@athletes.example",
+         "sport": "running", "timezone": BERLIN},
+        {"name": "Tom Becker", "email": "tom.becker@athletes.example", "sport": "triathlon",
+         "timezone": BERLIN},
+        {"name": "Sam Carter", "email": "sam.carter@athletes.example", "sport": "mtb",
+         "timezone": DENVER},
+    )
+
+
+def _events() -> tuple[DemoEvent, ...]:
+    ana, jonas, kelsey = (t["email"] for t in THERAPISTS)
+    return (
+        DemoEvent(demo_email(), "Havelland Marathon", "running",
+                  BERLIN, "marathon", 0, time(9, 0), time(13, 15)),
+        DemoEvent("lena.hoffmann@athletes.example", "Havelland Half Marathon", "running",
+                  BERLIN, "marathon", 0, time(10, 30), time(12, 30),
+                  bookings=(("pre", ana), ("post", jonas))),
+        DemoEvent("tom.becker@athletes.example", "Müggelsee Triathlon", "triathlon", BERLIN,
+                  "marathon", -8, time(7, 30), time(13, 0),
+                  bookings=(("pre", jonas), ("post", ana))),
+        DemoEvent("diego.alvarez@athletes.example", "San Juan Stage Race", "mtb", DENVER,
+                  "stage", 0, days=3, bookings=(("pre", kelsey),)),
+        DemoEvent("sam.carter@athletes.example", "San Juan Stage Race", "mtb", DENVER,
+                  "stage", 0, days=3, bookings=(("pre", kelsey), ("post", kelsey))),
+    )
+
+
+def _next_weekday(day: date, weekday: int) -> date:
+    """`day` itself if it falls on `weekday` (0 = Monday), else the next such day."""
+    return day + timedelta(days=(weekday - day.weekday()) % 7)
+
+
+def anchors(today: date) -> dict[str, date]:
+    """The demo's anchor days: a Sunday about four weeks ahead (the marathon weekend) and
+    a Friday about five weeks ahead (the first day of the stage race)."""
+    return {"marathon": _next_weekday(today + timedelta(days=28), 6),
+            "stage": _next_weekday(today + timedelta(days=35), 4)}
+
+
+@dataclass
+class Added:
+    """What one run added, by kind of row."""
+
+    counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(
+        ("therapists", "athletes", "events", "time off", "bookings"), 0))
+
+    def add(self, what: str) -> None:
+        self.counts[what] += 1
+
+
+def _therapists(added: Added) -> dict[str, Therapist]:
+    found = {}
+    for spec in THERAPISTS:
+        therapist = db.session.scalar(select(Therapist).where(Therapist.email == spec["email"]))
+        if therapist is None:
+            therapist = clinic.create_therapist(s.TherapistIn.model_validate(spec))
+            added.add("therapists")
+        found[spec["email"]] = therapist
+    return found
+
+
+def _athlete_rows(added: Added) -> dict[str, Athlete]:
+    found = {}
+    for spec in _athletes():
+        athlete = db.session.scalar(select(Athlete).where(Athlete.email == spec["email"]))
+        if athlete is None:
+            athlete = clinic.create_athlete(s.AthleteIn.model_validate(spec))
+            added.add("athletes")
+        found[spec["email"]] = athlete
+    return found
+
+
+def _time_off(therapists: dict[str, Therapist], days: dict[str, date], added: Added) -> None:
+    """A morning at the dentist, a day as team physio at the triathlon, a course."""
+    ana, jonas, kelsey = (therapists[t["email"]] for t in THERAPISTS)
+    marathon, stage = days["marathon"], days["stage"]
+    plan = (
+        (ana, marathon + timedelta(days=1), time(8, 0), time(10, 0), "Dentist"),
+        (jonas, marathon - timedelta(days=8), time(7, 0), time(14, 0),
+         "Team physio at the Müggelsee Triathlon"),
+        (kelsey, stage - timedelta(days=3), time(7, 0), time(11, 30),
+         "Continuing education: dry needling level 2"),
+    )
+    for therapist, day, start, end, reason in plan:
+        exists = db.session.scalar(select(TimeOff.id).where(
+            TimeOff.therapist_id == therapist.id, TimeOff.reason == reason))
+        if exists is None:
+            clinic.add_time_off(therapist, datetime.combine(day, start),
+                                datetime.combine(day, end), reason)
+            added.add("time off")
+
+
+def _event_body(spec: DemoEvent, athlete: Athlete, day: date) -> s.EventIn:
+    last = day + timedelta(days=spec.days - 1)
+    start = datetime.combine(day, spec.start).isoformat() if spec.start else day.isoformat()
+    end = datetime.combine(last, spec.finish).isoformat() if spec.finish else last.isoformat()
+    return s.EventIn.model_validate({"athlete_id": athlete.id, "name": spec.name,
+                                     "sport": spec.sport, "timezone": spec.timezone,
+                                     "start": start, "end": end})
+
+
+def _event(spec: DemoEvent, athlete: Athlete, days: dict[str, date], added: Added) -> Event:
+    event = db.session.scalar(select(Event).where(Event.athlete_id == athlete.id,
+                                                  Event.name == spec.name))
+    if event is None:
+        day = days[spec.anchor] + timedelta(days=spec.offset_days)
+        event = create_event(_event_body(spec, athlete, day), athlete)
+        added.add("events")
+    return event
+
+
+def _book(event: Event, athlete: Athlete, kind: str, therapist: Therapist,
+          added: Added) -> None:
+    """Book the therapist's best proposed slot, unless this session is booked already."""
+    if queries.confirmed_booking(athlete.id, event.id, kind) is not None:
+        return
+    _, found = scheduling.propose(event, (kind,), therapist.id, None, 1)
+    if found[kind]:
+        scheduling.book(event, therapist, athlete, kind, found[kind][0].start)
+        added.add("bookings")
+
+
+def _summary(added: Added, athletes: dict[str, Athlete]) -> str:
+    demo = athletes[demo_email()]
+    parts = [f"{n} {what}" for what, n in added.counts.items() if n]
+    head = "demo clinic loaded: added " + ", ".join(parts) if parts else (
+        "demo clinic already loaded: nothing added")
+    return f"{head}\nthe pages act for {demo.name} <{demo.email}>; open / to plan a race"
+
+
+def load_demo() -> str:
+    """Load (or complete) the demo clinic; return a summary. Never commits."""
+    today = now().astimezone(load_zone(BERLIN)).date()
+    days, added = anchors(today), Added()
+    therapists = _therapists(added)
+    athletes = _athlete_rows(added)
+    _time_off(therapists, days, added)
+    for spec in _events():
+        athlete = athletes[spec.athlete_email]
+        event = _event(spec, athlete, days, added)
+        for kind, therapist_email in spec.bookings:
+            _book(event, athlete, kind, therapists[therapist_email], added)
+    return _summary(added, athletes)
