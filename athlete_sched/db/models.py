@@ -2,7 +2,9 @@
 only where the domain means wall-clock (weekly working hours, in minutes after midnight).
 
 Invariants live in the database too: CHECK constraints here; the PostgreSQL exclusion
-constraints and the SQLite overlap triggers are created by the migration.
+constraints and the SQLite overlap triggers are created by the migration. Before a flush
+writes confirmed bookings, `_queue_booking_writers` serializes the writers that could
+conflict (see `extensions.lock_for_booking`: PostgreSQL would otherwise deadlock them).
 """
 
 from __future__ import annotations
@@ -18,11 +20,12 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    event,
     text,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
-from ..extensions import db
+from ..extensions import db, lock_for_booking
 from .types import UTCDateTime
 
 ROLES = ("admin", "therapist", "coach", "athlete")
@@ -212,3 +215,14 @@ class Booking(db.Model):
     notes: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+@event.listens_for(Session, "before_flush")
+def _queue_booking_writers(session: Session, _context: object, _instances: object) -> None:
+    """Before confirmed bookings are inserted or changed, lock their therapists and
+    athletes for the rest of the transaction (PostgreSQL; a no-op on SQLite)."""
+    writes = [b for b in (*session.new, *session.dirty)
+              if isinstance(b, Booking) and b.status == "confirmed"]
+    if writes:
+        lock_for_booking(session.connection(bind_arguments={"mapper": Booking}),
+                         {b.therapist_id for b in writes}, {b.athlete_id for b in writes})

@@ -1,0 +1,423 @@
+"""Benchmark: booking writes through the guarded service path against plain inserts.
+
+Run from the repository root::
+
+    .venv/bin/python bench/bookings.py                      # 5,000 transactions, both backends
+    .venv/bin/python bench/bookings.py --quick              # 1,000 transactions
+    .venv/bin/python bench/bookings.py --backend sqlite     # or postgresql
+    .venv/bin/python bench/bookings.py --profile            # and where the guarded time goes
+
+The clinic (fixed seed): 10 therapists in Europe/Berlin (Mon-Sat 08-12 and 13-18, 45-min
+sessions, 15-min buffer), a race every Sunday of 2027 with 50 athletes, each athlete racing
+every 10th week. Every racer asks for a pre session (Thu or Fri) and a post session (Mon to
+Wed) on the hour, with a therapist drawn at random among those still free. 3 % of the
+requests are conflicts: another racer asks for a slot that is already taken.
+
+Both sides get the same requests, in the same order, each on its own fresh database:
+
+- guarded: one unit of work per request, as the API does it: load the event, therapist and
+  athlete, `services.scheduling.book`, commit; a conflict rolls back.
+- baseline: the same booking row as one plain INSERT and a COMMIT, no checks (a conflicting
+  row is then refused by the database's own constraint and rolled back).
+- load+insert (a reference, not judged): the three loads the API does for any booking
+  request, then the baseline's INSERT. No guard can beat it, so it shows how much of the
+  gap to the baseline is the guard itself.
+
+Timing: one warm-up of 90 requests (a separate race week) per side, then the run split
+into 10 equal batches; the sides take turns batch by batch (and take turns going first)
+so that machine noise hits all alike. Throughput is the median of the 10 batch
+throughputs. Afterwards a self-join counts overlapping confirmed bookings on every
+database. Exits 1 if any overlap exists, if the outcomes are not exactly the planned ones
+on every side, or if guarded throughput is below --target x baseline. `--profile` then
+books the first two batches again on a fresh database and shows the phases of a guarded
+request, its SQL round trips and a cProfile summary by package.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import sys
+import uuid
+from collections.abc import Callable, Sequence
+from contextlib import ExitStack
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from common import (
+    StatementClock,
+    backends,
+    fresh_database,
+    median,
+    print_table,
+    profile_by_package,
+    timed,
+)
+
+from athlete_sched import create_app
+from athlete_sched.core.errors import Conflict
+from athlete_sched.db.models import Athlete, Booking, Event, Therapist, WorkingPeriod
+from athlete_sched.extensions import db
+from athlete_sched.services import scheduling
+
+SEED = 20270117
+NOW = datetime(2027, 1, 4, tzinfo=UTC)
+BERLIN = ZoneInfo("Europe/Berlin")
+THERAPISTS, SESSION_MIN, BUFFER_MIN = 10, 45, 15
+RACERS_PER_WEEK, GROUPS = 50, 10  # athlete group g races in the weeks w with w % 10 == g
+FIRST_RACE, WARMUP_RACE = date(2027, 1, 17), date(2027, 1, 10)  # Sundays
+HOURS = (8, 9, 10, 11, 13, 14, 15, 16, 17)  # one session + buffer per hour
+DAYS = {"pre": (-3, -2), "post": (1, 2, 3)}
+CONFLICT_SHARE, BATCHES, WARMUP = 0.03, 10, 90
+
+OVERLAPS_SQL = """
+SELECT 'therapist' AS kind, COUNT(*) FROM booking a JOIN booking b
+  ON a.therapist_id = b.therapist_id AND a.id < b.id
+ AND a.status = 'confirmed' AND b.status = 'confirmed'
+ AND a.start < b.block_end AND b.start < a.block_end
+UNION ALL
+SELECT 'athlete', COUNT(*) FROM booking a JOIN booking b
+  ON a.athlete_id = b.athlete_id AND a.id < b.id
+ AND a.status = 'confirmed' AND b.status = 'confirmed'
+ AND a.start < b."end" AND b.start < a."end"
+"""
+
+
+# --- the clinic and the requests -----------------------------------------------------------
+
+@dataclass(frozen=True)
+class Request:
+    """One booking request, by row number in the seeded tables (ids are 1-based)."""
+
+    event: int
+    athlete: int
+    therapist: int
+    kind: str
+    start: datetime  # aware UTC
+    conflict: bool = False
+
+
+@dataclass(frozen=True)
+class Race:
+    day: date
+    racers: tuple[int, ...]  # athlete numbers
+    first_event: int  # event number of racers[0]; the others follow in order
+
+
+@dataclass
+class Clinic:
+    athletes: int
+    races: list[Race]
+    warmup: list[Request]
+    probe: Request  # a free slot of the warm-up race, to count one request's statements
+    requests: list[Request]
+
+
+def _race_requests(race: Race, rng: random.Random) -> list[Request]:
+    """A pre and a post for every racer, each in a slot nobody else in this race takes."""
+    found = []
+    for kind, offsets in DAYS.items():
+        slots = [(t, race.day + timedelta(days=d), h)
+                 for d in offsets for t in range(1, THERAPISTS + 1) for h in HOURS]
+        rng.shuffle(slots)
+        for i, (athlete, (therapist, day, hour)) in enumerate(
+                zip(race.racers, slots, strict=False)):
+            start = datetime(day.year, day.month, day.day, hour, tzinfo=BERLIN).astimezone(UTC)
+            found.append(Request(race.first_event + i, athlete, therapist, kind, start))
+    rng.shuffle(found)
+    return found
+
+
+def _conflicts(valid: list[Request], races: dict[int, Race], count: int,
+               rng: random.Random) -> list[tuple[float, Request]]:
+    """`count` requests by another racer of the same race for a slot taken earlier."""
+    found = []
+    for _ in range(count):
+        at = rng.randrange(len(valid))
+        victim = valid[at]
+        race = races[victim.event]
+        other = rng.choice([a for a in race.racers if a != victim.athlete])
+        event = race.first_event + race.racers.index(other)
+        found.append((at + rng.uniform(0.5, 60), Request(
+            event, other, victim.therapist, victim.kind, victim.start, conflict=True)))
+    return found
+
+
+def build_clinic(total: int, seed: int = SEED) -> Clinic:
+    """Races, racers and `total` requests (CONFLICT_SHARE of them conflicts), reproducibly."""
+    rng = random.Random(seed)
+    weeks = -(-total // (2 * RACERS_PER_WEEK))
+    groups = min(weeks, GROUPS)
+    races, event = [Race(WARMUP_RACE, tuple(range(1, RACERS_PER_WEEK + 1)), 1)], 1
+    for week in range(weeks):
+        event += RACERS_PER_WEEK
+        group = week % groups + 1  # group 0 is the warm-up race's racers
+        racers = tuple(range(group * RACERS_PER_WEEK + 1, (group + 1) * RACERS_PER_WEEK + 1))
+        races.append(Race(FIRST_RACE + timedelta(weeks=week), racers, event))
+    warmup = _race_requests(races[0], rng)
+    planned = [r for race in races[1:] for r in _race_requests(race, rng)]
+    conflicts = round(total * CONFLICT_SHARE)
+    valid = planned[:total - conflicts]
+    by_event = {race.first_event + i: race for race in races for i in range(len(race.racers))}
+    ordered = [(float(i), r) for i, r in enumerate(valid)]
+    ordered += _conflicts(valid, by_event, conflicts, rng)
+    ordered.sort(key=lambda pair: pair[0])
+    return Clinic((groups + 1) * RACERS_PER_WEEK, races, warmup[:WARMUP], warmup[WARMUP],
+                  [r for _, r in ordered])
+
+
+def seed(clinic: Clinic) -> None:
+    """Therapists, athletes and events, inserted in number order (so ids = numbers)."""
+    periods = [(d, s, e) for d in range(6) for s, e in ((8 * 60, 12 * 60), (13 * 60, 18 * 60))]
+    for t in range(1, THERAPISTS + 1):
+        db.session.add(Therapist(
+            id=t, name=f"Therapist {t}", email=f"t{t}@clinic.test", timezone="Europe/Berlin",
+            session_minutes=SESSION_MIN, buffer_minutes=BUFFER_MIN, slot_step_minutes=15,
+            working_hours=[WorkingPeriod(day=d, start_minute=s, end_minute=e)
+                           for d, s, e in periods]))
+    for a in range(1, clinic.athletes + 1):
+        db.session.add(Athlete(id=a, name=f"Athlete {a}", email=f"a{a}@athletes.test",
+                               sport="running", timezone="Europe/Berlin"))
+    db.session.flush()
+    for race in clinic.races:
+        start = datetime(race.day.year, race.day.month, race.day.day, 9, tzinfo=BERLIN)
+        for i, athlete in enumerate(race.racers):
+            db.session.add(Event(
+                id=race.first_event + i, athlete_id=athlete, name=f"Race {race.day}",
+                sport="running", timezone="Europe/Berlin", start=start, start_is_date=False,
+                end=start + timedelta(hours=4), end_is_date=False, priority="A",
+                created_at=NOW))
+    db.session.commit()
+    if db.engine.dialect.name == "postgresql":  # explicit ids: move the sequences on
+        with db.engine.begin() as conn:
+            for table in ("therapist", "athlete", "event", "working_period"):
+                conn.execute(sa.text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                                     f"(SELECT MAX(id) FROM {table}))"))
+
+
+# --- the sides ----------------------------------------------------------------------------
+
+def _load(r: Request) -> tuple[Event, Therapist, Athlete]:
+    """What the API loads for a booking request (the therapist with its working hours)."""
+    get = db.session.get
+    return get(Event, r.event), get(Therapist, r.therapist), get(Athlete, r.athlete)
+
+
+def guarded(r: Request) -> bool:
+    """One request as the API serves it: load, book (re-check + insert), commit."""
+    try:
+        scheduling.book(*_load(r), r.kind, r.start)
+        db.session.commit()
+        return True
+    except Conflict:
+        db.session.rollback()
+        return False
+
+
+def plain(r: Request) -> bool:
+    """The same row as one INSERT and a COMMIT, no checks."""
+    end = r.start + timedelta(minutes=SESSION_MIN)
+    row = {"event_id": r.event, "athlete_id": r.athlete, "therapist_id": r.therapist,
+           "kind": r.kind, "start": r.start, "end": end,
+           "block_end": end + timedelta(minutes=BUFFER_MIN), "status": "confirmed",
+           "uid": f"{uuid.uuid4()}@athlete-sched", "sequence": 0, "notes": "",
+           "created_at": NOW, "updated_at": NOW}
+    try:
+        db.session.execute(sa.insert(Booking.__table__), row)
+        db.session.commit()
+        return True
+    except sa.exc.IntegrityError:
+        db.session.rollback()
+        return False
+
+
+def loaded(r: Request) -> bool:
+    """Reference only: the API's loads, then the plain INSERT (the guard's floor)."""
+    _load(r)
+    return plain(r)
+
+
+Side = Callable[[Request], bool]
+SIDES: dict[str, Side] = {"guarded": guarded, "baseline": plain, "load+insert": loaded}
+
+
+def run_batch(app, side: Side, batch: Sequence[Request]) -> list[bool]:
+    """Each request in its own app context: a fresh session per unit of work."""
+    outcomes = []
+    for r in batch:
+        with app.app_context():
+            outcomes.append(side(r))
+    return outcomes
+
+
+@dataclass
+class Result:
+    seconds: list[float]
+    outcomes: list[bool]
+    batch: int
+
+    @property
+    def tx_per_s(self) -> list[float]:
+        return [self.batch / s for s in self.seconds]
+
+
+def measure(apps: dict[str, Any], clinic: Clinic) -> dict[str, Result]:
+    """Warm-up, then BATCHES batches per side, the sides taking turns to go first."""
+    size = len(clinic.requests) // BATCHES
+    results = {name: Result([], [], size) for name in apps}
+    for name, app in apps.items():
+        run_batch(app, SIDES[name], clinic.warmup)
+    names = list(apps)
+    for b in range(BATCHES):
+        batch = clinic.requests[b * size:(b + 1) * size]
+        for name in names[b % len(names):] + names[:b % len(names)]:
+            seconds, outcomes = timed(lambda n=name, b=batch: run_batch(apps[n], SIDES[n], b))
+            results[name].seconds.append(seconds)
+            results[name].outcomes += outcomes
+    return results
+
+
+# --- checks and reports -------------------------------------------------------------------
+
+def overlaps(app) -> dict[str, int]:
+    with app.app_context(), db.engine.connect() as conn:
+        return {kind: count for kind, count in conn.execute(sa.text(OVERLAPS_SQL))}
+
+
+def booked_rows(app) -> set[tuple]:
+    with app.app_context(), db.engine.connect() as conn:
+        return set(conn.execute(sa.text(
+            "SELECT athlete_id, therapist_id, kind, start FROM booking "
+            "WHERE status = 'confirmed'")))
+
+
+def statements_per_request(app, side: Side, r: Request) -> int:
+    """How many SQL statements one request sends (BEGIN / COMMIT not counted)."""
+    with app.app_context():
+        engine = db.engine
+    with StatementClock(engine) as clock:
+        run_batch(app, side, [r])
+    return int(sum(count for shape, (count, _) in clock.per_shape.items()
+                   if not shape.startswith("BEGIN")))
+
+
+def make_app(url: str):
+    return create_app({"SQLALCHEMY_DATABASE_URI": url, "FROZEN_NOW": NOW.isoformat()})
+
+
+def report(backend: str, results: dict[str, Result], clinic: Clinic,
+           checks: dict[str, dict[str, int]], statements: dict[str, int]) -> float:
+    """Print the table; return guarded / baseline (medians of batch throughput)."""
+    base = median(results["baseline"].tx_per_s)
+    rows = []
+    for name, result in results.items():
+        rates, booked = result.tx_per_s, sum(result.outcomes)
+        rows.append([name, len(result.outcomes), booked, len(result.outcomes) - booked,
+                     statements[name], median(rates), min(rates), max(rates),
+                     median(rates) / base, sum(checks[name].values())])
+    print_table(["side", "tx", "booked", "refused", "stmts/tx", "median tx/s", "min tx/s",
+                 "max tx/s", "x baseline", "overlaps"], rows,
+                title=f"{backend}: {len(clinic.requests):,} transactions per side, median of "
+                      f"{BATCHES} batches of {results['guarded'].batch:,} after a "
+                      f"{WARMUP}-request warm-up (load+insert: reference, not a target)")
+    return median(results["guarded"].tx_per_s) / base
+
+
+def _phases(r: Request) -> dict[str, float]:
+    """The guarded unit of work, timed phase by phase."""
+    spent: dict[str, float] = {}
+    spent["load (3 gets)"], objects = timed(lambda: _load(r))
+    try:
+        spent["book (re-check + insert)"], _ = timed(
+            lambda: scheduling.book(*objects, r.kind, r.start))
+        spent["commit"], _ = timed(db.session.commit)
+    except Conflict:
+        db.session.rollback()
+    return spent
+
+
+def profile(url: str, clinic: Clinic) -> None:
+    """Where a guarded request spends its time: phases, SQL statements, packages."""
+    app = make_app(url)
+    with app.app_context():
+        seed(clinic)
+        engine = db.engine
+    run_batch(app, guarded, clinic.warmup)
+    size = len(clinic.requests) // BATCHES
+    batch = clinic.requests[:size]
+    phases: dict[str, float] = {}
+    with StatementClock(engine) as clock:
+        for r in batch:
+            with app.app_context():
+                for phase, seconds in _phases(r).items():
+                    phases[phase] = phases.get(phase, 0.0) + seconds
+    print_table(["phase", "ms per request"], [[k, v / size * 1e3] for k, v in phases.items()],
+                title=f"guarded, first {size} requests on a fresh database: phases")
+    print_table(["statement (up to WHERE)", "count/tx", "ms/tx"],
+                [[shape, count / size, seconds / size * 1e3] for shape, (count, seconds) in
+                 sorted(clock.per_shape.items(), key=lambda kv: -kv[1][1])],
+                title="SQL round trips (time inside the driver's execute)")
+    shares, top = profile_by_package(lambda: run_batch(app, guarded, clinic.requests[
+        size:2 * size]))
+    print_table(["owner", "% own time"], [[k, v * 100] for k, v in shares[:12]],
+                title=f"cProfile of the next {size} requests, own time by package")
+    print("\n".join(line for line in top.splitlines()[6:] if line.strip()))
+    with app.app_context():
+        db.engine.dispose()
+
+
+def bench_backend(backend: str, clinic: Clinic, target: float, want_profile: bool) -> bool:
+    with ExitStack() as stack:
+        urls = {name: stack.enter_context(fresh_database(backend)) for name in SIDES}
+        apps = {name: make_app(url) for name, url in urls.items()}
+        for app in apps.values():
+            with app.app_context():
+                seed(clinic)
+        results = measure(apps, clinic)
+        checks = {name: overlaps(app) for name, app in apps.items()}
+        rows = {name: booked_rows(app) for name, app in apps.items()}
+        statements = {name: statements_per_request(apps[name], SIDES[name], clinic.probe)
+                      for name in SIDES}
+        for app in apps.values():
+            with app.app_context():
+                db.engine.dispose()
+    ratio = report(backend, results, clinic, checks, statements)
+    expected = sum(not r.conflict for r in clinic.requests)
+    right = all(sum(r.outcomes) == expected for r in results.values())
+    same = all(found == rows["guarded"] for found in rows.values())
+    clean = not any(sum(c.values()) for c in checks.values())
+    print(f"guarded / baseline = {ratio:.2f}: {'meets' if ratio >= target else 'MISSES'} the "
+          f"target {target:.2f}")
+    print("overlapping confirmed pairs (self-join above): "
+          + "; ".join(f"{name} {c}" for name, c in checks.items()))
+    print(f"outcomes as planned ({expected:,} booked, {len(clinic.requests) - expected:,} "
+          f"refused): {right}; the same bookings on every side: {same}")
+    if want_profile:
+        with fresh_database(backend) as url:
+            profile(url, clinic)
+    return ratio >= target and right and same and clean
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="1,000 transactions, not 5,000")
+    parser.add_argument("--backend", choices=("sqlite", "postgresql", "both"), default="both")
+    parser.add_argument("--target", type=float, default=0.8,
+                        help="lowest acceptable guarded / baseline throughput")
+    parser.add_argument("--profile", action="store_true",
+                        help="also show where a guarded request spends its time")
+    args = parser.parse_args(argv)
+    clinic = build_clinic(1_000 if args.quick else 5_000)
+    print("overlap check, on every database afterwards (both counts must be 0):" + OVERLAPS_SQL)
+    ok = True
+    for backend in backends(args.backend):
+        ok = bench_backend(backend, clinic, args.target, args.profile) and ok
+    print("\nOK" if ok else "\nFAIL")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
