@@ -23,6 +23,7 @@ NOW = datetime(2027, 1, 4, 0, 0, tzinfo=UTC)  # a Monday; every test date is aft
 PG_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL",
                               "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 _skipped: list[str] = []
+_passed_by_backend = {"sqlite": 0, "postgresql": 0}
 
 
 # --- backends -----------------------------------------------------------------------------
@@ -243,6 +244,10 @@ def make_event(api):
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     if report.skipped:
         _skipped.append(report.nodeid)
+    elif report.when == "call" and report.passed:
+        for backend in _passed_by_backend:
+            if f"[{backend}" in report.nodeid or f"-{backend}" in report.nodeid:
+                _passed_by_backend[backend] += 1
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
@@ -251,3 +256,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         for nodeid in _skipped[:20]:
             print(f"  skipped: {nodeid}")
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
+    if os.environ.get("CI", "").lower() == "true" and session.testscollected > 0:
+        print(f"\ndatabase tests passed per backend: {_passed_by_backend}")
+        if _passed_by_backend["postgresql"] == 0 and _passed_by_backend["sqlite"] > 0:
+            print("CI=true: no test ran on PostgreSQL")
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED

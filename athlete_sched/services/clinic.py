@@ -11,7 +11,7 @@ from ..core.zones import load_zone
 from ..db.models import Athlete, Team, TeamMember, Therapist, TimeOff, WorkingPeriod
 from ..extensions import db
 from .accounts import EmailTaken
-from .common import localize
+from .common import MAX_ID, localize
 
 DAY_NUMBERS = {"mon": 0, "tue": 1, "wed": 2, "thu": 3, "fri": 4, "sat": 5, "sun": 6}
 
@@ -25,16 +25,19 @@ class AlreadyMember(Conflict):
 
 
 def get(model: type, ident: int, entity: str, field: str | None = None):
-    """The row with this id, or NotFound (naming the request field it came from, if any)."""
-    found = db.session.get(model, ident)
+    """The row with this id, or NotFound (naming the request field it came from, if any).
+    An id no id column can hold is simply not found (the database would refuse the query)."""
+    found = db.session.get(model, ident) if 0 < ident <= MAX_ID else None
     if found is None:
         raise NotFound(entity, ident, field=field)
     return found
 
 
 def _periods(working_hours: list) -> list[WorkingPeriod]:
-    return [WorkingPeriod(day=DAY_NUMBERS[p.day], start_minute=p.start, end_minute=p.end)
-            for p in working_hours]
+    """Rows for the given periods, in the order they are always read back: day, start."""
+    periods = [WorkingPeriod(day=DAY_NUMBERS[p.day], start_minute=p.start, end_minute=p.end)
+               for p in working_hours]
+    return sorted(periods, key=lambda p: (p.day, p.start_minute))
 
 
 def create_therapist(data) -> Therapist:
@@ -69,20 +72,23 @@ def add_time_off(therapist: Therapist, start: date | datetime, end: date | datet
 
 
 def delete_time_off(therapist: Therapist, time_off_id: int) -> None:
-    time_off = db.session.get(TimeOff, time_off_id)
-    if time_off is None or time_off.therapist_id != therapist.id:
+    time_off = get(TimeOff, time_off_id, "time off")
+    if time_off.therapist_id != therapist.id:
         raise NotFound("time off", time_off_id)
     db.session.delete(time_off)
     db.session.flush()
 
 
-def create_athlete(data) -> Athlete:
+def create_athlete(data, team: Team | None = None) -> Athlete:
+    """Create an athlete; with `team`, as a member of that team in the same unit of work."""
     if db.session.scalar(select(Athlete.id).where(Athlete.email == data.email)):
         raise EmailTaken(data.email, "athlete")
     athlete = Athlete(name=data.name, email=data.email, sport=data.sport,
                       timezone=data.timezone)
     db.session.add(athlete)
     db.session.flush()
+    if team is not None:
+        add_member(team, athlete)
     return athlete
 
 

@@ -13,6 +13,12 @@ from ..core.windows import EventTiming, event_windows, local_midnight
 from ..core.zones import load_zone
 from ..db.models import Event, Therapist
 
+# The largest id an id column holds (PostgreSQL `integer`); larger ids cannot exist.
+MAX_ID = 2**31 - 1
+# The years an input date may fall in: wide enough for any season, narrow enough that
+# every window and local-day computation stays inside what `datetime` can represent.
+FIRST_YEAR, LAST_YEAR = 1970, 2999
+
 
 @dataclass(frozen=True)
 class Policy:

@@ -2,19 +2,39 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
-from ..core.errors import InvalidValue
+from ..core.errors import Conflict, InvalidValue
 from ..core.intervals import Interval, contains
 from ..core.windows import EventTiming
 from ..core.zones import load_zone
-from ..db.models import Athlete, Booking, Event, Team
+from ..db.models import Athlete, Booking, Event, Team, Therapist
 from ..db.queries import MAX_EVENT_DAYS
 from ..extensions import db
+from . import scheduling
 from .common import localize, now, timing_of, windows_of
+
+
+class BookingNotMovable(Conflict):
+    code = "booking-not-movable"
+
+    def __init__(self, booking_id: int, kind: str) -> None:
+        super().__init__(f"booking {booking_id} has no free slot in the event's new {kind} "
+                         "window, so nothing was changed", field="move_bookings",
+                         booking_id=booking_id, kind=kind)
+
+
+@dataclass
+class EventChange:
+    """What a PATCH did to the event's confirmed bookings: moved into the new windows, or
+    left where they are and flagged because the new windows no longer hold them."""
+
+    flagged: list[Booking] = field(default_factory=list)
+    moved: list[Booking] = field(default_factory=list)
 
 
 def _checked_timing(tz: ZoneInfo, start: date | datetime,
@@ -63,12 +83,13 @@ def _local_values(event: Event) -> tuple[date | datetime, date | datetime | None
     return local(timing.start), None if timing.end is None else local(timing.end)
 
 
-def update_event(event: Event, patch) -> list[Booking]:
+def update_event(event: Event, patch) -> EventChange:
     """Apply a PATCH. Dates stay on the same local wall-clock when only the zone changes.
-    Returns the confirmed bookings that the new windows no longer hold (flagged)."""
-    if patch.move_bookings:
-        raise InvalidValue("moving bookings with their event is not available yet; "
-                           "reschedule them one by one", field="move_bookings")
+
+    The confirmed bookings the new windows no longer hold come back flagged; with
+    `move_bookings` they are rescheduled instead (same uid, sequence + 1), all or nothing:
+    if one has no free slot, BookingNotMovable and the caller rolls everything back.
+    """
     given = patch.model_fields_set
     for name in ("name", "sport", "priority"):
         if name in given and getattr(patch, name) is not None:
@@ -79,7 +100,26 @@ def update_event(event: Event, patch) -> list[Booking]:
         end = patch.end if "end" in given else old_end
         _apply_timing(event, patch.timezone or event.timezone, start, end)
     db.session.flush()
-    return flagged_bookings(event)
+    flagged = flagged_bookings(event)
+    if not patch.move_bookings:
+        return EventChange(flagged=flagged)
+    return EventChange(moved=[_move(event, booking) for booking in flagged])
+
+
+def _move(event: Event, booking: Booking) -> Booking:
+    """Reschedule a booking into the best free slot of its (new) window: with its own
+    therapist if they have one, else with any therapist."""
+    for therapist_id in (booking.therapist_id, None):
+        _, found = scheduling.propose(event, (booking.kind,), therapist_id, booking.athlete_id,
+                                      limit=1)
+        if found[booking.kind]:
+            slot = found[booking.kind][0]
+            therapist = db.session.get(Therapist, slot.therapist_id)
+            try:
+                return scheduling.reschedule(booking, slot.start, therapist)
+            except (InvalidValue, Conflict):  # a custom-length session that does not fit
+                continue
+    raise BookingNotMovable(booking.id, booking.kind)
 
 
 def flagged_bookings(event: Event) -> list[Booking]:

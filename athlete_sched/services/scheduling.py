@@ -29,6 +29,8 @@ from ..db.models import Athlete, Booking, Event, TeamMember, Therapist
 from ..extensions import db
 from .common import localize, now, policy, schedule_of, timing_of, windows_of
 
+UTC_ZONE = load_zone("UTC")
+
 
 class BookingCancelled(Conflict):
     code = "booking-cancelled"
@@ -150,6 +152,20 @@ def reschedule(booking: Booking, start: datetime, therapist: Therapist | None = 
     booking.sequence += 1
     _flush_guarded(booking)
     return booking
+
+
+def list_bookings(scope: list, q, limit: int) -> list[Booking]:
+    """Up to `limit` bookings after `q.after_id` (by id) within `scope` (SQL filters) that
+    match the query: equal ids and status, and overlapping [from, to) (naive = UTC)."""
+    filters = list(scope)
+    for name in ("athlete_id", "therapist_id", "event_id", "status"):
+        if getattr(q, name) is not None:
+            filters.append(getattr(Booking, name) == getattr(q, name))
+    if q.from_ is not None:
+        filters.append(Booking.end > localize(q.from_, UTC_ZONE))
+    if q.to is not None:
+        filters.append(Booking.start < localize(q.to, UTC_ZONE))
+    return queries.bookings_page(filters, after_id=q.after_id, limit=limit)
 
 
 def cancel(booking: Booking) -> Booking:

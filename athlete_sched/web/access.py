@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from ..core.errors import NotFound
 from ..db.models import Athlete, Booking, Event, Team, Therapist, User
+from ..extensions import db
 from ..services import accounts
 from .errors import ApiError
 
@@ -39,28 +40,37 @@ def athlete_visible(user: User, athlete: Athlete) -> Athlete:
     raise NotFound("athlete", athlete.id)
 
 
-def team_visible(user: User, team: Team) -> Team:
+def sees_team(user: User, team: Team) -> bool:
+    """Admins and the team's coach see a team; so do its own members."""
     if acts_for_team(user, team):
-        return team
+        return True
     if user.role == "athlete":
         own = accounts.athlete_of(user)
-        if own is not None and any(m.athlete_id == own.id for m in team.members):
-            return team
-    raise NotFound("team", team.id)
+        return own is not None and any(m.athlete_id == own.id for m in team.members)
+    return False
+
+
+def team_visible(user: User, team: Team, field: str | None = None) -> Team:
+    if sees_team(user, team):
+        return team
+    raise NotFound("team", team.id, field=field)
+
+
+def team_changeable(user: User, team: Team, field: str | None = None) -> Team:
+    """Admins and the team's coach change a team: 403 for a member, 404 for anyone else."""
+    if acts_for_team(user, team):
+        return team
+    team_visible(user, team, field)
+    raise forbidden("only the team's coach or an admin can change the team")
 
 
 def event_visible(user: User, event: Event) -> Event:
     if event.athlete_id is not None and acts_for_athlete(user, event.athlete_id):
         return event
     if event.team_id is not None:
-        from ..extensions import db
-
         team = db.session.get(Team, event.team_id)
-        try:
-            team_visible(user, team)
+        if team is not None and sees_team(user, team):
             return event
-        except NotFound:
-            pass
     raise NotFound("event", event.id)
 
 
@@ -80,3 +90,16 @@ def booking_visible(user: User, booking: Booking) -> Booking:
     elif acts_for_athlete(user, booking.athlete_id):
         return booking
     raise NotFound("booking", booking.id)
+
+
+def booking_scope(user: User) -> list:
+    """SQL filters that keep the bookings `user` may see (none for an admin)."""
+    if user.role == "therapist":
+        own_therapist = accounts.therapist_of(user)
+        return [Booking.therapist_id == (own_therapist.id if own_therapist else -1)]
+    if user.role == "athlete":
+        own_athlete = accounts.athlete_of(user)
+        return [Booking.athlete_id == (own_athlete.id if own_athlete else -1)]
+    if user.role == "coach":
+        return [Booking.athlete_id.in_(accounts.coached_athlete_ids(user))]
+    return []

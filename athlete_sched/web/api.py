@@ -6,31 +6,47 @@ from __future__ import annotations
 from flask import Blueprint, current_app, g, jsonify, request
 from sqlalchemy import select
 
+from ..core.errors import NotFound
 from ..db.models import Athlete, Team, Therapist, TimeOff
 from ..extensions import db
 from ..services import accounts, clinic
 from . import access, openapi
 from . import schemas as s
-from .http import authenticate, current_user, page, parse_body, parse_query, roles
+from .errors import ApiError
+from .http import (
+    authenticate,
+    current_user,
+    page,
+    parse_body,
+    parse_query,
+    refuse_large_body,
+    roles,
+)
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 doc = openapi.doc
-PUBLIC = {"api.openapi_json"}
 
 
 @bp.before_request
-def _authenticate() -> None:
-    if request.endpoint not in PUBLIC:
+def _guard() -> None:
+    """Every route: 413 for an oversized body, then the bearer token (401)."""
+    refuse_large_body()
+    if not openapi.is_public(current_app.view_functions.get(request.endpoint or "")):
         g.user = authenticate()
 
 
 def done(body: dict | None, status: int = 200):
-    """Commit the unit of work once, then answer."""
+    """Commit the unit of work once, then answer (no body: no content type either)."""
     db.session.commit()
-    return ("", status) if body is None else (jsonify(body), status)
+    if body is not None:
+        return jsonify(body), status
+    empty = current_app.response_class(status=status)
+    del empty.headers["Content-Type"]
+    return empty
 
 
 @bp.get("/openapi.json")
+@doc(summary="This OpenAPI document (public: no token needed)", public=True)
 def openapi_json():
     return jsonify(openapi.build(current_app))
 
@@ -79,8 +95,8 @@ def create_therapist():
 def list_therapists():
     q = parse_query(s.PageQuery)
     rows = list(db.session.scalars(select(Therapist).where(Therapist.id > q.after_id)
-                                   .order_by(Therapist.id).limit(q.limit)))
-    return jsonify(page([s.therapist_json(t) for t in rows], rows, q.limit))
+                                   .order_by(Therapist.id).limit(q.limit + 1)))
+    return jsonify(page(rows, q.limit, s.therapist_json))
 
 
 @bp.get("/therapists/<int:therapist_id>")
@@ -91,7 +107,7 @@ def get_therapist(therapist_id: int):
 
 @bp.put("/therapists/<int:therapist_id>/working-hours")
 @doc(summary="Replace the weekly working hours (body: the list, or {working_hours: list})",
-     body=s.WorkingHoursBody, response=s.TherapistOut)
+     body=s.WorkingHoursBody, wrap="working_hours", response=s.TherapistOut)
 def put_working_hours(therapist_id: int):
     data = parse_body(s.WorkingHoursBody, wrap="working_hours")
     therapist = _managed_therapist(therapist_id)
@@ -116,8 +132,8 @@ def list_time_off(therapist_id: int):
     therapist = _managed_therapist(therapist_id)
     rows = list(db.session.scalars(
         select(TimeOff).where(TimeOff.therapist_id == therapist.id, TimeOff.id > q.after_id)
-        .order_by(TimeOff.id).limit(q.limit)))
-    return jsonify(page([s.dump(s.TimeOffOut, t) for t in rows], rows, q.limit))
+        .order_by(TimeOff.id).limit(q.limit + 1)))
+    return jsonify(page(rows, q.limit, lambda t: s.dump(s.TimeOffOut, t)))
 
 
 @bp.delete("/therapists/<int:therapist_id>/time-off/<int:time_off_id>")
@@ -131,9 +147,15 @@ def delete_time_off(therapist_id: int, time_off_id: int):
 
 @bp.post("/athletes")
 @roles("admin", "coach")
-@doc(summary="Create an athlete", body=s.AthleteIn, response=s.AthleteOut, status=201)
+@doc(summary="Create an athlete (a coach creates one into one of their teams: team_id)",
+     body=s.AthleteIn, response=s.AthleteOut, status=201)
 def create_athlete():
-    athlete = clinic.create_athlete(parse_body(s.AthleteIn))
+    data = parse_body(s.AthleteIn)
+    team = None if data.team_id is None else _coached_team(data.team_id, "team_id")
+    if team is None and current_user().role == "coach":
+        raise ApiError(422, "invalid", "a coach adds athletes to one of their teams",
+                       {"team_id": "required for a coach"})
+    athlete = clinic.create_athlete(data, team)
     return done(s.dump(s.AthleteOut, athlete), 201)
 
 
@@ -143,14 +165,15 @@ def create_athlete():
 def list_athletes():
     q = parse_query(s.PageQuery)
     user = current_user()
-    query = select(Athlete).where(Athlete.id > q.after_id).order_by(Athlete.id).limit(q.limit)
+    query = (select(Athlete).where(Athlete.id > q.after_id).order_by(Athlete.id)
+             .limit(q.limit + 1))
     if user.role == "coach":
         query = query.where(Athlete.id.in_(accounts.coached_athlete_ids(user)))
     elif user.role != "admin":
         own = accounts.athlete_of(user)
         query = query.where(Athlete.id == (own.id if own else -1))
     rows = list(db.session.scalars(query))
-    return jsonify(page([s.dump(s.AthleteOut, a) for a in rows], rows, q.limit))
+    return jsonify(page(rows, q.limit, lambda a: s.dump(s.AthleteOut, a)))
 
 
 @bp.get("/athletes/<int:athlete_id>")
@@ -188,14 +211,21 @@ def get_team(team_id: int):
     return jsonify(team_json(team))
 
 
+def _coached_team(team_id: int, field: str | None = None) -> Team:
+    """A team the caller may change (an admin any, a coach their own)."""
+    return access.team_changeable(current_user(), clinic.get(Team, team_id, "team", field),
+                                  field)
+
+
 @bp.post("/teams/<int:team_id>/members")
-@doc(summary="Add an athlete to a team", body=s.TeamMemberIn, response=s.TeamOut, status=201)
+@doc(summary="Add an athlete to a team (a coach: an athlete they already coach)",
+     body=s.TeamMemberIn, response=s.TeamOut, status=201)
 def add_team_member(team_id: int):
     data = parse_body(s.TeamMemberIn)
-    team = clinic.get(Team, team_id, "team")
-    if not access.acts_for_team(current_user(), team):
-        raise access.forbidden("only the team's coach or an admin can add members")
-    athlete = clinic.get(Athlete, data.athlete_id, "athlete")
+    team = _coached_team(team_id)
+    athlete = clinic.get(Athlete, data.athlete_id, "athlete", "athlete_id")
+    if not access.acts_for_athlete(current_user(), athlete.id):
+        raise NotFound("athlete", athlete.id, field="athlete_id")
     clinic.add_member(team, athlete)
     return done(team_json(team), 201)
 

@@ -7,15 +7,13 @@ from flask import jsonify
 from ..core.errors import NotFound
 from ..db.models import Athlete, Booking, Event, Team, Therapist
 from ..services import accounts, clinic, scheduling
-from ..services.common import localize, timing_of, windows_of
+from ..services.common import timing_of, windows_of
 from ..services.events import create_event as create_event_service
 from ..services.events import update_event
 from . import access
 from . import schemas as s
 from .api import bp, doc, done
 from .http import current_user, page, parse_body, parse_query
-from ..core.zones import load_zone
-from ..db import queries
 
 
 def _event(event_id: int, field: str | None = None) -> Event:
@@ -41,9 +39,8 @@ def create_event():
         if not access.acts_for_athlete(user, owner.id):
             raise NotFound("athlete", owner.id, field="athlete_id")
     else:
-        owner = clinic.get(Team, data.team_id, "team", "team_id")
-        if not access.acts_for_team(user, owner):
-            raise NotFound("team", owner.id, field="team_id")
+        owner = access.team_changeable(user, clinic.get(Team, data.team_id, "team", "team_id"),
+                                       "team_id")
     return done(_event_json(create_event_service(data, owner)), 201)
 
 
@@ -54,14 +51,16 @@ def get_event(event_id: int):
 
 
 @bp.patch("/events/<int:event_id>")
-@doc(summary="Change an event; bookings its new windows no longer hold come back flagged",
-     body=s.EventPatch, response=s.EventOut)
+@doc(summary="Change an event; bookings its new windows no longer hold come back flagged, "
+     "or with move_bookings are moved into them (all or nothing: 409 if one cannot move)",
+     body=s.EventPatch, response=s.EventChangeOut)
 def patch_event(event_id: int):
     data = parse_body(s.EventPatch)
     event = access.event_changeable(current_user(), _event(event_id))
-    flagged = update_event(event, data)
+    change = update_event(event, data)
     return done({**_event_json(event),
-                 "flagged_bookings": [s.booking_json(b) for b in flagged]})
+                 "flagged_bookings": [s.booking_json(b) for b in change.flagged],
+                 "moved_bookings": [s.booking_json(b) for b in change.moved]})
 
 
 @bp.get("/events/<int:event_id>/proposals")
@@ -72,14 +71,29 @@ def proposals(event_id: int):
     event = _event(event_id)
     if q.therapist_id is not None:
         clinic.get(Therapist, q.therapist_id, "therapist", "therapist_id")
-    athlete_id = None
-    if event.team_id is not None and q.athlete_id is not None:
-        athlete_id = scheduling.booking_athlete(event, q.athlete_id)
+    athlete_id = _proposal_athlete(event, q.athlete_id)
     kinds = ("pre", "post") if q.kind == "both" else (q.kind,)
     windows, found = scheduling.propose(event, kinds, q.therapist_id, athlete_id, q.limit)
     return jsonify({"event_id": event.id, "windows": s.windows_json(windows),
                     "pre": [s.slot_json(x) for x in found["pre"]],
                     "post": [s.slot_json(x) for x in found["post"]]})
+
+
+def _proposal_athlete(event: Event, athlete_id: int | None) -> int | None:
+    """Whose commitments a team event's proposals avoid: the member named (one the caller
+    acts for), else an athlete caller's own; for a personal event, the event's athlete."""
+    user = current_user()
+    if event.team_id is None:
+        return None
+    if athlete_id is None and user.role == "athlete":
+        own = accounts.athlete_of(user)
+        athlete_id = own.id if own else None
+    if athlete_id is None:
+        return None
+    athlete_id = scheduling.booking_athlete(event, athlete_id)
+    if not access.acts_for_athlete(user, athlete_id):
+        raise NotFound("athlete", athlete_id, field="athlete_id")
+    return athlete_id
 
 
 # --- bookings -----------------------------------------------------------------------------
@@ -119,25 +133,8 @@ def get_booking(booking_id: int):
      response=s.page_of(s.BookingOut))
 def list_bookings():
     q = parse_query(s.BookingQuery)
-    user = current_user()
-    filters = []
-    if user.role == "therapist":
-        own = accounts.therapist_of(user)
-        filters.append(Booking.therapist_id == (own.id if own else -1))
-    elif user.role == "athlete":
-        own_athlete = accounts.athlete_of(user)
-        filters.append(Booking.athlete_id == (own_athlete.id if own_athlete else -1))
-    elif user.role == "coach":
-        filters.append(Booking.athlete_id.in_(accounts.coached_athlete_ids(user)))
-    for name in ("athlete_id", "therapist_id", "event_id", "status"):
-        if getattr(q, name) is not None:
-            filters.append(getattr(Booking, name) == getattr(q, name))
-    if q.from_ is not None:
-        filters.append(Booking.end > localize(q.from_, load_zone("UTC")))
-    if q.to is not None:
-        filters.append(Booking.start < localize(q.to, load_zone("UTC")))
-    rows = queries.bookings_page(filters, after_id=q.after_id, limit=q.limit)
-    return jsonify(page([s.booking_json(b) for b in rows], rows, q.limit))
+    rows = scheduling.list_bookings(access.booking_scope(current_user()), q, q.limit + 1)
+    return jsonify(page(rows, q.limit, s.booking_json))
 
 
 @bp.patch("/bookings/<int:booking_id>")

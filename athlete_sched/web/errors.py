@@ -9,7 +9,8 @@ from typing import Any
 
 from flask import Flask, jsonify, render_template, request
 from pydantic import ValidationError
-from werkzeug.exceptions import HTTPException
+from sqlalchemy.exc import DataError, IntegrityError
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from ..core.errors import Conflict, DomainError, InvalidValue, NotFound
 from ..extensions import db
@@ -61,7 +62,8 @@ def _respond(status: int, code: str, message: str, fields: dict[str, str] | None
     db.session.rollback()
     if _is_api():
         return jsonify(error_body(code, message, fields)), status
-    return render_template("error.html", status=status, message=message, fields=fields or {}), status
+    page = render_template("error.html", status=status, message=message, fields=fields or {})
+    return page, status
 
 
 def register(app: Flask) -> None:
@@ -78,11 +80,30 @@ def register(app: Flask) -> None:
     def _validation_error(exc: ValidationError):
         return _respond(422, "invalid", "some values are not valid", validation_fields(exc))
 
+    @app.errorhandler(IntegrityError)
+    def _integrity_error(exc: IntegrityError):
+        # A constraint the checks before it could not see (a concurrent writer won a race).
+        log.warning("constraint refused a write on %s %s: %s", request.method, request.path,
+                    exc.orig)
+        return _respond(409, "conflict", "the change conflicts with the current data "
+                        "(another request changed it first); reload and try again")
+
+    @app.errorhandler(DataError)
+    def _data_error(exc: DataError):
+        # A value the database cannot hold that validation let through: still the client's.
+        log.warning("database refused a value on %s %s: %s", request.method, request.path,
+                    exc.orig)
+        return _respond(422, "invalid", "a value is outside what the database can store")
+
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):
         if not _is_api():
             db.session.rollback()
             return exc
+        if isinstance(exc, RequestEntityTooLarge):
+            limit = app.config.get("MAX_CONTENT_LENGTH") or 0
+            return _respond(413, "body-too-large",
+                            f"the body is larger than the limit of {limit} bytes")
         return _respond(exc.code or 500, _slug(exc.name), exc.description or exc.name)
 
     @app.errorhandler(Exception)

@@ -7,8 +7,9 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar
 
-from flask import g, request, url_for
+from flask import current_app, g, request, url_for
 from pydantic import BaseModel, ValidationError
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from ..db.models import User
 from ..services.accounts import user_for_token
@@ -17,15 +18,28 @@ from .errors import ApiError, validation_fields
 M = TypeVar("M", bound=BaseModel)
 
 
+def refuse_large_body() -> None:
+    """413 for a declared body over MAX_CONTENT_LENGTH, on every route (also those that
+    read no body); an undeclared (chunked) one is cut off by werkzeug when it is read."""
+    limit = current_app.config.get("MAX_CONTENT_LENGTH")
+    if limit is not None and (request.content_length or 0) > limit:
+        raise RequestEntityTooLarge()
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
 def read_json() -> Any:
-    """The JSON body: 415 for another content type, 400 when it does not parse."""
+    """The JSON body: 415 for another content type, 400 when it does not parse (NaN and
+    Infinity included: Python's json accepts them, JSON does not)."""
     if request.mimetype != "application/json":
         raise ApiError(415, "unsupported-media-type",
                        "send the body as JSON with Content-Type: application/json")
     raw = request.get_data(cache=True)  # over MAX_CONTENT_LENGTH: 413 from werkzeug
     try:
-        return json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        return json.loads(raw, parse_constant=_no_constant)
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise ApiError(400, "malformed-json", f"the body is not valid JSON: {exc}") from None
 
 
@@ -85,11 +99,13 @@ def roles(*allowed: str) -> Callable[[F], F]:
     return decorate
 
 
-def page(items: list[dict], rows: list, limit: int, **args: Any) -> dict:
-    """The list envelope: {items, next}, `next` a URL with after_id when there may be more."""
+def page(rows: list, limit: int, serialize: Callable[[Any], dict]) -> dict:
+    """The list envelope {items, next}. Callers fetch up to `limit + 1` rows: the extra one
+    only says that there is more, so `next` (a URL with after_id) is null on the last page."""
+    shown = rows[:limit]
     next_url = None
-    if len(rows) == limit and rows:
+    if len(rows) > limit and shown:
         query = {k: v for k, v in request.args.items() if k not in ("after_id", "limit")}
-        next_url = url_for(request.endpoint, **(request.view_args or {}), **query, **args,
-                           after_id=rows[-1].id, limit=limit, _external=True)
-    return {"items": items, "next": next_url}
+        next_url = url_for(request.endpoint, **(request.view_args or {}), **query,
+                           after_id=shown[-1].id, limit=limit, _external=True)
+    return {"items": [serialize(row) for row in shown], "next": next_url}

@@ -29,16 +29,26 @@ ERRORS = {"400": "malformed JSON or body", "401": "missing or unknown token",
 
 def doc(*, summary: str, body: type[BaseModel] | None = None,
         query: type[BaseModel] | None = None, response: type[BaseModel] | None = None,
-        status: int = 200, content: str = "application/json") -> Callable:
-    """Attach OpenAPI metadata to a view; the same `body`/`query` models parse the request."""
+        status: int = 200, content: str = "application/json", wrap: str | None = None,
+        public: bool = False) -> Callable:
+    """Attach OpenAPI metadata to a view; the same `body`/`query` models parse the request.
+
+    `wrap`: the body may also be the bare value of this field of `body` (see
+    http.parse_body). `public`: no bearer token needed (the API's guard reads this flag).
+    """
 
     def decorate(view: Callable) -> Callable:
         view.__dict__.setdefault("openapi", {}).update(
             summary=summary, body=body, query=query, response=response, status=status,
-            content=content)
+            content=content, wrap=wrap, public=public)
         return view
 
     return decorate
+
+
+def is_public(view: Callable | None) -> bool:
+    """True for a view documented as public (no bearer token)."""
+    return bool(getattr(view, "openapi", {}).get("public"))
 
 
 def _path(rule: str) -> tuple[str, list[str]]:
@@ -53,16 +63,17 @@ def build(app: Flask) -> dict[str, Any]:
         if rule.rule.startswith("/api/v1") and meta and "summary" in meta:
             views.append((rule, meta))
     models = {m for _, meta in views for m in (meta["body"], meta["query"], meta["response"]) if m}
-    modes = [(m, "serialization" if issubclass(m, Out) else "validation") for m in models]
+    modes = [(m, _mode(m)) for m in models]
     refs, schemas = models_json_schema(sorted(modes, key=lambda x: x[0].__name__),
                                        ref_template="#/components/schemas/{model}")
     paths: dict[str, dict] = {}
+    components = schemas.get("$defs", {})
+    components["Error"] = ERROR_SCHEMA
     for rule, meta in views:
         path, params = _path(rule.rule)
         for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
-            paths.setdefault(path, {})[method.lower()] = _operation(meta, params, refs)
-    components = schemas.get("$defs", {})
-    components["Error"] = ERROR_SCHEMA
+            paths.setdefault(path, {})[method.lower()] = _operation(meta, params, refs,
+                                                                    components, method)
     return {
         "openapi": "3.1.0",
         "info": {"title": "athlete_sched API", "version": "1",
@@ -75,13 +86,28 @@ def build(app: Flask) -> dict[str, Any]:
     }
 
 
-def _operation(meta: dict, params: list[str], refs: dict) -> dict[str, Any]:
-    mode = lambda m: "serialization" if issubclass(m, Out) else "validation"  # noqa: E731
+def _body_schema(meta: dict, refs: dict, components: dict) -> dict[str, Any]:
+    """The request body's schema; with `wrap`, also the bare value of that field."""
+    ref = refs[(meta["body"], _mode(meta["body"]))]
+    if not meta.get("wrap"):
+        return ref
+    name = ref["$ref"].rsplit("/", 1)[-1]
+    return {"anyOf": [ref, components[name]["properties"][meta["wrap"]]]}
+
+
+def _mode(model: type[BaseModel]) -> str:
+    return "serialization" if issubclass(model, Out) else "validation"
+
+
+def _operation(meta: dict, params: list[str], refs: dict, components: dict,
+               method: str) -> dict[str, Any]:
     op: dict[str, Any] = {"summary": meta["summary"], "parameters": [
         {"name": p, "in": "path", "required": True, "schema": {"type": "integer"}}
         for p in params]}
     if meta.get("roles"):
         op["description"] = "Roles: " + ", ".join(meta["roles"])
+    if meta.get("public"):
+        op["security"] = []
     if meta["query"]:
         schema = meta["query"].model_json_schema()
         for name, prop in schema.get("properties", {}).items():
@@ -89,13 +115,29 @@ def _operation(meta: dict, params: list[str], refs: dict) -> dict[str, Any]:
                                      "schema": prop})
     if meta["body"]:
         op["requestBody"] = {"required": True, "content": {meta["content"]: {
-            "schema": refs[(meta["body"], mode(meta["body"]))]}}}
+            "schema": _body_schema(meta, refs, components)}}}
     ok: dict[str, Any] = {"description": "success"}
     if meta["response"]:
         ok["content"] = {"application/json": {
-            "schema": refs[(meta["response"], mode(meta["response"]))]}}
+            "schema": refs[(meta["response"], _mode(meta["response"]))]}}
     op["responses"] = {str(meta["status"]): ok}
     for code, text in ERRORS.items():
-        op["responses"][code] = {"description": text, "content": {"application/json": {
-            "schema": {"$ref": "#/components/schemas/Error"}}}}
+        if _may_answer(code, meta, params, method):
+            op["responses"][code] = {"description": text, "content": {"application/json": {
+                "schema": {"$ref": "#/components/schemas/Error"}}}}
     return op
+
+
+def _may_answer(code: str, meta: dict, params: list[str], method: str) -> bool:
+    """Whether an operation can answer this error status at all."""
+    if code in ("400", "415"):
+        return meta["body"] is not None
+    if code in ("401", "403"):
+        return not meta.get("public")
+    if code == "404":
+        return bool(params) or meta["body"] is not None
+    if code == "422":
+        return meta["body"] is not None or meta["query"] is not None
+    if code == "409":
+        return method != "GET"
+    return code == "413" or not meta.get("public")

@@ -14,11 +14,13 @@ from pydantic import (
     Field,
     PlainSerializer,
     WithJsonSchema,
+    field_validator,
     model_validator,
 )
 
 from ..core.errors import UnknownTimezone
 from ..core.zones import load_zone
+from ..services.common import FIRST_YEAR, LAST_YEAR, MAX_ID
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -41,22 +43,32 @@ def _zone(value: str) -> str:
     return value
 
 
+def _in_range(value: date) -> None:
+    """Refuse years the clinic never plans for (and whose windows would overflow)."""
+    if not FIRST_YEAR <= value.year <= LAST_YEAR:
+        raise ValueError(f"the year must lie between {FIRST_YEAR} and {LAST_YEAR}")
+
+
 def _datetime(value: str) -> datetime:
     try:
-        return datetime.fromisoformat(value)
+        parsed = datetime.fromisoformat(value)
     except ValueError:
         raise ValueError("not an ISO 8601 date-time such as 2027-05-15T08:00 or "
                          "2027-05-15T08:00:00+02:00") from None
+    _in_range(parsed)
+    return parsed
 
 
 def _date_or_datetime(value: str) -> date | datetime:
     if "T" in value or " " in value:
         return _datetime(value)
     try:
-        return date.fromisoformat(value)
+        parsed = date.fromisoformat(value)
     except ValueError:
         raise ValueError("not an ISO 8601 date (2027-05-15) or date-time "
                          "(2027-05-15T08:00)") from None
+    _in_range(parsed)
+    return parsed
 
 
 def _clock(value: str) -> int:
@@ -88,13 +100,22 @@ Sport = Literal["running", "mtb", "cycling", "triathlon", "other"]
 Role = Literal["admin", "therapist", "coach", "athlete"]
 Kind = Literal["pre", "post"]
 Day = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
-Id = Annotated[int, Field(ge=1, le=2**62)]
+Id = Annotated[int, Field(ge=1, le=MAX_ID)]
+AfterId = Annotated[int, Field(ge=0, le=MAX_ID)]
 
 
 class In(BaseModel):
-    """Base of request bodies: strict types (no "5" for 5), unknown keys ignored."""
+    """Base of request bodies: strict types (no "5" for 5), unknown keys ignored, and no
+    NUL character in any text (PostgreSQL cannot store one)."""
 
     model_config = ConfigDict(strict=True, extra="ignore")
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _no_nul(cls, value: Any) -> Any:
+        if isinstance(value, str) and "\x00" in value:
+            raise ValueError("text must not contain the NUL character")
+        return value
 
 
 class UserIn(In):
@@ -156,6 +177,8 @@ class AthleteIn(In):
     email: Email
     sport: Sport
     timezone: TimeZoneName
+    team_id: Id | None = Field(default=None, description="add the new athlete to this team "
+                               "(a coach must name one of their own teams)")
 
 
 class TeamIn(In):
@@ -184,13 +207,22 @@ class EventIn(In):
         return self
 
 
+def _omittable(schema: dict[str, Any]) -> None:
+    """A field that may be left out but not sent as null: its schema has no null default."""
+    schema.pop("default", None)
+
+
 class EventPatch(In):
-    name: Name | None = None
-    sport: Sport | None = None
-    timezone: TimeZoneName | None = None
-    start: DateOrDateTimeIn | None = None
+    """Only the fields given change. `end: null` removes the end; the other fields may be
+    left out but not set to null (their defaults are never validated, so null is refused).
+    `move_bookings: true` moves the event's bookings into the new windows, all or nothing."""
+
+    name: Name = Field(None, json_schema_extra=_omittable)
+    sport: Sport = Field(None, json_schema_extra=_omittable)
+    timezone: TimeZoneName = Field(None, json_schema_extra=_omittable)
+    start: DateOrDateTimeIn = Field(None, json_schema_extra=_omittable)
     end: DateOrDateTimeIn | None = None
-    priority: Literal["A", "B", "C"] | None = None
+    priority: Literal["A", "B", "C"] = Field(None, json_schema_extra=_omittable)
     move_bookings: bool = False
 
 
@@ -228,13 +260,13 @@ class BookingQuery(BaseModel):
     from_: DateTimeIn | None = Field(default=None, alias="from")
     to: DateTimeIn | None = None
     limit: Annotated[int, Field(ge=1, le=1000)] = 100
-    after_id: Annotated[int, Field(ge=0)] = 0
+    after_id: AfterId = 0
 
 
 class PageQuery(BaseModel):
     model_config = ConfigDict(extra="ignore")
     limit: Annotated[int, Field(ge=1, le=1000)] = 100
-    after_id: Annotated[int, Field(ge=0)] = 0
+    after_id: AfterId = 0
 
 
 # --- output types -------------------------------------------------------------------------
@@ -354,6 +386,13 @@ class BookingOut(Out):
     uid: str
     sequence: int
     invite_url: str
+
+
+class EventChangeOut(EventOut):
+    flagged_bookings: list[BookingOut] = Field(
+        description="confirmed bookings the new windows no longer hold (left in place)")
+    moved_bookings: list[BookingOut] = Field(
+        description="bookings rescheduled into the new windows (move_bookings: true)")
 
 
 def page_of(item: type[BaseModel]) -> type[BaseModel]:
