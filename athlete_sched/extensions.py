@@ -41,6 +41,8 @@ NAMING_CONVENTION = {
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 # Key spaces of pg_advisory_xact_lock(int, int): (space, therapist id) / (space, athlete id).
+# migration 0003's booking_refusal() takes the same lock keys: changing these numbers
+# needs a new migration (tests/test_guard.py checks that they match).
 THERAPIST_LOCK_SPACE = 0x6173_0001
 ATHLETE_LOCK_SPACE = 0x6173_0002
 

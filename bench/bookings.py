@@ -1,4 +1,4 @@
-"""Benchmark: booking writes through the guarded service path against plain inserts.
+"""Benchmark: guarded booking writes against the same writes without the guard.
 
 Run from the repository root::
 
@@ -7,30 +7,42 @@ Run from the repository root::
     .venv/bin/python bench/bookings.py --backend sqlite     # or postgresql
     .venv/bin/python bench/bookings.py --profile            # and where the guarded time goes
 
+The target (the issue): booking transactions with a few percent conflicts run at >= 0.8x
+the throughput of "plain inserts without the guard", and afterwards a self-join finds no
+overlap. What the two sides are, each on its own fresh database, with the same requests in
+the same order:
+
+- guarded: the app's booking transaction: load the event, therapist and athlete, then
+  `services.scheduling.book` (the rules of time in the pure core; the guard of
+  db/guard.py, one statement that checks every conflict rule, on PostgreSQL after taking
+  the therapist's and athlete's advisory locks; the ORM INSERT, the database's overlap
+  constraints in force) and COMMIT; a conflict rolls back. Real schema.
+- baseline ("plain inserts without the guard"): the same transaction without the guard.
+  The same loads, the same core checks of notice, window and working hours, the same ORM
+  INSERT of the same row, COMMIT; but no conflict check, no advisory locks, and a booking
+  table without the exclusion constraints (PostgreSQL), overlap triggers (SQLite) and
+  partial unique index (dropped from that database after migrating; CHECKs stay). So the
+  baseline books the conflicting requests too, and its self-join finds their overlaps.
+- bare insert (information only, not judged): one Core INSERT of the row and a COMMIT, no
+  loads, no checks, real schema (a conflict is refused by the constraints). It shows what
+  the loads and the ORM cost on both sides.
+
 The clinic (fixed seed): 10 therapists in Europe/Berlin (Mon-Sat 08-12 and 13-18, 45-min
 sessions, 15-min buffer), a race every Sunday of 2027 with 50 athletes, each athlete racing
 every 10th week. Every racer asks for a pre session (Thu or Fri) and a post session (Mon to
 Wed) on the hour, with a therapist drawn at random among those still free. 3 % of the
 requests are conflicts: another racer asks for a slot that is already taken.
 
-Both sides get the same requests, in the same order, each on its own fresh database:
-
-- guarded: one unit of work per request, as the API does it: load the event, therapist and
-  athlete, `services.scheduling.book`, commit; a conflict rolls back.
-- baseline: the same booking row as one plain INSERT and a COMMIT, no checks (a conflicting
-  row is then refused by the database's own constraint and rolled back).
-- load+insert (a reference, not judged): the three loads the API does for any booking
-  request, then the baseline's INSERT. No guard can beat it, so it shows how much of the
-  gap to the baseline is the guard itself.
-
 Timing: one warm-up of 90 requests (a separate race week) per side, then the run split
 into 10 equal batches; the sides take turns batch by batch (and take turns going first)
 so that machine noise hits all alike. Throughput is the median of the 10 batch
-throughputs. Afterwards a self-join counts overlapping confirmed bookings on every
-database. Exits 1 if any overlap exists, if the outcomes are not exactly the planned ones
-on every side, or if guarded throughput is below --target x baseline. `--profile` then
-books the first two batches again on a fresh database and shows the phases of a guarded
-request, its SQL round trips and a cProfile summary by package.
+throughputs. On PostgreSQL every database is ANALYZEd (untimed) before each round of
+batches, as autovacuum keeps the statistics of a table that grows (this run grows it from
+empty within seconds). Afterwards a self-join counts overlapping confirmed bookings on
+every database. Exits 1 if the guarded database has an overlap, if the guarded or bare
+side's outcomes are not exactly the planned ones, or if guarded throughput is below
+--target x baseline. `--profile` then books the first two batches again on a fresh
+database and shows the phases of a guarded request, its SQL round trips and a cProfile.
 """
 
 from __future__ import annotations
@@ -39,8 +51,8 @@ import argparse
 import random
 import sys
 import uuid
-from collections.abc import Callable, Sequence
-from contextlib import ExitStack
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -56,12 +68,16 @@ from common import (
     profile_by_package,
     timed,
 )
+from sqlalchemy.orm import Session
 
 from athlete_sched import create_app
 from athlete_sched.core.errors import Conflict
+from athlete_sched.core.zones import load_zone
+from athlete_sched.db import models
 from athlete_sched.db.models import Athlete, Booking, Event, Therapist, WorkingPeriod
 from athlete_sched.extensions import db
 from athlete_sched.services import scheduling
+from athlete_sched.services.common import localize
 
 SEED = 20270117
 NOW = datetime(2027, 1, 4, tzinfo=UTC)
@@ -72,6 +88,18 @@ FIRST_RACE, WARMUP_RACE = date(2027, 1, 17), date(2027, 1, 10)  # Sundays
 HOURS = (8, 9, 10, 11, 13, 14, 15, 16, 17)  # one session + buffer per hour
 DAYS = {"pre": (-3, -2), "post": (1, 2, 3)}
 CONFLICT_SHARE, BATCHES, WARMUP = 0.03, 10, 90
+
+LEGEND = """\
+sides (each on its own fresh database, the same requests in the same order):
+  guarded      load event, therapist, athlete; services.scheduling.book (core checks,
+               the guard: one conflict statement, PostgreSQL: advisory locks first; the
+               INSERT with the overlap constraints in force); COMMIT
+  baseline     the same without the guard: same loads, same core checks (notice, window,
+               working hours), same ORM INSERT, COMMIT; no conflict check, no advisory
+               locks, no exclusion constraints / overlap triggers / partial unique index
+  bare insert  information only: one Core INSERT + COMMIT, real schema
+target: guarded >= --target x baseline (median batch throughput), and no overlap on the
+guarded database (self-join below)"""
 
 OVERLAPS_SQL = """
 SELECT 'therapist' AS kind, COUNT(*) FROM booking a JOIN booking b
@@ -189,7 +217,7 @@ def seed(clinic: Clinic) -> None:
                 id=race.first_event + i, athlete_id=athlete, name=f"Race {race.day}",
                 sport="running", timezone="Europe/Berlin", start=start, start_is_date=False,
                 end=start + timedelta(hours=4), end_is_date=False, priority="A",
-                created_at=NOW))
+                created_at=NOW, occupied_end=start + timedelta(hours=4)))
     db.session.commit()
     if db.engine.dialect.name == "postgresql":  # explicit ids: move the sequences on
         with db.engine.begin() as conn:
@@ -207,7 +235,7 @@ def _load(r: Request) -> tuple[Event, Therapist, Athlete]:
 
 
 def guarded(r: Request) -> bool:
-    """One request as the API serves it: load, book (re-check + insert), commit."""
+    """One request as the API serves it: load, book (core checks, guard, insert), commit."""
     try:
         scheduling.book(*_load(r), r.kind, r.start)
         db.session.commit()
@@ -217,8 +245,23 @@ def guarded(r: Request) -> bool:
         return False
 
 
-def plain(r: Request) -> bool:
-    """The same row as one INSERT and a COMMIT, no checks."""
+def unguarded(r: Request) -> bool:
+    """The baseline: `scheduling.book` step by step, minus the guard (no conflict check;
+    the advisory-lock hook is off while the baseline runs, see `hook_off`)."""
+    event, therapist, athlete = _load(r)
+    start = localize(r.start, load_zone(therapist.timezone))
+    duration = timedelta(minutes=therapist.session_minutes)
+    session = scheduling.checked_session(event, therapist, r.kind, start, duration)
+    booking = scheduling.new_booking(event, athlete, r.kind)
+    scheduling.place(booking, therapist, session)
+    db.session.add(booking)
+    db.session.flush()
+    db.session.commit()
+    return True
+
+
+def bare(r: Request) -> bool:
+    """Information only: the same row as one Core INSERT and a COMMIT, nothing else."""
     end = r.start + timedelta(minutes=SESSION_MIN)
     row = {"event_id": r.event, "athlete_id": r.athlete, "therapist_id": r.therapist,
            "kind": r.kind, "start": r.start, "end": end,
@@ -234,22 +277,40 @@ def plain(r: Request) -> bool:
         return False
 
 
-def loaded(r: Request) -> bool:
-    """Reference only: the API's loads, then the plain INSERT (the guard's floor)."""
-    _load(r)
-    return plain(r)
+@contextmanager
+def hook_off() -> Iterator[None]:
+    """Without the before-flush hook that takes the advisory locks (models.py)."""
+    hook = models._queue_booking_writers
+    sa.event.remove(Session, "before_flush", hook)
+    try:
+        yield
+    finally:
+        sa.event.listen(Session, "before_flush", hook)
 
 
-Side = Callable[[Request], bool]
-SIDES: dict[str, Side] = {"guarded": guarded, "baseline": plain, "load+insert": loaded}
+@dataclass(frozen=True)
+class Side:
+    run: Callable[[Request], bool]
+    guards: bool  # the database keeps its overlap constraints / triggers / unique index
+    hook: bool = True  # the advisory-lock hook stays on
+
+
+SIDES: dict[str, Side] = {
+    "guarded": Side(guarded, guards=True),
+    "baseline": Side(unguarded, guards=False, hook=False),
+    "bare insert": Side(bare, guards=True),  # information only
+}
 
 
 def run_batch(app, side: Side, batch: Sequence[Request]) -> list[bool]:
     """Each request in its own app context: a fresh session per unit of work."""
     outcomes = []
-    for r in batch:
-        with app.app_context():
-            outcomes.append(side(r))
+    with ExitStack() as stack:
+        if not side.hook:
+            stack.enter_context(hook_off())
+        for r in batch:
+            with app.app_context():
+                outcomes.append(side.run(r))
     return outcomes
 
 
@@ -264,6 +325,18 @@ class Result:
         return [self.batch / s for s in self.seconds]
 
 
+def analyze(apps: dict[str, Any]) -> None:
+    """PostgreSQL: ANALYZE every database (untimed), as autovacuum does once a table grew
+    by 10 %. The run grows the booking table from empty within seconds, faster than
+    autovacuum's one-minute nap; plans made for an empty table read it whole. (SQLite
+    keeps no statistics unless asked to, and plans these queries by their indexes.)"""
+    for app in apps.values():
+        with app.app_context(), db.engine.connect() as conn:
+            if conn.dialect.name == "postgresql":
+                conn.execution_options(isolation_level="AUTOCOMMIT").execute(
+                    sa.text("ANALYZE"))
+
+
 def measure(apps: dict[str, Any], clinic: Clinic) -> dict[str, Result]:
     """Warm-up, then BATCHES batches per side, the sides taking turns to go first."""
     size = len(clinic.requests) // BATCHES
@@ -272,12 +345,48 @@ def measure(apps: dict[str, Any], clinic: Clinic) -> dict[str, Result]:
         run_batch(app, SIDES[name], clinic.warmup)
     names = list(apps)
     for b in range(BATCHES):
+        analyze(apps)
         batch = clinic.requests[b * size:(b + 1) * size]
         for name in names[b % len(names):] + names[:b % len(names)]:
             seconds, outcomes = timed(lambda n=name, b=batch: run_batch(apps[n], SIDES[n], b))
             results[name].seconds.append(seconds)
             results[name].outcomes += outcomes
     return results
+
+
+# --- the databases ------------------------------------------------------------------------
+
+# What makes the booking table guard itself (migration 0001), dropped for the baseline.
+UNGUARD_SQL = {
+    "postgresql": ("ALTER TABLE booking DROP CONSTRAINT ex_booking_therapist_overlap",
+                   "ALTER TABLE booking DROP CONSTRAINT ex_booking_athlete_overlap",
+                   "DROP INDEX uq_booking_one_confirmed_per_kind"),
+    "sqlite": tuple(f"DROP TRIGGER booking_{who}_overlap_{when}"
+                    for who in ("therapist", "athlete") for when in ("insert", "update"))
+    + ("DROP INDEX uq_booking_one_confirmed_per_kind",),
+}
+
+
+def unguard(app) -> None:
+    """Drop the booking table's overlap constraints / triggers and its unique index."""
+    with app.app_context(), db.engine.begin() as conn:
+        for statement in UNGUARD_SQL[conn.dialect.name]:
+            conn.execute(sa.text(statement))
+
+
+def make_app(url: str):
+    return create_app({"SQLALCHEMY_DATABASE_URI": url, "FROZEN_NOW": NOW.isoformat()})
+
+
+def prepared_apps(urls: dict[str, str], clinic: Clinic) -> dict[str, Any]:
+    """An app per side on its own database: seeded, and unguarded where the side says."""
+    apps = {name: make_app(url) for name, url in urls.items()}
+    for name, app in apps.items():
+        with app.app_context():
+            seed(clinic)
+        if not SIDES[name].guards:
+            unguard(app)
+    return apps
 
 
 # --- checks and reports -------------------------------------------------------------------
@@ -288,10 +397,11 @@ def overlaps(app) -> dict[str, int]:
 
 
 def booked_rows(app) -> set[tuple]:
+    """(athlete, therapist, kind, start as aware UTC) of every confirmed booking."""
+    query = sa.select(Booking.athlete_id, Booking.therapist_id, Booking.kind,
+                      Booking.start).where(Booking.status == "confirmed")
     with app.app_context(), db.engine.connect() as conn:
-        return set(conn.execute(sa.text(
-            "SELECT athlete_id, therapist_id, kind, start FROM booking "
-            "WHERE status = 'confirmed'")))
+        return {tuple(row) for row in conn.execute(query)}
 
 
 def statements_per_request(app, side: Side, r: Request) -> int:
@@ -304,26 +414,56 @@ def statements_per_request(app, side: Side, r: Request) -> int:
                    if not shape.startswith("BEGIN")))
 
 
-def make_app(url: str):
-    return create_app({"SQLALCHEMY_DATABASE_URI": url, "FROZEN_NOW": NOW.isoformat()})
+@dataclass
+class Checks:
+    """What the run must show, per side: overlaps (self-join) and booked rows."""
+
+    overlaps: dict[str, dict[str, int]]
+    rows: dict[str, set[tuple]]
+    statements: dict[str, int]
 
 
-def report(backend: str, results: dict[str, Result], clinic: Clinic,
-           checks: dict[str, dict[str, int]], statements: dict[str, int]) -> float:
+def collect(apps: dict[str, Any], clinic: Clinic) -> Checks:
+    return Checks({name: overlaps(app) for name, app in apps.items()},
+                  {name: booked_rows(app) for name, app in apps.items()},
+                  {name: statements_per_request(app, SIDES[name], clinic.probe)
+                   for name, app in apps.items()})
+
+
+def report(backend: str, results: dict[str, Result], clinic: Clinic, checks: Checks) -> float:
     """Print the table; return guarded / baseline (medians of batch throughput)."""
     base = median(results["baseline"].tx_per_s)
     rows = []
     for name, result in results.items():
         rates, booked = result.tx_per_s, sum(result.outcomes)
         rows.append([name, len(result.outcomes), booked, len(result.outcomes) - booked,
-                     statements[name], median(rates), min(rates), max(rates),
-                     median(rates) / base, sum(checks[name].values())])
+                     checks.statements[name], median(rates), min(rates), max(rates),
+                     median(rates) / base, sum(checks.overlaps[name].values())])
     print_table(["side", "tx", "booked", "refused", "stmts/tx", "median tx/s", "min tx/s",
                  "max tx/s", "x baseline", "overlaps"], rows,
                 title=f"{backend}: {len(clinic.requests):,} transactions per side, median of "
                       f"{BATCHES} batches of {results['guarded'].batch:,} after a "
-                      f"{WARMUP}-request warm-up (load+insert: reference, not a target)")
+                      f"{WARMUP}-request warm-up (bare insert: information, not judged)")
     return median(results["guarded"].tx_per_s) / base
+
+
+def verdict(ratio: float, target: float, clinic: Clinic, results: dict[str, Result],
+            checks: Checks) -> bool:
+    """Print what was checked; True if all holds."""
+    planned = [(r.athlete, r.therapist, r.kind, r.start)
+               for r in clinic.requests if not r.conflict]
+    warmup = [(r.athlete, r.therapist, r.kind, r.start) for r in clinic.warmup]
+    kept = [name for name in results if SIDES[name].guards]  # guarded and bare insert
+    right = all(sum(results[n].outcomes) == len(planned) for n in kept)
+    same = all(checks.rows[n] == {*planned, *warmup} for n in kept)
+    clean = not any(sum(checks.overlaps[n].values()) for n in kept)
+    print(f"guarded / baseline = {ratio:.2f}: {'meets' if ratio >= target else 'MISSES'} the "
+          f"target {target:.2f}")
+    print("overlapping confirmed pairs (self-join above; the baseline has no guard, so its "
+          "conflicts overlap): " + "; ".join(f"{n} {c}" for n, c in checks.overlaps.items()))
+    print(f"guarded and bare insert booked exactly the planned {len(planned):,} sessions and "
+          f"refused the {len(clinic.requests) - len(planned):,} conflicts: {right and same}")
+    return ratio >= target and right and same and clean
 
 
 def _phases(r: Request) -> dict[str, float]:
@@ -331,7 +471,7 @@ def _phases(r: Request) -> dict[str, float]:
     spent: dict[str, float] = {}
     spent["load (3 gets)"], objects = timed(lambda: _load(r))
     try:
-        spent["book (re-check + insert)"], _ = timed(
+        spent["book (core checks, guard, insert)"], _ = timed(
             lambda: scheduling.book(*objects, r.kind, r.start))
         spent["commit"], _ = timed(db.session.commit)
     except Conflict:
@@ -345,7 +485,8 @@ def profile(url: str, clinic: Clinic) -> None:
     with app.app_context():
         seed(clinic)
         engine = db.engine
-    run_batch(app, guarded, clinic.warmup)
+    run_batch(app, SIDES["guarded"], clinic.warmup)
+    analyze({"guarded": app})
     size = len(clinic.requests) // BATCHES
     batch = clinic.requests[:size]
     phases: dict[str, float] = {}
@@ -360,7 +501,7 @@ def profile(url: str, clinic: Clinic) -> None:
                 [[shape, count / size, seconds / size * 1e3] for shape, (count, seconds) in
                  sorted(clock.per_shape.items(), key=lambda kv: -kv[1][1])],
                 title="SQL round trips (time inside the driver's execute)")
-    shares, top = profile_by_package(lambda: run_batch(app, guarded, clinic.requests[
+    shares, top = profile_by_package(lambda: run_batch(app, SIDES["guarded"], clinic.requests[
         size:2 * size]))
     print_table(["owner", "% own time"], [[k, v * 100] for k, v in shares[:12]],
                 title=f"cProfile of the next {size} requests, own time by package")
@@ -372,33 +513,18 @@ def profile(url: str, clinic: Clinic) -> None:
 def bench_backend(backend: str, clinic: Clinic, target: float, want_profile: bool) -> bool:
     with ExitStack() as stack:
         urls = {name: stack.enter_context(fresh_database(backend)) for name in SIDES}
-        apps = {name: make_app(url) for name, url in urls.items()}
-        for app in apps.values():
-            with app.app_context():
-                seed(clinic)
+        apps = prepared_apps(urls, clinic)
         results = measure(apps, clinic)
-        checks = {name: overlaps(app) for name, app in apps.items()}
-        rows = {name: booked_rows(app) for name, app in apps.items()}
-        statements = {name: statements_per_request(apps[name], SIDES[name], clinic.probe)
-                      for name in SIDES}
+        checks = collect(apps, clinic)
         for app in apps.values():
             with app.app_context():
                 db.engine.dispose()
-    ratio = report(backend, results, clinic, checks, statements)
-    expected = sum(not r.conflict for r in clinic.requests)
-    right = all(sum(r.outcomes) == expected for r in results.values())
-    same = all(found == rows["guarded"] for found in rows.values())
-    clean = not any(sum(c.values()) for c in checks.values())
-    print(f"guarded / baseline = {ratio:.2f}: {'meets' if ratio >= target else 'MISSES'} the "
-          f"target {target:.2f}")
-    print("overlapping confirmed pairs (self-join above): "
-          + "; ".join(f"{name} {c}" for name, c in checks.items()))
-    print(f"outcomes as planned ({expected:,} booked, {len(clinic.requests) - expected:,} "
-          f"refused): {right}; the same bookings on every side: {same}")
+    ratio = report(backend, results, clinic, checks)
+    ok = verdict(ratio, target, clinic, results, checks)
     if want_profile:
         with fresh_database(backend) as url:
             profile(url, clinic)
-    return ratio >= target and right and same and clean
+    return ok
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -411,7 +537,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="also show where a guarded request spends its time")
     args = parser.parse_args(argv)
     clinic = build_clinic(1_000 if args.quick else 5_000)
-    print("overlap check, on every database afterwards (both counts must be 0):" + OVERLAPS_SQL)
+    print(LEGEND)
+    print("\noverlap check, on every database afterwards (both counts must be 0 on the guarded "
+          "one):" + OVERLAPS_SQL)
     ok = True
     for backend in backends(args.backend):
         ok = bench_backend(backend, clinic, args.target, args.profile) and ok

@@ -4,11 +4,14 @@ only where the domain means wall-clock (weekly working hours, in minutes after m
 Invariants live in the database too: CHECK constraints here; the PostgreSQL exclusion
 constraints and the SQLite overlap triggers are created by the migration. Before a flush
 writes confirmed bookings, `_queue_booking_writers` serializes the writers that could
-conflict (see `extensions.lock_for_booking`: PostgreSQL would otherwise deadlock them).
+conflict (see `extensions.lock_for_booking`: PostgreSQL would otherwise deadlock them);
+locks the transaction already holds (db/guard.py takes them before its check) are not
+asked for again.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
 from sqlalchemy import (
@@ -163,13 +166,13 @@ class Event(db.Model):
         CheckConstraint(_in("sport", SPORTS), name="sport"),
         CheckConstraint(_in("priority", PRIORITIES), name="priority"),
         CheckConstraint('"end" IS NULL OR "end" >= "start"', name="period"),
+        Index("ix_event_athlete_id", "athlete_id", "occupied_end"),
+        Index("ix_event_team_id", "team_id", "occupied_end"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    athlete_id: Mapped[int | None] = mapped_column(
-        ForeignKey("athlete.id", ondelete="CASCADE"), index=True)
-    team_id: Mapped[int | None] = mapped_column(
-        ForeignKey("team.id", ondelete="CASCADE"), index=True)
+    athlete_id: Mapped[int | None] = mapped_column(ForeignKey("athlete.id", ondelete="CASCADE"))
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("team.id", ondelete="CASCADE"))
     name: Mapped[str] = mapped_column(String(200))
     sport: Mapped[str] = mapped_column(String(16))
     timezone: Mapped[str] = mapped_column(String(64))
@@ -179,6 +182,10 @@ class Event(db.Model):
     end_is_date: Mapped[bool] = mapped_column(Boolean, default=False)
     priority: Mapped[str] = mapped_column(String(1), default="A")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # The end of the instants the event occupies (core.windows.event_span): the finish when
+    # known, else local 00:00 after the last day. Stored so that SQL can tell whether the
+    # athlete is racing at a given time (db/guard.py); services.events keeps it current.
+    occupied_end: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class Booking(db.Model):
@@ -217,6 +224,46 @@ class Booking(db.Model):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
+# session.info key: (the transaction, the booking-lock keys it holds). Advisory locks are
+# held to the end of the transaction, so a key once taken need not be asked for again.
+_LOCKS_HELD = "booking_locks_held"
+LockKeys = frozenset[tuple[str, int]]
+
+
+def _keys(therapist_ids: Iterable[int | None], athlete_ids: Iterable[int | None]) -> LockKeys:
+    return frozenset({("therapist", t) for t in therapist_ids if t is not None}
+                     | {("athlete", a) for a in athlete_ids if a is not None})
+
+
+def _held(session: Session) -> tuple[object, LockKeys]:
+    """The current transaction (the innermost: a savepoint rolled back releases the locks
+    taken inside it) and the keys recorded for it."""
+    transaction = session.get_nested_transaction() or session.get_transaction()
+    owner, held = session.info.get(_LOCKS_HELD, (None, frozenset()))
+    return transaction, held if owner is transaction else frozenset()
+
+
+def booking_locks_taken(session: Session, therapist_ids: Iterable[int | None],
+                        athlete_ids: Iterable[int | None]) -> None:
+    """Record that the session's transaction now holds these booking locks (taken by a
+    statement of its own, as db/guard.py does on PostgreSQL)."""
+    transaction, held = _held(session)
+    session.info[_LOCKS_HELD] = (transaction, held | _keys(therapist_ids, athlete_ids))
+
+
+def lock_booking_writers(session: Session, therapist_ids: Iterable[int | None],
+                         athlete_ids: Iterable[int | None]) -> None:
+    """`extensions.lock_for_booking` for the session's transaction, asking only for the
+    therapists and athletes it does not hold yet (each lock costs a round trip)."""
+    connection = session.connection(bind_arguments={"mapper": Booking})  # begins if need be
+    transaction, held = _held(session)
+    missing = _keys(therapist_ids, athlete_ids) - held
+    if missing:
+        lock_for_booking(connection, [key for kind, key in missing if kind == "therapist"],
+                         [key for kind, key in missing if kind == "athlete"])
+    session.info[_LOCKS_HELD] = (transaction, held | missing)
+
+
 @event.listens_for(Session, "before_flush")
 def _queue_booking_writers(session: Session, _context: object, _instances: object) -> None:
     """Before confirmed bookings are inserted or changed, lock their therapists and
@@ -224,5 +271,5 @@ def _queue_booking_writers(session: Session, _context: object, _instances: objec
     writes = [b for b in (*session.new, *session.dirty)
               if isinstance(b, Booking) and b.status == "confirmed"]
     if writes:
-        lock_for_booking(session.connection(bind_arguments={"mapper": Booking}),
-                         {b.therapist_id for b in writes}, {b.athlete_id for b in writes})
+        lock_booking_writers(session, {b.therapist_id for b in writes},
+                             {b.athlete_id for b in writes})

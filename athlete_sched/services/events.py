@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from ..core.errors import Conflict, InvalidValue
 from ..core.intervals import Interval, contains
-from ..core.windows import EventTiming
+from ..core.windows import EventTiming, event_span
 from ..core.zones import load_zone
 from ..db.models import Athlete, Booking, Event, Team, Therapist
 from ..db.queries import MAX_EVENT_DAYS
@@ -51,12 +51,15 @@ def _checked_timing(tz: ZoneInfo, start: date | datetime,
 
 
 def _apply_timing(event: Event, tz_name: str, start, end) -> None:
+    """Store the dates as instants plus flags, and the end of the time the event occupies
+    (kept in step here, the one place that sets an event's dates)."""
     tz = load_zone(tz_name)
-    _checked_timing(tz, start, end)
+    timing = _checked_timing(tz, start, end)
     event.timezone = tz_name
     event.start, event.start_is_date = localize(start, tz), not isinstance(start, datetime)
     event.end = None if end is None else localize(end, tz)
     event.end_is_date = end is not None and not isinstance(end, datetime)
+    event.occupied_end = event_span(timing).end
 
 
 def create_event(data, owner: Athlete | Team) -> Event:

@@ -1,12 +1,18 @@
 """Proposals and bookings: the core decides, the database guarantees.
 
 Booking safety, in two layers:
-- the service re-checks every rule inside the write transaction (on SQLite that
-  transaction began with BEGIN IMMEDIATE, so no other writer runs until it commits);
+- the service re-checks every rule inside the write transaction: the rules of time in the
+  core (`checked_session`), then every conflict in one guarded statement (db/guard.py:
+  on SQLite the transaction began with BEGIN IMMEDIATE, so no other writer runs until it
+  commits; on PostgreSQL the statement first takes the therapist's and the athlete's
+  advisory locks, so a concurrent writer of either has committed before it reads);
 - the database refuses overlaps by itself: exclusion constraints on PostgreSQL, triggers
   on SQLite, and a partial unique index for one confirmed booking per athlete, event and
-  kind. A violation that slips past the re-check (PostgreSQL under concurrency) is mapped
-  back to the same domain error.
+  kind. A violation that slips past the re-check is mapped back to the same domain error.
+
+`book` is `new_booking` + `checked_session` + the guard + `place` + add and flush; the
+booking benchmark (bench/bookings.py) runs the same steps without the guard as its
+baseline.
 """
 
 from __future__ import annotations
@@ -18,13 +24,13 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from ..core import proposals as core_proposals
-from ..core.availability import check_athlete_free, check_bookable, check_therapist_free
+from ..core.availability import check_bookable
 from ..core.errors import AlreadyBooked, AthleteBusy, Conflict, InvalidValue, SlotTaken
 from ..core.intervals import Interval
 from ..core.proposals import Slot, TherapistState
 from ..core.windows import Windows, event_span
 from ..core.zones import load_zone
-from ..db import queries
+from ..db import guard, queries
 from ..db.models import Athlete, Booking, Event, TeamMember, Therapist
 from ..extensions import db
 from .common import localize, now, policy, schedule_of, timing_of, windows_of
@@ -89,28 +95,39 @@ def booking_athlete(event: Event, athlete_id: int | None) -> int:
     return athlete_id
 
 
-def _check_and_place(booking: Booking, therapist: Therapist, start: datetime,
-                     duration: timedelta) -> None:
-    """Every rule of the contract, in order: 422s (notice, window, working hours) first,
-    then the 409s (already booked, therapist not free, athlete not free)."""
-    event = db.session.get(Event, booking.event_id)
-    schedule, windows = schedule_of(therapist), windows_of(event)
-    window = windows.pre if booking.kind == "pre" else windows.post
-    session = check_bookable(schedule, booking.kind, window, start, duration, now(),
-                             policy().notice)
-    if queries.confirmed_booking(booking.athlete_id, booking.event_id, booking.kind,
-                                 exclude_id=booking.id):
-        raise AlreadyBooked(booking.athlete_id, booking.event_id, booking.kind)
-    buffer = timedelta(minutes=therapist.buffer_minutes)
-    near = Interval(session.start - buffer, session.end + buffer)
-    check_therapist_free(
-        schedule, session, queries.therapist_blocks([therapist.id], session).get(therapist.id, []),
-        queries.therapist_bookings([therapist.id], near, booking.id).get(therapist.id, []))
-    check_athlete_free(booking.athlete_id, session,
-                       athlete_busy(booking.athlete_id, session, booking.id))
+def new_booking(event: Event, athlete: Athlete, kind: str, notes: str = "") -> Booking:
+    """A confirmed booking of `kind` for the athlete and event, not yet placed or added."""
+    return Booking(event_id=event.id, athlete_id=athlete.id, kind=kind, status="confirmed",
+                   uid=f"{uuid.uuid4()}@athlete-sched", sequence=0, notes=notes,
+                   created_at=now())
+
+
+def checked_session(event: Event, therapist: Therapist, kind: str, start: datetime,
+                    duration: timedelta) -> Interval:
+    """The session [start, start + duration) if the rules of time allow it (the 422s, in
+    the core: notice, then the kind's window, then the therapist's working hours)."""
+    windows = windows_of(event)
+    window = windows.pre if kind == "pre" else windows.post
+    return check_bookable(schedule_of(therapist), kind, window, start, duration, now(),
+                          policy().notice)
+
+
+def place(booking: Booking, therapist: Therapist, session: Interval) -> None:
+    """Put the booking at `session` with `therapist`, blocking the buffer after it."""
     booking.therapist_id = therapist.id
-    booking.start, booking.end, booking.block_end = session.start, session.end, session.end + buffer
+    booking.start, booking.end = session.start, session.end
+    booking.block_end = session.end + timedelta(minutes=therapist.buffer_minutes)
     booking.updated_at = now()
+
+
+def _check_and_place(booking: Booking, event: Event, therapist: Therapist, start: datetime,
+                     duration: timedelta) -> None:
+    """Every rule of the contract, in order: the 422s (notice, window, working hours), then
+    the 409s in one guarded query (already booked, therapist not free, athlete not free)."""
+    session = checked_session(event, therapist, booking.kind, start, duration)
+    guard.check(guard.Claim(booking.id, booking.athlete_id, booking.event_id, booking.kind,
+                            therapist.id, session, timedelta(minutes=therapist.buffer_minutes)))
+    place(booking, therapist, session)
 
 
 def _flush_guarded(booking: Booking) -> None:
@@ -133,10 +150,8 @@ def book(event: Event, therapist: Therapist, athlete: Athlete, kind: str,
     """Book a session. `start` may be naive (the therapist's wall-clock) or aware."""
     start_at = localize(start, load_zone(therapist.timezone))
     duration = timedelta(minutes=duration_minutes or therapist.session_minutes)
-    booking = Booking(event_id=event.id, athlete_id=athlete.id, kind=kind, status="confirmed",
-                      uid=f"{uuid.uuid4()}@athlete-sched", sequence=0, notes=notes,
-                      created_at=now())
-    _check_and_place(booking, therapist, start_at, duration)
+    booking = new_booking(event, athlete, kind, notes)
+    _check_and_place(booking, event, therapist, start_at, duration)
     db.session.add(booking)
     _flush_guarded(booking)
     return booking
@@ -148,7 +163,8 @@ def reschedule(booking: Booking, start: datetime, therapist: Therapist | None = 
         raise BookingCancelled(booking.id)
     therapist = therapist or db.session.get(Therapist, booking.therapist_id)
     start_at = localize(start, load_zone(therapist.timezone))
-    _check_and_place(booking, therapist, start_at, booking.end - booking.start)
+    _check_and_place(booking, db.session.get(Event, booking.event_id), therapist, start_at,
+                     booking.end - booking.start)
     booking.sequence += 1
     _flush_guarded(booking)
     return booking

@@ -1,0 +1,155 @@
+"""The booking guard: every conflict rule of a booking, checked in one statement.
+
+A booking that passed the rules of time (notice, window, working hours; the core's
+`check_bookable`) may still collide with what is already stored. `check` asks the database
+once, inside the write transaction, and raises the first rule that refuses, in the
+contract's order:
+
+1. AlreadyBooked: the athlete has a confirmed session of this kind for this event;
+2. SlotTaken: the therapist is not free: a confirmed booking of theirs within the
+   therapist's buffer on either side, time off, or an imported busy interval;
+3. AthleteBusy: the athlete is not free: a confirmed session of theirs, or an event of
+   theirs or of one of their teams (up to `event.occupied_end`, which is
+   core.windows.event_span's end, stored by services.events).
+
+Intervals are half-open, so touching is allowed; cancelled bookings and the booking being
+moved are ignored. The database's own constraints stay the last word (services.scheduling
+maps their violations to the same errors).
+
+Concurrent writers: on SQLite the write transaction began with BEGIN IMMEDIATE, so there
+is no other writer and CHECK_SQL runs as it is. On PostgreSQL the same query runs inside
+the function booking_refusal() (migration 0003), which first takes the advisory locks of
+the therapist and the athlete (extensions.lock_for_booking's keys and order): a writer of
+the same rows has committed by the time the query reads, and the function's queries read
+with a fresh snapshot, so the check sees that writer's booking. One round trip; the
+session then knows it holds those locks (models.booking_locks_taken), so the flush of the
+booking does not ask again.
+
+The statements are built once, at import, with typed bind parameters: SQLAlchemy only
+looks up their compiled form per call. They run through the session, so pending changes
+are flushed first (autoflush), as for any query.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import NamedTuple
+
+from sqlalchemy import TextClause, bindparam, text
+
+from ..core.errors import AlreadyBooked, AthleteBusy, Conflict, SlotTaken
+from ..core.intervals import Interval
+from ..extensions import db
+from .models import Booking, booking_locks_taken
+from .queries import MAX_BOOKING_SPAN
+from .types import UTCDateTime
+
+# A new booking has no id yet; 0 is never one (ids start at 1), so `b.id <> 0` keeps all.
+NO_BOOKING = 0
+
+# Each branch and the index range it reads:
+# - same kind: the partial unique index (athlete_id, event_id, kind) WHERE confirmed;
+# - therapist bookings: (therapist_id, block_end) from near_start to near_reach. A
+#   booking's [start, end) widened by the buffer on both sides meets the session iff
+#   b.start < near_end and b.end > near_start (near = the session widened by the buffer);
+#   block_end >= end bounds the range below, and block_end <= start + MAX_BOOKING_SPAN
+#   (enforced by the database, migration 0002) bounds it above;
+# - time off, busy intervals: (therapist_id, end, start) from the session's start on;
+# - athlete bookings: (athlete_id, end) from the session's start to reach (same bound);
+# - events: (athlete_id, occupied_end) and, through team_member, (team_id, occupied_end),
+#   from the session's start on (the athlete's future events only).
+CHECK_SQL = """
+SELECT CASE
+  WHEN EXISTS (
+    SELECT 1 FROM booking b
+     WHERE b.athlete_id = :athlete_id AND b.event_id = :event_id AND b.kind = :kind
+       AND b.status = 'confirmed' AND b.id <> :booking_id)
+  THEN 'already-booked'
+  WHEN EXISTS (
+    SELECT 1 FROM booking b
+     WHERE b.therapist_id = :therapist_id AND b.status = 'confirmed' AND b.id <> :booking_id
+       AND b.block_end > :near_start AND b.block_end < :near_reach
+       AND b.start < :near_end AND b."end" > :near_start)
+    OR EXISTS (
+    SELECT 1 FROM time_off t
+     WHERE t.therapist_id = :therapist_id AND t."end" > :start AND t.start < :end)
+    OR EXISTS (
+    SELECT 1 FROM busy_interval t
+     WHERE t.therapist_id = :therapist_id AND t."end" > :start AND t.start < :end)
+  THEN 'slot-taken'
+  WHEN EXISTS (
+    SELECT 1 FROM booking b
+     WHERE b.athlete_id = :athlete_id AND b.status = 'confirmed' AND b.id <> :booking_id
+       AND b."end" > :start AND b."end" < :reach AND b.start < :end)
+    OR EXISTS (
+    SELECT 1 FROM event e
+     WHERE e.athlete_id = :athlete_id AND e.occupied_end > :start AND e.start < :end)
+    OR EXISTS (
+    SELECT 1 FROM team_member m JOIN event e ON e.team_id = m.team_id
+     WHERE m.athlete_id = :athlete_id AND e.occupied_end > :start AND e.start < :end)
+  THEN 'athlete-busy'
+END AS refused
+"""
+INSTANTS = ("start", "end", "near_start", "near_end", "near_reach", "reach")
+PARAMS = ("booking_id", "athlete_id", "event_id", "kind", "therapist_id", *INSTANTS)
+
+
+def _statement(sql: str) -> TextClause:
+    """The statement with its instants bound as UTCDateTime (UTC text on SQLite)."""
+    return text(sql).bindparams(*(bindparam(name, type_=UTCDateTime) for name in INSTANTS))
+
+
+CHECK = _statement(CHECK_SQL)
+# PostgreSQL: lock, then CHECK_SQL (migration 0003 defines the function; same parameters).
+LOCK_AND_CHECK = _statement(
+    f"SELECT booking_refusal({', '.join(f':{name}' for name in PARAMS)}) AS refused")
+
+
+class Claim(NamedTuple):
+    """The place a booking asks for. `booking_id` is set when an existing booking moves
+    (it is then ignored by the checks); `buffer` is the therapist's, kept clear both sides."""
+
+    booking_id: int | None
+    athlete_id: int
+    event_id: int
+    kind: str
+    therapist_id: int
+    session: Interval
+    buffer: timedelta
+
+
+def _params(claim: Claim) -> dict[str, object]:
+    start, end = claim.session
+    return {"booking_id": claim.booking_id or NO_BOOKING, "athlete_id": claim.athlete_id,
+            "event_id": claim.event_id, "kind": claim.kind, "therapist_id": claim.therapist_id,
+            "start": start, "end": end, "near_start": start - claim.buffer,
+            "near_end": end + claim.buffer, "near_reach": end + claim.buffer + MAX_BOOKING_SPAN,
+            "reach": end + MAX_BOOKING_SPAN}
+
+
+def refusal(claim: Claim) -> str | None:
+    """The code of the first rule that refuses `claim` ('already-booked', 'slot-taken',
+    'athlete-busy'), or None when it is free. On PostgreSQL the claim's therapist and
+    athlete stay locked to the end of the transaction (see the module docstring)."""
+    session = db.session()
+    bind = {"mapper": Booking}
+    if session.get_bind(**bind).dialect.name != "postgresql":
+        return session.execute(CHECK, _params(claim), bind_arguments=bind).scalar()
+    code = session.execute(LOCK_AND_CHECK, _params(claim), bind_arguments=bind).scalar()
+    booking_locks_taken(session, (claim.therapist_id,), (claim.athlete_id,))
+    return code
+
+
+def check(claim: Claim) -> None:
+    """Raise the domain error of the first rule that refuses `claim`; return if it is free."""
+    code = refusal(claim)
+    if code is not None:
+        raise _error(code, claim)
+
+
+def _error(code: str, claim: Claim) -> Conflict:
+    if code == AlreadyBooked.code:
+        return AlreadyBooked(claim.athlete_id, claim.event_id, claim.kind)
+    if code == SlotTaken.code:
+        return SlotTaken(claim.therapist_id, claim.session.start)
+    return AthleteBusy(claim.athlete_id, claim.session.start)
