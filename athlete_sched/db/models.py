@@ -99,7 +99,7 @@ class TimeOff(db.Model):
     __tablename__ = "time_off"
     __table_args__ = (
         CheckConstraint('"start" < "end"', name="period"),
-        Index("ix_time_off_therapist_end", "therapist_id", "end"),
+        Index("ix_time_off_therapist_end", "therapist_id", "end", "start"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -115,7 +115,7 @@ class BusyInterval(db.Model):
     __tablename__ = "busy_interval"
     __table_args__ = (
         CheckConstraint('"start" < "end"', name="period"),
-        Index("ix_busy_interval_therapist_end", "therapist_id", "end"),
+        Index("ix_busy_interval_therapist_end", "therapist_id", "end", "start"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

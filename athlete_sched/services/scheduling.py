@@ -18,9 +18,9 @@ baseline.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from ..core import proposals as core_proposals
@@ -53,12 +53,22 @@ def athlete_busy(athlete_id: int, span: Interval, exclude_id: int | None = None)
     return busy
 
 
-def _states(therapists: list[Therapist], window: Interval) -> list[TherapistState]:
+def athlete_busy_in(athlete_id: int, spans: Sequence[Interval]) -> list[Interval]:
+    """athlete_busy for several spans at once: two queries in all."""
+    busy = queries.athlete_bookings_in(athlete_id, spans)
+    busy += [event_span(timing_of(e)) for e in queries.athlete_events_in(athlete_id, spans)]
+    return busy
+
+
+def _states(therapists: Sequence[queries.TherapistRow],
+            windows: Sequence[Interval]) -> list[TherapistState]:
+    """Each therapist's schedule with the blocks and bookings touching any of the windows
+    (two queries in all; the core keeps what lies in the window it works on)."""
     ids = [t.id for t in therapists]
     widest = timedelta(minutes=max((t.buffer_minutes for t in therapists), default=0))
-    blocks = queries.therapist_blocks(ids, window)
-    bookings = queries.therapist_bookings(ids, Interval(window.start - widest,
-                                                        window.end + widest))
+    blocks = queries.therapist_blocks_in(ids, windows)
+    bookings = queries.therapist_bookings_in(
+        ids, [Interval(w.start - widest, w.end + widest) for w in windows])
     return [TherapistState(schedule_of(t), tuple(blocks.get(t.id, ())),
                            tuple(bookings.get(t.id, ()))) for t in therapists]
 
@@ -67,17 +77,15 @@ def propose(event: Event, kinds: tuple[str, ...], therapist_id: int | None,
             athlete_id: int | None, limit: int) -> tuple[Windows, dict[str, list[Slot]]]:
     """Ranked free slots per kind for the event (see core.proposals for the ranking)."""
     windows, timing, rules = windows_of(event), timing_of(event), policy()
-    query = select(Therapist).order_by(Therapist.id)
-    if therapist_id is not None:
-        query = query.where(Therapist.id == therapist_id)
-    therapists = list(db.session.scalars(query))
+    therapists = queries.therapist_rows(therapist_id)
     athlete_id = event.athlete_id or athlete_id
+    chosen = {kind: windows.pre if kind == "pre" else windows.post for kind in kinds}
+    states = _states(therapists, list(chosen.values()))
+    busy = athlete_busy_in(athlete_id, list(chosen.values())) if athlete_id else []
     found: dict[str, list[Slot]] = {"pre": [], "post": []}
-    for kind in kinds:
-        window = windows.pre if kind == "pre" else windows.post
-        busy = athlete_busy(athlete_id, window) if athlete_id else []
+    for kind, window in chosen.items():
         found[kind] = core_proposals.propose(
-            kind, window, timing.start_instant, _states(therapists, window), busy, now(),
+            kind, window, timing.start_instant, states, busy, now(),
             notice=rules.notice, limit=limit)
     return windows, found
 

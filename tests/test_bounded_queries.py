@@ -1,0 +1,127 @@
+"""The window queries read only rows near the window (db/queries.py, migration 0002):
+their bounds must still find every row that touches the window, on both backends."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy.exc import IntegrityError
+
+from athlete_sched.core.intervals import Interval
+from athlete_sched.db import queries
+from athlete_sched.db.models import Athlete, Booking, Event, Therapist
+from athlete_sched.extensions import db
+from athlete_sched.services.common import schedule_of
+
+S = datetime(2027, 3, 10, 8, 0, tzinfo=UTC)
+MIN = timedelta(minutes=1)
+
+
+@pytest.fixture
+def rows(app, make_therapist, make_athlete, make_event):
+    """A therapist, an athlete and their event (made through the API), loaded inside an
+    app context for direct inserts."""
+    therapist = make_therapist()
+    athlete = make_athlete()
+    event = make_event(athlete["id"], start="2027-03-15T09:00", end="2027-03-15T12:00")
+    with app.app_context():
+        yield (db.session.get(Therapist, therapist["id"]), db.session.get(Athlete, athlete["id"]),
+               db.session.get(Event, event["id"]))
+        db.session.rollback()
+
+
+def _booking(therapist, athlete, event, start, minutes, buffer, kind="pre", uid="u1"):
+    return Booking(event_id=event.id, athlete_id=athlete.id, therapist_id=therapist.id,
+                   kind=kind, start=start, end=start + minutes * MIN,
+                   block_end=start + (minutes + buffer) * MIN, status="confirmed", uid=uid,
+                   sequence=0, notes="", created_at=S, updated_at=S)
+
+
+@pytest.mark.parametrize(("minutes", "buffer", "refused"), [
+    (480, 240, False),  # the longest the API can make: 720 minutes blocked
+    (480, 241, True),   # one minute more: the query bound would miss it, so it is refused
+    (721, 0, True),
+])
+def test_database_refuses_a_booking_blocking_more_than_720_minutes(rows, minutes, buffer,
+                                                                   refused):
+    db.session.add(_booking(*rows, S, minutes, buffer))
+    if refused:
+        with pytest.raises(IntegrityError, match="ck_booking_span"):
+            db.session.commit()
+    else:
+        db.session.commit()
+
+
+def test_database_refuses_stretching_a_booking_past_720_minutes(rows):
+    booking = _booking(*rows, S, 480, 240)
+    db.session.add(booking)
+    db.session.commit()
+    booking.block_end += timedelta(seconds=1)
+    with pytest.raises(IntegrityError, match="ck_booking_span"):
+        db.session.commit()
+
+
+@pytest.mark.parametrize(("span_start", "found"), [
+    (S + 719 * MIN, True),   # the last blocked minute of the longest booking
+    (S + 720 * MIN, False),  # touching its block_end is not overlapping
+])
+def test_therapist_bookings_finds_the_longest_booking_from_its_last_minute(rows, span_start,
+                                                                           found):
+    therapist = rows[0]
+    db.session.add(_booking(*rows, S, 480, 240))
+    db.session.commit()
+    result = queries.therapist_bookings([therapist.id],
+                                        Interval(span_start, span_start + 30 * MIN))
+    assert result.get(therapist.id, []) == ([Interval(S, S + 480 * MIN)] if found else [])
+
+
+@pytest.mark.parametrize(("span_start", "found"), [(S + 479 * MIN, True), (S + 480 * MIN, False)])
+def test_athlete_bookings_finds_the_longest_session_from_its_last_minute(rows, span_start,
+                                                                         found):
+    athlete = rows[1]
+    db.session.add(_booking(*rows, S, 480, 240))
+    db.session.commit()
+    result = queries.athlete_bookings(athlete.id, Interval(span_start, span_start + 30 * MIN))
+    assert result == ([Interval(S, S + 480 * MIN)] if found else [])
+
+
+def test_in_variants_return_each_row_once_for_overlapping_spans(rows):
+    therapist, athlete, event = rows
+    db.session.add_all([_booking(*rows, S, 45, 15),
+                        _booking(therapist, athlete, event, S + timedelta(days=2), 45, 15,
+                                 kind="post", uid="u2")])
+    db.session.commit()
+    spans = [Interval(S - timedelta(hours=1), S + timedelta(hours=1)),
+             Interval(S, S + timedelta(days=3))]
+    found = queries.therapist_bookings_in([therapist.id], spans)[therapist.id]
+    assert sorted(found) == [Interval(S, S + 45 * MIN),
+                             Interval(S + timedelta(days=2), S + timedelta(days=2, minutes=45))]
+    assert sorted(queries.athlete_bookings_in(athlete.id, spans)) == sorted(found)
+    assert queries.therapist_bookings_in([therapist.id], spans[:1])[therapist.id] == found[:1]
+
+
+def test_athlete_events_include_the_teams_events(api, rows):
+    _, athlete, event = rows
+    team = api.post("/api/v1/teams", {"name": "Club"}).get_json()
+    assert api.post(f"/api/v1/teams/{team['id']}/members",
+                    {"athlete_id": athlete.id}).status_code == 201
+    body = {"name": "Relay", "sport": "running", "timezone": "UTC"}
+    relay = api.post("/api/v1/events", {**body, "team_id": team["id"], "start": "2027-03-16"})
+    far = api.post("/api/v1/events", {**body, "athlete_id": athlete.id, "start": "2027-06-01"})
+    assert (relay.status_code, far.status_code) == (201, 201)
+    db.session.rollback()  # see the API's commits
+    span = Interval(S, S + timedelta(days=10))
+    found = [e.id for e in queries.athlete_events(athlete.id, span)]
+    assert found == [event.id, relay.get_json()["id"]]
+
+
+def test_therapist_rows_give_the_same_schedule_as_the_model(api, make_therapist, app):
+    made = make_therapist(timezone="America/Denver", buffer_minutes=10, working_hours=[
+        {"day": "sat", "start": "09:00", "end": "13:00"},
+        {"day": "mon", "start": "13:00", "end": "23:30"},
+        {"day": "mon", "start": "08:00", "end": "12:00"}])
+    with app.app_context():
+        (row,) = queries.therapist_rows(made["id"])
+        assert schedule_of(row) == schedule_of(db.session.get(Therapist, made["id"]))
+        assert [r.id for r in queries.therapist_rows()] == [made["id"]]
