@@ -13,12 +13,10 @@ back-filled for stored events and kept current when an event moves. Both backend
 from __future__ import annotations
 
 import importlib.util
-import os
 import re
 import sqlite3
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -27,7 +25,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from conftest import PG_ADMIN_URL, backend_of
+from conftest import _create_pg_database, _drop_pg_database, backend_of
 
 BUFFER = timedelta(minutes=15)
 # Wednesday 12 May 2027, Berlin summer time (UTC+2): the claim is 10:00-10:45 local.
@@ -403,18 +401,11 @@ def scratch_database(database: str, tmp_path: Path) -> Iterator[str]:
     if backend_of(database) == "sqlite":
         yield f"sqlite:///{tmp_path / 'scratch.db'}"
         return
-    name = f"athlete_sched_scratch_{os.getpid()}_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    url, admin = _create_pg_database()
     try:
-        yield sa.engine.make_url(PG_ADMIN_URL).set(database=name).render_as_string(
-            hide_password=False)
+        yield url
     finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+        _drop_pg_database(url, admin)
 
 
 # (timezone, start, start_is_date, end, end_is_date) as stored -> occupied_end
