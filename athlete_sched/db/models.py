@@ -26,7 +26,7 @@ from sqlalchemy import (
     event,
     text,
 )
-from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
+from sqlalchemy.orm import Mapped, Session, declared_attr, mapped_column, relationship
 
 from ..extensions import db, lock_for_booking
 from .types import UTCDateTime
@@ -95,33 +95,32 @@ class WorkingPeriod(db.Model):
     therapist: Mapped[Therapist] = relationship(back_populates="working_hours")
 
 
-class TimeOff(db.Model):
-    __tablename__ = "time_off"
-    __table_args__ = (
-        CheckConstraint('"start" < "end"', name="period"),
-        Index("ix_time_off_therapist_end", "therapist_id", "end", "start"),
-    )
+class _TherapistPeriod:
+    """Columns, CHECK and index shared by the periods that block a therapist (same schema
+    as migrations 0001/0002: `ck_<table>_period`, `ix_<table>_therapist_end`)."""
+
+    @declared_attr.directive
+    def __table_args__(cls) -> tuple:
+        return (CheckConstraint('"start" < "end"', name="period"),
+                Index(f"ix_{cls.__tablename__}_therapist_end", "therapist_id", "end", "start"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     therapist_id: Mapped[int] = mapped_column(ForeignKey("therapist.id", ondelete="CASCADE"))
     start: Mapped[datetime] = mapped_column(UTCDateTime)
     end: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class TimeOff(_TherapistPeriod, db.Model):
+    __tablename__ = "time_off"
+
     reason: Mapped[str] = mapped_column(String(500), default="")
 
 
-class BusyInterval(db.Model):
+class BusyInterval(_TherapistPeriod, db.Model):
     """A period blocked by the therapist's own calendar (imported)."""
 
     __tablename__ = "busy_interval"
-    __table_args__ = (
-        CheckConstraint('"start" < "end"', name="period"),
-        Index("ix_busy_interval_therapist_end", "therapist_id", "end", "start"),
-    )
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    therapist_id: Mapped[int] = mapped_column(ForeignKey("therapist.id", ondelete="CASCADE"))
-    start: Mapped[datetime] = mapped_column(UTCDateTime)
-    end: Mapped[datetime] = mapped_column(UTCDateTime)
     source: Mapped[str] = mapped_column(String(32), default="upload")
 
 

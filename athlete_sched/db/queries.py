@@ -161,11 +161,6 @@ def _by_therapist(rows: Iterable[tuple[int, datetime, datetime]]) -> dict[int, l
     return found
 
 
-def therapist_blocks(therapist_ids: Sequence[int], span: Interval) -> dict[int, list[Interval]]:
-    """Time off and imported busy intervals of each therapist that overlap `span`."""
-    return therapist_blocks_in(therapist_ids, (span,))
-
-
 def therapist_blocks_in(therapist_ids: Sequence[int],
                         spans: Sequence[Interval]) -> dict[int, list[Interval]]:
     """Time off and busy intervals of each therapist that overlap any of `spans` (each
@@ -236,8 +231,3 @@ def confirmed_booking(athlete_id: int, event_id: int, kind: str,
 def bookings_page(filters: Iterable, *, after_id: int, limit: int) -> list[Booking]:
     query = select(Booking).where(*filters, Booking.id > after_id).order_by(Booking.id)
     return list(db.session.scalars(query.limit(limit)))
-
-
-def overlapping(model: type, start_col: str, end_col: str, lo: datetime, hi: datetime):
-    """Filter clauses for rows of `model` overlapping [lo, hi)."""
-    return (getattr(model, end_col) > lo, getattr(model, start_col) < hi)

@@ -82,7 +82,3 @@ def coached_athlete_ids(user: User) -> set[int]:
         select(TeamMember.athlete_id).join(Team, Team.id == TeamMember.team_id)
         .where(Team.coach_email == user.email))
     return set(rows)
-
-
-def coached_team_ids(user: User) -> set[int]:
-    return set(db.session.scalars(select(Team.id).where(Team.coach_email == user.email)))

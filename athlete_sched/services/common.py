@@ -50,10 +50,6 @@ def localize(value: date | datetime, tz: ZoneInfo) -> datetime:
     return local_midnight(value, tz)
 
 
-def minutes_to_clock(minutes: int) -> str:
-    return f"{minutes // 60:02d}:{minutes % 60:02d}"
-
-
 def clock_of(minutes: int) -> time:
     return time.max if minutes >= 1440 else time(minutes // 60, minutes % 60)
 
