@@ -10,6 +10,7 @@ from flask import Flask
 
 from . import extensions
 from .config import Config, from_environment
+from .db import version
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -38,15 +39,19 @@ def create_app(config: dict[str, Any] | type | None = None) -> Flask:
     with app.app_context():
         if db.engine.dialect.name == "sqlite":
             extensions.configure_sqlite(db.engine)
+            version.track(db.engine)
 
     from .cli import register_cli
     from .db import models  # noqa: F401
-    from .web import api, errors, pages
+    from .services import mail
+    from .web import api, api_calendars, errors, pages
 
     extensions.csrf.init_app(app)
     errors.register(app)
     app.register_blueprint(api.bp)
+    app.register_blueprint(api_calendars.feeds)  # GET /feeds/<token>.ics (public)
     extensions.csrf.exempt(api.bp)  # bearer tokens, no cookies: no CSRF
     app.register_blueprint(pages.bp)
     register_cli(app)
+    mail.install()  # iMIP outbox hooks on the session (services/mail.py)
     return app

@@ -6,6 +6,7 @@ import click
 from flask import Flask
 from flask.cli import AppGroup, with_appcontext
 
+from . import cli_mail
 from .core.errors import DomainError
 from .db.models import ROLES
 from .extensions import db
@@ -59,5 +60,9 @@ def demo() -> None:
 
 
 def register_cli(app: Flask) -> None:
+    from .cli_calendars import calendars  # busy calendars subscribed by URL
+
+    app.cli.add_command(calendars)
     app.cli.add_command(users)
     app.cli.add_command(demo)
+    app.cli.add_command(cli_mail.mail)

@@ -22,10 +22,39 @@ class Config:
     # Domain settings (domain.md): recovery gap after a finish, minimum notice for a session.
     RECOVERY_GAP_MINUTES = 60
     BOOKING_NOTICE_MINUTES = 120
+    # Answers kept per worker process, never stale (services/cache.py); 0 turns one off.
+    PROPOSALS_CACHE_SIZE = 1024
+    FEEDS_CACHE_SIZE = 256  # built calendar feeds (services/calendars.py)
     CLINIC_NAME = "athlete_sched demo clinic"
     CLINIC_EMAIL = "bookings@clinic.example"
+    # Invites (core/ical.py): LOCATION is CLINIC_NAME plus this address when set; the
+    # reminder (VALARM) fires this many minutes before a session (the booking notice).
+    CLINIC_ADDRESS = ""
+    INVITE_REMINDER_MINUTES = 120
+    # The app's public address (https://book.clinic.example) for links handed out, such as
+    # feed URLs; unset: taken from each request (fine without a proxy in front).
+    PUBLIC_URL: str | None = None
     # The web page acts for this athlete until sign-in arrives.
     DEMO_ATHLETE_EMAIL = "mara.runner@athletes.example"
+    # Busy-calendar import (services/busy.py): the largest upload or fetched body, the days
+    # ahead an import covers, the total seconds a subscription fetch may take, and whether
+    # subscriptions may fetch from private / loopback addresses (tests; never in production).
+    CALENDAR_MAX_BYTES = 5 * 1024 * 1024
+    CALENDAR_HORIZON_DAYS = 400
+    CALENDAR_FETCH_TIMEOUT = 20
+    CALENDAR_FETCH_PRIVATE = False
+    # Invitations by email (services/mail.py): nothing is sent or queued while MAIL_SERVER
+    # is unset. MAIL_USE_TLS = STARTTLS on MAIL_PORT; MAIL_USE_SSL = TLS from the first byte
+    # (usually port 465). MAIL_SENDER (From and envelope sender) defaults to CLINIC_EMAIL.
+    # MAIL_TIMEOUT: seconds per SMTP operation.
+    MAIL_SERVER: str | None = None
+    MAIL_PORT = 25
+    MAIL_USE_TLS = False
+    MAIL_USE_SSL = False
+    MAIL_USERNAME: str | None = None
+    MAIL_PASSWORD: str | None = None
+    MAIL_TIMEOUT = 10
+    MAIL_SENDER: str | None = None
 
 
 class TestConfig(Config):
@@ -39,3 +68,15 @@ def from_environment(config: dict) -> None:
         config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(os.environ["DATABASE_URL"])
     if os.environ.get("SECRET_KEY"):
         config["SECRET_KEY"] = os.environ["SECRET_KEY"]
+    for key, parse in MAIL_ENVIRONMENT.items():  # plain MAIL_* too (FLASK_MAIL_* works anyway)
+        if os.environ.get(key):
+            config[key] = parse(os.environ[key])
+
+
+def _flag(value: str) -> bool:
+    return value.strip().lower() in ("1", "true", "yes", "on")
+
+
+MAIL_ENVIRONMENT = {"MAIL_SERVER": str, "MAIL_PORT": int, "MAIL_USE_TLS": _flag,
+                    "MAIL_USE_SSL": _flag, "MAIL_USERNAME": str, "MAIL_PASSWORD": str,
+                    "MAIL_TIMEOUT": float, "MAIL_SENDER": str}

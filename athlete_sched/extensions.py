@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from flask import has_request_context, request
+from flask import g, has_request_context, request
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
@@ -57,8 +57,20 @@ csrf = CSRFProtect()  # page forms; the bearer-token API is exempt
 
 
 def _wants_write_lock() -> bool:
-    """Every transaction takes the write lock except those of read-only HTTP requests."""
-    return not (has_request_context() and request.method in SAFE_METHODS)
+    """Every transaction takes the write lock except those of read-only HTTP requests
+    (unless the request said it must write after all: `restart_as_writer`)."""
+    return not (has_request_context() and request.method in SAFE_METHODS
+                and not g.get("write_lock"))
+
+
+def restart_as_writer() -> None:
+    """For a GET that finds it must write (a row created on first use): on SQLite, end the
+    read transaction so that the next one begins with BEGIN IMMEDIATE (a deferred read
+    transaction cannot safely become a writer while another commits). Loaded objects are
+    expired and reload in the new transaction. PostgreSQL needs nothing."""
+    g.write_lock = True
+    if db.engine.dialect.name == "sqlite":
+        db.session.rollback()
 
 
 def configure_sqlite(engine: Engine) -> None:

@@ -96,10 +96,11 @@ def backend_of(url: str) -> str:
 
 
 def clear(engine: sa.Engine) -> None:
-    """Empty every table (keeping schema, triggers and constraints)."""
+    """Empty every table (keeping schema, triggers and constraints) but the commit counter
+    (db/version.py: it only ever grows)."""
     from athlete_sched.extensions import db
 
-    tables = [t.name for t in reversed(db.metadata.sorted_tables)]
+    tables = [t.name for t in reversed(db.metadata.sorted_tables) if t.name != "data_version"]
     with engine.begin() as conn:
         if engine.dialect.name == "postgresql":
             conn.execute(sa.text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))

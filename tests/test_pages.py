@@ -4,8 +4,10 @@ see the windows and the slots the API proposes, book, and every way it can go wr
 from __future__ import annotations
 
 import re
+from datetime import UTC
 from html.parser import HTMLParser
 
+import icalendar
 import pytest
 from sqlalchemy import func, select
 
@@ -173,6 +175,22 @@ def test_book_a_slot_then_see_the_confirmation(client, api, demo, therapists):
     assert f"Booked: {local} with {name}." in text(client.get(f"/events/{event_id}"))
     assert {s["kind"] for s in event_page.slots()} == {"post"}, "no more pre slots offered"
     assert "Spring 10K" in text(client.get("/"))
+
+
+def test_the_confirmation_offers_the_invite_for_a_calendar_app(client, api, demo, therapists):
+    event_id, page = planned(client)
+    location = client.post(f"/events/{event_id}/book", data=page.slots()[0]).location
+    booking = api.get(f"/api/v1{location}").get_json()
+    link = re.search(r'href="([^"]+\.ics)"', client.get(location).get_data(as_text=True))
+    assert link and link.group(1) == f"{location}/invite.ics"
+    invite = client.get(link.group(1))
+    assert invite.status_code == 200
+    assert invite.headers["Content-Type"] == "text/calendar; charset=utf-8; method=REQUEST"
+    parsed = icalendar.Calendar.from_ical(invite.get_data())
+    [vevent] = parsed.walk("VEVENT")
+    assert (str(vevent["UID"]), int(vevent["SEQUENCE"])) == (booking["uid"], 0)
+    assert vevent.decoded("DTSTART").astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") == (
+        booking["start"])
 
 
 def test_double_submit_of_one_slot_is_a_readable_409(client, app, demo):

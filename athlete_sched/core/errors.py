@@ -111,3 +111,24 @@ class NotFound(DomainError):
 
     def __init__(self, entity: str, ident: object, *, field: str | None = None) -> None:
         super().__init__(f"no {entity} with id {ident}", field=field, entity=entity, ident=ident)
+
+
+# --- calendar import (core/ical_import.py) ---------------------------------------------------
+
+
+class CalendarUnparsable(InvalidValue):
+    """The body of a busy-calendar import is not iCalendar data that can be read."""
+
+    code = "calendar-unparsable"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, field="body")
+
+
+class CalendarTooComplex(InvalidValue):
+    """A busy-calendar import passes one of the limits that keep an import quick."""
+
+    code = "calendar-too-complex"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(f"the calendar is too complex to import: {message}", field="body")

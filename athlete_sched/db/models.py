@@ -12,9 +12,10 @@ asked for again.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     CheckConstraint,
     ForeignKey,
@@ -36,6 +37,11 @@ SPORTS = ("running", "mtb", "cycling", "triathlon", "other")
 KINDS = ("pre", "post")
 STATUSES = ("confirmed", "cancelled")
 PRIORITIES = ("A", "B", "C")
+
+
+def _stamp() -> datetime:
+    """When a row changes: the real clock, whole seconds (services.common.stamp)."""
+    return datetime.now(UTC).replace(microsecond=0)
 
 
 def _in(column: str, values: tuple[str, ...]) -> str:
@@ -117,11 +123,74 @@ class TimeOff(_TherapistPeriod, db.Model):
 
 
 class BusyInterval(_TherapistPeriod, db.Model):
-    """A period blocked by the therapist's own calendar (imported)."""
+    """A period blocked by the therapist's own calendar (imported from `calendar_id`)."""
 
     __tablename__ = "busy_interval"
 
     source: Mapped[str] = mapped_column(String(32), default="upload")
+    calendar_id: Mapped[int | None] = mapped_column(
+        ForeignKey("busy_calendar.id", ondelete="CASCADE"), index=True)
+
+
+CALENDAR_KINDS = ("upload", "url")
+
+
+class BusyCalendar(db.Model):
+    """Where a therapist's busy intervals come from: the uploaded export (one per
+    therapist) or a subscribed secret iCal address. Its busy intervals are replaced as one
+    unit by each good import; a failed one only records `error` / `error_at`."""
+
+    __tablename__ = "busy_calendar"
+    __table_args__ = (
+        CheckConstraint(_in("kind", CALENDAR_KINDS), name="kind"),
+        CheckConstraint("(kind = 'url') = (url IS NOT NULL)", name="url"),
+        CheckConstraint("interval_minutes BETWEEN 5 AND 10080", name="interval_minutes"),
+        Index("uq_busy_calendar_one_upload", "therapist_id", unique=True,
+              postgresql_where=text("kind = 'upload'"), sqlite_where=text("kind = 'upload'")),
+        Index("ix_busy_calendar_due", "kind", "due_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    therapist_id: Mapped[int] = mapped_column(ForeignKey("therapist.id", ondelete="CASCADE"),
+                                              index=True)
+    kind: Mapped[str] = mapped_column(String(8))
+    url: Mapped[str | None] = mapped_column(Text)
+    interval_minutes: Mapped[int] = mapped_column(Integer, default=60)
+    body_hash: Mapped[str | None] = mapped_column(String(64))  # sha256 of the last good body
+    etag: Mapped[str | None] = mapped_column(String(512))  # the server's validators
+    last_modified: Mapped[str | None] = mapped_column(String(64))
+    busy_count: Mapped[int] = mapped_column(Integer, default=0)
+    synced_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # last good import
+    checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # last attempt
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # next sync (url)
+    error: Mapped[str | None] = mapped_column(Text)  # the last attempt's, None if it worked
+    error_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+ONE_FEED_OWNER = " + ".join(f"CASE WHEN {owner} IS NULL THEN 0 ELSE 1 END"
+                           for owner in ("therapist_id", "athlete_id", "team_id")) + " = 1"
+
+
+class CalendarFeed(db.Model):
+    """The secret token of one owner's iCalendar feed (a therapist, an athlete or a team).
+    Rotating replaces the token in place, so the old URL answers 404 at once."""
+
+    __tablename__ = "calendar_feed"
+    __table_args__ = (
+        CheckConstraint(ONE_FEED_OWNER, name="one_owner"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token: Mapped[str] = mapped_column(String(64), unique=True)
+    therapist_id: Mapped[int | None] = mapped_column(
+        ForeignKey("therapist.id", ondelete="CASCADE"), unique=True)
+    athlete_id: Mapped[int | None] = mapped_column(
+        ForeignKey("athlete.id", ondelete="CASCADE"), unique=True)
+    team_id: Mapped[int | None] = mapped_column(
+        ForeignKey("team.id", ondelete="CASCADE"), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    rotated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class Athlete(db.Model):
@@ -181,6 +250,7 @@ class Event(db.Model):
     end_is_date: Mapped[bool] = mapped_column(Boolean, default=False)
     priority: Mapped[str] = mapped_column(String(1), default="A")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=_stamp, onupdate=_stamp)
     # The end of the instants the event occupies (core.windows.event_span): the finish when
     # known, else local 00:00 after the last day. Stored so that SQL can tell whether the
     # athlete is racing at a given time (db/guard.py); services.events keeps it current.
@@ -221,6 +291,42 @@ class Booking(db.Model):
     notes: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class DataVersion(db.Model):
+    """PostgreSQL's commit counter for the per-process caches (db/version.py; kept current
+    by the triggers of migration 0004). Unused on SQLite, which has PRAGMA data_version."""
+
+    __tablename__ = "data_version"
+
+    shard: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    n: Mapped[int] = mapped_column(BigInteger)
+
+
+MAIL_METHODS = ("REQUEST", "CANCEL")
+
+
+class MailMessage(db.Model):
+    """An iMIP message to one recipient, written in the same transaction as the change it
+    announces (so it is never lost) and sent after the commit; a failed send stays here
+    with its error for `flask mail retry`. `message` is the whole RFC 5322 text."""
+    __tablename__ = "mail_message"
+    __table_args__ = (
+        CheckConstraint(_in("method", MAIL_METHODS), name="method"),
+        Index("ix_mail_message_unsent", "sent_at", "id"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    booking_id: Mapped[int | None] = mapped_column(
+        ForeignKey("booking.id", ondelete="SET NULL"), index=True)
+    recipient: Mapped[str] = mapped_column(String(254))
+    method: Mapped[str] = mapped_column(String(16))
+    sequence: Mapped[int] = mapped_column(Integer)
+    message: Mapped[str] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    last_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 # session.info key: (the transaction, the booking-lock keys it holds). Advisory locks are

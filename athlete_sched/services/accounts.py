@@ -12,7 +12,7 @@ from sqlalchemy import select
 from ..core.errors import Conflict, InvalidValue
 from ..db.models import ROLES, Athlete, Team, TeamMember, Therapist, User
 from ..extensions import db
-from .common import now
+from .common import stamp
 
 EMAIL_RE = re.compile(r"^[^@\s\x00]+@[^@\s\x00]+\.[^@\s\x00]+$")
 MAX_EMAIL, MAX_NAME = 254, 200
@@ -52,7 +52,7 @@ def create_user(email: str, role: str, name: str = "") -> tuple[User, str]:
         raise EmailTaken(email)
     token = secrets.token_urlsafe(32)
     user = User(email=email, role=role, name=name, token_hash=hash_token(token),
-                created_at=now())
+                created_at=stamp())
     db.session.add(user)
     db.session.flush()
     return user, token

@@ -41,6 +41,12 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
+def stamp() -> datetime:
+    """When a record is written: the real clock, whole seconds (FROZEN_NOW pins the clock
+    the scheduling rules read, not this; an invite's DTSTAMP must move on every change)."""
+    return datetime.now(UTC).replace(microsecond=0)
+
+
 def localize(value: date | datetime, tz: ZoneInfo) -> datetime:
     """An input instant: aware stays as it is; naive is wall-clock in `tz`; a bare date is
     local midnight. Always returns aware UTC."""

@@ -16,7 +16,7 @@ from ..db.models import Athlete, Booking, Event, Team, Therapist
 from ..db.queries import MAX_EVENT_DAYS
 from ..extensions import db
 from . import scheduling
-from .common import localize, now, timing_of, windows_of
+from .common import localize, stamp, timing_of, windows_of
 
 
 class BookingNotMovable(Conflict):
@@ -63,7 +63,7 @@ def _apply_timing(event: Event, tz_name: str, start, end) -> None:
 
 
 def create_event(data, owner: Athlete | Team) -> Event:
-    event = Event(name=data.name, sport=data.sport, priority=data.priority, created_at=now())
+    event = Event(name=data.name, sport=data.sport, priority=data.priority, created_at=stamp())
     if isinstance(owner, Athlete):
         event.athlete_id = owner.id
     else:

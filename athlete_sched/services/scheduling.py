@@ -33,7 +33,8 @@ from ..core.zones import load_zone
 from ..db import guard, queries
 from ..db.models import Athlete, Booking, Event, TeamMember, Therapist
 from ..extensions import db
-from .common import localize, now, policy, schedule_of, timing_of, windows_of
+from .cache import ALWAYS
+from .common import localize, now, policy, schedule_of, stamp, timing_of, windows_of
 
 UTC_ZONE = load_zone("UTC")
 
@@ -90,6 +91,14 @@ def propose(event: Event, kinds: tuple[str, ...], therapist_id: int | None,
     return windows, found
 
 
+def proposals_fresh_until(found: dict[str, list[Slot]]) -> datetime:
+    """Until when proposals computed now stay right, the data unchanged. Time only removes
+    candidates (a start must be >= now + notice) and the ranking does not depend on `now`,
+    so the answer holds until the notice reaches its earliest slot."""
+    starts = [slot.start for slots in found.values() for slot in slots]
+    return min(starts) - policy().notice if starts else ALWAYS
+
+
 def booking_athlete(event: Event, athlete_id: int | None) -> int:
     """Who the session is for: the event's athlete, or a named member of the event's team."""
     if event.athlete_id is not None:
@@ -107,7 +116,7 @@ def new_booking(event: Event, athlete: Athlete, kind: str, notes: str = "") -> B
     """A confirmed booking of `kind` for the athlete and event, not yet placed or added."""
     return Booking(event_id=event.id, athlete_id=athlete.id, kind=kind, status="confirmed",
                    uid=f"{uuid.uuid4()}@athlete-sched", sequence=0, notes=notes,
-                   created_at=now())
+                   created_at=stamp())
 
 
 def checked_session(event: Event, therapist: Therapist, kind: str, start: datetime,
@@ -125,7 +134,7 @@ def place(booking: Booking, therapist: Therapist, session: Interval) -> None:
     booking.therapist_id = therapist.id
     booking.start, booking.end = session.start, session.end
     booking.block_end = session.end + timedelta(minutes=therapist.buffer_minutes)
-    booking.updated_at = now()
+    booking.updated_at = stamp()
 
 
 def _check_and_place(booking: Booking, event: Event, therapist: Therapist, start: datetime,
@@ -198,6 +207,6 @@ def cancel(booking: Booking) -> Booking:
         return booking
     booking.status = "cancelled"
     booking.sequence += 1
-    booking.updated_at = now()
+    booking.updated_at = stamp()
     db.session.flush()
     return booking

@@ -34,6 +34,13 @@ def manages_therapist(user: User, therapist: Therapist) -> bool:
     return user.role == "admin" or (user.role == "therapist" and therapist.email == user.email)
 
 
+def therapist_owned(user: User, therapist: Therapist) -> Therapist:
+    """The therapist themself or an admin; anyone else gets 404 (private to them)."""
+    if manages_therapist(user, therapist):
+        return therapist
+    raise NotFound("therapist", therapist.id)
+
+
 def athlete_visible(user: User, athlete: Athlete) -> Athlete:
     if acts_for_athlete(user, athlete.id):
         return athlete

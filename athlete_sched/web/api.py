@@ -29,9 +29,13 @@ doc = openapi.doc
 
 @bp.before_request
 def _guard() -> None:
-    """Every route: 413 for an oversized body, then the bearer token (401)."""
+    """Every route: 413 for an oversized body, then the bearer token (401). A view may
+    raise its own body limit (`body_limit`: the name of a config value)."""
+    view = current_app.view_functions.get(request.endpoint or "")
+    if getattr(view, "body_limit", None):
+        request.max_content_length = current_app.config[view.body_limit]  # type: ignore[union-attr]
     refuse_large_body()
-    if not openapi.is_public(current_app.view_functions.get(request.endpoint or "")):
+    if not openapi.is_public(view):
         g.user = authenticate()
 
 
@@ -230,4 +234,5 @@ def add_team_member(team_id: int):
     return done(team_json(team), 201)
 
 
-from . import api_scheduling  # noqa: E402,F401  (registers the scheduling routes on bp)
+# The other route modules register on `bp` when imported (here, after `bp` exists).
+from . import api_busy, api_calendars, api_scheduling  # noqa: E402,F401

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
-from flask import jsonify
+from flask import current_app, jsonify
 
 from ..core.errors import NotFound
 from ..db.models import Athlete, Booking, Event, Team, Therapist
+from ..db.version import data_version
 from ..services import accounts, clinic, scheduling
-from ..services.common import timing_of, windows_of
+from ..services.cache import cache_for
+from ..services.common import now, timing_of, windows_of
 from ..services.events import create_event as create_event_service
 from ..services.events import update_event
 from . import access
 from . import schemas as s
 from .api import bp, doc, done
-from .http import current_user, page, parse_body, parse_query
+from .http import current_user, json_bytes, page, parse_body, parse_query
 
 
 def _event(event_id: int, field: str | None = None) -> Event:
@@ -68,15 +70,22 @@ def patch_event(event_id: int):
      query=s.ProposalQuery, response=s.ProposalsOut)
 def proposals(event_id: int):
     q = parse_query(s.ProposalQuery)
+    version = data_version()  # before any row the answer is built from (db/version.py)
     event = _event(event_id)
     if q.therapist_id is not None:
         clinic.get(Therapist, q.therapist_id, "therapist", "therapist_id")
     athlete_id = _proposal_athlete(event, q.athlete_id)
     kinds = ("pre", "post") if q.kind == "both" else (q.kind,)
-    windows, found = scheduling.propose(event, kinds, q.therapist_id, athlete_id, q.limit)
-    return jsonify({"event_id": event.id, "windows": s.windows_json(windows),
-                    "pre": [s.slot_json(x) for x in found["pre"]],
-                    "post": [s.slot_json(x) for x in found["post"]]})
+    key, at = (event.id, kinds, q.therapist_id, athlete_id, q.limit), now()
+    cache = cache_for("proposals")
+    body = cache.get(key, version, at)
+    if body is None:
+        windows, found = scheduling.propose(event, kinds, q.therapist_id, athlete_id, q.limit)
+        body = json_bytes({"event_id": event.id, "windows": s.windows_json(windows),
+                           "pre": [s.slot_json(x) for x in found["pre"]],
+                           "post": [s.slot_json(x) for x in found["post"]]})
+        cache.put(key, version, body, at, scheduling.proposals_fresh_until(found))
+    return current_app.response_class(body, mimetype="application/json")
 
 
 def _proposal_athlete(event: Event, athlete_id: int | None) -> int | None:

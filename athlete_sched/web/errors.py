@@ -101,7 +101,7 @@ def register(app: Flask) -> None:
             db.session.rollback()
             return exc
         if isinstance(exc, RequestEntityTooLarge):
-            limit = app.config.get("MAX_CONTENT_LENGTH") or 0
+            limit = request.max_content_length or 0
             return _respond(413, "body-too-large",
                             f"the body is larger than the limit of {limit} bytes")
         return _respond(exc.code or 500, _slug(exc.name), exc.description or exc.name)

@@ -19,9 +19,10 @@ M = TypeVar("M", bound=BaseModel)
 
 
 def refuse_large_body() -> None:
-    """413 for a declared body over MAX_CONTENT_LENGTH, on every route (also those that
-    read no body); an undeclared (chunked) one is cut off by werkzeug when it is read."""
-    limit = current_app.config.get("MAX_CONTENT_LENGTH")
+    """413 for a declared body over the request's limit (MAX_CONTENT_LENGTH unless the
+    view raised it), on every route (also those that read no body); an undeclared
+    (chunked) one is cut off by werkzeug when it is read."""
+    limit = request.max_content_length
     if limit is not None and (request.content_length or 0) > limit:
         raise RequestEntityTooLarge()
 
@@ -51,6 +52,11 @@ def parse_body(model: type[M], *, wrap: str | None = None) -> M:
     if not isinstance(data, dict):
         raise ApiError(400, "malformed-body", "the body must be a JSON object")
     return _validated(model, data)
+
+
+def json_bytes(value: Any) -> bytes:
+    """`value` as the bytes jsonify would send (for answers kept in a cache)."""
+    return f"{current_app.json.dumps(value)}\n".encode()
 
 
 def parse_query(model: type[M]) -> M:

@@ -30,17 +30,18 @@ ERRORS = {"400": "malformed JSON or body", "401": "missing or unknown token",
 def doc(*, summary: str, body: type[BaseModel] | None = None,
         query: type[BaseModel] | None = None, response: type[BaseModel] | None = None,
         status: int = 200, content: str = "application/json", wrap: str | None = None,
-        public: bool = False) -> Callable:
+        public: bool = False, produces: str | None = None) -> Callable:
     """Attach OpenAPI metadata to a view; the same `body`/`query` models parse the request.
 
     `wrap`: the body may also be the bare value of this field of `body` (see
     http.parse_body). `public`: no bearer token needed (the API's guard reads this flag).
+    `produces`: the media type of a success answer that is not JSON (e.g. text/calendar).
     """
 
     def decorate(view: Callable) -> Callable:
         view.__dict__.setdefault("openapi", {}).update(
             summary=summary, body=body, query=query, response=response, status=status,
-            content=content, wrap=wrap, public=public)
+            content=content, wrap=wrap, public=public, produces=produces)
         return view
 
     return decorate
@@ -117,6 +118,8 @@ def _operation(meta: dict, params: list[str], refs: dict, components: dict,
         op["requestBody"] = {"required": True, "content": {meta["content"]: {
             "schema": _body_schema(meta, refs, components)}}}
     ok: dict[str, Any] = {"description": "success"}
+    if meta.get("produces"):
+        ok["content"] = {meta["produces"]: {"schema": {"type": "string"}}}
     if meta["response"]:
         ok["content"] = {"application/json": {
             "schema": refs[(meta["response"], _mode(meta["response"]))]}}

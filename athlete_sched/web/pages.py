@@ -27,7 +27,7 @@ from ..core.zones import load_zone
 from ..db import queries
 from ..db.models import KINDS, Athlete, Booking, Event, Therapist
 from ..extensions import db
-from ..services import scheduling
+from ..services import calendars, scheduling
 from ..services.common import now, timing_of, windows_of
 from ..services.events import create_event
 from . import schemas as s
@@ -369,3 +369,16 @@ def booking_page(booking_id: int):
     athlete = the_athlete()
     row = booking_row(own(Booking, booking_id, athlete, "booking"))
     return render_template("booking.html", athlete=athlete, row=row)
+
+
+@bp.get("/bookings/<int:booking_id>/invite.ics")
+def booking_invite(booking_id: int):
+    """The session as a calendar invite to open in any calendar app (what the API's
+    invite.ics serves: METHOD REQUEST, or CANCEL once cancelled)."""
+    booking = own(Booking, booking_id, the_athlete(), "booking")
+    method = calendars.invite_method(booking)
+    response = current_app.response_class(
+        calendars.invite_ics(booking), mimetype="text/calendar",
+        headers={"Content-Disposition": f'attachment; filename="session-{booking.id}.ics"'})
+    response.headers["Content-Type"] = f"text/calendar; charset=utf-8; method={method}"
+    return response

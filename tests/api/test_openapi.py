@@ -109,6 +109,14 @@ def test_operations_declare_their_path_parameters_and_success(doc):
             assert "401" in op["responses"], (method, path)
 
 
+def test_calendar_answers_are_documented_as_text_calendar(doc):
+    """The invite routes answer text/calendar (tests/test_ical_export.py), and say so."""
+    calendar_ops = [(path, method) for path, method, op in operations(doc)
+                    if "text/calendar" in op["responses"].get("200", {}).get("content", {})]
+    assert ("/api/v1/bookings/{booking_id}/invite.ics", "get") in calendar_ops
+    assert ("/api/v1/events/{event_id}/invites.ics", "get") in calendar_ops
+
+
 # --- request schemas are the ones that validate -------------------------------------------
 
 def wrong_value(doc: dict[str, Any], schema: dict[str, Any]) -> Any:

@@ -1,4 +1,5 @@
-"""The core stays pure: no Flask, no SQLAlchemy, only stdlib, dateutil and icalendar."""
+"""The core stays pure: no Flask, no SQLAlchemy, only stdlib, dateutil and the calendar
+libraries (icalendar, recurring-ical-events, x-wr-timezone)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from pathlib import Path
 import pytest
 
 CORE = Path(__file__).resolve().parents[2] / "athlete_sched" / "core"
-ALLOWED_THIRD_PARTY = {"dateutil", "icalendar"}
+ALLOWED_THIRD_PARTY = {"dateutil", "icalendar", "recurring_ical_events", "x_wr_timezone"}
 
 # Load athlete_sched.core without running athlete_sched/__init__.py (the app factory
 # imports Flask there, legitimately): a bare parent package stands in for it, so what

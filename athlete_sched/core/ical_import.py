@@ -1,0 +1,234 @@
+"""Calendar text -> the busy intervals it holds over a horizon (the import side of issue 3).
+
+`busy_intervals(data, tz, horizon)` parses an iCalendar body, expands its recurrences with
+recurring-ical-events (RRULE, RDATE, EXDATE, RECURRENCE-ID overrides, RANGE=THISANDFUTURE)
+and returns the busy time that overlaps `horizon` as sorted, merged, aware-UTC intervals
+clipped to the horizon (merged: overlapping or touching busy time becomes one interval;
+only the blocked instants matter to scheduling).
+
+What blocks (contract, "busy-calendar"): every VEVENT except those with TRANSP:TRANSPARENT,
+STATUS:CANCELLED or Outlook's X-MICROSOFT-CDO-BUSYSTATUS:FREE (X-MICROSOFT-CDO-INTENDEDSTATUS
+when BUSYSTATUS is absent); each override is judged on its own. Times:
+- a DATE (all-day) blocks whole local days in the therapist's zone `tz` (23 or 25 hours
+  across a daylight-saving change); no DTEND and no DURATION: one day (RFC 5545);
+- a floating date-time is wall-clock in `tz`, or in X-WR-TIMEZONE when the calendar has one
+  (Google's export: its UTC times are also moved into that zone before expansion, so a
+  weekly 09:00 stays 09:00 across DST - the x_wr_timezone package does this);
+- TZID: IANA names, Windows names ("W. Europe Standard Time") and vendor-prefixed ids
+  ("/mozilla.org/.../Europe/Berlin") map to the tz database; any other TZID uses the file's
+  own VTIMEZONE; an unknown TZID without one is read as floating;
+- a date-time DTSTART with neither DTEND nor DURATION lasts zero time: it blocks nothing.
+
+icalendar caches VTIMEZONE definitions process-wide by TZID, first come first served, so
+two therapists' "Customized Time Zone" (Outlook) would share the first one's rules. Before
+parsing, such custom TZIDs are renamed after a hash of their definition.
+
+Limits (a clear CalendarTooComplex, never a hang): VEVENT count, overrides per UID,
+expanded busy occurrences in the horizon, and the steps the recurrence rules may take
+(core/ical_bounds.py: a rule that never matches is not walked to the year 9999). `PARSES`
+counts parses, so a benchmark can prove that proposals never parse a calendar.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import threading
+import warnings
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from functools import cache
+from itertools import chain
+from zoneinfo import ZoneInfo, available_timezones
+
+import recurring_ical_events
+from icalendar import Calendar
+from icalendar.error import GloballyUniqueTZIDGuessed
+from icalendar.timezone.windows_to_olson import WINDOWS_TO_OLSON
+
+from .errors import CalendarTooComplex, CalendarUnparsable, DomainError
+from .ical_bounds import Budget, busy_events
+from .intervals import Interval, merge
+from .windows import local_midnight
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one import may cost. Steps: rule periods walked plus dates produced."""
+
+    max_events: int = 25_000
+    max_overrides_per_uid: int = 1_000
+    max_occurrences: int = 25_000
+    max_steps: int = 500_000
+
+
+_parse_lock = threading.Lock()
+PARSES = [0]  # calendars parsed by this process (a list: one mutable cell)
+
+
+def parse_count() -> int:
+    """How many bodies `parse_calendars` has parsed in this process."""
+    return PARSES[0]
+
+
+# --- parsing ------------------------------------------------------------------------------
+
+_FOLD = re.compile(r"\r?\n[ \t]")
+_TZID_LINE = re.compile(r"^TZID(?:;[^:\r\n]*)?:([^\r\n]*?)\r?$", re.M | re.I)
+_TZID_PARAM = re.compile(r';TZID=("[^"\r\n]*"|[^;:\r\n]*)', re.I)
+MAX_TZID = 128  # icalendar looks a TZID up by each of its "/" suffixes, on every use
+MAX_CUSTOM_ZONES = 100
+
+
+@cache
+def _known() -> frozenset[str]:
+    return frozenset(available_timezones())
+
+
+def zone_name(tzid: str) -> str | None:
+    """The tz database name icalendar reads `tzid` as without a VTIMEZONE, or None."""
+    cleaned = tzid.strip().strip('"').strip("/")
+    if len(cleaned) > MAX_TZID:
+        return None
+    name = WINDOWS_TO_OLSON.get(cleaned, cleaned)
+    if name in _known():
+        return name
+    parts = cleaned.split("/")
+    return next(("/".join(parts[i:]) for i in range(1, len(parts))
+                 if "/".join(parts[i:]) in _known()), None)
+
+
+def _vtimezones(text: str) -> Iterator[str]:
+    """The VTIMEZONE blocks of unfolded `text` (one pass)."""
+    upper, at = text.upper(), 0
+    while (begin := upper.find("BEGIN:VTIMEZONE", at)) >= 0:
+        end = upper.find("END:VTIMEZONE", begin)
+        if end < 0:
+            return
+        at = end + len("END:VTIMEZONE")
+        yield text[begin:at]
+
+
+def _prepared_text(text: str) -> str:
+    """Unfold, refuse overlong TZIDs, and rename each VTIMEZONE whose TZID the tz database
+    does not know after a hash of its definition (and every TZID= naming it), so that
+    icalendar's process-wide cache never serves one calendar's custom zone to another."""
+    text = _FOLD.sub("", text)
+    for found in chain(_TZID_PARAM.finditer(text), _TZID_LINE.finditer(text)):
+        if len(found.group(1).strip()) > MAX_TZID + 2:
+            raise CalendarUnparsable(f"a TZID is longer than {MAX_TZID} characters")
+    aliases: dict[str, str] = {}
+    for block in _vtimezones(text):
+        line = _TZID_LINE.search(block)
+        name = line.group(1).strip().strip('"') if line else ""
+        if name and zone_name(name) is None and name not in aliases:
+            aliases[name] = "athlete-sched-" + hashlib.sha256(block.encode()).hexdigest()[:24]
+    if len(aliases) > MAX_CUSTOM_ZONES:
+        raise CalendarTooComplex(f"more than {MAX_CUSTOM_ZONES} custom time zones")
+    if not aliases:
+        return text
+
+    def rename(found: re.Match[str]) -> str:
+        alias = aliases.get(found.group(1).strip().strip('"'))
+        if alias is None:
+            return found.group(0)
+        start, end = found.start(1) - found.start(), found.end(1) - found.start()
+        return found.group(0)[:start] + alias + found.group(0)[end:]
+
+    return _TZID_PARAM.sub(rename, _TZID_LINE.sub(rename, text))
+
+
+def parse_calendars(data: bytes) -> list[Calendar]:
+    """The VCALENDARs in `data` (UTF-8, a BOM allowed; bad octets become U+FFFD).
+    Raises CalendarUnparsable when it is not iCalendar text."""
+    with _parse_lock:
+        PARSES[0] += 1
+    text = data.decode("utf-8", errors="replace").lstrip("\ufeff")
+    if "BEGIN:VCALENDAR" not in text[:4096].upper():
+        raise CalendarUnparsable("the body is not an iCalendar file (no BEGIN:VCALENDAR)")
+    text = _prepared_text(text)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", GloballyUniqueTZIDGuessed)
+            calendars = Calendar.from_ical(text, multiple=True)
+    except Exception as exc:  # noqa: BLE001 - any parser failure on client bytes is a 422
+        raise CalendarUnparsable(f"the calendar does not parse: {exc}") from None
+    if not calendars or any(c.name != "VCALENDAR" for c in calendars):
+        raise CalendarUnparsable("the body is not a VCALENDAR")
+    return calendars
+
+
+def _prepared(calendar: Calendar, limits: Limits, seen: Counter) -> Calendar:
+    """Check the limits on events and overrides; drop VEVENTs without DTSTART (they have
+    no time to block) and an X-WR-TIMEZONE that names no known zone."""
+    events = [c for c in calendar.subcomponents if c.name == "VEVENT"]
+    seen["events"] += len(events)
+    if seen["events"] > limits.max_events:
+        raise CalendarTooComplex(f"more than {limits.max_events} events")
+    overrides = Counter(str(e.get("UID")) for e in events if "RECURRENCE-ID" in e)
+    uid, most = overrides.most_common(1)[0] if overrides else ("", 0)
+    if most > limits.max_overrides_per_uid:
+        raise CalendarTooComplex(f"event {uid} has {most} changed occurrences (at most "
+                                 f"{limits.max_overrides_per_uid})")
+    calendar.subcomponents = [c for c in calendar.subcomponents
+                              if c.name != "VEVENT" or "DTSTART" in c]
+    if "X-WR-TIMEZONE" in calendar:
+        name = zone_name(str(calendar["X-WR-TIMEZONE"]))
+        del calendar["X-WR-TIMEZONE"]
+        if name is not None:
+            calendar["X-WR-TIMEZONE"] = name
+    return calendar
+
+
+# --- occurrences -> busy intervals ---------------------------------------------------------
+
+def instant(value: date | datetime, tz: ZoneInfo) -> datetime:
+    """An occurrence bound in UTC: a date is local midnight in `tz`, a floating date-time
+    is wall-clock in `tz`, an aware one keeps its instant."""
+    if not isinstance(value, datetime):
+        return local_midnight(value, tz)
+    if value.utcoffset() is None:
+        value = value.replace(tzinfo=tz)
+    return value.astimezone(UTC)
+
+
+def _expand(calendar: Calendar, tz: ZoneInfo, horizon: Interval, limits: Limits,
+            budget: Budget, found: list[Interval]) -> None:
+    """Append the blocking occurrences of `calendar` that overlap `horizon` to `found`."""
+    # Floating times compare as wall-clock here; a day of margin covers every zone.
+    span = (horizon.start - timedelta(days=1), horizon.end + timedelta(days=1))
+    try:
+        query = recurring_ical_events.of(calendar, components=[busy_events(budget)])
+    except DomainError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - a broken rule or date in client data
+        raise CalendarUnparsable(f"a recurrence does not parse: {exc}") from None
+    for series in query.series:
+        try:
+            for occurrence in series.between(*span):
+                if not occurrence.blocks:
+                    continue
+                start, end = instant(occurrence.start, tz), instant(occurrence.end, tz)
+                if start < horizon.end and end > horizon.start and start < end:
+                    found.append(Interval(max(start, horizon.start), min(end, horizon.end)))
+                    if len(found) > limits.max_occurrences:
+                        raise CalendarTooComplex(
+                            f"more than {limits.max_occurrences} busy occurrences in the "
+                            "next year: import a shorter export")
+        except DomainError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - a broken rule or date in client data
+            raise CalendarUnparsable(f"event {series.uid} cannot be expanded: {exc}") from None
+
+
+def busy_intervals(data: bytes, tz: ZoneInfo, horizon: Interval,
+                   limits: Limits | None = None) -> list[Interval]:
+    """The busy time of calendar `data` within `horizon`, sorted, merged and clipped (see
+    the module docstring). Raises CalendarUnparsable or CalendarTooComplex."""
+    limits = limits or Limits()
+    budget, seen, found = Budget(limits.max_steps), Counter[str](), []
+    for calendar in parse_calendars(data):
+        _expand(_prepared(calendar, limits, seen), tz, horizon, limits, budget, found)
+    return merge(found)

@@ -1,0 +1,245 @@
+"""Busy calendars: a therapist's uploaded export and subscribed secret iCal addresses,
+expanded once per change (core/ical_import.py) and stored as busy intervals, which the
+proposals and the booking guard read like time off. Nothing here parses a calendar for a
+proposal or a booking.
+
+Each calendar (a BusyCalendar row) owns its intervals: a good import replaces them as one
+unit (delete + bulk insert in the caller's transaction, the calendar row locked first); a
+failed one raises or is recorded before any interval changes, so the last good import stays
+in force. An unchanged body (same sha256) is not expanded again unless the last expansion
+is older than REEXPAND_AFTER (the horizon moves on with the clock).
+
+Expanding takes seconds for a big calendar, so `expand` touches no database: callers run it
+outside any transaction (on SQLite a write transaction holds the database's write lock).
+Subscriptions are fetched by `refresh` (no database either) and written by `record`; the
+CLI command `calendars sync` commits each one on its own.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime, timedelta
+from typing import NamedTuple
+from urllib.parse import urlsplit, urlunsplit
+
+from flask import current_app
+from sqlalchemy import delete, insert, select
+
+from ..core import ical_import
+from ..core.errors import Conflict, DomainError, InvalidValue, NotFound
+from ..core.intervals import Interval
+from ..core.zones import load_zone
+from ..db.models import BusyCalendar, BusyInterval, Therapist
+from ..extensions import db
+from .busy_fetch import FetchError, Limits, fetch
+from .common import now, stamp
+
+UPLOAD, URL = "upload", "url"
+REEXPAND_AFTER = timedelta(days=7)
+MAX_SUBSCRIPTIONS = 20
+MAX_URL_LENGTH = 2048
+
+
+def digest(body: bytes) -> str:
+    return hashlib.sha256(body).hexdigest()
+
+
+def horizon() -> Interval:
+    """The span imports cover: from a day before now to CALENDAR_HORIZON_DAYS after it."""
+    start = now()
+    return Interval(start - timedelta(days=1),
+                    start + timedelta(days=current_app.config["CALENDAR_HORIZON_DAYS"]))
+
+
+def expand(body: bytes, zone: str) -> list[Interval]:
+    """The busy intervals of `body` for a therapist in `zone` (no database access).
+    Raises CalendarUnparsable or CalendarTooComplex."""
+    return ical_import.busy_intervals(body, load_zone(zone), horizon())
+
+
+def _recent(synced_at: datetime | None) -> bool:
+    """Whether an import made at `synced_at` still covers the horizon well enough."""
+    return synced_at is not None and synced_at > stamp() - REEXPAND_AFTER
+
+
+def _fresh(calendar: BusyCalendar | None, body_hash: str) -> bool:
+    """Whether `calendar` already holds a recent import of a body with this hash."""
+    return (calendar is not None and calendar.body_hash == body_hash
+            and _recent(calendar.synced_at))
+
+
+def store(calendar: BusyCalendar, intervals: list[Interval], body_hash: str) -> None:
+    """Replace the calendar's busy intervals with `intervals` (one unit, not committed)."""
+    db.session.execute(delete(BusyInterval).where(BusyInterval.calendar_id == calendar.id))
+    rows = [{"therapist_id": calendar.therapist_id, "start": i.start, "end": i.end,
+             "source": calendar.kind, "calendar_id": calendar.id} for i in intervals]
+    if rows:
+        db.session.execute(insert(BusyInterval), rows)
+    calendar.body_hash, calendar.busy_count = body_hash, len(rows)
+    calendar.synced_at = calendar.checked_at = stamp()
+    calendar.error = calendar.error_at = None
+
+
+# --- the uploaded export ------------------------------------------------------------------
+
+def upload_of(therapist: Therapist, *, lock: bool = False) -> BusyCalendar | None:
+    """The therapist's upload calendar, if any (locked for the transaction with `lock`)."""
+    query = select(BusyCalendar).where(BusyCalendar.therapist_id == therapist.id,
+                                       BusyCalendar.kind == UPLOAD)
+    return db.session.scalar(query.with_for_update() if lock else query)
+
+
+def unchanged_upload(therapist: Therapist, body: bytes) -> BusyCalendar | None:
+    """The upload calendar if it already holds this very body (nothing to expand)."""
+    calendar = upload_of(therapist)
+    return calendar if _fresh(calendar, digest(body)) else None
+
+
+def replace_upload(therapist: Therapist, body: bytes,
+                   intervals: list[Interval] | None = None) -> BusyCalendar:
+    """Make `body` the therapist's uploaded busy calendar. `intervals`: its expansion, when
+    the caller ran `expand` outside the transaction; otherwise it is expanded here, before
+    any row changes (a failure raises and the previous import stays)."""
+    body_hash = digest(body)
+    calendar = upload_of(therapist, lock=True)
+    if _fresh(calendar, body_hash):
+        return calendar
+    if intervals is None:
+        intervals = expand(body, therapist.timezone)
+    if calendar is None:
+        calendar = BusyCalendar(therapist_id=therapist.id, kind=UPLOAD, interval_minutes=60,
+                                busy_count=0, created_at=stamp())
+        db.session.add(calendar)
+        db.session.flush()
+    store(calendar, intervals, body_hash)
+    return calendar
+
+
+# --- subscriptions ------------------------------------------------------------------------
+
+def normalise_url(url: str) -> str:
+    """An http(s) address; webcal:// and webcals:// (how calendar apps publish them)
+    become https://. Raises InvalidValue(field='url')."""
+    url = url.strip()
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    if scheme in ("webcal", "webcals"):
+        scheme = "https"
+    if scheme not in ("http", "https") or not parts.hostname:
+        raise InvalidValue("the address must be an http(s):// or webcal:// URL", field="url")
+    if len(url) > MAX_URL_LENGTH or any(c.isspace() or ord(c) < 32 for c in url):
+        raise InvalidValue(f"the address must be a single URL of at most {MAX_URL_LENGTH} "
+                           "characters", field="url")
+    return urlunsplit((scheme, *parts[1:]))
+
+
+def subscriptions(therapist: Therapist) -> list[BusyCalendar]:
+    return list(db.session.scalars(
+        select(BusyCalendar).where(BusyCalendar.therapist_id == therapist.id,
+                                   BusyCalendar.kind == URL).order_by(BusyCalendar.id)))
+
+
+def add_subscription(therapist: Therapist, url: str, interval_minutes: int) -> BusyCalendar:
+    """Subscribe the therapist to a calendar address; it is due for a sync at once."""
+    url = normalise_url(url)
+    existing = subscriptions(therapist)
+    if any(s.url == url for s in existing):
+        raise Conflict("this calendar address is already subscribed", field="url")
+    if len(existing) >= MAX_SUBSCRIPTIONS:
+        raise InvalidValue(f"at most {MAX_SUBSCRIPTIONS} subscriptions per therapist",
+                           field="url")
+    at = stamp()
+    calendar = BusyCalendar(therapist_id=therapist.id, kind=URL, url=url, busy_count=0,
+                            interval_minutes=interval_minutes, due_at=at, created_at=at)
+    db.session.add(calendar)
+    db.session.flush()
+    return calendar
+
+
+def delete_subscription(therapist: Therapist, subscription_id: int) -> None:
+    """Remove a subscription and the busy intervals it brought in."""
+    calendar = db.session.get(BusyCalendar, subscription_id)
+    if calendar is None or calendar.therapist_id != therapist.id or calendar.kind != URL:
+        raise NotFound("calendar subscription", subscription_id)
+    db.session.execute(delete(BusyInterval).where(BusyInterval.calendar_id == calendar.id))
+    db.session.delete(calendar)
+    db.session.flush()
+
+
+class Due(NamedTuple):
+    """What a sync needs to know of one subscription, read before any fetch."""
+
+    id: int
+    therapist_id: int
+    zone: str
+    url: str
+    etag: str | None
+    last_modified: str | None
+    body_hash: str | None
+    synced_at: datetime | None
+
+
+def due_subscriptions(at: datetime, everything: bool = False) -> list[Due]:
+    """The subscriptions due at `at` (all of them with `everything`), oldest due first."""
+    query = (select(BusyCalendar, Therapist.timezone)
+             .join(Therapist, Therapist.id == BusyCalendar.therapist_id)
+             .where(BusyCalendar.kind == URL).order_by(BusyCalendar.due_at, BusyCalendar.id))
+    if not everything:
+        query = query.where(BusyCalendar.due_at <= at)
+    return [Due(c.id, c.therapist_id, zone, c.url or "", c.etag, c.last_modified, c.body_hash,
+                c.synced_at) for c, zone in db.session.execute(query).all()]
+
+
+class Outcome(NamedTuple):
+    """What one refresh found: `intervals` for a new import, `error` for a failure, neither
+    when the calendar is unchanged. `validators`: the server's (ETag, Last-Modified) to keep,
+    None to keep the stored ones."""
+
+    summary: str
+    intervals: list[Interval] | None = None
+    body_hash: str | None = None
+    validators: tuple[str | None, str | None] | None = None
+    error: str | None = None
+
+
+def refresh(due: Due) -> Outcome:
+    """Fetch one subscription (conditional GET) and expand a changed body. No database."""
+    config = current_app.config
+    limits = Limits(config["CALENDAR_FETCH_TIMEOUT"], config["CALENDAR_MAX_BYTES"],
+                    config["CALENDAR_FETCH_PRIVATE"])
+    recent = _recent(due.synced_at)  # else fetch the whole body, to expand it afresh
+    try:
+        body, validators = fetch(due.url, due.etag if recent else None,
+                                 due.last_modified if recent else None, limits)
+    except FetchError as exc:
+        return Outcome(f"failed: {exc}", error=str(exc))
+    if body is None:
+        return Outcome("not modified (HTTP 304)", validators=validators)
+    body_hash = digest(body)
+    if recent and due.body_hash == body_hash:
+        return Outcome("unchanged", validators=validators)
+    try:
+        intervals = expand(body, due.zone)
+    except DomainError as exc:
+        return Outcome(f"failed: {exc.message}", error=exc.message)
+    return Outcome(f"imported {len(intervals)} busy intervals", intervals, body_hash,
+                   validators)
+
+
+def record(due: Due, outcome: Outcome) -> bool:
+    """Write a refresh's outcome (not committed). False if the subscription is gone."""
+    calendar = db.session.get(BusyCalendar, due.id, with_for_update=True)
+    if calendar is None:
+        return False
+    at = stamp()
+    if outcome.error is not None:
+        calendar.error, calendar.error_at = outcome.error, at
+    else:
+        calendar.error = calendar.error_at = None
+        if outcome.validators is not None:
+            calendar.etag, calendar.last_modified = outcome.validators
+        if outcome.intervals is not None and outcome.body_hash is not None:
+            store(calendar, outcome.intervals, outcome.body_hash)
+    calendar.checked_at = at
+    calendar.due_at = at + timedelta(minutes=calendar.interval_minutes)
+    return True

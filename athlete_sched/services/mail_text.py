@@ -1,0 +1,102 @@
+"""The text of an invitation email (services/mail.py sends it): one recipient's RFC 5322
+message, multipart/alternative with a text/plain summary and the text/calendar invite."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from email.headerregistry import Address
+from email.message import EmailMessage, MIMEPart
+from email.policy import SMTP
+from email.utils import format_datetime, make_msgid
+
+from flask import current_app
+
+from ..core.ical import AFTER_CARE
+from ..core.zones import load_zone
+from ..db.models import Booking, Event
+from .common import stamp
+
+MAIL_POLICY = SMTP  # CRLF, RFC 2047 headers; parts are kept 7-bit below
+
+
+def sender() -> str:
+    return current_app.config.get("MAIL_SENDER") or current_app.config["CLINIC_EMAIL"]
+
+
+TITLES = {"pre": "pre-race session", "post": "recovery session"}
+
+
+@dataclass(frozen=True)
+class Party:
+    """A recipient, or the person they meet. `role`: "athlete" | "therapist"."""
+
+    name: str
+    email: str
+    timezone: str
+    role: str
+
+
+def _when(booking: Booking, zone: str) -> str:
+    tz = load_zone(zone)
+    start, end = booking.start.astimezone(tz), booking.end.astimezone(tz)
+    return f"{start:%A %d %B %Y, %H:%M}-{end:%H:%M} ({zone})"
+
+
+def subject_line(booking: Booking, method: str, to: Party) -> str:
+    verb = ("Cancelled" if method == "CANCEL" else "Updated" if booking.sequence else "Booked")
+    start = booking.start.astimezone(load_zone(to.timezone))
+    return f"{verb}: {TITLES[booking.kind]}, {start:%a %d %b %Y %H:%M} ({to.timezone})"
+
+
+def summary_text(booking: Booking, method: str, to: Party, other: Party, event: Event,
+                 clinic: str) -> str:
+    """The plain-text part: what changed, when, where, with whom (+ after-care for the
+    athlete). Nothing medical: the booking's notes stay out of email."""
+    title = f"dry-needling {TITLES[booking.kind]}"
+    lead = (f"This {title} has been cancelled." if method == "CANCEL"
+            else f"This {title} has moved to a new time." if booking.sequence
+            else f"This {title} is booked.")
+    place_zone = other.timezone if to.role == "athlete" else to.timezone
+    lines = [f"Hello {_clean(to.name)},", "", lead, "", f"When:  {_when(booking, to.timezone)}"]
+    if place_zone != to.timezone:
+        lines.append(f"       {_when(booking, place_zone)} at the clinic")
+    from .calendars import clinic as invite_clinic  # the invite's LOCATION, said again
+    lines += [f"Where: {invite_clinic().location}",
+              f"With:  {_clean(other.name)} ({other.role})",
+              f"For:   {_clean(event.name)}", ""]
+    if to.role == "athlete" and method != "CANCEL":
+        lines += [AFTER_CARE, ""]
+    lines += ["The calendar invitation in this message updates your calendar app.", "",
+              "-- ", clinic]
+    return "\n".join(lines) + "\n"
+
+
+def _clean(text: str) -> str:
+    """A display name fit for a header: no control characters, no runs of spaces."""
+    return " ".join("".join(c if c.isprintable() else " " for c in text).split())
+
+
+def _seven_bit(text: str, otherwise: str) -> str:
+    return "7bit" if text.isascii() else otherwise
+
+
+def compose(booking: Booking, to: Party, other: Party, event: Event,
+            ics: bytes, method: str) -> EmailMessage:
+    """One recipient's message: text/plain summary + text/calendar with `method`."""
+    config = current_app.config
+    origin = sender()
+    message = EmailMessage(policy=MAIL_POLICY)
+    message["From"] = Address(_clean(config["CLINIC_NAME"]), addr_spec=origin)
+    message["To"] = Address(_clean(to.name), addr_spec=to.email)
+    message["Subject"] = subject_line(booking, method, to)
+    message["Date"] = format_datetime(stamp())
+    message["Message-ID"] = make_msgid(domain=origin.rpartition("@")[2] or None)
+    message["Auto-Submitted"] = "auto-generated"  # RFC 3834: no vacation replies
+    text = summary_text(booking, method, to, other, event, config["CLINIC_NAME"])
+    message.set_content(text, cte=_seven_bit(text, "quoted-printable"))
+    calendar, part = ics.decode("utf-8"), MIMEPart(policy=MAIL_POLICY)  # no MIME-Version
+    part.set_content(calendar, subtype="calendar", params={"method": method},
+                     cte=_seven_bit(calendar, "base64"))
+    message.make_alternative()
+    message.attach(part)
+    return message
