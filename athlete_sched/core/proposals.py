@@ -16,9 +16,11 @@ time, the less-loaded therapist comes first; then the lower therapist id.
 from __future__ import annotations
 
 import heapq
+from bisect import bisect_left
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from itertools import islice
 from operator import itemgetter
 
 from .availability import TherapistSchedule, free_starts
@@ -70,18 +72,33 @@ def window_load(state: TherapistState, window: Interval) -> int:
 _Candidate = tuple[RankKey, int, datetime, timedelta]
 
 
-def _candidates(kind: str, window: Interval, event_start: datetime,
-                therapists: Sequence[TherapistState], athlete_busy: tuple[Interval, ...],
-                not_before: datetime) -> Iterator[_Candidate]:
-    """Every free start of every therapist as (rank key, therapist id, start, length)."""
+def _ranked_runs(kind: str, window: Interval, event_start: datetime,
+                 therapists: Sequence[TherapistState], athlete_busy: tuple[Interval, ...],
+                 not_before: datetime) -> Iterator[Iterator[_Candidate]]:
+    """Each therapist's free starts as (rank key, therapist id, start, length), in runs that
+    are each already in rank order (post: one ascending run; pre: the starts before the
+    target walking back, and those from it walking forward), so that merging the runs
+    yields every candidate in rank order while computing keys only for those taken."""
+    target = event_start - PRE_TARGET
     for state in therapists:
         schedule = state.schedule
         tid, length = schedule.therapist_id, timedelta(minutes=schedule.session_minutes)
         load = window_load(state, window)
         starts = free_starts(schedule, window, tuple(state.blocked) + athlete_busy, state.bookings,
                              not_before)
-        for start in starts:
-            yield rank_key(kind, start, load, tid, event_start), tid, start, length
+        if kind == "pre":
+            split = bisect_left(starts, target)
+            runs = (reversed(starts[:split]), iter(starts[split:]))
+        else:
+            runs = (iter(starts),)
+        for run in runs:
+            yield _keyed(kind, run, load, tid, length, event_start)
+
+
+def _keyed(kind: str, starts: Iterator[datetime], load: int, tid: int, length: timedelta,
+           event_start: datetime) -> Iterator[_Candidate]:
+    for start in starts:
+        yield rank_key(kind, start, load, tid, event_start), tid, start, length
 
 
 def propose(kind: str, window: Interval, event_start: datetime,
@@ -98,7 +115,7 @@ def propose(kind: str, window: Interval, event_start: datetime,
         raise ValueError(f"kind must be one of {KINDS}, not {kind!r}")
     if limit <= 0:
         return []
-    candidates = _candidates(kind, window, event_start, therapists, tuple(athlete_busy),
-                             now + notice)
-    best = heapq.nsmallest(limit, candidates, key=itemgetter(0))
+    runs = _ranked_runs(kind, window, event_start, therapists, tuple(athlete_busy),
+                        now + notice)
+    best = islice(heapq.merge(*runs, key=itemgetter(0)), limit)  # keys are unique
     return [Slot(tid, start, start + length, kind) for _, tid, start, length in best]
