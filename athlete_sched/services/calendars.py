@@ -157,8 +157,9 @@ class FeedBody:
 def published_feed(token: str) -> FeedBody | None:
     """The feed of `token` (None: unknown or rotated), from the cache while no write was
     committed since it was built."""
-    version = data_version()  # before any row the feed is built from (db/version.py)
     at, cache = now(), cache_for("feeds")
+    # Read before any row the feed is built from (db/version.py); no cache, no query.
+    version = data_version() if cache.size > 0 else None
     found = cache.get(token, version, at)
     if found is not None:
         return found

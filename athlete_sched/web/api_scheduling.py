@@ -70,14 +70,15 @@ def patch_event(event_id: int):
      query=s.ProposalQuery, response=s.ProposalsOut)
 def proposals(event_id: int):
     q = parse_query(s.ProposalQuery)
-    version = data_version()  # before any row the answer is built from (db/version.py)
+    cache = cache_for("proposals")
+    # Read before any row the answer is built from (db/version.py); no cache, no query.
+    version = data_version() if cache.size > 0 else None
     event = _event(event_id)
     if q.therapist_id is not None:
         clinic.get(Therapist, q.therapist_id, "therapist", "therapist_id")
     athlete_id = _proposal_athlete(event, q.athlete_id)
     kinds = ("pre", "post") if q.kind == "both" else (q.kind,)
     key, at = (event.id, kinds, q.therapist_id, athlete_id, q.limit), now()
-    cache = cache_for("proposals")
     body = cache.get(key, version, at)
     if body is None:
         windows, found = scheduling.propose(event, kinds, q.therapist_id, athlete_id, q.limit)
