@@ -19,7 +19,8 @@ from __future__ import annotations
 from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
+from functools import cached_property, lru_cache
 from itertools import accumulate, repeat, starmap
 from operator import itemgetter, le
 from zoneinfo import ZoneInfo
@@ -40,6 +41,8 @@ _ZERO = timedelta(0)
 _NEVER = datetime.min.replace(tzinfo=UTC)
 _START = itemgetter(0)
 _END = itemgetter(1)
+
+WeekTable = tuple[tuple[tuple[time, time], ...], ...]
 
 
 @dataclass(frozen=True)
@@ -77,39 +80,59 @@ class TherapistSchedule:
         if self.buffer_minutes < 0:
             raise ValueError("buffer_minutes must not be negative")
 
+    @cached_property
+    def week(self) -> WeekTable:
+        """The working hours as wall-clock (start, end) pairs per weekday (see
+        _weekday_table), worked out once per schedule."""
+        return _weekday_table(tuple(self.working_hours))
 
-def _weekday_table(working_hours: Sequence[WorkingPeriod]) -> list[list[tuple[time, time]]]:
+
+@lru_cache(maxsize=1024)
+def _weekday_table(working_hours: tuple[WorkingPeriod, ...]) -> WeekTable:
     """The working hours as wall-clock (start, end) pairs per weekday 0..6, folds cleared
-    (a working-hours time is always read with fold=0)."""
+    (a working-hours time is always read with fold=0). Memoized: a value of values."""
     table: list[list[tuple[time, time]]] = [[], [], [], [], [], [], []]
     for period in working_hours:
         start, end = period.start, period.end
         if start.fold or end.fold:
             start, end = start.replace(fold=0), end.replace(fold=0)
         table[period.day].append((start, end))
-    return table
+    return tuple(map(tuple, table))
 
 
-def _utc_periods(tz: ZoneInfo, working_hours: Sequence[WorkingPeriod], lo: datetime,
-                 hi: datetime) -> list[tuple[datetime, datetime]]:
-    """(start, end) in UTC of every working period of every local day overlapping [lo, hi),
-    sorted, without the periods a daylight-saving gap leaves empty.
+@lru_cache(maxsize=65_536)
+def _day_periods(tz: ZoneInfo, hours: tuple[tuple[time, time], ...],
+                 day: date) -> tuple[tuple[datetime, datetime], ...]:
+    """The UTC (start, end) of each wall-clock period of `hours` on the local `day`, without
+    the periods a daylight-saving gap leaves empty.
 
     A wall-clock time becomes UTC as `wall - tz.utcoffset(wall)`, with `wall` its date and
     time stamped UTC: zoneinfo reads only the fields and the fold (0 here) of what it is
     given, so this equals `datetime.combine(day, at, tz).astimezone(UTC)` (checked on every
     change in every zone by tests/core/test_availability_fast.py) in under half the time.
+    Memoized on its values (a pure function; a clinic asks for the same therapists' days
+    over and over): a few hundred bytes an entry, 65,536 entries at most.
     """
-    table, offset, combine = _weekday_table(working_hours), tz.utcoffset, datetime.combine
+    found = []
+    for start, end in hours:
+        start_at, end_at = datetime.combine(day, start, UTC), datetime.combine(day, end, UTC)
+        start_at -= tz.utcoffset(start_at)
+        end_at -= tz.utcoffset(end_at)
+        if start_at < end_at:
+            found.append((start_at, end_at))
+    return tuple(found)
+
+
+def _utc_periods(tz: ZoneInfo, table: WeekTable, lo: datetime,
+                 hi: datetime) -> list[tuple[datetime, datetime]]:
+    """(start, end) in UTC of every working period of every local day overlapping [lo, hi),
+    sorted, without the periods a daylight-saving gap leaves empty (see _day_periods)."""
     day, last = lo.astimezone(tz).date(), (hi - _TICK).astimezone(tz).date()
     found: list[tuple[datetime, datetime]] = []
     while day <= last:
-        for start, end in table[day.weekday()]:
-            start_at, end_at = combine(day, start, UTC), combine(day, end, UTC)
-            start_at -= offset(start_at)
-            end_at -= offset(end_at)
-            if start_at < end_at:
-                found.append((start_at, end_at))
+        hours = table[day.weekday()]
+        if hours:
+            found += _day_periods(tz, hours, day)
         day += _ONE_DAY
     found.sort()
     return found
@@ -124,7 +147,8 @@ def working_intervals(tz: ZoneInfo, working_hours: Sequence[WorkingPeriod],
     """
     if not span.start < span.end:
         return []
-    return list(starmap(Interval, _utc_periods(tz, working_hours, span.start, span.end)))
+    table = _weekday_table(tuple(working_hours))
+    return list(starmap(Interval, _utc_periods(tz, table, span.start, span.end)))
 
 
 def _forbidden(blocked: Iterable[Interval], bookings: Iterable[Interval],
@@ -193,7 +217,7 @@ def free_starts(schedule: TherapistSchedule, window: Interval, blocked: Sequence
     lo, hi = max(window.start, not_before), window.end
     if dur <= _ZERO or hi - lo < dur:
         return []
-    periods = _utc_periods(schedule.tz, schedule.working_hours, lo, hi)
+    periods = _utc_periods(schedule.tz, schedule.week, lo, hi)
     starts, ends = _forbidden(blocked, bookings, timedelta(minutes=schedule.buffer_minutes))
     found = _sweep(periods, lo, hi, timedelta(minutes=schedule.slot_step_minutes), dur,
                    starts, ends)

@@ -24,7 +24,7 @@ from itertools import islice
 from operator import itemgetter
 
 from .availability import TherapistSchedule, free_starts
-from .intervals import Interval, overlaps
+from .intervals import Interval
 
 DEFAULT_NOTICE = timedelta(hours=2)
 PRE_TARGET = timedelta(hours=72)
@@ -65,8 +65,13 @@ def rank_key(kind: str, start: datetime, load: int, therapist_id: int,
 
 
 def window_load(state: TherapistState, window: Interval) -> int:
-    """How many of the therapist's bookings overlap the window."""
-    return sum(1 for booking in state.bookings if overlaps(booking, window))
+    """How many of the therapist's bookings overlap the window (half-open, as `overlaps`;
+    written out: it runs for every booking near every window of every request)."""
+    start, end = window
+    if not start < end:
+        return 0  # an empty window overlaps nothing
+    return sum(1 for b_start, b_end in state.bookings
+               if b_start < end and start < b_end and b_start < b_end)
 
 
 _Candidate = tuple[RankKey, int, datetime, timedelta]

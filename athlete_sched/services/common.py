@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from flask import current_app
@@ -12,6 +13,7 @@ from ..core.availability import TherapistSchedule, WorkingPeriod
 from ..core.windows import EventTiming, event_windows, local_midnight
 from ..core.zones import load_zone
 from ..db.models import Event, Therapist
+from ..db.queries import HoursRow, TherapistRow
 
 # The largest id an id column holds (PostgreSQL `integer`); larger ids cannot exist.
 MAX_ID = 2**31 - 1
@@ -60,13 +62,26 @@ def clock_of(minutes: int) -> time:
     return time.max if minutes >= 1440 else time(minutes // 60, minutes % 60)
 
 
-def schedule_of(therapist: Therapist) -> TherapistSchedule:
+def schedule_of(therapist: Therapist | TherapistRow) -> TherapistSchedule:
+    """The core's schedule of a therapist (a model or a plain row)."""
+    if isinstance(therapist, TherapistRow):
+        return _schedule(therapist)
+    hours = tuple(HoursRow(p.day, p.start_minute, p.end_minute)
+                  for p in therapist.working_hours)
+    return _schedule(TherapistRow(therapist.id, therapist.timezone, therapist.session_minutes,
+                                  therapist.buffer_minutes, therapist.slot_step_minutes, hours))
+
+
+@lru_cache(maxsize=4096)
+def _schedule(row: TherapistRow) -> TherapistSchedule:
+    """Memoized on the row's values (a schedule is an immutable value): a proposals request
+    needs every therapist's, and the schedule keeps its weekday table worked out."""
     periods = tuple(WorkingPeriod(p.day, clock_of(p.start_minute), clock_of(p.end_minute))
-                    for p in therapist.working_hours)
+                    for p in row.working_hours)
     return TherapistSchedule(
-        therapist_id=therapist.id, tz=load_zone(therapist.timezone), working_hours=periods,
-        session_minutes=therapist.session_minutes, buffer_minutes=therapist.buffer_minutes,
-        slot_step_minutes=therapist.slot_step_minutes)
+        therapist_id=row.id, tz=load_zone(row.timezone), working_hours=periods,
+        session_minutes=row.session_minutes, buffer_minutes=row.buffer_minutes,
+        slot_step_minutes=row.slot_step_minutes)
 
 
 def timing_of(event: Event) -> EventTiming:

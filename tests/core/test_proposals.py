@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from athlete_sched.core.availability import TherapistSchedule, WorkingPeriod
-from athlete_sched.core.intervals import Interval
+from athlete_sched.core.intervals import Interval, overlaps
 from athlete_sched.core.proposals import (
     DEFAULT_NOTICE,
     PRE_TARGET,
@@ -16,6 +16,7 @@ from athlete_sched.core.proposals import (
     TherapistState,
     propose,
     rank_key,
+    window_load,
 )
 
 UTC_ZONE = ZoneInfo("UTC")
@@ -118,3 +119,21 @@ def test_unknown_kind_is_refused() -> None:
 def test_rank_key(kind: str, start: str, expected: tuple[object, ...]) -> None:
     assert rank_key(kind, z(start), 2, 5, EVENT_START) == expected
     assert z("2027-05-12T06:00Z") == EVENT_START - PRE_TARGET
+
+
+def _at(hour: int) -> datetime:
+    return NOW + timedelta(hours=hour)
+
+
+@pytest.mark.parametrize(("window", "bookings"), [
+    ((2, 5), [(0, 2), (1, 3), (4, 6), (5, 7), (2, 5), (3, 3), (8, 9)]),  # touching, inside, empty
+    ((2, 2), [(1, 3), (2, 2), (0, 9)]),  # an empty window overlaps nothing
+    ((0, 9), []),
+])
+def test_window_load_counts_exactly_what_overlaps_counts(window, bookings) -> None:
+    """window_load writes the half-open overlap test out for speed; it must agree with
+    intervals.overlaps, empty intervals included."""
+    win = Interval(_at(window[0]), _at(window[1]))
+    state = therapist(1, (0, "09:00", "17:00"),
+                      bookings=tuple(Interval(_at(a), _at(b)) for a, b in bookings))
+    assert window_load(state, win) == sum(overlaps(b, win) for b in state.bookings)
