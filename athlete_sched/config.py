@@ -22,6 +22,7 @@ class Config:
     # Domain settings (domain.md): recovery gap after a finish, minimum notice for a session.
     RECOVERY_GAP_MINUTES = 60
     BOOKING_NOTICE_MINUTES = 120
+    MIN_SESSION_GAP_HOURS = 48  # between sessions of different events (services/season.py)
     # Answers kept per worker process, never stale (services/cache.py); 0 turns one off.
     PROPOSALS_CACHE_SIZE = 1024
     FEEDS_CACHE_SIZE = 256  # built calendar feeds (services/calendars.py)

@@ -195,7 +195,7 @@ def _book(event: Event, athlete: Athlete, kind: str, therapist: Therapist,
     """Book the therapist's best proposed slot, unless this session is booked already."""
     if queries.confirmed_booking(athlete.id, event.id, kind) is not None:
         return
-    _, found = scheduling.propose(event, (kind,), therapist.id, None, 1)
+    found = scheduling.propose(event, (kind,), therapist.id, None, 1).found
     if found[kind]:
         scheduling.book(event, therapist, athlete, kind, found[kind][0].start)
         added.add("bookings")

@@ -18,7 +18,9 @@ the same order:
   the therapist's and athlete's advisory locks; the ORM INSERT, the database's overlap
   constraints in force) and COMMIT; a conflict rolls back. Real schema.
 - baseline ("plain inserts without the guard"): the same transaction without the guard.
-  The same loads, the same core checks of notice, window and working hours, the same ORM
+  The same loads, the same rule checks of notice, window, working hours and the athlete's
+  season (services/season.py: other events' closed days, the gap between sessions; rules
+  of time, not conflict checks), the same ORM
   INSERT of the same row, COMMIT; but no conflict check, no advisory locks, and a booking
   table without the exclusion constraints (PostgreSQL), overlap triggers (SQLite) and
   partial unique index (dropped from that database after migrating; CHECKs stay). So the
@@ -76,7 +78,7 @@ from athlete_sched.core.zones import load_zone
 from athlete_sched.db import models
 from athlete_sched.db.models import Athlete, Booking, Event, Therapist, WorkingPeriod
 from athlete_sched.extensions import db
-from athlete_sched.services import scheduling
+from athlete_sched.services import scheduling, season
 from athlete_sched.services.common import localize
 
 SEED = 20270117
@@ -94,9 +96,10 @@ sides (each on its own fresh database, the same requests in the same order):
   guarded      load event, therapist, athlete; services.scheduling.book (core checks,
                the guard: one conflict statement, PostgreSQL: advisory locks first; the
                INSERT with the overlap constraints in force); COMMIT
-  baseline     the same without the guard: same loads, same core checks (notice, window,
-               working hours), same ORM INSERT, COMMIT; no conflict check, no advisory
-               locks, no exclusion constraints / overlap triggers / partial unique index
+  baseline     the same without the guard: same loads, same rule checks (notice, window,
+               working hours, the athlete's season), same ORM INSERT, COMMIT; no conflict
+               check, no advisory locks, no exclusion constraints / overlap triggers /
+               partial unique index
   bare insert  information only: one Core INSERT + COMMIT, real schema
 target: guarded >= --target x baseline (median batch throughput), and no overlap on the
 guarded database (self-join below)"""
@@ -252,6 +255,7 @@ def unguarded(r: Request) -> bool:
     start = localize(r.start, load_zone(therapist.timezone))
     duration = timedelta(minutes=therapist.session_minutes)
     session = scheduling.checked_session(event, therapist, r.kind, start, duration)
+    season.check_season_rules(event, athlete.id, r.kind, session)  # rules of time, no guard
     booking = scheduling.new_booking(event, athlete, r.kind)
     scheduling.place(booking, therapist, session)
     db.session.add(booking)

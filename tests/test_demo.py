@@ -137,7 +137,7 @@ def test_demo_athlete_can_plan_right_away(app, runner):
         athlete = db.session.scalar(select(Athlete).where(
             Athlete.email == app.config["DEMO_ATHLETE_EMAIL"]))
         event = db.session.scalar(select(Event).where(Event.athlete_id == athlete.id))
-        _, found = scheduling.propose(event, ("pre", "post"), None, None, 8)
+        found = scheduling.propose(event, ("pre", "post"), None, None, 8).found
         assert found["pre"] and found["post"]
 
 

@@ -452,3 +452,56 @@ def rows_booking(app) -> dict[str, Any]:
                  "end": b.end.isoformat()}
         db.session.rollback()
     return found
+
+
+def test_a_team_booking_mails_each_their_invite_and_the_coach_one_summary(
+        app, api, smtp, make_user, make_therapist, make_athlete, make_event):
+    therapist = make_therapist(name="Ana Ruiz")
+    make_user("coach", "coach@team.test", "Kim Coach")
+    team = api.post("/api/v1/teams", {"name": "Riders", "coach_email": "coach@team.test"})
+    team_id = team.get_json()["id"]
+    riders = [make_athlete(name=name) for name in ("Bea Climb", "Cy Descent")]
+    for rider in riders:
+        assert api.post(f"/api/v1/teams/{team_id}/members",
+                        {"athlete_id": rider["id"]}).status_code == 201
+    event = make_event(team_id=team_id, name="Stage Race")
+    answer = api.post(f"/api/v1/events/{event['id']}/book-team")
+    assert answer.status_code == 201, answer.get_json()
+    bookings = answer.get_json()["bookings"]
+    assert len(bookings) == 4
+    mails = smtp.take()
+    summaries = [m for m in mails if m.rcpt == ["coach@team.test"]]
+    invites = [m for m in mails if m.rcpt != ["coach@team.test"]]
+    # Every athlete and the therapist: one invitation per session they are in.
+    assert sorted(m.rcpt[0] for m in invites) == sorted(
+        [r["email"] for r in riders for _ in range(2)] + [therapist["email"]] * 4)
+    [summary] = summaries
+    assert summary.message.get_content_type() == "text/plain"  # no calendar part
+    assert summary.message["Subject"] == "Booked for Riders: 4 sessions, Stage Race"
+    text = summary.message.get_content()
+    assert text.startswith("Hello Kim Coach,")
+    for rider in riders:
+        assert text.count(f"- {rider['name']}: ") == 2
+    assert "pre-race session" in text and "recovery session" in text and "Ana Ruiz" in text
+    stored = [r for r in rows(app) if r.method == "SUMMARY"]
+    assert [(r.recipient, r.booking_id, r.sent_at is not None) for r in stored] == [
+        ("coach@team.test", None, True)]
+
+
+def test_a_refused_team_booking_mails_nobody(app, api, smtp, make_therapist, make_athlete,
+                                              make_event):
+    therapist = make_therapist()
+    team_id = api.post("/api/v1/teams", {"name": "Riders",
+                                         "coach_email": "coach@team.test"}).get_json()["id"]
+    rider = make_athlete()
+    api.post(f"/api/v1/teams/{team_id}/members", {"athlete_id": rider["id"]})
+    event = make_event(team_id=team_id, name="Stage Race")
+    plan = api.post(f"/api/v1/events/{event['id']}/plan").get_json()
+    outsider = make_event(make_athlete()["id"])
+    book(api, outsider["id"], therapist["id"], "post", plan["assignments"][0]["post"]["start"])
+    smtp.take()
+    answer = api.post(f"/api/v1/events/{event['id']}/book-team",
+                      {"assignments": plan["assignments"]})
+    assert answer.status_code == 409
+    assert smtp.take() == []
+    assert [r for r in rows(app) if r.method == "SUMMARY"] == []

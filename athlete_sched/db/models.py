@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 
 from sqlalchemy import (
+    JSON,
     BigInteger,
     Boolean,
     CheckConstraint,
@@ -291,6 +292,10 @@ class Booking(db.Model):
     notes: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # A session that also serves another event of the athlete: this post is that event's
+    # pre, or this pre is its post (services/season.py). NULL: this event only.
+    shared_event_id: Mapped[int | None] = mapped_column(
+        ForeignKey("event.id", ondelete="SET NULL"))
 
 
 class DataVersion(db.Model):
@@ -303,7 +308,7 @@ class DataVersion(db.Model):
     n: Mapped[int] = mapped_column(BigInteger)
 
 
-MAIL_METHODS = ("REQUEST", "CANCEL")
+MAIL_METHODS = ("REQUEST", "CANCEL", "SUMMARY")  # SUMMARY: a coach's team summary
 
 
 class MailMessage(db.Model):
@@ -378,3 +383,33 @@ def _queue_booking_writers(session: Session, _context: object, _instances: objec
     if writes:
         lock_booking_writers(session, {b.therapist_id for b in writes},
                              {b.athlete_id for b in writes})
+
+
+SCREENING_DECISIONS = ("cleared", "not-cleared")  # core.screening.DECISIONS
+
+
+class Screening(db.Model):
+    """An athlete's answers to the special considerations (core/screening.py: key -> True
+    "applies", False, or None "not answered"), their note, and the decision a therapist
+    recorded after reviewing them. Changing the answers clears the decision (services/
+    screening.py). Nothing here ever goes into a calendar file or an email."""
+
+    __tablename__ = "screening"
+    __table_args__ = (
+        CheckConstraint(f"decision IS NULL OR {_in('decision', SCREENING_DECISIONS)}",
+                        name="decision"),
+        CheckConstraint("(decision IS NULL) = (reviewed_at IS NULL)", name="reviewed"),
+        CheckConstraint("decision IS NOT NULL OR (reviewed_by_therapist_id IS NULL "
+                        "AND review_note IS NULL)", name="review"),
+    )
+
+    athlete_id: Mapped[int] = mapped_column(ForeignKey("athlete.id", ondelete="CASCADE"),
+                                            primary_key=True, autoincrement=False)
+    answers: Mapped[dict] = mapped_column(JSON)
+    note: Mapped[str] = mapped_column(String(2000), default="")
+    answered_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    reviewed_by_therapist_id: Mapped[int | None] = mapped_column(
+        ForeignKey("therapist.id", ondelete="SET NULL"), index=True)
+    reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decision: Mapped[str | None] = mapped_column(String(16))
+    review_note: Mapped[str | None] = mapped_column(String(2000))

@@ -113,8 +113,8 @@ def _move(event: Event, booking: Booking) -> Booking:
     """Reschedule a booking into the best free slot of its (new) window: with its own
     therapist if they have one, else with any therapist."""
     for therapist_id in (booking.therapist_id, None):
-        _, found = scheduling.propose(event, (booking.kind,), therapist_id, booking.athlete_id,
-                                      limit=1)
+        found = scheduling.propose(event, (booking.kind,), therapist_id, booking.athlete_id,
+                                   limit=1).found
         if found[booking.kind]:
             slot = found[booking.kind][0]
             therapist = db.session.get(Therapist, slot.therapist_id)

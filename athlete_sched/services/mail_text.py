@@ -100,3 +100,31 @@ def compose(booking: Booking, to: Party, other: Party, event: Event,
     message.make_alternative()
     message.attach(part)
     return message
+
+
+def team_summary(to_name: str, to_email: str, team_name: str, event: Event,
+                 lines: list[tuple[str, str, Booking]]) -> EmailMessage:
+    """The coach's one message after a team booking: who sees whom, when (in the event's
+    zone). Plain text only: every athlete and therapist gets their own invitation.
+    `lines`: (athlete name, therapist name, booking), in the order to list them."""
+    config = current_app.config
+    origin = sender()
+    message = EmailMessage(policy=MAIL_POLICY)
+    message["From"] = Address(_clean(config["CLINIC_NAME"]), addr_spec=origin)
+    message["To"] = Address(_clean(to_name), addr_spec=to_email)
+    message["Subject"] = f"Booked for {_clean(team_name)}: {len(lines)} sessions, " \
+                         f"{_clean(event.name)}"
+    message["Date"] = format_datetime(stamp())
+    message["Message-ID"] = make_msgid(domain=origin.rpartition("@")[2] or None)
+    message["Auto-Submitted"] = "auto-generated"
+    body = [f"Hello {_clean(to_name) or 'coach'},", "",
+            f"These sessions are booked for {_clean(team_name)} around {_clean(event.name)}:",
+            ""]
+    for athlete, therapist, booking in lines:
+        body.append(f"- {_clean(athlete)}: {TITLES[booking.kind]}, "
+                    f"{_when(booking, event.timezone)}, with {_clean(therapist)}")
+    body += ["", "Each athlete and therapist has their own calendar invitation; the team's "
+             "calendar feed shows them all.", "", "-- ", config["CLINIC_NAME"]]
+    text = "\n".join(body) + "\n"
+    message.set_content(text, cte=_seven_bit(text, "quoted-printable"))
+    return message

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy.exc import IntegrityError
@@ -28,11 +29,12 @@ from ..core.availability import check_bookable
 from ..core.errors import AlreadyBooked, AthleteBusy, Conflict, InvalidValue, SlotTaken
 from ..core.intervals import Interval
 from ..core.proposals import Slot, TherapistState
-from ..core.windows import Windows, event_span
+from ..core.windows import Windows
 from ..core.zones import load_zone
 from ..db import guard, queries
 from ..db.models import Athlete, Booking, Event, TeamMember, Therapist
 from ..extensions import db
+from . import season
 from .cache import ALWAYS
 from .common import localize, now, policy, schedule_of, stamp, timing_of, windows_of
 
@@ -47,21 +49,7 @@ class BookingCancelled(Conflict):
                          booking_id=booking_id)
 
 
-def athlete_busy(athlete_id: int, span: Interval, exclude_id: int | None = None) -> list[Interval]:
-    """The athlete's confirmed sessions and the time their events occupy, within `span`."""
-    busy = queries.athlete_bookings(athlete_id, span, exclude_id)
-    busy += [event_span(timing_of(e)) for e in queries.athlete_events(athlete_id, span)]
-    return busy
-
-
-def athlete_busy_in(athlete_id: int, spans: Sequence[Interval]) -> list[Interval]:
-    """athlete_busy for several spans at once: two queries in all."""
-    busy = queries.athlete_bookings_in(athlete_id, spans)
-    busy += [event_span(timing_of(e)) for e in queries.athlete_events_in(athlete_id, spans)]
-    return busy
-
-
-def _states(therapists: Sequence[queries.TherapistRow],
+def therapist_states(therapists: Sequence[queries.TherapistRow],
             windows: Sequence[Interval]) -> list[TherapistState]:
     """Each therapist's schedule with the blocks and bookings touching any of the windows
     (two queries in all; the core keeps what lies in the window it works on)."""
@@ -74,21 +62,34 @@ def _states(therapists: Sequence[queries.TherapistRow],
                            tuple(bookings.get(t.id, ()))) for t in therapists]
 
 
+@dataclass
+class Proposals:
+    """Ranked slots per kind, and those that would also serve another event of the
+    athlete's season (slot -> that event's id)."""
+
+    windows: Windows
+    found: dict[str, list[Slot]]
+    shared: dict[Slot, int] = field(default_factory=dict)
+
+
 def propose(event: Event, kinds: tuple[str, ...], therapist_id: int | None,
-            athlete_id: int | None, limit: int) -> tuple[Windows, dict[str, list[Slot]]]:
-    """Ranked free slots per kind for the event (see core.proposals for the ranking)."""
+            athlete_id: int | None, limit: int) -> Proposals:
+    """Ranked free slots per kind for the event (see core.proposals for the ranking),
+    clear of the athlete's season (services/season.py) when the athlete is known."""
     windows, timing, rules = windows_of(event), timing_of(event), policy()
     therapists = queries.therapist_rows(therapist_id)
     athlete_id = event.athlete_id or athlete_id
     chosen = {kind: windows.pre if kind == "pre" else windows.post for kind in kinds}
-    states = _states(therapists, list(chosen.values()))
-    busy = athlete_busy_in(athlete_id, list(chosen.values())) if athlete_id else []
+    states = therapist_states(therapists, list(chosen.values()))
+    athlete_season = season.season_near(athlete_id, list(chosen.values())) if athlete_id else None
+    busy = season.athlete_blocks(event, athlete_season) if athlete_season else []
     found: dict[str, list[Slot]] = {"pre": [], "post": []}
     for kind, window in chosen.items():
         found[kind] = core_proposals.propose(
             kind, window, timing.start_instant, states, busy, now(),
             notice=rules.notice, limit=limit)
-    return windows, found
+    shared = season.shared_labels(event, athlete_season, found) if athlete_season else {}
+    return Proposals(windows, found, shared)
 
 
 def proposals_fresh_until(found: dict[str, list[Slot]]) -> datetime:
@@ -138,13 +139,18 @@ def place(booking: Booking, therapist: Therapist, session: Interval) -> None:
 
 
 def _check_and_place(booking: Booking, event: Event, therapist: Therapist, start: datetime,
-                     duration: timedelta) -> None:
+                     duration: timedelta, shared_with: int | None = None) -> None:
     """Every rule of the contract, in order: the 422s (notice, window, working hours), then
     the 409s in one guarded query (already booked, therapist not free, athlete not free)."""
     session = checked_session(event, therapist, booking.kind, start, duration)
     guard.check(guard.Claim(booking.id, booking.athlete_id, booking.event_id, booking.kind,
                             therapist.id, session, timedelta(minutes=therapist.buffer_minutes)))
+    # After the guard: the athlete's writers are serialized from here on (its lock).
+    moving = Interval(booking.start, booking.end) if booking.start is not None else None
+    season.check_season(event, booking.athlete_id, booking.kind, session, exclude=moving,
+                        shared_with=shared_with)
     place(booking, therapist, session)
+    booking.shared_event_id = shared_with
 
 
 def _flush_guarded(booking: Booking) -> None:
@@ -163,12 +169,15 @@ def _flush_guarded(booking: Booking) -> None:
 
 
 def book(event: Event, therapist: Therapist, athlete: Athlete, kind: str,
-         start: datetime, duration_minutes: int | None = None, notes: str = "") -> Booking:
-    """Book a session. `start` may be naive (the therapist's wall-clock) or aware."""
+         start: datetime, duration_minutes: int | None = None, notes: str = "",
+         shared_with: int | None = None) -> Booking:
+    """Book a session. `start` may be naive (the therapist's wall-clock) or aware.
+    `shared_with`: another event of the athlete this session also serves (its pre when
+    this is a post, its post when this is a pre; services/season.py)."""
     start_at = localize(start, load_zone(therapist.timezone))
     duration = timedelta(minutes=duration_minutes or therapist.session_minutes)
     booking = new_booking(event, athlete, kind, notes)
-    _check_and_place(booking, event, therapist, start_at, duration)
+    _check_and_place(booking, event, therapist, start_at, duration, shared_with)
     db.session.add(booking)
     _flush_guarded(booking)
     return booking
@@ -181,7 +190,7 @@ def reschedule(booking: Booking, start: datetime, therapist: Therapist | None = 
     therapist = therapist or db.session.get(Therapist, booking.therapist_id)
     start_at = localize(start, load_zone(therapist.timezone))
     _check_and_place(booking, db.session.get(Event, booking.event_id), therapist, start_at,
-                     booking.end - booking.start)
+                     booking.end - booking.start, booking.shared_event_id)
     booking.sequence += 1
     _flush_guarded(booking)
     return booking

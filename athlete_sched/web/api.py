@@ -236,3 +236,5 @@ def add_team_member(team_id: int):
 
 # The other route modules register on `bp` when imported (here, after `bp` exists).
 from . import api_busy, api_calendars, api_scheduling  # noqa: E402,F401
+from . import api_screening as api_screening  # noqa: E402,F401
+from . import api_team as api_team  # noqa: E402,F401

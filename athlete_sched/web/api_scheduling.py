@@ -77,16 +77,22 @@ def proposals(event_id: int):
     if q.therapist_id is not None:
         clinic.get(Therapist, q.therapist_id, "therapist", "therapist_id")
     athlete_id = _proposal_athlete(event, q.athlete_id)
-    kinds = ("pre", "post") if q.kind == "both" else (q.kind,)
+    kinds = _kinds(event, q.kind)
     key, at = (event.id, kinds, q.therapist_id, athlete_id, q.limit), now()
     body = cache.get(key, version, at)
     if body is None:
-        windows, found = scheduling.propose(event, kinds, q.therapist_id, athlete_id, q.limit)
-        body = json_bytes({"event_id": event.id, "windows": s.windows_json(windows),
-                           "pre": [s.slot_json(x) for x in found["pre"]],
-                           "post": [s.slot_json(x) for x in found["post"]]})
-        cache.put(key, version, body, at, scheduling.proposals_fresh_until(found))
+        found = scheduling.propose(event, kinds, q.therapist_id, athlete_id, q.limit)
+        body = json_bytes(s.proposals_json(event.id, found))
+        cache.put(key, version, body, at, scheduling.proposals_fresh_until(found.found))
     return current_app.response_class(body, mimetype="application/json")
+
+
+def _kinds(event: Event, asked: str) -> tuple[str, ...]:
+    """The kinds to propose: a C-priority event gets a recovery session only, unless a pre
+    session is asked for by name (kind=pre)."""
+    if asked != "both":
+        return (asked,)
+    return ("post",) if event.priority == "C" else ("pre", "post")
 
 
 def _proposal_athlete(event: Event, athlete_id: int | None) -> int | None:
@@ -128,7 +134,7 @@ def create_booking():
     athlete = clinic.get(Athlete, athlete_id, "athlete", "athlete_id")
     therapist = clinic.get(Therapist, data.therapist_id, "therapist", "therapist_id")
     booking = scheduling.book(event, therapist, athlete, data.kind, data.start,
-                              data.duration_minutes, data.notes)
+                              data.duration_minutes, data.notes, data.shared_with_event_id)
     return done(s.booking_json(booking), 201)
 
 

@@ -23,15 +23,17 @@ from wtforms.validators import DataRequired, InputRequired, Length, Optional, Va
 from ..core.errors import Conflict, DomainError, InvalidValue, NotFound, UnknownTimezone
 from ..core.intervals import Interval
 from ..core.proposals import Slot
+from ..core.screening import CONSIDERATIONS
 from ..core.zones import load_zone
 from ..db import queries
 from ..db.models import KINDS, Athlete, Booking, Event, Therapist
 from ..extensions import db
-from ..services import calendars, scheduling
+from ..services import calendars, scheduling, screening
 from ..services.common import now, timing_of, windows_of
 from ..services.events import create_event
 from . import schemas as s
 from .errors import domain_status
+from .schemas_screening import screening_json
 
 bp = Blueprint("pages", __name__)
 
@@ -150,7 +152,8 @@ def slot_view(slot: Slot, therapist: Therapist, tz: ZoneInfo) -> SlotView:
 def event_windows_view(athlete: Athlete, event: Event) -> list[WindowView]:
     """Both windows, each with the athlete's booking or the best free slots."""
     tz = load_zone(event.timezone)
-    windows, found = scheduling.propose(event, KINDS, None, None, SLOTS_PER_WINDOW)
+    proposed = scheduling.propose(event, KINDS, None, None, SLOTS_PER_WINDOW)
+    windows, found = proposed.windows, proposed.found
     therapists = {t.id: t for t in db.session.scalars(select(Therapist))}
     views = []
     for kind in KINDS:
@@ -368,7 +371,10 @@ def book_slot(event_id: int):
 def booking_page(booking_id: int):
     athlete = the_athlete()
     row = booking_row(own(Booking, booking_id, athlete, "booking"))
-    return render_template("booking.html", athlete=athlete, row=row)
+    answers = screening.screening_of(athlete.id)  # the athlete's own: flags and decision
+    return render_template("booking.html", athlete=athlete, row=row,
+                           considerations=CONSIDERATIONS,
+                           screening=answers and screening_json(answers))
 
 
 @bp.get("/bookings/<int:booking_id>/invite.ics")

@@ -20,6 +20,7 @@ from pydantic import (
 
 from ..core.errors import UnknownTimezone
 from ..core.zones import load_zone
+from ..services import screening
 from ..services.common import FIRST_YEAR, LAST_YEAR, MAX_ID
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -234,6 +235,9 @@ class BookingIn(In):
     athlete_id: Id | None = None
     duration_minutes: Annotated[int, Field(ge=5, le=480)] | None = None
     notes: Annotated[str, Field(max_length=2000)] = ""
+    shared_with_event_id: Id | None = Field(
+        None, description="another event of the athlete this session also serves (a slot "
+        "the proposals label with shared_with_event_id)")
 
 
 class BookingPatch(In):
@@ -365,6 +369,9 @@ class SlotOut(Out):
     start: Instant
     end: Instant
     kind: Kind
+    shared_with_event_id: int | None = Field(
+        None, description="present when the slot also serves another event of the "
+        "athlete's season: this post is that event's pre, or this pre is its post")
 
 
 class ProposalsOut(Out):
@@ -386,6 +393,10 @@ class BookingOut(Out):
     uid: str
     sequence: int
     invite_url: str
+    shared_with_event_id: int | None = Field(
+        None, description="present when the session also serves another event")
+    screening: BookingScreeningOut | None = Field(None, description="the athlete's screening "
+                                                  "(flags, decision); null: not answered")
 
 
 class EventChangeOut(EventOut):
@@ -446,6 +457,18 @@ def slot_json(slot: Any) -> dict[str, Any]:
             "end": _utc(slot.end), "kind": slot.kind}
 
 
+def proposals_json(event_id: int, proposals: Any) -> dict[str, Any]:
+    """The proposals answer; a slot that also serves another event says which."""
+    def one(slot: Any) -> dict[str, Any]:
+        other = proposals.shared.get(slot)
+        found = slot_json(slot)
+        return found if other is None else {**found, "shared_with_event_id": other}
+
+    return {"event_id": event_id, "windows": windows_json(proposals.windows),
+            "pre": [one(x) for x in proposals.found["pre"]],
+            "post": [one(x) for x in proposals.found["post"]]}
+
+
 def booking_json(booking: Any) -> dict[str, Any]:
     return {
         "id": booking.id, "event_id": booking.event_id, "athlete_id": booking.athlete_id,
@@ -453,4 +476,16 @@ def booking_json(booking: Any) -> dict[str, Any]:
         "start": _utc(booking.start), "end": _utc(booking.end), "status": booking.status,
         "uid": booking.uid, "sequence": booking.sequence,
         "invite_url": f"/api/v1/bookings/{booking.id}/invite.ics",
+        "screening": screening.for_booking(booking.athlete_id),
+        **({"shared_with_event_id": booking.shared_event_id}
+           if getattr(booking, "shared_event_id", None) is not None else {}),
     }
+
+
+class BookingScreeningOut(Out):
+    """A booking's view of its athlete's screening: never in an .ics, only in the app."""
+
+    flagged: list[str] = Field(description="considerations the athlete answered yes to")
+    decision: Literal["cleared", "not-cleared"] | None = Field(
+        description="the therapist's recorded decision; null: not reviewed (since the "
+        "last change)")

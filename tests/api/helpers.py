@@ -67,7 +67,8 @@ def build_world(api, make_therapist, make_athlete, make_event) -> dict[str, int]
     therapist: the first athlete's pre session Wed 12 May 09:00 Berlin, the second
     athlete's pre Thu 13 May 09:00 and post Mon 17 May 09:00; and the first athlete's
     own appointment, a post session with the second therapist on Tue 18 May 09:00 for
-    a second event ("Evening 10k", Sat 15 May 16:30-17:30)."""
+    a second event ("Evening 10k", Sat 15 May 16:30-17:30); the first athlete has answered
+    the screening (one consideration flagged)."""
     therapist = make_therapist(buffer_minutes=10)
     other_therapist = make_therapist()
     athlete, other_athlete = make_athlete(), make_athlete()
@@ -86,6 +87,9 @@ def build_world(api, make_therapist, make_athlete, make_event) -> dict[str, int]
     evening = make_event(athlete["id"], name="Evening 10k", start="2027-05-15T16:30",
                          end="2027-05-15T17:30")
     evening_post = book(api, evening["id"], other_therapist["id"], "post", "2027-05-18T09:00")
+    screening = api.put(f"/api/v1/athletes/{athlete['id']}/screening",
+                        {"answers": {"blood_thinners": True}, "note": ""})
+    assert screening.status_code == 200, screening.get_data(as_text=True)
     return {"therapist": therapist["id"], "other_therapist": other_therapist["id"],
             "athlete": athlete["id"], "other_athlete": other_athlete["id"],
             "event": event["id"], "other_event": other_event["id"], "team": team["id"],

@@ -457,7 +457,10 @@ VALID = {
     "members": lambda w: {"athlete_id": w["other_athlete"]},
     "events": event(),
     "event-patch": {"name": "Rennsteig Supermarathon"},
-    "bookings": booking(),
+    # The team relay's pre (2 June): clear of the first athlete's season (their Evening 10k
+    # post on 18 May keeps the marathon's post window closed by the 48-hour gap).
+    "bookings": booking(event_id="@team_event", athlete_id="@athlete", kind="pre",
+                        start="2027-06-02T10:00"),
     "booking-patch": {"start": "2027-05-12T10:00"},
     "cancel": None,
 }

@@ -197,8 +197,10 @@ def example(key: tuple[str, str], world: dict[str, int]) -> Any:
         return {"athlete_id": world["athlete"], "name": "Trail", "timezone": "Europe/Berlin",
                 "start": "2027-06-12", "end": "2027-06-13", "sport": "running"}
     if value == "BOOKING":
-        return {"event_id": world["event"], "therapist_id": world["other_therapist"],
-                "kind": "post", "start": "2027-05-17T10:00"}
+        # The team relay's pre: clear of the first athlete's season (tests/api/helpers.py).
+        return {"event_id": world["team_event"], "athlete_id": world["athlete"],
+                "therapist_id": world["other_therapist"], "kind": "pre",
+                "start": "2027-06-02T10:00"}
     return value
 
 

@@ -11,7 +11,9 @@ from pathlib import Path
 import pytest
 
 CORE = Path(__file__).resolve().parents[2] / "athlete_sched" / "core"
-ALLOWED_THIRD_PARTY = {"dateutil", "icalendar", "recurring_ical_events", "x_wr_timezone"}
+ALLOWED_THIRD_PARTY = {"dateutil", "icalendar", "recurring_ical_events", "x_wr_timezone",
+                       # solver libraries for the team plan: pure computation
+                       "ortools", "scipy", "numpy"}
 
 # Load athlete_sched.core without running athlete_sched/__init__.py (the app factory
 # imports Flask there, legitimately): a bare parent package stands in for it, so what
