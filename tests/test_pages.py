@@ -310,3 +310,20 @@ def test_without_the_demo_the_pages_say_how_to_load_it(client, app):
     assert event_count(app) == 0
     event_page = client.get("/events/1")
     assert event_page.status_code == 409 and "flask --app wsgi demo" in text(event_page)
+
+
+def test_a_tune_up_booking_has_its_page_and_is_listed(client, api, demo):
+    """A tune-up belongs to no event: its page says so and links no event."""
+    view = api.get(f"/api/v1/athletes/{demo}/season",
+                   query_string={"tune_up_weeks": 3, "slots": 1}).get_json()
+    slot = next(s["slots"][0] for s in view["suggestions"]
+                if s["kind"] == "tune-up" and s["slots"])
+    booked = api.post("/api/v1/bookings", {"kind": "tune-up", "athlete_id": demo,
+                                           "therapist_id": slot["therapist_id"],
+                                           "start": slot["start"]})
+    assert booked.status_code == 201, booked.get_json()
+    page = client.get(f"/bookings/{booked.get_json()['id']}")
+    assert page.status_code == 200
+    shown = text(page)
+    assert "Tune-up session" in shown and "Periodic tune-up" in shown
+    assert "Tune-up session: Periodic tune-up" in text(client.get("/"))

@@ -14,6 +14,11 @@ the latest course window and one in the pre window) start more than 4 local days
 shorter than 47 h. The season plan then removes closed spans, other sessions and other events from
 these raw windows (see season.py).
 
+A course session may be booked anywhere in the COURSE_BOOKING_WEEKS (12) weeks before the
+race's pre window (`course_window`): a course of 8 weekly sessions fits, and the season
+rules (closed days, the minimum gap, which applies between course sessions too) keep the
+sessions apart; the windows above are where the suggestions look first.
+
 Course zone: the time before an A race's pre window where a course would go, kept free of
 tune-ups: 14 local days before P, or longer when the course asked for reaches further
 (the start of its earliest window).
@@ -40,6 +45,7 @@ WEEK = timedelta(days=7)
 COURSE_REACH = timedelta(days=1)  # a course window: target day +/- one local day
 COURSE_ZONE = timedelta(days=14)  # at least two weeks before an A race's pre window
 TUNE_UP_WINDOW = timedelta(days=1)
+COURSE_BOOKING_WEEKS = 12
 
 
 def _pre_first_day(timing: EventTiming) -> date:
@@ -79,6 +85,14 @@ def course_pieces(timing: EventTiming, sessions: int, allowed: Interval,
         window = Interval(max(raw.start, allowed.start), min(raw.end, allowed.end))
         found += [(number, piece) for piece in subtract([window], blocks)]
     return found
+
+
+def course_window(timing: EventTiming) -> Interval:
+    """Where a course session of the race may be booked: from local 00:00 of day P - 12
+    weeks to the start of the pre window (P = D-3, local 00:00, in the event's zone)."""
+    first = _pre_first_day(timing)
+    return Interval(local_midnight(first - COURSE_BOOKING_WEEKS * WEEK, timing.tz),
+                    local_midnight(first, timing.tz))
 
 
 def course_zone(timing: EventTiming, sessions: int = 0) -> Interval:

@@ -112,7 +112,7 @@ class Claim(NamedTuple):
     booking_id: int | None
     athlete_id: int
     event_id: int
-    kind: str
+    kind: str | None  # None: no "one confirmed session of this kind" rule (a course)
     therapist_id: int
     session: Interval
     buffer: timedelta

@@ -35,7 +35,10 @@ from .types import UTCDateTime
 
 ROLES = ("admin", "therapist", "coach", "athlete")
 SPORTS = ("running", "mtb", "cycling", "triathlon", "other")
-KINDS = ("pre", "post")
+KINDS = ("pre", "post", "course", "tune-up")  # course, tune-up: core/courses.py; a tune-up
+# belongs to no event
+# One confirmed session of each of these kinds per athlete and event (a course has several).
+ONCE_KINDS_WHERE = "status = 'confirmed' AND kind IN ('pre', 'post')"
 STATUSES = ("confirmed", "cancelled")
 PRIORITIES = ("A", "B", "C")
 
@@ -267,19 +270,19 @@ class Booking(db.Model):
         CheckConstraint('"start" < "end"', name="period"),
         CheckConstraint('"end" <= block_end', name="block"),
         CheckConstraint(_in("kind", KINDS), name="kind"),
+        CheckConstraint("(kind = 'tune-up') = (event_id IS NULL)", name="tune_up_event"),
         CheckConstraint(_in("status", STATUSES), name="status"),
         CheckConstraint("sequence >= 0", name="sequence"),
         UniqueConstraint("uid", name="uq_booking_uid"),
         Index("uq_booking_one_confirmed_per_kind", "athlete_id", "event_id", "kind", unique=True,
-              postgresql_where=text("status = 'confirmed'"),
-              sqlite_where=text("status = 'confirmed'")),
+              postgresql_where=text(ONCE_KINDS_WHERE), sqlite_where=text(ONCE_KINDS_WHERE)),
         Index("ix_booking_therapist_block_end", "therapist_id", "block_end"),
         Index("ix_booking_athlete_end", "athlete_id", "end"),
         Index("ix_booking_event", "event_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    event_id: Mapped[int] = mapped_column(ForeignKey("event.id", ondelete="CASCADE"))
+    event_id: Mapped[int | None] = mapped_column(ForeignKey("event.id", ondelete="CASCADE"))
     athlete_id: Mapped[int] = mapped_column(ForeignKey("athlete.id", ondelete="CASCADE"))
     therapist_id: Mapped[int] = mapped_column(ForeignKey("therapist.id", ondelete="CASCADE"))
     kind: Mapped[str] = mapped_column(String(8))

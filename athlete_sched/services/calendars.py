@@ -35,7 +35,7 @@ from .cache import cache_for
 from .common import now, stamp, timing_of
 
 log = logging.getLogger(__name__)
-KIND_LABELS = {"pre": "pre-race", "post": "post-race"}
+KIND_LABELS = {"pre": "pre-race", "post": "post-race", "course": "course", "tune-up": "tune-up"}
 UID_DOMAIN = "athlete-sched"  # as in booking UIDs (services/scheduling.new_booking)
 Owner = Therapist | Athlete | Team
 
@@ -62,8 +62,9 @@ def clinic() -> ical.Clinic:
 def _invite_session(booking: Booking, location: str) -> ical.Session:
     athlete = db.session.get(Athlete, booking.athlete_id)
     therapist = db.session.get(Therapist, booking.therapist_id)
-    event = db.session.get(Event, booking.event_id)
-    summary = f"Dry needling – {KIND_LABELS[booking.kind]} session: {event.name}"
+    event = db.session.get(Event, booking.event_id) if booking.event_id else None
+    summary = f"Dry needling – {KIND_LABELS[booking.kind]} session"
+    summary += f": {event.name}" if event is not None else ""
     return ical.Session(
         uid=booking.uid, sequence=booking.sequence, stamp=booking.updated_at,
         start=booking.start, end=booking.end, cancelled=booking.status == "cancelled",
@@ -193,7 +194,7 @@ def _session_rows(where: ColumnElement[bool]) -> list:
                Booking.status, Booking.kind, Athlete.name, Therapist.name, Event.name)
         .join(Athlete, Athlete.id == Booking.athlete_id)
         .join(Therapist, Therapist.id == Booking.therapist_id)
-        .join(Event, Event.id == Booking.event_id)
+        .outerjoin(Event, Event.id == Booking.event_id)  # a tune-up has no event
         .where(where).order_by(Booking.start, Booking.id)))
 
 
@@ -201,7 +202,8 @@ def _sessions(where: ColumnElement[bool], summary) -> list[ical.Session]:
     location = clinic().location
     return [ical.Session(uid=r[0], sequence=r[1], stamp=r[2], start=r[3], end=r[4],
                          cancelled=r[5] == "cancelled", location=location,
-                         summary=f"Physio session – {KIND_LABELS[r[6]]} · {summary(*r[7:])}")
+                         summary=f"Physio session – {KIND_LABELS[r[6]]} · "
+                         f"{summary(r[7], r[8], r[9] or 'tune-up')}")
             for r in _session_rows(where)]
 
 

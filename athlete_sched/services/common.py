@@ -10,6 +10,8 @@ from zoneinfo import ZoneInfo
 from flask import current_app
 
 from ..core.availability import TherapistSchedule, WorkingPeriod
+from ..core.courses import course_window
+from ..core.intervals import Interval
 from ..core.windows import EventTiming, event_windows, local_midnight
 from ..core.zones import load_zone
 from ..db.models import Event, Therapist
@@ -96,3 +98,20 @@ def timing_of(event: Event) -> EventTiming:
 
 def windows_of(event: Event):
     return event_windows(timing_of(event), policy().recovery_gap)
+
+
+# How far ahead a tune-up may be booked (as far as imported calendars are expanded).
+TUNE_UP_HORIZON = timedelta(days=400)
+
+
+def window_for(event: Event | None, kind: str) -> Interval:
+    """Where a session of `kind` for the event must lie: its pre or post window; for a
+    course session the weeks before the pre window (core/courses.py); a tune-up (no event)
+    any time from now on, within TUNE_UP_HORIZON (the season rules place it further)."""
+    if kind == "tune-up" or event is None:
+        at = now()
+        return Interval(at, at + TUNE_UP_HORIZON)
+    if kind == "course":
+        return course_window(timing_of(event))
+    windows = windows_of(event)
+    return windows.pre if kind == "pre" else windows.post

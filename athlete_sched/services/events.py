@@ -16,7 +16,7 @@ from ..db.models import Athlete, Booking, Event, Team, Therapist
 from ..db.queries import MAX_EVENT_DAYS
 from ..extensions import db
 from . import scheduling
-from .common import localize, stamp, timing_of, windows_of
+from .common import localize, stamp, timing_of, window_for
 
 
 class BookingNotMovable(Conflict):
@@ -106,7 +106,10 @@ def update_event(event: Event, patch) -> EventChange:
     flagged = flagged_bookings(event)
     if not patch.move_bookings:
         return EventChange(flagged=flagged)
-    return EventChange(moved=[_move(event, booking) for booking in flagged])
+    # Course sessions are not moved (each was placed by hand in its week): they stay and
+    # come back flagged; pre and post sessions move, all or nothing.
+    return EventChange(flagged=[b for b in flagged if b.kind == "course"],
+                       moved=[_move(event, b) for b in flagged if b.kind != "course"])
 
 
 def _move(event: Event, booking: Booking) -> Booking:
@@ -126,9 +129,7 @@ def _move(event: Event, booking: Booking) -> Booking:
 
 
 def flagged_bookings(event: Event) -> list[Booking]:
-    windows = windows_of(event)
     bookings = db.session.scalars(select(Booking).where(
         Booking.event_id == event.id, Booking.status == "confirmed").order_by(Booking.id))
     return [b for b in bookings
-            if not contains(windows.pre if b.kind == "pre" else windows.post,
-                            Interval(b.start, b.end))]
+            if not contains(window_for(event, b.kind), Interval(b.start, b.end))]

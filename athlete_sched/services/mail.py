@@ -51,7 +51,7 @@ def queue(session: Session, booking: Booking) -> list[MailMessage]:
 
     athlete = session.get(Athlete, booking.athlete_id)
     therapist = session.get(Therapist, booking.therapist_id)
-    event = session.get(Event, booking.event_id)
+    event = session.get(Event, booking.event_id) if booking.event_id else None  # tune-up
     ics, method = invite_ics(booking), invite_method(booking)
     people = (Party(athlete.name, athlete.email, athlete.timezone, "athlete"),
               Party(therapist.name, therapist.email, therapist.timezone, "therapist"))

@@ -23,7 +23,8 @@ def sender() -> str:
     return current_app.config.get("MAIL_SENDER") or current_app.config["CLINIC_EMAIL"]
 
 
-TITLES = {"pre": "pre-race session", "post": "recovery session"}
+TITLES = {"pre": "pre-race session", "post": "recovery session", "course": "course session",
+          "tune-up": "tune-up session"}
 
 
 @dataclass(frozen=True)
@@ -48,7 +49,7 @@ def subject_line(booking: Booking, method: str, to: Party) -> str:
     return f"{verb}: {TITLES[booking.kind]}, {start:%a %d %b %Y %H:%M} ({to.timezone})"
 
 
-def summary_text(booking: Booking, method: str, to: Party, other: Party, event: Event,
+def summary_text(booking: Booking, method: str, to: Party, other: Party, event: Event | None,
                  clinic: str) -> str:
     """The plain-text part: what changed, when, where, with whom (+ after-care for the
     athlete). Nothing medical: the booking's notes stay out of email."""
@@ -63,7 +64,7 @@ def summary_text(booking: Booking, method: str, to: Party, other: Party, event: 
     from .calendars import clinic as invite_clinic  # the invite's LOCATION, said again
     lines += [f"Where: {invite_clinic().location}",
               f"With:  {_clean(other.name)} ({other.role})",
-              f"For:   {_clean(event.name)}", ""]
+              f"For:   {_clean(event.name) if event else 'a periodic tune-up'}", ""]
     if to.role == "athlete" and method != "CANCEL":
         lines += [AFTER_CARE, ""]
     lines += ["The calendar invitation in this message updates your calendar app.", "",
@@ -80,7 +81,7 @@ def _seven_bit(text: str, otherwise: str) -> str:
     return "7bit" if text.isascii() else otherwise
 
 
-def compose(booking: Booking, to: Party, other: Party, event: Event,
+def compose(booking: Booking, to: Party, other: Party, event: Event | None,
             ics: bytes, method: str) -> EmailMessage:
     """One recipient's message: text/plain summary + text/calendar with `method`."""
     config = current_app.config

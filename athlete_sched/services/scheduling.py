@@ -36,9 +36,10 @@ from ..db.models import Athlete, Booking, Event, TeamMember, Therapist
 from ..extensions import db
 from . import season
 from .cache import ALWAYS
-from .common import localize, now, policy, schedule_of, stamp, timing_of, windows_of
+from .common import localize, now, policy, schedule_of, stamp, timing_of, window_for, windows_of
 
 UTC_ZONE = load_zone("UTC")
+ONCE_KINDS = ("pre", "post")  # one confirmed session of each per athlete and event
 
 
 class BookingCancelled(Conflict):
@@ -113,19 +114,19 @@ def booking_athlete(event: Event, athlete_id: int | None) -> int:
     return athlete_id
 
 
-def new_booking(event: Event, athlete: Athlete, kind: str, notes: str = "") -> Booking:
-    """A confirmed booking of `kind` for the athlete and event, not yet placed or added."""
-    return Booking(event_id=event.id, athlete_id=athlete.id, kind=kind, status="confirmed",
-                   uid=f"{uuid.uuid4()}@athlete-sched", sequence=0, notes=notes,
-                   created_at=stamp())
+def new_booking(event: Event | None, athlete: Athlete, kind: str, notes: str = "") -> Booking:
+    """A confirmed booking of `kind` for the athlete and event (None: a tune-up), not yet
+    placed or added."""
+    return Booking(event_id=event.id if event is not None else None, athlete_id=athlete.id,
+                   kind=kind, status="confirmed", uid=f"{uuid.uuid4()}@athlete-sched",
+                   sequence=0, notes=notes, created_at=stamp())
 
 
-def checked_session(event: Event, therapist: Therapist, kind: str, start: datetime,
+def checked_session(event: Event | None, therapist: Therapist, kind: str, start: datetime,
                     duration: timedelta) -> Interval:
     """The session [start, start + duration) if the rules of time allow it (the 422s, in
     the core: notice, then the kind's window, then the therapist's working hours)."""
-    windows = windows_of(event)
-    window = windows.pre if kind == "pre" else windows.post
+    window = window_for(event, kind)
     return check_bookable(schedule_of(therapist), kind, window, start, duration, now(),
                           policy().notice)
 
@@ -138,12 +139,14 @@ def place(booking: Booking, therapist: Therapist, session: Interval) -> None:
     booking.updated_at = stamp()
 
 
-def _check_and_place(booking: Booking, event: Event, therapist: Therapist, start: datetime,
+def _check_and_place(booking: Booking, event: Event | None, therapist: Therapist, start: datetime,
                      duration: timedelta, shared_with: int | None = None) -> None:
     """Every rule of the contract, in order: the 422s (notice, window, working hours), then
     the 409s in one guarded query (already booked, therapist not free, athlete not free)."""
     session = checked_session(event, therapist, booking.kind, start, duration)
-    guard.check(guard.Claim(booking.id, booking.athlete_id, booking.event_id, booking.kind,
+    # A course has several sessions per event: no "one of this kind" rule (kind None).
+    once = booking.kind if booking.kind in ONCE_KINDS else None
+    guard.check(guard.Claim(booking.id, booking.athlete_id, booking.event_id, once,
                             therapist.id, session, timedelta(minutes=therapist.buffer_minutes)))
     # After the guard: the athlete's writers are serialized from here on (its lock).
     moving = Interval(booking.start, booking.end) if booking.start is not None else None
@@ -168,7 +171,7 @@ def _flush_guarded(booking: Booking) -> None:
         raise
 
 
-def book(event: Event, therapist: Therapist, athlete: Athlete, kind: str,
+def book(event: Event | None, therapist: Therapist, athlete: Athlete, kind: str,
          start: datetime, duration_minutes: int | None = None, notes: str = "",
          shared_with: int | None = None) -> Booking:
     """Book a session. `start` may be naive (the therapist's wall-clock) or aware.
@@ -189,7 +192,8 @@ def reschedule(booking: Booking, start: datetime, therapist: Therapist | None = 
         raise BookingCancelled(booking.id)
     therapist = therapist or db.session.get(Therapist, booking.therapist_id)
     start_at = localize(start, load_zone(therapist.timezone))
-    _check_and_place(booking, db.session.get(Event, booking.event_id), therapist, start_at,
+    event = db.session.get(Event, booking.event_id) if booking.event_id else None
+    _check_and_place(booking, event, therapist, start_at,
                      booking.end - booking.start, booking.shared_event_id)
     booking.sequence += 1
     _flush_guarded(booking)

@@ -82,7 +82,7 @@ def athlete_blocks(event: Event, season: Season,
     return blocks + [s.interval for s in sessions if s.event_id == event.id]
 
 
-def check_season(event: Event, athlete_id: int, kind: str, session: Interval,
+def check_season(event: Event | None, athlete_id: int, kind: str, session: Interval,
                  exclude: Interval | None = None, shared_with: int | None = None) -> None:
     """Raise if the athlete's season refuses this session: AlreadyBooked when a shared
     session covers the kind already; SeasonConflict on another event's closed days or
@@ -91,20 +91,25 @@ def check_season(event: Event, athlete_id: int, kind: str, session: Interval,
     _check(event, athlete_id, kind, session, exclude, shared_with, covered=True)
 
 
-def check_season_rules(event: Event, athlete_id: int, kind: str, session: Interval) -> None:
+def check_season_rules(event: Event | None, athlete_id: int, kind: str,
+                       session: Interval) -> None:
     """check_season's rules of time alone (closed days, the gap), without the check that
     no shared session covers the kind already, which is a conflict check like the guard's
     (bench/bookings.py runs this in its unguarded baseline)."""
     _check(event, athlete_id, kind, session, None, None, covered=False)
 
 
-def _check(event: Event, athlete_id: int, kind: str, session: Interval,
+def _check(event: Event | None, athlete_id: int, kind: str, session: Interval,
            exclude: Interval | None, shared_with: int | None, covered: bool) -> None:
+    """`event` None: a tune-up, which belongs to no event (every other session keeps the
+    minimum gap from it)."""
     season = season_near(athlete_id, [session])
     sessions = [s for s in season.sessions if s.interval != exclude]
-    if covered and (event.id, kind) in {(s.event_id, s.kind) for s in sessions}:
+    once = kind in core_season.EVENT_KINDS  # a course or tune-up comes several times
+    if covered and once and (event.id, kind) in {(s.event_id, s.kind) for s in sessions}:
         raise AlreadyBooked(athlete_id, event.id, kind)
-    events, recovery_gap = season.with_event(event), policy().recovery_gap
+    events = season.with_event(event) if event is not None else season.events
+    recovery_gap = policy().recovery_gap
     if shared_with is not None:
         _check_shared(event, athlete_id, kind, session, shared_with, events, sessions)
     for other in events:
@@ -112,12 +117,13 @@ def _check(event: Event, athlete_id: int, kind: str, session: Interval,
             raise SeasonConflict(athlete_id, session.start,
                                  f"event {other.event_id} closes the day before it and its own "
                                  "day to needling")
-    served = (event.id,) if shared_with is None else (event.id, shared_with)
+    served = () if event is None else (event.id,) if shared_with is None else (
+        event.id, shared_with)
     for block in core_season.session_blocks(sessions, served, min_gap()):
         if overlaps(block, session):
             raise SeasonConflict(athlete_id, session.start,
                                  f"less than {min_gap() / timedelta(hours=1):g} hours from "
-                                 "another event's session")
+                                 "another session (of another event, a course or a tune-up)")
 
 
 def _check_shared(event: Event, athlete_id: int, kind: str, session: Interval, other_id: int,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import current_app, jsonify
 
-from ..core.errors import NotFound
+from ..core.errors import InvalidValue, NotFound
 from ..db.models import Athlete, Booking, Event, Team, Therapist
 from ..db.version import data_version
 from ..services import accounts, clinic, scheduling
@@ -127,8 +127,7 @@ def create_booking():
     user = current_user()
     if user.role == "therapist":
         raise access.forbidden("athletes, coaches and admins book sessions")
-    event = _event(data.event_id, "event_id")
-    athlete_id = scheduling.booking_athlete(event, data.athlete_id)
+    event, athlete_id = _booking_target(data)
     if not access.acts_for_athlete(user, athlete_id):
         raise NotFound("athlete", athlete_id, field="athlete_id")
     athlete = clinic.get(Athlete, athlete_id, "athlete", "athlete_id")
@@ -136,6 +135,21 @@ def create_booking():
     booking = scheduling.book(event, therapist, athlete, data.kind, data.start,
                               data.duration_minutes, data.notes, data.shared_with_event_id)
     return done(s.booking_json(booking), 201)
+
+
+def _booking_target(data: s.BookingIn) -> tuple[Event | None, int]:
+    """The event and athlete a new session is for; a tune-up has an athlete and no event."""
+    if data.kind == "tune-up":
+        if data.event_id is not None:
+            raise InvalidValue("a tune-up belongs to no event: leave out event_id",
+                               field="event_id")
+        if data.athlete_id is None:
+            raise InvalidValue("a tune-up needs athlete_id", field="athlete_id")
+        return None, data.athlete_id
+    if data.event_id is None:
+        raise InvalidValue("event_id is required (only a tune-up has none)", field="event_id")
+    event = _event(data.event_id, "event_id")
+    return event, scheduling.booking_athlete(event, data.athlete_id)
 
 
 @bp.get("/bookings/<int:booking_id>")

@@ -22,11 +22,11 @@ from wtforms.validators import DataRequired, InputRequired, Length, Optional, Va
 
 from ..core.errors import Conflict, DomainError, InvalidValue, NotFound, UnknownTimezone
 from ..core.intervals import Interval
-from ..core.proposals import Slot
+from ..core.proposals import KINDS, Slot  # the page plans pre and post sessions
 from ..core.screening import CONSIDERATIONS
 from ..core.zones import load_zone
 from ..db import queries
-from ..db.models import KINDS, Athlete, Booking, Event, Therapist
+from ..db.models import Athlete, Booking, Event, Therapist
 from ..extensions import db
 from ..services import calendars, scheduling, screening
 from ..services.common import now, timing_of, windows_of
@@ -50,7 +50,8 @@ COMMON_ZONES = (
     "UTC")
 SPORTS = {"running": "Running", "mtb": "Mountain biking", "cycling": "Road cycling",
           "triathlon": "Triathlon", "other": "Other"}
-KIND_TITLES = {"pre": "Pre-race session", "post": "Recovery session"}
+KIND_TITLES = {"pre": "Pre-race session", "post": "Recovery session",
+               "course": "Course session", "tune-up": "Tune-up session"}
 BOOKING_MESSAGES = {
     "slot-taken": "Sorry, that slot was taken a moment ago. The list below is up to date: "
                   "please pick another one.",
@@ -254,17 +255,20 @@ def own(model: type, ident: int, athlete: Athlete, entity: str):
 @dataclass(frozen=True)
 class BookingRow:
     booking: Booking
-    event: Event
+    event: Event | None  # None: a tune-up
     view: SlotView
+    zone: str  # the event's, or the athlete's for a tune-up
 
     title = property(lambda self: KIND_TITLES[self.booking.kind])
+    for_name = property(lambda self: self.event.name if self.event else "Periodic tune-up")
 
 
 def booking_row(booking: Booking) -> BookingRow:
-    event = db.session.get(Event, booking.event_id)
+    event = db.session.get(Event, booking.event_id) if booking.event_id else None
+    zone = event.timezone if event else db.session.get(Athlete, booking.athlete_id).timezone
     therapist = db.session.get(Therapist, booking.therapist_id)
     slot = Slot(therapist.id, booking.start, booking.end, booking.kind)
-    return BookingRow(booking, event, slot_view(slot, therapist, load_zone(event.timezone)))
+    return BookingRow(booking, event, slot_view(slot, therapist, load_zone(zone)), zone)
 
 
 def upcoming(athlete: Athlete) -> tuple[list[tuple[Event, str]], list[BookingRow]]:

@@ -100,6 +100,8 @@ ClockIn = Annotated[str, AfterValidator(_clock),
 Sport = Literal["running", "mtb", "cycling", "triathlon", "other"]
 Role = Literal["admin", "therapist", "coach", "athlete"]
 Kind = Literal["pre", "post"]
+# A booking may also be one of a course before a race, or a tune-up (core/courses.py).
+BookingKind = Literal["pre", "post", "course", "tune-up"]
 Day = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]
 AfterId = Annotated[int, Field(ge=0, le=MAX_ID)]
@@ -228,9 +230,10 @@ class EventPatch(In):
 
 
 class BookingIn(In):
-    event_id: Id
+    event_id: Id | None = Field(None, description="required except for a tune-up, which "
+                                "belongs to no event (give athlete_id instead)")
     therapist_id: Id
-    kind: Kind
+    kind: BookingKind
     start: DateTimeIn
     athlete_id: Id | None = None
     duration_minutes: Annotated[int, Field(ge=5, le=480)] | None = None
@@ -383,10 +386,10 @@ class ProposalsOut(Out):
 
 class BookingOut(Out):
     id: int
-    event_id: int
+    event_id: int | None  # None: a tune-up
     athlete_id: int
     therapist_id: int
-    kind: Kind
+    kind: BookingKind
     start: Instant
     end: Instant
     status: Literal["confirmed", "cancelled"]

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import urlparse
 
 import pytest
 
@@ -205,3 +206,101 @@ def test_a_shared_session_is_booked_once_and_covers_both_events(
                                                   ("post", (second["id"],))])
     # Its own post still fits after the race: the shared session belongs to it too.
     book(api, second["id"], therapist["id"], "post", "2027-05-18T15:00")
+
+
+def test_a_course_is_booked_session_by_session_before_the_race(
+        api, make_therapist, make_athlete, make_event):
+    """Marathon on Sun 20 June 2027: pre window Thu 17 + Fri 18 June. Course sessions may
+    go in the 12 weeks before it, each at least 48 h from the others."""
+    therapist = make_therapist()
+    athlete = make_athlete()["id"]
+    race = make_event(athlete, name="Marathon", start="2027-06-20T09:00",
+                      end="2027-06-20T13:00")
+    view = season(api, athlete, **{"from": "2027-04-01", "to": "2027-07-01",
+                                    "course_sessions": 4, "tune_up_weeks": 0})
+    weeks = [s for s in view["suggestions"] if s["kind"] == "course"]
+    assert len(weeks) == 3
+    first = book(api, race["id"], therapist["id"], "course", weeks[0]["slots"][0]["start"])
+    second = book(api, race["id"], therapist["id"], "course", weeks[1]["slots"][0]["start"])
+    assert (first["kind"], second["kind"]) == ("course", "course")
+    # Booked weeks are covered: the season suggests the one left.
+    again = season(api, athlete, **{"from": "2027-04-01", "to": "2027-07-01",
+                                     "course_sessions": 4, "tune_up_weeks": 0})
+    assert [s["window"] for s in again["suggestions"] if s["kind"] == "course"] == [
+        weeks[2]["window"]]
+    # Within 48 hours of a course session: refused; in the pre window: not a course.
+    near = {"event_id": race["id"], "therapist_id": therapist["id"], "kind": "course",
+            "start": (at(first["end"]) + timedelta(hours=24)).strftime("%Y-%m-%dT%H:%M:%SZ")}
+    assert_error(api.post("/api/v1/bookings", near), 409, "season-conflict")
+    inside = {**near, "start": "2027-06-17T10:00"}
+    assert_error(api.post("/api/v1/bookings", inside), 422, "outside-window")
+    # The pre and post are still booked once each, next to the course.
+    book(api, race["id"], therapist["id"], "pre", "2027-06-17T10:00")
+    twice = {**inside, "kind": "pre", "start": "2027-06-18T10:00"}
+    assert_error(api.post("/api/v1/bookings", twice), 409, "already-booked")
+    invite = api.get(f"/api/v1/bookings/{first['id']}/invite.ics")
+    assert invite.status_code == 200 and b"course session" in invite.data
+
+
+def test_moving_a_race_flags_course_sessions_and_moves_the_rest(
+        api, make_therapist, make_athlete, make_event):
+    therapist = make_therapist()
+    athlete = make_athlete()["id"]
+    race = make_event(athlete, name="Marathon", start="2027-06-20T09:00",
+                      end="2027-06-20T13:00")
+    course = book(api, race["id"], therapist["id"], "course", "2027-06-10T10:00")
+    pre = book(api, race["id"], therapist["id"], "pre", "2027-06-17T10:00")
+    # Two weeks earlier: the course session (Thu 10 June) now lies in the new pre window.
+    moved = api.patch(f"/api/v1/events/{race['id']}",
+                      {"start": "2027-06-06T09:00", "end": "2027-06-06T13:00",
+                       "move_bookings": True})
+    assert moved.status_code == 200, moved.get_json()
+    body = moved.get_json()
+    assert [b["id"] for b in body["moved_bookings"]] == [pre["id"]]
+    assert [b["id"] for b in body["flagged_bookings"]] == [course["id"]]
+
+
+def test_a_tune_up_is_booked_without_an_event_and_keeps_the_season_apart(
+        app, api, client, make_therapist, make_athlete, make_event):
+    therapist = make_therapist()
+    athlete = make_athlete()["id"]
+    race = make_event(athlete, name="Marathon", start="2027-06-20T09:00",
+                      end="2027-06-20T13:00")
+    view = season(api, athlete, **{"from": "2027-04-01", "to": "2027-07-01",
+                                    "tune_up_weeks": 3})
+    [first, *_] = [s for s in view["suggestions"] if s["kind"] == "tune-up"]
+    slot = first["slots"][0]
+    tune_up = book(api, None, therapist["id"], "tune-up", slot["start"], athlete_id=athlete)
+    assert (tune_up["event_id"], tune_up["kind"], tune_up["athlete_id"]) == (
+        None, "tune-up", athlete)
+    # The season counts it: the next suggestion starts three weeks on, not at once.
+    again = season(api, athlete, **{"from": "2027-04-01", "to": "2027-07-01",
+                                     "tune_up_weeks": 3})
+    later = [s for s in again["suggestions"] if s["kind"] == "tune-up"]
+    assert later and at(later[0]["window"]["start"]) >= at(slot["start"]) + timedelta(weeks=3)
+    # Another session within 48 hours of it is refused (here a course session of the race).
+    near = {"event_id": race["id"], "therapist_id": therapist["id"], "kind": "course",
+            "start": (at(tune_up["end"]) + timedelta(hours=24)).strftime("%Y-%m-%dT%H:%M:%SZ")}
+    assert_error(api.post("/api/v1/bookings", near), 409, "season-conflict")
+    # Its invite and the athlete's feed carry it, with no event.
+    invite = api.get(f"/api/v1/bookings/{tune_up['id']}/invite.ics")
+    assert invite.status_code == 200 and b"tune-up session" in invite.data
+    feed = api.get(f"/api/v1/athletes/{athlete}/feed").get_json()["url"]
+    body = client.get(urlparse(feed).path).data
+    assert tune_up["uid"].encode() in body
+
+
+@pytest.mark.parametrize(("body", "field"), [
+    ({"kind": "tune-up", "event_id": "EVENT", "athlete_id": "ATHLETE"}, "event_id"),
+    ({"kind": "tune-up"}, "athlete_id"),
+    ({"kind": "pre", "athlete_id": "ATHLETE"}, "event_id"),
+])
+def test_a_tune_up_has_an_athlete_and_no_event(app, api, make_therapist, make_athlete,
+                                                make_event, body, field):
+    therapist = make_therapist()["id"]
+    athlete = make_athlete()["id"]
+    event = make_event(athlete)["id"]
+    ids = {"EVENT": event, "ATHLETE": athlete}
+    sent = {"therapist_id": therapist, "start": "2027-04-14T10:00",
+            **{k: ids.get(v, v) for k, v in body.items()}}
+    assert_error(api.post("/api/v1/bookings", sent), 422, field=field)
