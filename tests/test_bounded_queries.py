@@ -125,3 +125,36 @@ def test_therapist_rows_give_the_same_schedule_as_the_model(api, make_therapist,
         (row,) = queries.therapist_rows(made["id"])
         assert schedule_of(row) == schedule_of(db.session.get(Therapist, made["id"]))
         assert [r.id for r in queries.therapist_rows()] == [made["id"]]
+
+
+def test_occupancy_in_one_round_trip_is_blocks_plus_bookings(api, rows):
+    """therapist_occupancy_in (what proposals read) returns exactly what the two separate
+    queries return, with their own spans each."""
+    therapist, athlete, event = rows
+    db.session.add_all([_booking(*rows, S, 45, 15),
+                        _booking(therapist, athlete, event, S + timedelta(days=2), 45, 15,
+                                 kind="post", uid="u2")])
+    db.session.commit()
+    for start, end in (("2027-03-10T09:30", "2027-03-10T11:00"),
+                       ("2027-03-11", "2027-03-12"), ("2027-03-20", "2027-03-21")):
+        assert api.post(f"/api/v1/therapists/{therapist.id}/time-off",
+                        {"start": start, "end": end}).status_code == 201
+    db.session.rollback()  # see the API's commits
+    spans = [Interval(S - timedelta(hours=1), S + timedelta(hours=2)),
+             Interval(S + timedelta(days=1), S + timedelta(days=3))]
+    wide = [Interval(s.start - 15 * MIN, s.end + 15 * MIN) for s in spans]
+    blocks, bookings = queries.therapist_occupancy_in([therapist.id], spans, wide)
+    assert blocks == queries.therapist_blocks_in([therapist.id], spans)
+    assert bookings == queries.therapist_bookings_in([therapist.id], wide)
+    assert len(blocks[therapist.id]) == 2 and len(bookings[therapist.id]) == 2
+
+
+def test_a_therapist_without_hours_reads_as_no_hours(app, make_therapist):
+    made = make_therapist()
+    with app.app_context():
+        therapist = db.session.get(Therapist, made["id"])
+        therapist.working_hours.clear()
+        db.session.commit()
+        (row,) = queries.therapist_rows(made["id"])
+        assert row.working_hours == ()
+        assert schedule_of(row).working_hours == ()

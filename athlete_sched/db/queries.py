@@ -24,6 +24,7 @@ from sqlalchemy import (
     Select,
     and_,
     bindparam,
+    literal,
     or_,
     select,
     union_all,
@@ -52,23 +53,26 @@ MAX_BOOKING_SPAN = timedelta(minutes=480 + 240)
 # each row comes once.
 
 
-def _span_params(spans: Sequence[Interval]) -> dict[str, datetime]:
+def _span_params(spans: Sequence[Interval], prefix: str = "") -> dict[str, datetime]:
     """Bound values per span (lo<i>, hi<i>) and for the range read: lo (the earliest start),
-    hi (the latest end), reach (hi + MAX_BOOKING_SPAN)."""
+    hi (the latest end), reach (hi + MAX_BOOKING_SPAN); each name led by `prefix`."""
     params: dict[str, datetime] = {}
     for i, span in enumerate(spans):
-        params.update({f"lo{i}": span.start, f"hi{i}": span.end})
-    params["lo"] = min(span.start for span in spans)
-    params["hi"] = max(span.end for span in spans)
-    params["reach"] = params["hi"] + MAX_BOOKING_SPAN
+        params.update({f"{prefix}lo{i}": span.start, f"{prefix}hi{i}": span.end})
+    params[f"{prefix}lo"] = min(span.start for span in spans)
+    params[f"{prefix}hi"] = max(span.end for span in spans)
+    params[f"{prefix}reach"] = params[f"{prefix}hi"] + MAX_BOOKING_SPAN
     return params
 
 
-def _touching(start: Any, end: Any, spans: int) -> list[ColumnElement[bool]]:
+def _touching(start: Any, end: Any, spans: int, prefix: str = "") -> list[ColumnElement[bool]]:
     """[start, end) overlaps the read range, and (for several spans) one of the spans."""
-    clauses = [end > bindparam("lo"), start < bindparam("hi")]
+    def bound(name: str) -> Any:
+        return bindparam(prefix + name)
+
+    clauses = [end > bound("lo"), start < bound("hi")]
     if spans > 1:
-        clauses.append(or_(*(and_(end > bindparam(f"lo{i}"), start < bindparam(f"hi{i}"))
+        clauses.append(or_(*(and_(end > bound(f"lo{i}"), start < bound(f"hi{i}"))
                              for i in range(spans))))
     return clauses
 
@@ -83,12 +87,28 @@ def _blocks_statement(spans: int) -> CompoundSelect:
 
 
 @cache
-def _therapist_bookings_statement(spans: int, exclude: bool) -> Select:
+def _therapist_bookings_statement(spans: int, exclude: bool, prefix: str = "") -> Select:
     query = select(Booking.therapist_id, Booking.start, Booking.end).where(
         Booking.therapist_id.in_(bindparam("ids", expanding=True)),
-        Booking.status == "confirmed", Booking.block_end < bindparam("reach"),
-        *_touching(Booking.start, Booking.block_end, spans))
+        Booking.status == "confirmed", Booking.block_end < bindparam(prefix + "reach"),
+        *_touching(Booking.start, Booking.block_end, spans, prefix))
     return query.where(Booking.id != bindparam("exclude_id")) if exclude else query
+
+
+@cache
+def _occupancy_statement(spans: int) -> CompoundSelect:
+    """Blocks (flag 0) and bookings (flag 1) of the therapists in one round trip: the two
+    statements above, the bookings' spans bound with the prefix "b"."""
+    blocks = [select(literal(0).label("booked"), model.therapist_id, model.start, model.end
+                     ).where(model.therapist_id.in_(bindparam("ids", expanding=True)),
+                             *_touching(model.start, model.end, spans))
+              for model in (TimeOff, BusyInterval)]
+    bookings = select(literal(1).label("booked"), Booking.therapist_id, Booking.start,
+                      Booking.end).where(
+        Booking.therapist_id.in_(bindparam("ids", expanding=True)),
+        Booking.status == "confirmed", Booking.block_end < bindparam("breach"),
+        *_touching(Booking.start, Booking.block_end, spans, "b"))
+    return union_all(*blocks, bookings)
 
 
 # SQLite may otherwise read an athlete's bookings through the partial unique index (it
@@ -136,32 +156,35 @@ class TherapistRow(NamedTuple):
 
 
 @cache
-def _therapist_rows_statements(one: bool) -> tuple[Select, Select]:
-    therapists = select(Therapist.id, Therapist.timezone, Therapist.session_minutes,
-                        Therapist.buffer_minutes, Therapist.slot_step_minutes
-                        ).order_by(Therapist.id)
-    hours = select(WorkingPeriod.therapist_id, WorkingPeriod.day, WorkingPeriod.start_minute,
-                   WorkingPeriod.end_minute).order_by(
-        # The therapist index holds the row id: no sort step (order within a week does not
-        # matter to the core, only that it is the same on every read).
-        WorkingPeriod.therapist_id, WorkingPeriod.id)
-    if one:
-        therapists = therapists.where(Therapist.id == bindparam("therapist_id"))
-        hours = hours.where(WorkingPeriod.therapist_id == bindparam("therapist_id"))
-    return therapists, hours
+def _therapist_rows_statement(one: bool) -> Select:
+    """Each therapist's settings with one row per weekly working period (NULLs for none),
+    by therapist, then period id (order within a week does not matter to the core, only
+    that it is the same on every read)."""
+    query = select(Therapist.id, Therapist.timezone, Therapist.session_minutes,
+                   Therapist.buffer_minutes, Therapist.slot_step_minutes, WorkingPeriod.day,
+                   WorkingPeriod.start_minute, WorkingPeriod.end_minute
+                   ).outerjoin(WorkingPeriod, WorkingPeriod.therapist_id == Therapist.id
+                               ).order_by(Therapist.id, WorkingPeriod.id)
+    return query.where(Therapist.id == bindparam("therapist_id")) if one else query
 
 
 def therapist_rows(therapist_id: int | None = None) -> list[TherapistRow]:
     """Every therapist (or the one asked for) with the weekly hours, ordered by id, read as
-    plain rows through the connection (no ORM step): for 50 therapists about 0.5 ms, where
-    loading the ORM objects takes ~5."""
-    therapists, hours = _therapist_rows_statements(therapist_id is not None)
-    params, connection = {"therapist_id": therapist_id}, db.session.connection()
-    periods: dict[int, list[HoursRow]] = defaultdict(list)
-    for owner, day, start, end in connection.execute(hours, params).all():
-        periods[owner].append(HoursRow(day, start, end))
-    return [TherapistRow(*row, working_hours=tuple(periods[row[0]]))
-            for row in connection.execute(therapists, params).all()]
+    plain rows through the connection in one round trip (no ORM step): for 50 therapists
+    about 0.5 ms, where loading the ORM objects takes ~5."""
+    params = {"therapist_id": therapist_id}
+    rows = db.session.connection().execute(
+        _therapist_rows_statement(therapist_id is not None), params).all()
+    found: list[TherapistRow] = []
+    hours: list[HoursRow] = []
+    for row in rows:
+        if not found or found[-1].id != row[0]:
+            hours = []
+            found.append(TherapistRow(*row[:5], working_hours=()))
+        if row[5] is not None:  # a therapist without hours has one row of NULLs
+            hours.append(HoursRow(*row[5:]))
+            found[-1] = found[-1]._replace(working_hours=tuple(hours))
+    return found
 
 
 def _by_therapist(rows: Iterable[tuple[int, datetime, datetime]]) -> dict[int, list[Interval]]:
@@ -178,6 +201,21 @@ def therapist_blocks_in(therapist_ids: Sequence[int],
     rows = db.session.execute(_blocks_statement(len(spans)),
                               {"ids": list(therapist_ids), **_span_params(spans)}).all()
     return _by_therapist(rows)
+
+
+def therapist_occupancy_in(therapist_ids: Sequence[int], spans: Sequence[Interval],
+                           booking_spans: Sequence[Interval]
+                           ) -> tuple[dict[int, list[Interval]], dict[int, list[Interval]]]:
+    """therapist_blocks_in(ids, spans) and therapist_bookings_in(ids, booking_spans) (as
+    many spans in each, in the same order) in one round trip."""
+    params = {"ids": list(therapist_ids), **_span_params(spans),
+              **_span_params(booking_spans, "b")}
+    rows = db.session.connection().execute(_occupancy_statement(len(spans)), params).all()
+    blocks: dict[int, list[Interval]] = defaultdict(list)
+    bookings: dict[int, list[Interval]] = defaultdict(list)
+    for booked, therapist_id, start, end in rows:
+        (bookings if booked else blocks)[therapist_id].append(Interval(start, end))
+    return blocks, bookings
 
 
 def therapist_bookings(therapist_ids: Sequence[int], span: Interval,

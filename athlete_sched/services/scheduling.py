@@ -51,14 +51,13 @@ class BookingCancelled(Conflict):
 
 
 def therapist_states(therapists: Sequence[queries.TherapistRow],
-            windows: Sequence[Interval]) -> list[TherapistState]:
+                     windows: Sequence[Interval]) -> list[TherapistState]:
     """Each therapist's schedule with the blocks and bookings touching any of the windows
-    (two queries in all; the core keeps what lies in the window it works on)."""
+    (one round trip; the core keeps what lies in the window it works on)."""
     ids = [t.id for t in therapists]
     widest = timedelta(minutes=max((t.buffer_minutes for t in therapists), default=0))
-    blocks = queries.therapist_blocks_in(ids, windows)
-    bookings = queries.therapist_bookings_in(
-        ids, [Interval(w.start - widest, w.end + widest) for w in windows])
+    blocks, bookings = queries.therapist_occupancy_in(
+        ids, windows, [Interval(w.start - widest, w.end + widest) for w in windows])
     return [TherapistState(schedule_of(t), tuple(blocks.get(t.id, ())),
                            tuple(bookings.get(t.id, ()))) for t in therapists]
 
