@@ -31,6 +31,16 @@ def rows(app, make_therapist, make_athlete, make_event):
         db.session.rollback()
 
 
+def bookings(therapist_id: int, spans: list[Interval]) -> list[Interval]:
+    """The therapist's bookings touching `spans`, as proposals read them."""
+    return queries.therapist_occupancy_in([therapist_id], spans, spans)[1].get(therapist_id, [])
+
+
+def sessions(athlete_id: int, spans: list[Interval]) -> list[Interval]:
+    """The athlete's sessions touching `spans`, as the season rules read them."""
+    return [s.interval for s in queries.athlete_sessions_in(athlete_id, spans)]
+
+
 def _booking(therapist, athlete, event, start, minutes, buffer, kind="pre", uid="u1"):
     return Booking(event_id=event.id, athlete_id=athlete.id, therapist_id=therapist.id,
                    kind=kind, start=start, end=start + minutes * MIN,
@@ -71,8 +81,8 @@ def test_therapist_bookings_finds_the_longest_booking_from_its_last_minute(rows,
     therapist = rows[0]
     db.session.add(_booking(*rows, S, 480, 240))
     db.session.commit()
-    result = queries.therapist_bookings([therapist.id],
-                                        Interval(span_start, span_start + 30 * MIN))
+    span = Interval(span_start, span_start + 30 * MIN)
+    _, result = queries.therapist_occupancy_in([therapist.id], [span], [span])
     assert result.get(therapist.id, []) == ([Interval(S, S + 480 * MIN)] if found else [])
 
 
@@ -82,7 +92,7 @@ def test_athlete_bookings_finds_the_longest_session_from_its_last_minute(rows, s
     athlete = rows[1]
     db.session.add(_booking(*rows, S, 480, 240))
     db.session.commit()
-    result = queries.athlete_bookings(athlete.id, Interval(span_start, span_start + 30 * MIN))
+    result = sessions(athlete.id, [Interval(span_start, span_start + 30 * MIN)])
     assert result == ([Interval(S, S + 480 * MIN)] if found else [])
 
 
@@ -94,11 +104,11 @@ def test_in_variants_return_each_row_once_for_overlapping_spans(rows):
     db.session.commit()
     spans = [Interval(S - timedelta(hours=1), S + timedelta(hours=1)),
              Interval(S, S + timedelta(days=3))]
-    found = queries.therapist_bookings_in([therapist.id], spans)[therapist.id]
+    found = bookings(therapist.id, spans)
     assert sorted(found) == [Interval(S, S + 45 * MIN),
                              Interval(S + timedelta(days=2), S + timedelta(days=2, minutes=45))]
-    assert sorted(queries.athlete_bookings_in(athlete.id, spans)) == sorted(found)
-    assert queries.therapist_bookings_in([therapist.id], spans[:1])[therapist.id] == found[:1]
+    assert sorted(sessions(athlete.id, spans)) == sorted(found)
+    assert bookings(therapist.id, spans[:1]) == found[:1]
 
 
 def test_athlete_events_include_the_teams_events(api, rows):
@@ -127,9 +137,9 @@ def test_therapist_rows_give_the_same_schedule_as_the_model(api, make_therapist,
         assert [r.id for r in queries.therapist_rows()] == [made["id"]]
 
 
-def test_occupancy_in_one_round_trip_is_blocks_plus_bookings(api, rows):
-    """therapist_occupancy_in (what proposals read) returns exactly what the two separate
-    queries return, with their own spans each."""
+def test_occupancy_in_one_round_trip_reads_blocks_and_bookings_each_by_its_spans(api, rows):
+    """therapist_occupancy_in (what proposals read): time off by `spans`, bookings by the
+    (buffer-widened) booking spans."""
     therapist, athlete, event = rows
     db.session.add_all([_booking(*rows, S, 45, 15),
                         _booking(therapist, athlete, event, S + timedelta(days=2), 45, 15,
@@ -143,10 +153,14 @@ def test_occupancy_in_one_round_trip_is_blocks_plus_bookings(api, rows):
     spans = [Interval(S - timedelta(hours=1), S + timedelta(hours=2)),
              Interval(S + timedelta(days=1), S + timedelta(days=3))]
     wide = [Interval(s.start - 15 * MIN, s.end + 15 * MIN) for s in spans]
-    blocks, bookings = queries.therapist_occupancy_in([therapist.id], spans, wide)
-    assert blocks == queries.therapist_blocks_in([therapist.id], spans)
-    assert bookings == queries.therapist_bookings_in([therapist.id], wide)
-    assert len(blocks[therapist.id]) == 2 and len(bookings[therapist.id]) == 2
+    blocks, booked = queries.therapist_occupancy_in([therapist.id], spans, wide)
+    # Berlin (UTC+1): 09:30-11:00 on the 10th, and the whole of the 11th; not the 20th.
+    assert sorted(blocks[therapist.id]) == [
+        Interval(S + 30 * MIN, S + 2 * timedelta(hours=1)),
+        Interval(S + timedelta(hours=15), S + timedelta(days=1, hours=15))]
+    assert sorted(booked[therapist.id]) == [
+        Interval(S, S + 45 * MIN),
+        Interval(S + timedelta(days=2), S + timedelta(days=2) + 45 * MIN)]
 
 
 def test_a_therapist_without_hours_reads_as_no_hours(app, make_therapist):

@@ -77,53 +77,34 @@ def _touching(start: Any, end: Any, spans: int, prefix: str = "") -> list[Column
     return clauses
 
 
-@cache
-def _blocks_statement(spans: int) -> CompoundSelect:
-    return union_all(*(
-        select(model.therapist_id, model.start, model.end).where(
-            model.therapist_id.in_(bindparam("ids", expanding=True)),
-            *_touching(model.start, model.end, spans))
-        for model in (TimeOff, BusyInterval)))
+def _block_selects(spans: int) -> list[Select]:
+    """Time off and busy intervals (flag 0) of the therapists in `ids` touching the spans."""
+    return [select(literal(0).label("booked"), model.therapist_id, model.start, model.end
+                   ).where(model.therapist_id.in_(bindparam("ids", expanding=True)),
+                           *_touching(model.start, model.end, spans))
+            for model in (TimeOff, BusyInterval)]
 
 
-@cache
-def _therapist_bookings_statement(spans: int, exclude: bool, prefix: str = "") -> Select:
-    query = select(Booking.therapist_id, Booking.start, Booking.end).where(
+def _booking_select(spans: int) -> Select:
+    """Confirmed bookings (flag 1, unbuffered) of the therapists in `ids` whose blocked range
+    touches the spans bound with the prefix "b"."""
+    return select(literal(1).label("booked"), Booking.therapist_id, Booking.start,
+                  Booking.end).where(
         Booking.therapist_id.in_(bindparam("ids", expanding=True)),
-        Booking.status == "confirmed", Booking.block_end < bindparam(prefix + "reach"),
-        *_touching(Booking.start, Booking.block_end, spans, prefix))
-    return query.where(Booking.id != bindparam("exclude_id")) if exclude else query
+        Booking.status == "confirmed", Booking.block_end < bindparam("breach"),
+        *_touching(Booking.start, Booking.block_end, spans, "b"))
 
 
 @cache
 def _occupancy_statement(spans: int) -> CompoundSelect:
-    """Blocks (flag 0) and bookings (flag 1) of the therapists in one round trip: the two
-    statements above, the bookings' spans bound with the prefix "b"."""
-    blocks = [select(literal(0).label("booked"), model.therapist_id, model.start, model.end
-                     ).where(model.therapist_id.in_(bindparam("ids", expanding=True)),
-                             *_touching(model.start, model.end, spans))
-              for model in (TimeOff, BusyInterval)]
-    bookings = select(literal(1).label("booked"), Booking.therapist_id, Booking.start,
-                      Booking.end).where(
-        Booking.therapist_id.in_(bindparam("ids", expanding=True)),
-        Booking.status == "confirmed", Booking.block_end < bindparam("breach"),
-        *_touching(Booking.start, Booking.block_end, spans, "b"))
-    return union_all(*blocks, bookings)
+    """Blocks and bookings of the therapists in one round trip."""
+    return union_all(*_block_selects(spans), _booking_select(spans))
 
 
 # SQLite may otherwise read an athlete's bookings through the partial unique index (it
 # holds status = 'confirmed'), every one of them, instead of the range on `end` (seen in
 # bench/bookings.py: 0.77x instead of 0.89x).
 ATHLETE_END_HINT = "INDEXED BY ix_booking_athlete_end"
-
-
-@cache
-def _athlete_bookings_statement(spans: int, exclude: bool) -> Select:
-    query = select(Booking.start, Booking.end).where(
-        Booking.athlete_id == bindparam("athlete_id"), Booking.status == "confirmed",
-        Booking.end < bindparam("reach"), *_touching(Booking.start, Booking.end, spans)
-    ).with_hint(Booking, ATHLETE_END_HINT, "sqlite")
-    return query.where(Booking.id != bindparam("exclude_id")) if exclude else query
 
 
 @cache
@@ -187,27 +168,12 @@ def therapist_rows(therapist_id: int | None = None) -> list[TherapistRow]:
     return found
 
 
-def _by_therapist(rows: Iterable[tuple[int, datetime, datetime]]) -> dict[int, list[Interval]]:
-    found: dict[int, list[Interval]] = defaultdict(list)
-    for therapist_id, start, end in rows:
-        found[therapist_id].append(Interval(start, end))
-    return found
-
-
-def therapist_blocks_in(therapist_ids: Sequence[int],
-                        spans: Sequence[Interval]) -> dict[int, list[Interval]]:
-    """Time off and busy intervals of each therapist that overlap any of `spans` (each
-    row once), in one round trip."""
-    rows = db.session.execute(_blocks_statement(len(spans)),
-                              {"ids": list(therapist_ids), **_span_params(spans)}).all()
-    return _by_therapist(rows)
-
-
 def therapist_occupancy_in(therapist_ids: Sequence[int], spans: Sequence[Interval],
                            booking_spans: Sequence[Interval]
                            ) -> tuple[dict[int, list[Interval]], dict[int, list[Interval]]]:
-    """therapist_blocks_in(ids, spans) and therapist_bookings_in(ids, booking_spans) (as
-    many spans in each, in the same order) in one round trip."""
+    """Each therapist's time off and busy intervals touching any of `spans`, and confirmed
+    bookings (unbuffered) whose blocked range touches any of `booking_spans` (as many as
+    `spans`; each row once), in one round trip."""
     params = {"ids": list(therapist_ids), **_span_params(spans),
               **_span_params(booking_spans, "b")}
     rows = db.session.connection().execute(_occupancy_statement(len(spans)), params).all()
@@ -218,41 +184,12 @@ def therapist_occupancy_in(therapist_ids: Sequence[int], spans: Sequence[Interva
     return blocks, bookings
 
 
-def therapist_bookings(therapist_ids: Sequence[int], span: Interval,
-                       exclude_id: int | None = None) -> dict[int, list[Interval]]:
-    """Confirmed bookings (unbuffered) of each therapist whose blocked range touches `span`."""
-    return therapist_bookings_in(therapist_ids, (span,), exclude_id)
-
-
-def therapist_bookings_in(therapist_ids: Sequence[int], spans: Sequence[Interval],
-                          exclude_id: int | None = None) -> dict[int, list[Interval]]:
-    """Confirmed bookings (unbuffered) of each therapist whose blocked range touches any of
-    `spans` (each booking once), in one round trip."""
-    params = {"ids": list(therapist_ids), "exclude_id": exclude_id, **_span_params(spans)}
-    statement = _therapist_bookings_statement(len(spans), exclude_id is not None)
-    return _by_therapist(db.session.execute(statement, params).all())
-
-
-def athlete_bookings(athlete_id: int, span: Interval,
-                     exclude_id: int | None = None) -> list[Interval]:
-    """Confirmed sessions of the athlete that overlap `span` (end <= block_end, hence the
-    same upper bound as for therapists)."""
-    return athlete_bookings_in(athlete_id, (span,), exclude_id)
-
-
-def athlete_bookings_in(athlete_id: int, spans: Sequence[Interval],
-                        exclude_id: int | None = None) -> list[Interval]:
-    """Confirmed sessions of the athlete that overlap any of `spans` (each once)."""
-    params = {"athlete_id": athlete_id, "exclude_id": exclude_id, **_span_params(spans)}
-    statement = _athlete_bookings_statement(len(spans), exclude_id is not None)
-    return [Interval(start, end) for start, end in db.session.execute(statement, params).all()]
-
-
 @cache
 def _athlete_sessions_statement(spans: int) -> Select:
     return select(Booking.event_id, Booking.kind, Booking.start, Booking.end,
-                  Booking.shared_event_id).where(
-        Booking.athlete_id == bindparam("athlete_id"), Booking.status == "confirmed",
+                  Booking.shared_event_id, Booking.athlete_id).where(
+        Booking.athlete_id.in_(bindparam("athlete_ids", expanding=True)),
+        Booking.status == "confirmed",
         Booking.end < bindparam("reach"), *_touching(Booking.start, Booking.end, spans)
     ).with_hint(Booking, ATHLETE_END_HINT, "sqlite")
 
@@ -268,19 +205,26 @@ class SessionRow(NamedTuple):
 OTHER_KIND = {"pre": "post", "post": "pre"}
 
 
-def athlete_sessions_in(athlete_id: int, spans: Sequence[Interval]) -> list[SessionRow]:
-    """The athlete's confirmed sessions that overlap any of `spans`, with event and kind; a
-    session shared by two events comes twice, once for each (core/season.py reads entries
-    with the same interval as one session)."""
-    params = {"athlete_id": athlete_id, **_span_params(spans)}
+def athletes_sessions_in(athlete_ids: Sequence[int], spans: Sequence[Interval]
+                         ) -> dict[int, list[SessionRow]]:
+    """Each athlete's confirmed sessions that overlap any of `spans`, with event and kind, in
+    one query; a session shared by two events comes twice, once for each (core/season.py
+    reads entries with the same interval as one session)."""
+    params = {"athlete_ids": list(athlete_ids), **_span_params(spans)}
     statement = _athlete_sessions_statement(len(spans))
-    rows = db.session.connection().execute(statement, params).all()
-    found = []
-    for event_id, kind, start, end, shared_event_id in rows:
-        found.append(SessionRow(event_id, kind, Interval(start, end)))
+    found: dict[int, list[SessionRow]] = defaultdict(list)
+    for event_id, kind, start, end, shared_event_id, athlete_id in \
+            db.session.connection().execute(statement, params).all():
+        found[athlete_id].append(SessionRow(event_id, kind, Interval(start, end)))
         if shared_event_id is not None:
-            found.append(SessionRow(shared_event_id, OTHER_KIND[kind], Interval(start, end)))
+            found[athlete_id].append(
+                SessionRow(shared_event_id, OTHER_KIND[kind], Interval(start, end)))
     return found
+
+
+def athlete_sessions_in(athlete_id: int, spans: Sequence[Interval]) -> list[SessionRow]:
+    """athletes_sessions_in for one athlete."""
+    return athletes_sessions_in([athlete_id], spans).get(athlete_id, [])
 
 
 def athlete_bookings_between(athlete_id: int, span: Interval) -> list[Booking]:
@@ -304,20 +248,37 @@ class EventTimingRow(NamedTuple):
 
 
 @cache
-def _athlete_event_rows_statement() -> Select:
-    events = _athlete_events_statement()
-    ids = events.whereclause
-    return select(Event.id, Event.timezone, Event.start, Event.start_is_date, Event.end,
-                  Event.end_is_date, Event.priority).where(ids).order_by(Event.id)
+def _athlete_event_rows_statement() -> CompoundSelect:
+    """The events of the athletes in `athlete_ids` (their own, and their teams' through
+    team_member) starting in (lo, hi), each with the athlete it is for."""
+    columns = (Event.id, Event.timezone, Event.start, Event.start_is_date, Event.end,
+               Event.end_is_date, Event.priority)
+    ids, near = bindparam("athlete_ids", expanding=True), (Event.start < bindparam("hi"),
+                                                           Event.start > bindparam("lo"))
+    own = select(*columns, Event.athlete_id).where(Event.athlete_id.in_(ids), *near)
+    via_team = select(*columns, TeamMember.athlete_id).join(
+        TeamMember, TeamMember.team_id == Event.team_id).where(
+        TeamMember.athlete_id.in_(ids), *near)
+    return union_all(own, via_team)
+
+
+def athletes_event_rows_in(athlete_ids: Sequence[int], spans: Sequence[Interval]
+                           ) -> dict[int, list[EventTimingRow]]:
+    """athlete_events_in as plain rows for several athletes in one query, through the
+    connection (no ORM objects): for the season rules that every proposal, booking and team
+    plan applies. Each athlete's events by id."""
+    params = {"athlete_ids": list(athlete_ids), "hi": max(span.end for span in spans),
+              "lo": min(span.start for span in spans) - timedelta(days=MAX_EVENT_DAYS + 1)}
+    found: dict[int, list[EventTimingRow]] = defaultdict(list)
+    for *row, athlete_id in db.session.connection().execute(
+            _athlete_event_rows_statement(), params).all():
+        found[athlete_id].append(EventTimingRow(*row))
+    return {athlete_id: sorted(rows) for athlete_id, rows in found.items()}
 
 
 def athlete_event_rows_in(athlete_id: int, spans: Sequence[Interval]) -> list[EventTimingRow]:
-    """athlete_events_in as plain rows through the connection (no ORM objects): for the
-    season rules that every proposal and booking applies."""
-    params = {"athlete_id": athlete_id, "hi": max(span.end for span in spans),
-              "lo": min(span.start for span in spans) - timedelta(days=MAX_EVENT_DAYS + 1)}
-    rows = db.session.connection().execute(_athlete_event_rows_statement(), params).all()
-    return [EventTimingRow(*row) for row in rows]
+    """athletes_event_rows_in for one athlete."""
+    return athletes_event_rows_in([athlete_id], spans).get(athlete_id, [])
 
 
 def athlete_events(athlete_id: int, span: Interval) -> list[Event]:

@@ -136,6 +136,17 @@ def for_booking(athlete_id: int) -> dict[str, Any] | None:
     return {"flagged": core.flagged(row.answers), "decision": row.decision}
 
 
+def for_bookings(athlete_ids: Iterable[int]) -> dict[int, dict[str, Any] | None]:
+    """for_booking of several athletes in one query (a list of bookings)."""
+    ids = sorted(set(athlete_ids))
+    rows = db.session.scalars(select(Screening).where(Screening.athlete_id.in_(ids))) \
+        if ids else ()
+    found: dict[int, dict[str, Any] | None] = dict.fromkeys(ids)
+    for row in rows:
+        found[row.athlete_id] = {"flagged": core.flagged(row.answers), "decision": row.decision}
+    return found
+
+
 def excluded_by_screening(athlete_ids: Iterable[int]) -> dict[int, str]:
     """The athletes among `athlete_ids` whom a therapist recorded as not cleared, each with
     the reason "screening". Flagged answers alone never exclude anyone."""

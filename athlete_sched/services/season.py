@@ -21,6 +21,7 @@ from ..core import season as core_season
 from ..core.errors import AlreadyBooked, Conflict, InvalidValue
 from ..core.intervals import Interval, overlaps
 from ..core.proposals import Slot, TherapistState
+from ..core.windows import Windows
 from ..db import queries
 from ..db.models import Booking, Event
 from .common import now, policy, timing_of, windows_of
@@ -61,14 +62,27 @@ def season_event(event: Event | queries.EventTimingRow) -> core_season.SeasonEve
     return core_season.SeasonEvent(event.id, timing_of(event), event.priority)
 
 
+def _reach(spans: Sequence[Interval], before: timedelta) -> list[Interval]:
+    """`spans` widened to what the season rules may bring to bear on them: `before` back,
+    the minimum gap or a later event's reach ahead."""
+    return [Interval(min(s.start for s in spans) - before,
+                     max(s.end for s in spans) + max(min_gap(), LATER_REACH))]
+
+
+def seasons_near(athlete_ids: Sequence[int], spans: Sequence[Interval]) -> dict[int, Season]:
+    """Every event and session of each athlete that a rule could bring to bear on `spans`
+    (two queries for all of them)."""
+    wide = _reach(spans, min_gap())
+    events = queries.athletes_event_rows_in(athlete_ids, wide)
+    sessions = queries.athletes_sessions_in(athlete_ids, wide)
+    return {athlete_id: Season([season_event(e) for e in events.get(athlete_id, ())],
+                               sessions.get(athlete_id, []))
+            for athlete_id in athlete_ids}
+
+
 def season_near(athlete_id: int, spans: Sequence[Interval]) -> Season:
-    """Every event and session of the athlete that a rule could bring to bear on `spans`."""
-    gap = min_gap()
-    wide = [Interval(min(s.start for s in spans) - gap,
-                     max(s.end for s in spans) + max(gap, LATER_REACH))]
-    events = queries.athlete_event_rows_in(athlete_id, wide)
-    sessions = queries.athlete_sessions_in(athlete_id, wide)
-    return Season([season_event(e) for e in events], sessions)
+    """seasons_near for one athlete."""
+    return seasons_near([athlete_id], spans)[athlete_id]
 
 
 def athlete_blocks(event: Event, season: Season,
@@ -170,11 +184,8 @@ class SeasonView:
     suggestions: list[tuple[core_season.Suggestion, list[Slot]]]
 
 
-def _season_events(athlete_id: int, span: Interval) -> list[Event]:
-    """The athlete's events whose windows (from D-3 to E+4) may touch `span`."""
-    wide = Interval(span.start - timedelta(days=4), span.end + timedelta(days=4))
-    return [e for e in queries.athlete_events_in(athlete_id, [wide])
-            if overlaps(Interval(windows_of(e).pre.start, windows_of(e).post.end), span)]
+def _hull(windows: Windows) -> Interval:
+    return Interval(windows.pre.start, windows.post.end)
 
 
 def _slots(suggestion: core_season.Suggestion, models: dict[int, Event],
@@ -196,13 +207,14 @@ def season_view(athlete_id: int, span: Interval, *, course_sessions: int, tune_u
     """The season between span.start and span.end (see core.season.season_plan)."""
     from .scheduling import therapist_states
 
-    events = _season_events(athlete_id, span)
-    near = season_near(athlete_id, [span])
+    # Every event whose windows (D-3 to E+4) may touch the span, or whose rules reach it.
+    wide = _reach([span], max(min_gap(), LATER_REACH))
+    near = queries.athlete_events_in(athlete_id, wide)
+    sessions = queries.athlete_sessions_in(athlete_id, wide)
+    events = [e for e in near if overlaps(_hull(windows_of(e)), span)]
     models = {e.id: e for e in events}
-    season_events = {e.event_id: e for e in near.events}
-    season_events.update((e.id, season_event(e)) for e in events)
     plan = core_season.season_plan(
-        list(season_events.values()), near.sessions, span, now=now(),
+        [season_event(e) for e in near], sessions, span, now=now(),
         min_gap=min_gap(), recovery_gap=policy().recovery_gap,
         course_sessions=course_sessions, tune_up_weeks=tune_up_weeks)
     states = therapist_states(queries.therapist_rows(), [s.window for s in plan]) if plan else []

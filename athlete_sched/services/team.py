@@ -23,9 +23,10 @@ from ..core.proposals import window_load
 from ..db import queries
 from ..db.models import Athlete, Booking, Event, MailMessage, Team, TeamMember, Therapist, User
 from ..extensions import db
-from . import mail, scheduling, season
+from . import clinic, mail, scheduling, season
 from .common import now, policy, stamp, timing_of, windows_of
 from .mail_text import team_summary
+from .screening import excluded_by_screening
 
 ALREADY_BOOKED = "already-booked"
 
@@ -58,13 +59,6 @@ def _booked_members(event: Event) -> set[int]:
         Booking.event_id == event.id, Booking.status == "confirmed")))
 
 
-def _excluded(athlete_ids: Sequence[int]) -> dict[int, str]:
-    """Members a therapist's screening decision leaves out (services/screening.py)."""
-    from .screening import excluded_by_screening
-
-    return excluded_by_screening(athlete_ids)
-
-
 def plan(event: Event) -> core_plan.TeamPlan:
     """The best plan for every member of the team event (see core.team_plan)."""
     event = team_event(event)
@@ -77,9 +71,10 @@ def plan(event: Event) -> core_plan.TeamPlan:
     pre = core_plan.candidates("pre", windows.pre, start, states, not_before)
     post = core_plan.candidates("post", windows.post, start, states, not_before)
     members = member_ids(event)
-    booked, excluded = _booked_members(event), _excluded(members)
+    booked, excluded = _booked_members(event), excluded_by_screening(members)
+    seasons = season.seasons_near(members, spans)
     athletes = [core_plan.PlanAthlete(
-        athlete_id, tuple(season.athlete_blocks(event, season.season_near(athlete_id, spans))),
+        athlete_id, tuple(season.athlete_blocks(event, seasons[athlete_id])),
         ALREADY_BOOKED if athlete_id in booked else excluded.get(athlete_id))
         for athlete_id in members]
     loads = {state.schedule.therapist_id: window_load(state, windows.pre)
@@ -112,7 +107,7 @@ def book_team(event: Event, placements: Sequence[Placement] | None) -> list[Book
         athlete = db.session.get(Athlete, placement.athlete_id)
         for kind, chosen in (("pre", placement.pre), ("post", placement.post)):
             if chosen is not None:
-                therapist = _therapist(chosen[0])
+                therapist = clinic.get(Therapist, chosen[0], "therapist", "assignments")
                 bookings.append(scheduling.book(event, therapist, athlete, kind, chosen[1]))
     if bookings:
         _queue_coach_summary(event, bookings)
@@ -137,9 +132,3 @@ def _queue_coach_summary(event: Event, bookings: list[Booking]) -> None:
     db.session.add(MailMessage(booking_id=None, recipient=team.coach_email, method="SUMMARY",
                                sequence=0, attempts=0, created_at=stamp(),
                                message=message.as_string()))
-
-
-def _therapist(therapist_id: int) -> Therapist:
-    from .clinic import get
-
-    return get(Therapist, therapist_id, "therapist", "assignments")

@@ -7,7 +7,7 @@ from flask import current_app, jsonify
 from ..core.errors import InvalidValue, NotFound
 from ..db.models import Athlete, Booking, Event, Team, Therapist
 from ..db.version import data_version
-from ..services import accounts, clinic, scheduling
+from ..services import accounts, clinic, scheduling, screening
 from ..services.cache import cache_for
 from ..services.common import now, timing_of, windows_of
 from ..services.events import create_event as create_event_service
@@ -61,8 +61,8 @@ def patch_event(event_id: int):
     event = access.event_changeable(current_user(), _event(event_id))
     change = update_event(event, data)
     return done({**_event_json(event),
-                 "flagged_bookings": [s.booking_json(b) for b in change.flagged],
-                 "moved_bookings": [s.booking_json(b) for b in change.moved]})
+                 "flagged_bookings": s.bookings_json(change.flagged),
+                 "moved_bookings": s.bookings_json(change.moved)})
 
 
 @bp.get("/events/<int:event_id>/proposals")
@@ -164,7 +164,8 @@ def get_booking(booking_id: int):
 def list_bookings():
     q = parse_query(s.BookingQuery)
     rows = scheduling.list_bookings(access.booking_scope(current_user()), q, q.limit + 1)
-    return jsonify(page(rows, q.limit, s.booking_json))
+    screenings = screening.for_bookings(b.athlete_id for b in rows)
+    return jsonify(page(rows, q.limit, lambda b: s.booking_json(b, screenings)))
 
 
 @bp.patch("/bookings/<int:booking_id>")

@@ -11,7 +11,7 @@ from ..core.intervals import Interval
 from ..core.zones import load_zone
 from ..db.models import Athlete, Event, Team
 from ..services import clinic, season, team
-from ..services.common import localize, now, timing_of, windows_of
+from ..services.common import localize, now
 from . import access
 from . import schemas as s
 from . import schemas_team as st
@@ -51,7 +51,7 @@ def book_team(event_id: int):
     given = _placements(parse_body(st.BookTeamIn)) if request.get_data(cache=True) else None
     event = _team_event(event_id)
     bookings = team.book_team(event, given)
-    return done({"bookings": [s.booking_json(b) for b in bookings]}, 201)
+    return done({"bookings": s.bookings_json(bookings)}, 201)
 
 
 DEFAULT_SEASON = timedelta(weeks=26)
@@ -79,4 +79,4 @@ def athlete_season(athlete_id: int):
     span = _season_span(athlete, q)
     view = season.season_view(athlete.id, span, course_sessions=q.course_sessions,
                               tune_up_weeks=q.tune_up_weeks, slots=q.slots)
-    return jsonify(st.season_json(athlete.id, span, view, windows_of, timing_of))
+    return jsonify(st.season_json(athlete.id, span, view))

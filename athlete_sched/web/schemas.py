@@ -472,17 +472,27 @@ def proposals_json(event_id: int, proposals: Any) -> dict[str, Any]:
             "post": [one(x) for x in proposals.found["post"]]}
 
 
-def booking_json(booking: Any) -> dict[str, Any]:
+def booking_json(booking: Any, screenings: dict[int, Any] | None = None) -> dict[str, Any]:
+    """One booking; `screenings` (screening.for_bookings) saves a query per booking in a
+    list."""
+    shown = (screenings[booking.athlete_id] if screenings is not None
+             else screening.for_booking(booking.athlete_id))
     return {
         "id": booking.id, "event_id": booking.event_id, "athlete_id": booking.athlete_id,
         "therapist_id": booking.therapist_id, "kind": booking.kind,
         "start": _utc(booking.start), "end": _utc(booking.end), "status": booking.status,
         "uid": booking.uid, "sequence": booking.sequence,
         "invite_url": f"/api/v1/bookings/{booking.id}/invite.ics",
-        "screening": screening.for_booking(booking.athlete_id),
+        "screening": shown,
         **({"shared_with_event_id": booking.shared_event_id}
            if getattr(booking, "shared_event_id", None) is not None else {}),
     }
+
+
+def bookings_json(bookings: list[Any]) -> list[dict[str, Any]]:
+    """Several bookings, their athletes' screenings read in one query."""
+    screenings = screening.for_bookings(b.athlete_id for b in bookings)
+    return [booking_json(b, screenings) for b in bookings]
 
 
 class BookingScreeningOut(Out):

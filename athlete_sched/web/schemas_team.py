@@ -6,6 +6,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ..services.common import timing_of, windows_of
 from .schemas import (
     BookingOut,
     DateOrDateTimeIn,
@@ -19,7 +20,7 @@ from .schemas import (
     Out,
     SlotOut,
     _utc,
-    booking_json,
+    bookings_json,
     event_json,
     slot_json,
 )
@@ -128,12 +129,11 @@ class SeasonOut(Out):
     suggestions: list[SuggestionOut]
 
 
-def season_json(athlete_id: int, span: Any, view: Any, windows_of: Any,
-                timing_of: Any) -> dict[str, Any]:
+def season_json(athlete_id: int, span: Any, view: Any) -> dict[str, Any]:
     return {
         "athlete_id": athlete_id, "start": _utc(span.start), "end": _utc(span.end),
         "events": [event_json(e, windows_of(e), timing_of(e)) for e in view.events],
-        "bookings": [booking_json(b) for b in view.bookings],
+        "bookings": bookings_json(view.bookings),
         "suggestions": [{
             "kind": s.kind, "event_ids": list(s.event_ids),
             "window": {"start": _utc(s.window.start), "end": _utc(s.window.end)},
