@@ -56,21 +56,38 @@ migrate = Migrate()
 csrf = CSRFProtect()  # page forms; the bearer-token API is exempt
 
 
+def read_only_request() -> bool:
+    """Whether this is a read-only HTTP request (GET, HEAD, OPTIONS) that has not said it
+    must write after all (`restart_as_writer`)."""
+    return (has_request_context() and request.method in SAFE_METHODS
+            and not g.get("write_lock"))
+
+
 def _wants_write_lock() -> bool:
-    """Every transaction takes the write lock except those of read-only HTTP requests
-    (unless the request said it must write after all: `restart_as_writer`)."""
-    return not (has_request_context() and request.method in SAFE_METHODS
-                and not g.get("write_lock"))
+    """Every transaction takes the write lock except those of read-only HTTP requests."""
+    return not read_only_request()
+
+
+def reads_without_transaction() -> None:
+    """PostgreSQL, read-only request: take the session's connection in autocommit mode, so
+    that each query is its own transaction. Under READ COMMITTED every statement reads a
+    fresh snapshot either way, so the answers are the same; what goes is the BEGIN and the
+    ROLLBACK (two round trips a request), and with the ROLLBACK, psycopg's clearing of its
+    prepared statements (a rollback drops them all), so the queries every request sends
+    are prepared once per connection instead of planned on every call. The connection's
+    isolation level is reset when it goes back to the pool."""
+    if read_only_request() and db.engine.dialect.name == "postgresql":
+        db.session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
 
 
 def restart_as_writer() -> None:
-    """For a GET that finds it must write (a row created on first use): on SQLite, end the
-    read transaction so that the next one begins with BEGIN IMMEDIATE (a deferred read
+    """For a GET that finds it must write (a row created on first use): end the read
+    transaction (SQLite) or the autocommit connection (PostgreSQL), so that what follows
+    runs in one write transaction, begun on SQLite with BEGIN IMMEDIATE (a deferred read
     transaction cannot safely become a writer while another commits). Loaded objects are
-    expired and reload in the new transaction. PostgreSQL needs nothing."""
+    expired and reload in the new transaction."""
     g.write_lock = True
-    if db.engine.dialect.name == "sqlite":
-        db.session.rollback()
+    db.session.rollback()
 
 
 def configure_sqlite(engine: Engine) -> None:
@@ -90,6 +107,17 @@ def configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(connection):  # type: ignore[no-untyped-def]
         connection.exec_driver_sql("BEGIN IMMEDIATE" if _wants_write_lock() else "BEGIN")
+
+
+def configure_postgresql(engine: Engine) -> None:
+    """Run every session in UTC: instants are compared and stored as timestamptz either
+    way, but psycopg then returns them with `datetime.UTC` itself, so reading one needs no
+    conversion (db/types.py; a proposals request reads about 1,500)."""
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record):  # type: ignore[no-untyped-def]
+        dbapi_connection.execute("SET TIME ZONE 'UTC'")
+        dbapi_connection.commit()
 
 
 def lock_for_booking(connection: Connection, therapist_ids: Iterable[int | None],

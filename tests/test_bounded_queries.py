@@ -172,3 +172,69 @@ def test_a_therapist_without_hours_reads_as_no_hours(app, make_therapist):
         (row,) = queries.therapist_rows(made["id"])
         assert row.working_hours == ()
         assert schedule_of(row).working_hours == ()
+
+
+# --- busy intervals: at most 7 days a row (migration 0008) ----------------------------------
+
+def _busy(therapist, start, length):
+    from athlete_sched.db.models import BusyInterval
+
+    return BusyInterval(therapist_id=therapist.id, start=start, end=start + length,
+                        source="upload")
+
+
+@pytest.mark.parametrize(("length", "refused"), [
+    (queries.MAX_BUSY_SPAN, False),
+    (queries.MAX_BUSY_SPAN + timedelta(seconds=1), True),
+])
+def test_database_refuses_a_busy_interval_longer_than_7_days(rows, length, refused):
+    db.session.add(_busy(rows[0], S, length))
+    if refused:
+        with pytest.raises(IntegrityError, match="ck_busy_interval_span"):
+            db.session.commit()
+    else:
+        db.session.commit()
+
+
+def test_database_refuses_stretching_a_busy_interval_past_7_days(rows):
+    busy = _busy(rows[0], S, queries.MAX_BUSY_SPAN)
+    db.session.add(busy)
+    db.session.commit()
+    busy.end += timedelta(seconds=1)
+    with pytest.raises(IntegrityError, match="ck_busy_interval_span"):
+        db.session.commit()
+
+
+@pytest.mark.parametrize(("span_start", "found"), [
+    (S + queries.MAX_BUSY_SPAN - MIN, True),  # the last minute of the longest busy row
+    (S + queries.MAX_BUSY_SPAN, False),       # touching its end is not overlapping
+])
+def test_occupancy_finds_the_longest_busy_interval_from_its_last_minute(rows, span_start,
+                                                                       found):
+    therapist = rows[0]
+    db.session.add(_busy(therapist, S, queries.MAX_BUSY_SPAN))
+    db.session.commit()
+    span = Interval(span_start, span_start + 30 * MIN)
+    blocks, _ = queries.therapist_occupancy_in([therapist.id], [span], [span])
+    assert blocks.get(therapist.id, []) == (
+        [Interval(S, S + queries.MAX_BUSY_SPAN)] if found else [])
+
+
+def test_therapist_rows_list_the_hours_by_day_and_time_whatever_order_they_were_added(
+        app, make_therapist):
+    from athlete_sched.db.models import WorkingPeriod
+
+    made = make_therapist()
+    with app.app_context():
+        therapist = db.session.get(Therapist, made["id"])
+        therapist.working_hours.clear()
+        db.session.flush()
+        for day, start, end in ((4, 780, 1020), (0, 480, 720), (4, 480, 720), (0, 60, 120)):
+            db.session.add(WorkingPeriod(therapist_id=therapist.id, day=day,
+                                         start_minute=start, end_minute=end))
+        db.session.commit()
+        (row,) = queries.therapist_rows(made["id"])
+        assert [tuple(h) for h in row.working_hours] == [
+            (0, 60, 120), (0, 480, 720), (4, 480, 720), (4, 780, 1020)]
+        db.session.expire_all()
+        assert schedule_of(row) == schedule_of(db.session.get(Therapist, made["id"]))

@@ -272,3 +272,29 @@ def test_a_booking_at_imported_busy_time_is_409_and_next_to_it_is_fine(
     touching = api.post("/api/v1/bookings", {**claim, "start": "2027-10-29T14:15"})
     assert touching.status_code == 201, touching.get_data(as_text=True)
     assert touching.get_json()["end"] == "2027-10-29T13:00:00Z"  # 15:00 Berlin
+
+
+def test_a_busy_interval_longer_than_a_week_is_stored_as_pieces_and_blocks_all_of_it(
+        app, api, make_therapist, make_athlete, make_event):
+    """A three-week holiday in the therapist's calendar: stored as rows of at most 7 days
+    (the window queries stop reading at window end + 7 days; migration 0008), counted as one
+    interval, and the proposals of a day deep inside it (and of the days around its end)
+    avoid exactly the holiday."""
+    from athlete_sched.db.queries import MAX_BUSY_SPAN
+
+    therapist = make_therapist()
+    data = calendar("DTSTART;VALUE=DATE:20270201\nDTEND;VALUE=DATE:20270222\nSUMMARY:Holiday")
+    answer = upload(api, therapist["id"], data)
+    assert answer.status_code == 200, answer.get_data(as_text=True)
+    assert answer.get_json()["busy_intervals"] == 1
+    berlin = ZoneInfo("Europe/Berlin")
+    holiday = (datetime(2027, 2, 1, tzinfo=berlin).astimezone(UTC),
+               datetime(2027, 2, 22, tzinfo=berlin).astimezone(UTC))
+    spans = spans_of(stored(app, therapist["id"]))
+    assert len(spans) == 3 and all(end - start <= MAX_BUSY_SPAN for start, end in spans)
+    assert (spans[0][0], spans[-1][1]) == holiday
+    assert all(a[1] == b[0] for a, b in zip(spans, spans[1:], strict=False))  # they touch
+    assert check_pre_proposals(api, make_athlete, make_event, therapist, date(2027, 2, 17),
+                               [holiday]) > 0
+    # Sunday 21st (the holiday's last day) and Monday 22nd (free again): exactly the grid.
+    check_pre_proposals(api, make_athlete, make_event, therapist, date(2027, 2, 21), [holiday])

@@ -483,3 +483,56 @@ def test_migration_0003_fills_occupied_end_and_requires_it(scratch_database: str
         _migrate(scratch_database, "0003")  # and up again
     finally:
         engine.dispose()
+
+
+def test_migration_0008_splits_busy_intervals_longer_than_7_days_and_refuses_them(
+        scratch_database: str):
+    """Rows already longer than 7 days become pieces of at most 7 days that touch (same
+    therapist, source and calendar); shorter rows are left alone; then the database refuses
+    a longer row; down and up again."""
+    from athlete_sched.db.types import UTCDateTime
+
+    _migrate(scratch_database, "0007")
+    engine = sa.create_engine(scratch_database)
+    sqlite = engine.dialect.name == "sqlite"
+
+    def value(text: str):
+        return instant(text).strftime("%Y-%m-%d %H:%M:%S.%f") if sqlite else instant(text)
+
+    busy = sa.table("busy_interval", *(sa.column(c) for c in (
+        "therapist_id", "start", "end", "source")))
+    try:
+        with engine.begin() as conn:
+            conn.execute(sa.text(
+                "INSERT INTO therapist (id, name, email, timezone, session_minutes, "
+                "buffer_minutes, slot_step_minutes) VALUES "
+                "(1, 'Ana', 'ana@clinic.test', 'Europe/Berlin', 45, 0, 15)"))
+            conn.execute(busy.insert(), [
+                {"therapist_id": 1, "start": value("2027-02-01T00:00Z"),
+                 "end": value("2027-02-19T12:00Z"), "source": "upload"},
+                {"therapist_id": 1, "start": value("2027-03-01T00:00Z"),
+                 "end": value("2027-03-08T00:00Z"), "source": "url"}])
+        _migrate(scratch_database, "0008")
+        query = sa.text('SELECT start, "end", source FROM busy_interval ORDER BY start'
+                        ).columns(start=UTCDateTime, end=UTCDateTime)
+        with engine.connect() as conn:
+            assert [tuple(row) for row in conn.execute(query)] == [
+                (instant("2027-02-01T00:00Z"), instant("2027-02-08T00:00Z"), "upload"),
+                (instant("2027-02-08T00:00Z"), instant("2027-02-15T00:00Z"), "upload"),
+                (instant("2027-02-15T00:00Z"), instant("2027-02-19T12:00Z"), "upload"),
+                (instant("2027-03-01T00:00Z"), instant("2027-03-08T00:00Z"), "url")]
+        with pytest.raises(sa.exc.IntegrityError, match="ck_busy_interval_span"), \
+                engine.begin() as conn:
+            conn.execute(busy.insert().values(
+                therapist_id=1, start=value("2027-04-01T00:00Z"),
+                end=value("2027-04-08T00:00:01Z"), source="upload"))
+        _migrate(scratch_database, "0007", down=True)
+        with engine.begin() as conn:  # no limit below 0008
+            conn.execute(busy.insert().values(
+                therapist_id=1, start=value("2027-04-01T00:00Z"),
+                end=value("2027-04-20T00:00Z"), source="upload"))
+        _migrate(scratch_database, "0008")  # and up again: the new long row is split
+        with engine.connect() as conn:
+            assert conn.execute(sa.text("SELECT count(*) FROM busy_interval")).scalar() == 7
+    finally:
+        engine.dispose()

@@ -16,8 +16,8 @@ booking of the therapist. Intervals are half-open: touching is not overlapping.
 
 from __future__ import annotations
 
-from bisect import bisect_right
-from collections.abc import Iterable, Sequence
+from bisect import bisect_left, bisect_right
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from functools import cached_property, lru_cache
@@ -183,14 +183,22 @@ def _grid_run(origin: datetime, step: timedelta, dur: timedelta, lo: datetime,
     return accumulate(repeat(step, count), initial=first) if count >= 0 else ()
 
 
-def _sweep(periods: list[tuple[datetime, datetime]], lo: datetime, hi: datetime,
-           step: timedelta, dur: timedelta, starts: list[datetime],
-           ends: list[datetime]) -> list[datetime]:
-    """The grid starts of every period (origin, end), clipped to [lo, hi), that stay clear of
-    the merged forbidden intervals [starts[j], ends[j]): bisect finds the first forbidden
-    interval a period meets, and each free piece between them yields its run of starts."""
+Forbidden = tuple[list[datetime], list[datetime]]  # merged intervals: starts, ends
+
+
+def _period_starts(origin: datetime, end: datetime, segments: Sequence[tuple[datetime, datetime]],
+                   step: timedelta, dur: timedelta, forbidden: Forbidden) -> list[datetime]:
+    """The grid starts of the working period (origin, end), clipped to each of the
+    ascending, disjoint `segments`, that stay clear of the merged forbidden intervals
+    [starts[j], ends[j]): bisect finds the first forbidden interval a clipped period meets,
+    and each free piece between them yields its run of starts. Ascending."""
+    starts, ends = forbidden
     found: list[datetime] = []
-    for origin, end in periods:
+    for lo, hi in segments:
+        if hi <= origin:
+            continue
+        if lo >= end:
+            break
         left, right = (origin if origin > lo else lo), (end if end < hi else hi)
         j = bisect_right(ends, left)
         while j < len(starts) and starts[j] < right:
@@ -201,6 +209,10 @@ def _sweep(periods: list[tuple[datetime, datetime]], lo: datetime, hi: datetime,
         if right - left >= dur:
             found += _grid_run(origin, step, dur, left, right)
     return found
+
+
+def _disjoint(periods: Sequence[tuple[datetime, datetime]]) -> bool:
+    return all(map(le, map(_END, periods), map(_START, periods[1:])))
 
 
 def free_starts(schedule: TherapistSchedule, window: Interval, blocked: Sequence[Interval],
@@ -218,12 +230,76 @@ def free_starts(schedule: TherapistSchedule, window: Interval, blocked: Sequence
     if dur <= _ZERO or hi - lo < dur:
         return []
     periods = _utc_periods(schedule.tz, schedule.week, lo, hi)
-    starts, ends = _forbidden(blocked, bookings, timedelta(minutes=schedule.buffer_minutes))
-    found = _sweep(periods, lo, hi, timedelta(minutes=schedule.slot_step_minutes), dur,
-                   starts, ends)
+    forbidden = _forbidden(blocked, bookings, timedelta(minutes=schedule.buffer_minutes))
+    step, segments = timedelta(minutes=schedule.slot_step_minutes), ((lo, hi),)
+    found = [start for origin, end in periods
+             for start in _period_starts(origin, end, segments, step, dur, forbidden)]
     # Disjoint periods yield ascending, distinct starts; overlapping ones need a clean-up.
-    disjoint = all(map(le, map(_END, periods), map(_START, periods[1:])))
-    return found if disjoint else sorted(set(found))
+    return found if _disjoint(periods) else sorted(set(found))
+
+
+class FreeStarts:
+    """free_starts computed as they are taken, for ranking many therapists' starts when
+    only the best few are wanted (core/proposals.py): one working period at a time, from
+    the earliest on (`rising`) or from a point backwards (`falling`).
+
+    The forbidden intervals come merged (`forbidden_of`, once per therapist for all its
+    windows), and instead of one [not_before, window end) range the starts are clipped to
+    ascending, disjoint `segments` (that range minus the athlete's commitments, worked out
+    once for all therapists): a start whose session lies in a segment and clear of the
+    forbidden intervals is exactly one clear of both. The runs yield what free_starts
+    yields for the same inputs, split at the point (tests/core/test_availability_fast.py).
+    """
+
+    def __init__(self, schedule: TherapistSchedule, forbidden: Forbidden,
+                 segments: Sequence[tuple[datetime, datetime]]) -> None:
+        self._forbidden = forbidden
+        self._segments = segments
+        self._step = timedelta(minutes=schedule.slot_step_minutes)
+        self._dur = timedelta(minutes=schedule.session_minutes)
+        lo, hi = (segments[0][0], segments[-1][1]) if segments else (_NEVER, _NEVER)
+        self._periods = _utc_periods(schedule.tz, schedule.week, lo, hi) if hi - lo >= \
+            self._dur else []
+        if not _disjoint(self._periods):  # overlapping periods: no order per period
+            everything = sorted({start for origin, end in self._periods
+                                 for start in self._starts(origin, end)})
+            self._periods, self._all = [], everything
+        else:
+            self._all = None
+
+    def _starts(self, origin: datetime, end: datetime) -> list[datetime]:
+        return _period_starts(origin, end, self._segments, self._step, self._dur,
+                              self._forbidden)
+
+    def rising(self, since: datetime | None = None) -> Iterator[datetime]:
+        """The free starts >= `since` (None: all), ascending."""
+        if self._all is not None:
+            yield from (s for s in self._all if since is None or s >= since)
+            return
+        for origin, end in self._periods:
+            if since is not None and end <= since:
+                continue
+            starts = self._starts(origin, end)
+            yield from (starts if since is None or origin >= since else
+                        starts[bisect_left(starts, since):])
+
+    def falling(self, before: datetime) -> Iterator[datetime]:
+        """The free starts < `before`, descending."""
+        if self._all is not None:
+            yield from reversed(self._all[:bisect_left(self._all, before)])
+            return
+        for origin, end in reversed(self._periods):
+            if origin >= before:
+                continue
+            starts = self._starts(origin, end)
+            yield from reversed(starts[:bisect_left(starts, before)])
+
+
+def forbidden_of(blocked: Iterable[Interval], bookings: Iterable[Interval],
+                 buffer_minutes: int) -> Forbidden:
+    """The blocked intervals and the bookings widened by the buffer on both sides, merged
+    (what FreeStarts takes)."""
+    return _forbidden(blocked, bookings, timedelta(minutes=buffer_minutes))
 
 
 def working_period_containing(schedule: TherapistSchedule,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import NamedTuple
 
 from .errors import InvalidPeriod
@@ -42,6 +42,20 @@ def contains(outer: Interval, inner: Interval) -> bool:
     """True when every instant of `inner` lies in `outer` (`outer.start <= inner.start` and
     `inner.end <= outer.end`); an interval contains itself."""
     return outer.start <= inner.start and inner.end <= outer.end
+
+
+def pieces(interval: Interval, longest: timedelta) -> list[Interval]:
+    """`interval` cut into consecutive pieces of at most `longest` each, from its start (the
+    last one may be shorter): they touch, so together they hold exactly its instants. An
+    empty interval has no pieces. Raises ValueError unless `longest` is positive."""
+    if longest <= timedelta(0):
+        raise ValueError(f"longest must be positive, not {longest!r}")
+    start, end = interval
+    found: list[Interval] = []
+    while start < end:
+        found.append(Interval(start, min(start + longest, end)))
+        start = found[-1].end
+    return found
 
 
 def merge(intervals: Iterable[Interval]) -> list[Interval]:

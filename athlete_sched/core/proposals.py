@@ -16,15 +16,15 @@ time, the less-loaded therapist comes first; then the lower therapist id.
 from __future__ import annotations
 
 import heapq
-from bisect import bisect_left
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cached_property
 from itertools import islice
 from operator import itemgetter
 
-from .availability import TherapistSchedule, free_starts
-from .intervals import Interval
+from .availability import Forbidden, FreeStarts, TherapistSchedule, forbidden_of
+from .intervals import Interval, subtract
 
 DEFAULT_NOTICE = timedelta(hours=2)
 PRE_TARGET = timedelta(hours=72)
@@ -55,6 +55,12 @@ class TherapistState:
     blocked: tuple[Interval, ...] = ()
     bookings: tuple[Interval, ...] = ()
 
+    @cached_property
+    def forbidden(self) -> Forbidden:
+        """`blocked` and the buffered bookings, merged: worked out once for every window
+        the state is asked about (a proposal's pre and post)."""
+        return forbidden_of(self.blocked, self.bookings, self.schedule.buffer_minutes)
+
 
 def rank_key(kind: str, start: datetime, load: int, therapist_id: int,
              event_start: datetime) -> RankKey:
@@ -78,24 +84,21 @@ _Candidate = tuple[RankKey, int, datetime, timedelta]
 
 
 def _ranked_runs(kind: str, window: Interval, event_start: datetime,
-                 therapists: Sequence[TherapistState], athlete_busy: tuple[Interval, ...],
-                 not_before: datetime) -> Iterator[Iterator[_Candidate]]:
-    """Each therapist's free starts as (rank key, therapist id, start, length), in runs that
-    are each already in rank order (post: one ascending run; pre: the starts before the
-    target walking back, and those from it walking forward), so that merging the runs
-    yields every candidate in rank order while computing keys only for those taken."""
+                 therapists: Sequence[TherapistState],
+                 segments: Sequence[tuple[datetime, datetime]]) -> Iterator[Iterator[_Candidate]]:
+    """Each therapist's free starts in `segments` as (rank key, therapist id, start,
+    length), in runs that are each already in rank order (post: one ascending run; pre: the
+    starts before the target walking back, and those from it walking forward), so that
+    merging the runs yields every candidate in rank order. The runs are lazy
+    (availability.FreeStarts): a therapist's starts are worked out one working period at
+    a time, as the merge takes them, and keys are computed only for those taken."""
     target = event_start - PRE_TARGET
     for state in therapists:
         schedule = state.schedule
         tid, length = schedule.therapist_id, timedelta(minutes=schedule.session_minutes)
         load = window_load(state, window)
-        starts = free_starts(schedule, window, tuple(state.blocked) + athlete_busy, state.bookings,
-                             not_before)
-        if kind == "pre":
-            split = bisect_left(starts, target)
-            runs = (reversed(starts[:split]), iter(starts[split:]))
-        else:
-            runs = (iter(starts),)
+        free = FreeStarts(schedule, state.forbidden, segments)
+        runs = (free.falling(target), free.rising(target)) if kind == "pre" else (free.rising(),)
         for run in runs:
             yield _keyed(kind, run, load, tid, length, event_start)
 
@@ -120,7 +123,9 @@ def propose(kind: str, window: Interval, event_start: datetime,
         raise ValueError(f"kind must be one of {KINDS}, not {kind!r}")
     if limit <= 0:
         return []
-    runs = _ranked_runs(kind, window, event_start, therapists, tuple(athlete_busy),
-                        now + notice)
+    lo = max(window.start, now + notice)
+    segments = [tuple(span) for span in subtract([Interval(lo, window.end)], athlete_busy)
+                ] if lo < window.end else []
+    runs = _ranked_runs(kind, window, event_start, therapists, segments)
     best = islice(heapq.merge(*runs, key=itemgetter(0)), limit)  # keys are unique
     return [Slot(tid, start, start + length, kind) for _, tid, start, length in best]

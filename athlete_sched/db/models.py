@@ -276,7 +276,9 @@ class Booking(db.Model):
         UniqueConstraint("uid", name="uq_booking_uid"),
         Index("uq_booking_one_confirmed_per_kind", "athlete_id", "event_id", "kind", unique=True,
               postgresql_where=text(ONCE_KINDS_WHERE), sqlite_where=text(ONCE_KINDS_WHERE)),
-        Index("ix_booking_therapist_block_end", "therapist_id", "block_end"),
+        # Holds every column the therapist's window reads need (migration 0008).
+        Index("ix_booking_therapist_block_end", "therapist_id", "block_end", "start", "end",
+              "status"),
         Index("ix_booking_athlete_end", "athlete_id", "end"),
         Index("ix_booking_event", "event_id"),
     )

@@ -5,9 +5,13 @@ about, so its cost follows the span, not the history (bench/propose.py checks th
   `span.start` and `span.end + MAX_BOOKING_SPAN`. That upper bound is exact because no
   booking's blocked range is longer than MAX_BOOKING_SPAN (the database refuses longer
   ones, migration 0002); without it every future booking would be read.
-- time off and busy intervals have no length limit, so the index (therapist_id, end,
-  start) is read from `span.start` on; it holds every column the query needs, so those
-  rows come from the index alone.
+- busy intervals: the index (therapist_id, end, start) is read between `span.start` and
+  `span.end + MAX_BUSY_SPAN`, exact for the same reason (imports store a longer busy
+  interval as pieces, and the database refuses longer rows, migration 0008).
+- time off has no length limit (a therapist's holiday), so its index (therapist_id, end,
+  start) is read from `span.start` on; there are few rows.
+These indexes hold every column the queries need (migration 0008 for bookings), so the
+rows come from the index alone.
 """
 
 from __future__ import annotations
@@ -15,20 +19,26 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any, NamedTuple
 
 from sqlalchemy import (
     ColumnElement,
     CompoundSelect,
+    Integer,
     Select,
+    String,
     and_,
+    any_,
     bindparam,
+    cast,
+    func,
     literal,
     or_,
     select,
     union_all,
 )
+from sqlalchemy.types import ARRAY
 
 from ..core.intervals import Interval
 from ..extensions import db
@@ -41,6 +51,9 @@ MAX_EVENT_DAYS = 60
 # minutes (the API's limit) plus a buffer of at most 240 (CHECK on therapist). Migration
 # 0002 makes the database refuse longer ones, so the bound below cannot miss a booking.
 MAX_BOOKING_SPAN = timedelta(minutes=480 + 240)
+# The longest busy interval row: imports store longer ones as pieces (services/busy.py),
+# and migration 0008 makes the database refuse longer rows.
+MAX_BUSY_SPAN = timedelta(days=7)
 
 
 # Statements are built once per shape and reused with bound values: building a select
@@ -77,28 +90,44 @@ def _touching(start: Any, end: Any, spans: int, prefix: str = "") -> list[Column
     return clauses
 
 
-def _block_selects(spans: int) -> list[Select]:
+def _one_of(column: Any, name: str, array: bool) -> ColumnElement[bool]:
+    """`column` is one of the ids bound as `name`. PostgreSQL (`array`): `= ANY(array)`, one
+    parameter however many ids; an IN list of 50 parameters made the server spend about
+    2 ms more on a proposals query (planning it and probing the index per value). SQLite:
+    an expanded IN list, which it reads as cheaply."""
+    if array:
+        return column == any_(bindparam(name, type_=ARRAY(Integer)))
+    return column.in_(bindparam(name, expanding=True))
+
+
+def _block_selects(spans: int, array: bool) -> list[Select]:
     """Time off and busy intervals (flag 0) of the therapists in `ids` touching the spans."""
-    return [select(literal(0).label("booked"), model.therapist_id, model.start, model.end
-                   ).where(model.therapist_id.in_(bindparam("ids", expanding=True)),
-                           *_touching(model.start, model.end, spans))
-            for model in (TimeOff, BusyInterval)]
+    time_off, busy = (select(literal(0).label("booked"), model.therapist_id, model.start,
+                             model.end).where(_one_of(model.therapist_id, "ids", array),
+                                              *_touching(model.start, model.end, spans))
+                      for model in (TimeOff, BusyInterval))
+    return [time_off, busy.where(BusyInterval.end < bindparam("busy_reach"))]
 
 
-def _booking_select(spans: int) -> Select:
+def _booking_select(spans: int, array: bool) -> Select:
     """Confirmed bookings (flag 1, unbuffered) of the therapists in `ids` whose blocked range
     touches the spans bound with the prefix "b"."""
     return select(literal(1).label("booked"), Booking.therapist_id, Booking.start,
                   Booking.end).where(
-        Booking.therapist_id.in_(bindparam("ids", expanding=True)),
+        _one_of(Booking.therapist_id, "ids", array),
         Booking.status == "confirmed", Booking.block_end < bindparam("breach"),
         *_touching(Booking.start, Booking.block_end, spans, "b"))
 
 
 @cache
-def _occupancy_statement(spans: int) -> CompoundSelect:
+def _occupancy_statement(spans: int, array: bool) -> CompoundSelect:
     """Blocks and bookings of the therapists in one round trip."""
-    return union_all(*_block_selects(spans), _booking_select(spans))
+    return union_all(*_block_selects(spans, array), _booking_select(spans, array))
+
+
+def _arrays() -> bool:
+    """Whether the session's database binds id lists as one array (PostgreSQL)."""
+    return db.session.get_bind().dialect.name == "postgresql"
 
 
 # SQLite may otherwise read an athlete's bookings through the partial unique index (it
@@ -136,36 +165,43 @@ class TherapistRow(NamedTuple):
     working_hours: tuple[HoursRow, ...]
 
 
+# A therapist's weekly hours travel as one text, "day:start:end" per period joined by ","
+# (aggregated by the database: one row per therapist instead of one per period), and are
+# parsed once per distinct text (_hours_of).
+_HOURS_TEXT = func.aggregate_strings(
+    cast(WorkingPeriod.day, String) + ":" + cast(WorkingPeriod.start_minute, String) + ":"
+    + cast(WorkingPeriod.end_minute, String), ",")
+
+
 @cache
 def _therapist_rows_statement(one: bool) -> Select:
-    """Each therapist's settings with one row per weekly working period (NULLs for none),
-    by therapist, then period id (order within a week does not matter to the core, only
-    that it is the same on every read)."""
+    """Each therapist's settings and weekly hours (NULL for none), one row per therapist,
+    by id."""
     query = select(Therapist.id, Therapist.timezone, Therapist.session_minutes,
-                   Therapist.buffer_minutes, Therapist.slot_step_minutes, WorkingPeriod.day,
-                   WorkingPeriod.start_minute, WorkingPeriod.end_minute
+                   Therapist.buffer_minutes, Therapist.slot_step_minutes, _HOURS_TEXT
                    ).outerjoin(WorkingPeriod, WorkingPeriod.therapist_id == Therapist.id
-                               ).order_by(Therapist.id, WorkingPeriod.id)
+                               ).group_by(Therapist.id).order_by(Therapist.id)
     return query.where(Therapist.id == bindparam("therapist_id")) if one else query
+
+
+@lru_cache(maxsize=4096)
+def _hours_of(text: str | None) -> tuple[HoursRow, ...]:
+    """The periods of an aggregated hours text, by (day, start, end): the order the
+    therapist model lists them in, whatever order the database joined them in. Memoized
+    on the text (a clinic's therapists have a handful of distinct week plans)."""
+    if not text:
+        return ()
+    return tuple(sorted(HoursRow(*map(int, period.split(":"))) for period in text.split(",")))
 
 
 def therapist_rows(therapist_id: int | None = None) -> list[TherapistRow]:
     """Every therapist (or the one asked for) with the weekly hours, ordered by id, read as
     plain rows through the connection in one round trip (no ORM step): for 50 therapists
-    about 0.5 ms, where loading the ORM objects takes ~5."""
+    50 short rows, where loading the ORM objects takes ~5 ms."""
     params = {"therapist_id": therapist_id}
     rows = db.session.connection().execute(
         _therapist_rows_statement(therapist_id is not None), params).all()
-    found: list[TherapistRow] = []
-    hours: list[HoursRow] = []
-    for row in rows:
-        if not found or found[-1].id != row[0]:
-            hours = []
-            found.append(TherapistRow(*row[:5], working_hours=()))
-        if row[5] is not None:  # a therapist without hours has one row of NULLs
-            hours.append(HoursRow(*row[5:]))
-            found[-1] = found[-1]._replace(working_hours=tuple(hours))
-    return found
+    return [TherapistRow(*row[:5], working_hours=_hours_of(row[5])) for row in rows]
 
 
 def therapist_occupancy_in(therapist_ids: Sequence[int], spans: Sequence[Interval],
@@ -176,7 +212,9 @@ def therapist_occupancy_in(therapist_ids: Sequence[int], spans: Sequence[Interva
     `spans`; each row once), in one round trip."""
     params = {"ids": list(therapist_ids), **_span_params(spans),
               **_span_params(booking_spans, "b")}
-    rows = db.session.connection().execute(_occupancy_statement(len(spans)), params).all()
+    params["busy_reach"] = params["hi"] + MAX_BUSY_SPAN
+    statement = _occupancy_statement(len(spans), _arrays())
+    rows = db.session.connection().execute(statement, params).all()
     blocks: dict[int, list[Interval]] = defaultdict(list)
     bookings: dict[int, list[Interval]] = defaultdict(list)
     for booked, therapist_id, start, end in rows:

@@ -41,11 +41,19 @@ class UTCDateTime(TypeDecorator[datetime]):
         """On SQLite, text -> aware UTC in one C call: `fromisoformat` of the stored text
         with its offset appended is about 7x faster than parsing it naive and attaching
         the zone with `replace` (measured: 0.2 against 1.5 us a value), and window queries
-        read hundreds of instants per request. Other backends: the default path."""
-        if dialect.name != "sqlite":
-            return super().result_processor(dialect, coltype)
-        return _sqlite_instant
+        read hundreds of instants per request. PostgreSQL sessions run in UTC
+        (extensions.configure_postgresql), so psycopg returns timestamptz already in
+        `datetime.UTC` and the value is kept as it is; any other zone is converted."""
+        if dialect.name == "sqlite":
+            return _sqlite_instant
+        if dialect.name == "postgresql":
+            return _utc_instant
+        return super().result_processor(dialect, coltype)
 
 
 def _sqlite_instant(value: str | None) -> datetime | None:
     return None if value is None else datetime.fromisoformat(value + "+00:00")
+
+
+def _utc_instant(value: datetime | None) -> datetime | None:
+    return value if value is None or value.tzinfo is UTC else value.astimezone(UTC)

@@ -27,9 +27,10 @@ from sqlalchemy import delete, insert, select
 
 from ..core import ical_import
 from ..core.errors import Conflict, DomainError, InvalidValue, NotFound
-from ..core.intervals import Interval
+from ..core.intervals import Interval, pieces
 from ..core.zones import load_zone
 from ..db.models import BusyCalendar, BusyInterval, Therapist
+from ..db.queries import MAX_BUSY_SPAN
 from ..extensions import db
 from .busy_fetch import FetchError, Limits, fetch
 from .common import now, stamp
@@ -69,13 +70,17 @@ def _fresh(calendar: BusyCalendar | None, body_hash: str) -> bool:
 
 
 def store(calendar: BusyCalendar, intervals: list[Interval], body_hash: str) -> None:
-    """Replace the calendar's busy intervals with `intervals` (one unit, not committed)."""
+    """Replace the calendar's busy intervals with `intervals` (one unit, not committed).
+    One longer than MAX_BUSY_SPAN is stored as consecutive pieces (the database refuses
+    longer rows, so that the window queries can stop reading early; db/queries.py);
+    `busy_count` counts the intervals, not the pieces."""
     db.session.execute(delete(BusyInterval).where(BusyInterval.calendar_id == calendar.id))
-    rows = [{"therapist_id": calendar.therapist_id, "start": i.start, "end": i.end,
-             "source": calendar.kind, "calendar_id": calendar.id} for i in intervals]
+    rows = [{"therapist_id": calendar.therapist_id, "start": piece.start, "end": piece.end,
+             "source": calendar.kind, "calendar_id": calendar.id}
+            for interval in intervals for piece in pieces(interval, MAX_BUSY_SPAN)]
     if rows:
         db.session.execute(insert(BusyInterval), rows)
-    calendar.body_hash, calendar.busy_count = body_hash, len(rows)
+    calendar.body_hash, calendar.busy_count = body_hash, len(intervals)
     calendar.synced_at = calendar.checked_at = stamp()
     calendar.error = calendar.error_at = None
 

@@ -9,6 +9,9 @@
   and tests every interval, on inputs the minute-based property tests never produce:
   microseconds, empty and reversed intervals, sessions of odd length, an interval that
   starts at `datetime.min`.
+- FreeStarts (the lazy runs proposals merge): against free_starts of the same inputs, the
+  athlete's commitments given as segments instead of as blocked intervals, split at a
+  point.
 """
 
 from __future__ import annotations
@@ -21,12 +24,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from athlete_sched.core.availability import (
+    FreeStarts,
     TherapistSchedule,
     WorkingPeriod,
+    forbidden_of,
     free_starts,
     working_intervals,
 )
-from athlete_sched.core.intervals import Interval
+from athlete_sched.core.intervals import Interval, subtract
 
 FIRST_DAY, LAST_DAY = date(2027, 1, 1), date(2027, 12, 31)
 # Every half hour, the times where a change most often happens or lands, and times marked
@@ -162,6 +167,29 @@ def test_free_starts_match_a_walk_over_every_grid_point(
     not_before = moment(begin + late, micros // 2)
     found = free_starts(schedule, window, blocked, bookings, not_before, duration)
     assert found == oracle(schedule, window, blocked, bookings, not_before, duration)
+
+
+@settings(max_examples=150, deadline=None)
+@given(schedule=schedules(), blocked=intervals(25), bookings=intervals(6),
+       athlete=intervals(4), begin=st.integers(-300, 2 * 1440),
+       length=st.integers(0, 3 * 1440), late=st.integers(-600, 1440),
+       split=st.integers(-600, 4 * 1440), micros=st.integers(0, 999_999))
+def test_lazy_runs_yield_what_free_starts_yields_split_at_a_point(
+        schedule: TherapistSchedule, blocked: list[Interval], bookings: list[Interval],
+        athlete: list[Interval], begin: int, length: int, late: int, split: int,
+        micros: int) -> None:
+    window = Interval(moment(begin, micros), moment(begin + length, 0))
+    not_before = moment(begin + late, micros // 2)
+    point = moment(split, micros // 3)
+    expected = free_starts(schedule, window, blocked + athlete, bookings, not_before)
+    lo = max(window.start, not_before)
+    segments = [tuple(s) for s in subtract([Interval(lo, window.end)], athlete)
+                ] if lo < window.end else []
+    free = FreeStarts(schedule, forbidden_of(blocked, bookings, schedule.buffer_minutes),
+                      segments)
+    assert list(free.rising()) == expected
+    assert list(free.rising(point)) == [s for s in expected if s >= point]
+    assert list(free.falling(point)) == [s for s in reversed(expected) if s < point]
 
 
 SCHEDULE = TherapistSchedule(1, ZoneInfo("UTC"), (WorkingPeriod(4, time(8), time(12)),),

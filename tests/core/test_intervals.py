@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import pytest
 
 from athlete_sched.core.errors import InvalidPeriod
-from athlete_sched.core.intervals import Interval, contains, merge, overlaps, subtract
+from athlete_sched.core.intervals import Interval, contains, merge, overlaps, pieces, subtract
 
 
 def z(text: str) -> datetime:
@@ -88,3 +88,23 @@ def test_interval_of_refuses_a_reversed_or_empty_period() -> None:
         Interval.of(z("10:00"), z("10:00"))
     with pytest.raises(InvalidPeriod):
         Interval.of(z("10:00"), z("09:00"))
+
+
+@pytest.mark.parametrize(("span", "hours", "expected"), [
+    pytest.param("09:00-10:00", 2, ["09:00-10:00"], id="shorter than a piece: whole"),
+    pytest.param("09:00-11:00", 2, ["09:00-11:00"], id="exactly a piece: whole"),
+    pytest.param("09:00-14:30", 2, ["09:00-11:00", "11:00-13:00", "13:00-14:30"],
+                 id="longer: pieces from the start, the last one shorter"),
+    pytest.param("09:00-09:00", 2, [], id="empty: no pieces"),
+])
+def test_pieces_touch_and_cover_exactly_the_interval(span: str, hours: int,
+                                                     expected: list[str]) -> None:
+    (interval,) = ivs(span)
+    found = pieces(interval, timedelta(hours=hours))
+    assert found == ivs(*expected)
+    assert merge(found) == ([interval] if expected else [])
+
+
+def test_pieces_need_a_positive_length() -> None:
+    with pytest.raises(ValueError, match="positive"):
+        pieces(iv("09:00", "10:00"), timedelta(0))
