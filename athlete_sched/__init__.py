@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, request
+from flask import Flask
 
 from . import extensions
 from .config import Config, from_environment
@@ -42,16 +42,12 @@ def create_app(config: dict[str, Any] | type | None = None) -> Flask:
             version.track(db.engine)
         elif db.engine.dialect.name == "postgresql":
             extensions.configure_postgresql(db.engine)
+            app.before_request(extensions.reads_without_transaction)
 
     from .cli import register_cli
     from .db import models  # noqa: F401
     from .services import mail
     from .web import api, api_calendars, errors, pages
-
-    @app.before_request
-    def _read_only_connection() -> None:
-        if request.endpoint != "static":
-            extensions.reads_without_transaction()
 
     extensions.csrf.init_app(app)
     errors.register(app)

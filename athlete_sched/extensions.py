@@ -69,14 +69,15 @@ def _wants_write_lock() -> bool:
 
 
 def reads_without_transaction() -> None:
-    """PostgreSQL, read-only request: take the session's connection in autocommit mode, so
+    """PostgreSQL (create_app installs it before every request there), read-only request
+    other than a static file: take the session's connection in autocommit mode, so
     that each query is its own transaction. Under READ COMMITTED every statement reads a
     fresh snapshot either way, so the answers are the same; what goes is the BEGIN and the
     ROLLBACK (two round trips a request), and with the ROLLBACK, psycopg's clearing of its
     prepared statements (a rollback drops them all), so the queries every request sends
     are prepared once per connection instead of planned on every call. The connection's
     isolation level is reset when it goes back to the pool."""
-    if read_only_request() and db.engine.dialect.name == "postgresql":
+    if read_only_request() and request.endpoint != "static":
         db.session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
 
 

@@ -230,7 +230,7 @@ def free_starts(schedule: TherapistSchedule, window: Interval, blocked: Sequence
     if dur <= _ZERO or hi - lo < dur:
         return []
     periods = _utc_periods(schedule.tz, schedule.week, lo, hi)
-    forbidden = _forbidden(blocked, bookings, timedelta(minutes=schedule.buffer_minutes))
+    forbidden = forbidden_of(blocked, bookings, schedule.buffer_minutes)
     step, segments = timedelta(minutes=schedule.slot_step_minutes), ((lo, hi),)
     found = [start for origin, end in periods
              for start in _period_starts(origin, end, segments, step, dur, forbidden)]
@@ -260,22 +260,22 @@ class FreeStarts:
         lo, hi = (segments[0][0], segments[-1][1]) if segments else (_NEVER, _NEVER)
         self._periods = _utc_periods(schedule.tz, schedule.week, lo, hi) if hi - lo >= \
             self._dur else []
-        if not _disjoint(self._periods):  # overlapping periods: no order per period
-            everything = sorted({start for origin, end in self._periods
-                                 for start in self._starts(origin, end)})
-            self._periods, self._all = [], everything
-        else:
-            self._all = None
+        self._merged: list[datetime] | None = None
+        if not _disjoint(self._periods):
+            # Overlapping periods have no order per period: their starts, worked out at
+            # once and deduplicated, stand as one period spanning them all.
+            self._merged = sorted({start for origin, end in self._periods
+                                   for start in self._starts(origin, end)})
+            self._periods = [(self._periods[0][0], max(map(_END, self._periods)))]
 
     def _starts(self, origin: datetime, end: datetime) -> list[datetime]:
+        if self._merged is not None:
+            return self._merged
         return _period_starts(origin, end, self._segments, self._step, self._dur,
                               self._forbidden)
 
     def rising(self, since: datetime | None = None) -> Iterator[datetime]:
         """The free starts >= `since` (None: all), ascending."""
-        if self._all is not None:
-            yield from (s for s in self._all if since is None or s >= since)
-            return
         for origin, end in self._periods:
             if since is not None and end <= since:
                 continue
@@ -285,9 +285,6 @@ class FreeStarts:
 
     def falling(self, before: datetime) -> Iterator[datetime]:
         """The free starts < `before`, descending."""
-        if self._all is not None:
-            yield from reversed(self._all[:bisect_left(self._all, before)])
-            return
         for origin, end in reversed(self._periods):
             if origin >= before:
                 continue

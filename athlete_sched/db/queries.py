@@ -125,11 +125,6 @@ def _occupancy_statement(spans: int, array: bool) -> CompoundSelect:
     return union_all(*_block_selects(spans, array), _booking_select(spans, array))
 
 
-def _arrays() -> bool:
-    """Whether the session's database binds id lists as one array (PostgreSQL)."""
-    return db.session.get_bind().dialect.name == "postgresql"
-
-
 # SQLite may otherwise read an athlete's bookings through the partial unique index (it
 # holds status = 'confirmed'), every one of them, instead of the range on `end` (seen in
 # bench/bookings.py: 0.77x instead of 0.89x).
@@ -213,8 +208,9 @@ def therapist_occupancy_in(therapist_ids: Sequence[int], spans: Sequence[Interva
     params = {"ids": list(therapist_ids), **_span_params(spans),
               **_span_params(booking_spans, "b")}
     params["busy_reach"] = params["hi"] + MAX_BUSY_SPAN
-    statement = _occupancy_statement(len(spans), _arrays())
-    rows = db.session.connection().execute(statement, params).all()
+    connection = db.session.connection()
+    statement = _occupancy_statement(len(spans), connection.dialect.name == "postgresql")
+    rows = connection.execute(statement, params).all()
     blocks: dict[int, list[Interval]] = defaultdict(list)
     bookings: dict[int, list[Interval]] = defaultdict(list)
     for booked, therapist_id, start, end in rows:
