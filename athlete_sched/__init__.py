@@ -35,7 +35,6 @@ def create_app(config: dict[str, Any] | type | None = None) -> Flask:
     # `extensions.db`, not a bare `db`: the subpackage athlete_sched.db shadows that name here.
     db = extensions.db
     db.init_app(app)
-    extensions.migrate.init_app(app, db, directory=str(ROOT / "migrations"))
     with app.app_context():
         if db.engine.dialect.name == "sqlite":
             extensions.configure_sqlite(db.engine)

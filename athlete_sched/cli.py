@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 from flask import Flask
 from flask.cli import AppGroup, with_appcontext
@@ -9,7 +11,7 @@ from flask.cli import AppGroup, with_appcontext
 from . import cli_mail
 from .core.errors import DomainError
 from .db.models import ROLES
-from .extensions import db
+from .extensions import db, init_migrations
 from .services import accounts
 
 users = AppGroup("users", help="Manage API users.")
@@ -59,9 +61,27 @@ def demo() -> None:
     click.echo(summary)
 
 
+class MigrationCommands(click.Command):
+    """`flask db ...`: Flask-Migrate's command group, set up for the app when the command
+    line first asks for it (extensions.init_migrations), so that the app itself starts
+    without Alembic. Its context is the real group's: options, subcommands and help."""
+
+    def __init__(self, app: Flask) -> None:
+        super().__init__("db", help="Perform database migrations (Flask-Migrate, Alembic).")
+        self.app = app
+
+    def make_context(self, info_name: str | None, args: list[str],
+                     parent: click.Context | None = None, **extra: Any) -> click.Context:
+        init_migrations(self.app)
+        from flask_migrate.cli import db as commands
+
+        return commands.make_context(info_name, args, parent=parent, **extra)
+
+
 def register_cli(app: Flask) -> None:
     from .cli_calendars import calendars  # busy calendars subscribed by URL
 
+    app.cli.add_command(MigrationCommands(app))
     app.cli.add_command(calendars)
     app.cli.add_command(users)
     app.cli.add_command(demo)

@@ -21,9 +21,9 @@ is refused cleanly by the constraint.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from pathlib import Path
 
-from flask import g, has_request_context, request
-from flask_migrate import Migrate
+from flask import Flask, g, has_request_context, request
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import MetaData, event, text
@@ -52,8 +52,22 @@ class Base(DeclarativeBase):
 
 
 db = SQLAlchemy(model_class=Base)
-migrate = Migrate()
 csrf = CSRFProtect()  # page forms; the bearer-token API is exempt
+
+
+MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+
+
+def init_migrations(app: Flask) -> None:
+    """Flask-Migrate for `app`, once: its `flask db` commands and what
+    flask_migrate.upgrade() and migrations/env.py read (`app.extensions["migrate"]`).
+    Called when migrations are asked for (cli.py's `db` group, tests, benchmarks), not by
+    create_app: Flask-Migrate brings Alembic and Mako, about 0.2 s of the 1.3 s a web
+    worker took to import the app (bench/coldstart.py), and a web worker never migrates."""
+    if "migrate" not in app.extensions:
+        from flask_migrate import Migrate
+
+        Migrate(app, db, directory=str(MIGRATIONS))
 
 
 def read_only_request() -> bool:

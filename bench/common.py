@@ -37,9 +37,10 @@ def migrate(url: str) -> None:
     from flask_migrate import upgrade
 
     from athlete_sched import create_app
-    from athlete_sched.extensions import db
+    from athlete_sched.extensions import db, init_migrations
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": url})
+    init_migrations(app)
     with app.app_context():
         upgrade()
         db.engine.dispose()

@@ -61,8 +61,10 @@ def migrate(url: str) -> None:
     from flask_migrate import upgrade
 
     from athlete_sched import create_app
+    from athlete_sched.extensions import init_migrations
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "TESTING": True})
+    init_migrations(app)
     with app.app_context():
         upgrade()
         from athlete_sched.extensions import db

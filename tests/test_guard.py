@@ -433,9 +433,10 @@ def _migrate(url: str, revision: str, down: bool = False) -> None:
     from flask_migrate import downgrade, upgrade
 
     from athlete_sched import create_app
-    from athlete_sched.extensions import db
+    from athlete_sched.extensions import db, init_migrations
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "TESTING": True})
+    init_migrations(app)
     with app.app_context():
         (downgrade if down else upgrade)(revision=revision)
         db.engine.dispose()

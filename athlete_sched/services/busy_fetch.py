@@ -10,12 +10,15 @@ from __future__ import annotations
 import ipaddress
 import socket
 import time
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 from urllib.parse import urljoin, urlsplit
 
-import requests
-from urllib3.exceptions import HTTPError as TransportError
-from urllib3.exceptions import ReadTimeoutError
+if TYPE_CHECKING:
+    import requests
+
+# requests (and urllib3 under it) is imported by the first fetch, not with the module: it
+# is about 50 ms of every web worker's start (bench/coldstart.py), and only the calendar
+# sync and a subscription's first fetch use it.
 
 MAX_REDIRECTS = 5
 
@@ -42,6 +45,8 @@ def fetch(url: str, etag: str | None, last_modified: str | None,
         headers["If-None-Match"] = etag
     if last_modified:
         headers["If-Modified-Since"] = last_modified
+    import requests
+
     deadline = time.monotonic() + limits.timeout
     try:
         with requests.Session() as session, _follow(session, url, headers, limits) as got:
@@ -94,6 +99,9 @@ def _header(got: requests.Response, name: str, longest: int) -> str | None:
 def _read(got: requests.Response, limits: Limits, deadline: float) -> bytes:
     """The body, read as it arrives (read1: a server that drips a byte at a time still
     meets the deadline), decompressed, and refused once over `limit`."""
+    from urllib3.exceptions import HTTPError as TransportError
+    from urllib3.exceptions import ReadTimeoutError
+
     limit, timeout = limits.max_bytes, limits.timeout
     declared = got.headers.get("Content-Length", "")
     if declared.isdigit() and int(declared) > limit:
