@@ -45,9 +45,10 @@ On PostgreSQL every database is ANALYZEd (untimed) before each round of batches,
 autovacuum keeps the statistics of a table that grows (this run grows it from empty
 within seconds). Afterwards a self-join counts overlapping confirmed bookings on every
 database. Exits 1 if the guarded database has an overlap, if the guarded or bare side's
-outcomes are not exactly the planned ones, or if guarded throughput is below --target x
-baseline. `--profile` then books the first two batches again on a fresh database and
-shows the phases of a guarded request, its SQL round trips and a cProfile. """
+outcomes are not exactly the planned ones, or if the judged figure is below --target.
+`--profile` then books the first two batches again on a fresh database and shows the
+phases of a guarded request, its SQL round trips and a cProfile.
+"""
 
 from __future__ import annotations
 

@@ -56,19 +56,18 @@ def _drop_pg_database(url: str, admin: sa.Engine) -> None:
     admin.dispose()
 
 
-def migrate(url: str) -> None:
-    """Bring the empty database to the current schema with the real migrations."""
-    from flask_migrate import upgrade
+def migrate(url: str, revision: str = "head", down: bool = False) -> None:
+    """Bring the database up (or `down`) to `revision` with the real migrations; by default
+    the empty database to the current schema."""
+    from flask_migrate import downgrade, upgrade
 
     from athlete_sched import create_app
-    from athlete_sched.extensions import init_migrations
+    from athlete_sched.extensions import db, init_migrations
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "TESTING": True})
     init_migrations(app)
     with app.app_context():
-        upgrade()
-        from athlete_sched.extensions import db
-
+        (downgrade if down else upgrade)(revision=revision)
         db.engine.dispose()
 
 

@@ -25,7 +25,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from conftest import _create_pg_database, _drop_pg_database, backend_of
+from conftest import _create_pg_database, _drop_pg_database, backend_of, migrate
 
 BUFFER = timedelta(minutes=15)
 # Wednesday 12 May 2027, Berlin summer time (UTC+2): the claim is 10:00-10:45 local.
@@ -429,19 +429,6 @@ STORED_EVENTS = [
 ]
 
 
-def _migrate(url: str, revision: str, down: bool = False) -> None:
-    from flask_migrate import downgrade, upgrade
-
-    from athlete_sched import create_app
-    from athlete_sched.extensions import db, init_migrations
-
-    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "TESTING": True})
-    init_migrations(app)
-    with app.app_context():
-        (downgrade if down else upgrade)(revision=revision)
-        db.engine.dispose()
-
-
 def _insert_old_events(engine: sa.Engine) -> None:
     sqlite = engine.dialect.name == "sqlite"  # stores UTC text, as the UTCDateTime type does
     event = sa.table("event", *(sa.column(c) for c in (
@@ -466,11 +453,11 @@ def _insert_old_events(engine: sa.Engine) -> None:
 def test_migration_0003_fills_occupied_end_and_requires_it(scratch_database: str):
     from athlete_sched.db.types import UTCDateTime
 
-    _migrate(scratch_database, "0002")
+    migrate(scratch_database, "0002")
     engine = sa.create_engine(scratch_database)
     try:
         _insert_old_events(engine)
-        _migrate(scratch_database, "0003")
+        migrate(scratch_database, "0003")
         query = sa.text("SELECT occupied_end FROM event ORDER BY id").columns(
             occupied_end=UTCDateTime)
         with engine.connect() as conn:
@@ -478,10 +465,10 @@ def test_migration_0003_fills_occupied_end_and_requires_it(scratch_database: str
                 instant(expected) for _, expected in STORED_EVENTS]
         with pytest.raises(sa.exc.IntegrityError, match="occupied_end"), engine.begin() as conn:
             conn.execute(sa.text("UPDATE event SET occupied_end = NULL WHERE id = 1"))
-        _migrate(scratch_database, "0002", down=True)
+        migrate(scratch_database, "0002", down=True)
         with engine.connect() as conn:
             assert "occupied_end" not in {c["name"] for c in sa.inspect(conn).get_columns("event")}
-        _migrate(scratch_database, "0003")  # and up again
+        migrate(scratch_database, "0003")  # and up again
     finally:
         engine.dispose()
 
@@ -493,7 +480,7 @@ def test_migration_0008_splits_busy_intervals_longer_than_7_days_and_refuses_the
     a longer row; down and up again."""
     from athlete_sched.db.types import UTCDateTime
 
-    _migrate(scratch_database, "0007")
+    migrate(scratch_database, "0007")
     engine = sa.create_engine(scratch_database)
     sqlite = engine.dialect.name == "sqlite"
 
@@ -513,7 +500,7 @@ def test_migration_0008_splits_busy_intervals_longer_than_7_days_and_refuses_the
                  "end": value("2027-02-19T12:00Z"), "source": "upload"},
                 {"therapist_id": 1, "start": value("2027-03-01T00:00Z"),
                  "end": value("2027-03-08T00:00Z"), "source": "url"}])
-        _migrate(scratch_database, "0008")
+        migrate(scratch_database, "0008")
         query = sa.text('SELECT start, "end", source FROM busy_interval ORDER BY start'
                         ).columns(start=UTCDateTime, end=UTCDateTime)
         with engine.connect() as conn:
@@ -527,12 +514,12 @@ def test_migration_0008_splits_busy_intervals_longer_than_7_days_and_refuses_the
             conn.execute(busy.insert().values(
                 therapist_id=1, start=value("2027-04-01T00:00Z"),
                 end=value("2027-04-08T00:00:01Z"), source="upload"))
-        _migrate(scratch_database, "0007", down=True)
+        migrate(scratch_database, "0007", down=True)
         with engine.begin() as conn:  # no limit below 0008
             conn.execute(busy.insert().values(
                 therapist_id=1, start=value("2027-04-01T00:00Z"),
                 end=value("2027-04-20T00:00Z"), source="upload"))
-        _migrate(scratch_database, "0008")  # and up again: the new long row is split
+        migrate(scratch_database, "0008")  # and up again: the new long row is split
         with engine.connect() as conn:
             assert conn.execute(sa.text("SELECT count(*) FROM busy_interval")).scalar() == 7
     finally:
