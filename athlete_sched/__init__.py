@@ -10,15 +10,23 @@ from flask import Flask
 
 from . import extensions
 from .config import Config, from_environment
-from .db import version
+from .services import unit_of_work
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
+class App(Flask):
+    """Flask, with each request's view run as one unit of work: committed once when the
+    view has answered, rolled back on an error (services/unit_of_work.py)."""
+
+    def dispatch_request(self) -> Any:
+        return unit_of_work.run_view(super().dispatch_request)
+
+
 def create_app(config: dict[str, Any] | type | None = None) -> Flask:
     """Build the app: config (defaults < environment < `config`), extensions, blueprints."""
-    app = Flask(__name__, instance_path=os.environ.get("ATHLETE_SCHED_INSTANCE") or None,
-                template_folder=str(ROOT / "templates"), static_folder=str(ROOT / "static"))
+    app = App(__name__, instance_path=os.environ.get("ATHLETE_SCHED_INSTANCE") or None,
+              template_folder=str(ROOT / "templates"), static_folder=str(ROOT / "static"))
     app.config.from_object(Config)
     app.json.sort_keys = False  # type: ignore[attr-defined]  # keep the contract's field order
     app.config.from_prefixed_env()
@@ -32,28 +40,14 @@ def create_app(config: dict[str, Any] | type | None = None) -> Flask:
         app.config["SQLALCHEMY_DATABASE_URI"] = (
             f"sqlite:///{Path(app.instance_path) / 'athlete_sched.db'}")
 
-    # `extensions.db`, not a bare `db`: the subpackage athlete_sched.db shadows that name here.
-    db = extensions.db
-    db.init_app(app)
-    with app.app_context():
-        if db.engine.dialect.name == "sqlite":
-            extensions.configure_sqlite(db.engine)
-            version.track(db.engine)
-        elif db.engine.dialect.name == "postgresql":
-            extensions.configure_postgresql(db.engine)
-            app.before_request(extensions.reads_without_transaction)
-
-    from .cli import register_cli
-    from .db import models  # noqa: F401
-    from .services import mail
-    from .web import api, api_calendars, errors, pages
-
+    extensions.db.init_app(app)
+    unit_of_work.install(app)
     extensions.csrf.init_app(app)
-    errors.register(app)
-    app.register_blueprint(api.bp)
-    app.register_blueprint(api_calendars.feeds)  # GET /feeds/<token>.ics (public)
-    extensions.csrf.exempt(api.bp)  # bearer tokens, no cookies: no CSRF
-    app.register_blueprint(pages.bp)
+
+    from . import web
+    from .cli import register_cli
+
+    web.register(app)
+    extensions.csrf.exempt(web.api.bp)  # bearer tokens, no cookies: no CSRF
     register_cli(app)
-    mail.install()  # iMIP outbox hooks on the session (services/mail.py)
     return app

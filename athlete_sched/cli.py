@@ -1,4 +1,5 @@
-"""Flask commands: `users create`, `demo`. Each commits once at its end."""
+"""Flask commands: `users create`, `users rotate-token`, `demo`, `db`. Each runs as one
+unit of work (services/unit_of_work.run): committed once at its end."""
 
 from __future__ import annotations
 
@@ -10,9 +11,9 @@ from flask.cli import AppGroup, with_appcontext
 
 from . import cli_mail
 from .core.errors import DomainError
-from .db.models import ROLES
-from .extensions import db, init_migrations
-from .services import accounts
+from .extensions import init_migrations
+from .services import accounts, unit_of_work
+from .services.access import ROLES
 
 users = AppGroup("users", help="Manage API users.")
 
@@ -24,10 +25,8 @@ users = AppGroup("users", help="Manage API users.")
 def create_user(email: str, role: str, name: str) -> None:
     """Create a user and print its API token as the last line."""
     try:
-        user, token = accounts.create_user(email, role, name)
-        db.session.commit()
+        user, token = unit_of_work.run(lambda: accounts.create_user(email, role, name))
     except DomainError as exc:
-        db.session.rollback()
         raise click.ClickException(exc.message) from None
     click.echo(f"created {user.role} {user.email} (id {user.id}); API token:")
     click.echo(token)
@@ -37,15 +36,10 @@ def create_user(email: str, role: str, name: str) -> None:
 @click.option("--email", required=True)
 def rotate_token(email: str) -> None:
     """Replace a user's API token and print the new one as the last line."""
-    from sqlalchemy import select
-
-    from .db.models import User
-
-    user = db.session.scalar(select(User).where(User.email == email.strip().lower()))
-    if user is None:
-        raise click.ClickException(f"no user with email {email}")
-    token = accounts.rotate_token(user)
-    db.session.commit()
+    try:
+        user, token = unit_of_work.run(lambda: accounts.rotate_token(email))
+    except DomainError:
+        raise click.ClickException(f"no user with email {email}") from None
     click.echo(f"new API token for {user.email}:")
     click.echo(token)
 
@@ -54,11 +48,9 @@ def rotate_token(email: str) -> None:
 @with_appcontext
 def demo() -> None:
     """Load the demo clinic (idempotent; dates relative to today)."""
-    from .demo import load_demo
+    from .services.demo import load_demo
 
-    summary = load_demo()
-    db.session.commit()
-    click.echo(summary)
+    click.echo(unit_of_work.run(load_demo))
 
 
 class MigrationCommands(click.Command):

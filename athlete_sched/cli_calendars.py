@@ -9,8 +9,7 @@ from urllib.parse import urlsplit
 import click
 from flask.cli import AppGroup
 
-from .extensions import db
-from .services import busy
+from .services import busy, unit_of_work
 from .services.common import stamp
 
 log = logging.getLogger(__name__)
@@ -32,18 +31,16 @@ def _refresh(item: busy.Due) -> busy.Outcome:
 def sync(everything: bool) -> None:
     """Refresh every due subscription: one line each, then a summary. A failed fetch or
     import keeps the last good one and is recorded (the exit status stays 0). Each
-    subscription is fetched and expanded outside any transaction, then committed alone."""
-    due = busy.due_subscriptions(stamp(), everything)
-    db.session.rollback()  # end the read; no transaction is held while fetching
+    subscription is fetched and expanded outside any transaction, then written as a unit
+    of its own."""
+    due = unit_of_work.run(lambda: busy.due_subscriptions(stamp(), everything))
     failed = 0
     for item in due:
         outcome = _refresh(item)
         host = urlsplit(item.url).hostname  # never the whole (secret) address
-        if not busy.record(item, outcome):
-            db.session.rollback()
+        if not unit_of_work.run(lambda item=item, outcome=outcome: busy.record(item, outcome)):
             click.echo(f"subscription {item.id}: removed during the sync")
             continue
-        db.session.commit()
         failed += outcome.error is not None
         click.echo(f"subscription {item.id} (therapist {item.therapist_id}, {host}): "
                    f"{outcome.summary}")

@@ -12,18 +12,19 @@ the throughput of "plain inserts without the guard", and afterwards a self-join 
 overlap. What the two sides are, each on its own fresh database, with the same requests in
 the same order:
 
-- guarded: the app's booking transaction: load the event, therapist and athlete, then
-  `services.scheduling.book` (the rules of time in the pure core; the guard of
-  db/guard.py, one statement that checks every conflict rule, on PostgreSQL after taking
-  the therapist's and athlete's advisory locks; the ORM INSERT, the database's overlap
-  constraints in force) and COMMIT; a conflict rolls back. Real schema.
-- baseline ("plain inserts without the guard"): the same transaction without the guard.
-  The same loads, the same rule checks of notice, window, working hours and the athlete's
-  season (services/season.py: other events' closed days, the gap between sessions; rules
-  of time, not conflict checks), the same ORM
-  INSERT of the same row, COMMIT; but no conflict check, no advisory locks, and a booking
-  table without the exclusion constraints (PostgreSQL), overlap triggers (SQLite) and
-  partial unique index (dropped from that database after migrating; CHECKs stay). So the
+- guarded: the app's booking transaction, through the public service functions: load the
+  event, therapist and athlete, then `services.bookings.book` (the rules of time in the
+  pure core; the guard of db/guard.py, one statement that checks every conflict rule, on
+  PostgreSQL after taking the therapist's and athlete's advisory locks; the athlete's
+  season; the ORM INSERT, the database's overlap constraints in force), as one unit of
+  work (`services.unit_of_work.run`: COMMIT; a conflict rolls back). Real schema.
+- baseline ("plain inserts without the guard"): the very same calls with the guard's
+  check taken out by this script (`guard_off` replaces `db.guard.check` with a function
+  that finds nothing, while the baseline's batches run): the same loads, the same rule
+  checks of notice, window, working hours and the athlete's season, the same ORM INSERT
+  of the same row, COMMIT; but no conflict check, no advisory locks, and a booking table
+  without the exclusion constraints (PostgreSQL), overlap triggers (SQLite) and partial
+  unique index (dropped from that database after migrating; CHECKs stay). So the
   baseline books the conflicting requests too, and its self-join finds their overlaps.
 - bare insert (information only, not judged): one Core INSERT of the row and a COMMIT, no
   loads, no checks, real schema (a conflict is refused by the constraints). It shows what
@@ -57,7 +58,7 @@ import random
 import sys
 import uuid
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -73,16 +74,13 @@ from common import (
     profile_by_package,
     timed,
 )
-from sqlalchemy.orm import Session
 
 from athlete_sched import create_app
 from athlete_sched.core.errors import Conflict
-from athlete_sched.core.zones import load_zone
-from athlete_sched.db import models
+from athlete_sched.db import guard
 from athlete_sched.db.models import Athlete, Booking, Event, Therapist, WorkingPeriod
 from athlete_sched.extensions import db
-from athlete_sched.services import scheduling, season
-from athlete_sched.services.common import localize
+from athlete_sched.services import bookings, unit_of_work
 
 SEED = 20270117
 NOW = datetime(2027, 1, 4, tzinfo=UTC)
@@ -96,11 +94,12 @@ CONFLICT_SHARE, BATCHES, WARMUP = 0.03, 10, 90
 
 LEGEND = """\
 sides (each on its own fresh database, the same requests in the same order):
-  guarded      load event, therapist, athlete; services.scheduling.book (core checks,
+  guarded      load event, therapist, athlete; services.bookings.book (core checks,
                the guard: one conflict statement, PostgreSQL: advisory locks first; the
-               INSERT with the overlap constraints in force); COMMIT
-  baseline     the same without the guard: same loads, same rule checks (notice, window,
-               working hours, the athlete's season), same ORM INSERT, COMMIT; no conflict
+               INSERT with the overlap constraints in force); COMMIT (unit_of_work.run)
+  baseline     the same calls without the guard's check (guard_off): same loads, same rule
+               checks (notice, window, working hours, the athlete's season), same ORM
+               INSERT, COMMIT; no conflict
                check, no advisory locks, no exclusion constraints / overlap triggers /
                partial unique index
   bare insert  information only: one Core INSERT + COMMIT, real schema
@@ -241,30 +240,13 @@ def _load(r: Request) -> tuple[Event, Therapist, Athlete]:
 
 
 def guarded(r: Request) -> bool:
-    """One request as the API serves it: load, book (core checks, guard, insert), commit."""
+    """One request as the API serves it: load, book (core checks, guard, season, insert),
+    one unit of work (commit; a conflict rolls back)."""
     try:
-        scheduling.book(*_load(r), r.kind, r.start)
-        db.session.commit()
+        unit_of_work.run(lambda: bookings.book(*_load(r), r.kind, r.start))
         return True
     except Conflict:
-        db.session.rollback()
         return False
-
-
-def unguarded(r: Request) -> bool:
-    """The baseline: `scheduling.book` step by step, minus the guard (no conflict check;
-    the advisory-lock hook is off while the baseline runs, see `hook_off`)."""
-    event, therapist, athlete = _load(r)
-    start = localize(r.start, load_zone(therapist.timezone))
-    duration = timedelta(minutes=therapist.session_minutes)
-    session = scheduling.checked_session(event, therapist, r.kind, start, duration)
-    season.check_season_rules(event, athlete.id, r.kind, session)  # rules of time, no guard
-    booking = scheduling.new_booking(event, athlete, r.kind)
-    scheduling.place(booking, therapist, session)
-    db.session.add(booking)
-    db.session.flush()
-    db.session.commit()
-    return True
 
 
 def bare(r: Request) -> bool:
@@ -285,26 +267,27 @@ def bare(r: Request) -> bool:
 
 
 @contextmanager
-def hook_off() -> Iterator[None]:
-    """Without the before-flush hook that takes the advisory locks (models.py)."""
-    hook = models._queue_booking_writers
-    sa.event.remove(Session, "before_flush", hook)
+def guard_off() -> Iterator[None]:
+    """The baseline's booking without the guard: `db.guard.check` (the one conflict
+    statement, with PostgreSQL's advisory locks) finds nothing while the block runs."""
+    check = guard.check
+    guard.check = lambda _claim: None
     try:
         yield
     finally:
-        sa.event.listen(Session, "before_flush", hook)
+        guard.check = check
 
 
 @dataclass(frozen=True)
 class Side:
     run: Callable[[Request], bool]
     guards: bool  # the database keeps its overlap constraints / triggers / unique index
-    hook: bool = True  # the advisory-lock hook stays on
+    checks: bool = True  # the service's guard statement runs
 
 
 SIDES: dict[str, Side] = {
     "guarded": Side(guarded, guards=True),
-    "baseline": Side(unguarded, guards=False, hook=False),
+    "baseline": Side(guarded, guards=False, checks=False),
     "bare insert": Side(bare, guards=True),  # information only
 }
 
@@ -313,8 +296,8 @@ def run_batch(app, side: Side, batch: Sequence[Request]) -> list[bool]:
     """Each request in its own app context: a fresh session per unit of work."""
     outcomes = []
     with ExitStack() as stack:
-        if not side.hook:
-            stack.enter_context(hook_off())
+        if not side.checks:
+            stack.enter_context(guard_off())
         for r in batch:
             with app.app_context():
                 outcomes.append(side.run(r))
@@ -485,14 +468,15 @@ def verdict(ratio: float, target: float, clinic: Clinic, results: dict[str, Resu
 
 def _phases(r: Request) -> dict[str, float]:
     """The guarded unit of work, timed phase by phase."""
-    spent: dict[str, float] = {}
-    spent["load (3 gets)"], objects = timed(lambda: _load(r))
-    try:
+    spent: dict[str, float] = {"load (3 gets)": 0.0, "book (core checks, guard, insert)": 0.0}
+
+    def work() -> None:
+        spent["load (3 gets)"], objects = timed(lambda: _load(r))
         spent["book (core checks, guard, insert)"], _ = timed(
-            lambda: scheduling.book(*objects, r.kind, r.start))
-        spent["commit"], _ = timed(db.session.commit)
-    except Conflict:
-        db.session.rollback()
+            lambda: bookings.book(*objects, r.kind, r.start))
+
+    with suppress(Conflict):
+        spent["unit of work (all, commit included)"], _ = timed(lambda: unit_of_work.run(work))
     return spent
 
 

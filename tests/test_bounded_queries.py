@@ -1,18 +1,19 @@
-"""The window queries read only rows near the window (db/queries.py, migration 0002):
+"""The window queries read only rows near the window (db/queries/, migration 0002):
 their bounds must still find every row that touches the window, on both backends."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 
 import pytest
 from sqlalchemy.exc import IntegrityError
 
 from athlete_sched.core.intervals import Interval
-from athlete_sched.db import queries
 from athlete_sched.db.models import Athlete, Booking, Event, Therapist
+from athlete_sched.db.queries import MAX_BUSY_SPAN, events, therapists
+from athlete_sched.db.queries.bookings import athlete_sessions_in
+from athlete_sched.db.queries.therapists import schedule_of
 from athlete_sched.extensions import db
-from athlete_sched.services.common import schedule_of
 
 S = datetime(2027, 3, 10, 8, 0, tzinfo=UTC)
 MIN = timedelta(minutes=1)
@@ -33,12 +34,12 @@ def rows(app, make_therapist, make_athlete, make_event):
 
 def bookings(therapist_id: int, spans: list[Interval]) -> list[Interval]:
     """The therapist's bookings touching `spans`, as proposals read them."""
-    return queries.therapist_occupancy_in([therapist_id], spans, spans)[1].get(therapist_id, [])
+    return therapists.blocked_and_booked_in([therapist_id], spans, spans)[1].get(therapist_id, [])
 
 
 def sessions(athlete_id: int, spans: list[Interval]) -> list[Interval]:
     """The athlete's sessions touching `spans`, as the season rules read them."""
-    return [s.interval for s in queries.athlete_sessions_in(athlete_id, spans)]
+    return [s.interval for s in athlete_sessions_in(athlete_id, spans)]
 
 
 def _booking(therapist, athlete, event, start, minutes, buffer, kind="pre", uid="u1"):
@@ -82,7 +83,7 @@ def test_therapist_bookings_finds_the_longest_booking_from_its_last_minute(rows,
     db.session.add(_booking(*rows, S, 480, 240))
     db.session.commit()
     span = Interval(span_start, span_start + 30 * MIN)
-    _, result = queries.therapist_occupancy_in([therapist.id], [span], [span])
+    _, result = therapists.blocked_and_booked_in([therapist.id], [span], [span])
     assert result.get(therapist.id, []) == ([Interval(S, S + 480 * MIN)] if found else [])
 
 
@@ -122,7 +123,7 @@ def test_athlete_events_include_the_teams_events(api, rows):
     assert (relay.status_code, far.status_code) == (201, 201)
     db.session.rollback()  # see the API's commits
     span = Interval(S, S + timedelta(days=10))
-    found = [e.id for e in queries.athlete_events(athlete.id, span)]
+    found = [e.id for e in events.athlete_events_in(athlete.id, [span])]
     assert found == [event.id, relay.get_json()["id"]]
 
 
@@ -132,13 +133,13 @@ def test_therapist_rows_give_the_same_schedule_as_the_model(api, make_therapist,
         {"day": "mon", "start": "13:00", "end": "23:30"},
         {"day": "mon", "start": "08:00", "end": "12:00"}])
     with app.app_context():
-        (row,) = queries.therapist_rows(made["id"])
-        assert schedule_of(row) == schedule_of(db.session.get(Therapist, made["id"]))
-        assert [r.id for r in queries.therapist_rows()] == [made["id"]]
+        (row,) = therapists.schedules(made["id"])
+        assert row == schedule_of(db.session.get(Therapist, made["id"]))
+        assert [r.therapist_id for r in therapists.schedules()] == [made["id"]]
 
 
-def test_occupancy_in_one_round_trip_reads_blocks_and_bookings_each_by_its_spans(api, rows):
-    """therapist_occupancy_in (what proposals read): time off by `spans`, bookings by the
+def test_blocked_and_booked_in_one_round_trip_reads_each_by_its_spans(api, rows):
+    """blocked_and_booked_in (what proposals read): time off by `spans`, bookings by the
     (buffer-widened) booking spans."""
     therapist, athlete, event = rows
     db.session.add_all([_booking(*rows, S, 45, 15),
@@ -153,9 +154,9 @@ def test_occupancy_in_one_round_trip_reads_blocks_and_bookings_each_by_its_spans
     spans = [Interval(S - timedelta(hours=1), S + timedelta(hours=2)),
              Interval(S + timedelta(days=1), S + timedelta(days=3))]
     wide = [Interval(s.start - 15 * MIN, s.end + 15 * MIN) for s in spans]
-    blocks, booked = queries.therapist_occupancy_in([therapist.id], spans, wide)
+    blocked, booked = therapists.blocked_and_booked_in([therapist.id], spans, wide)
     # Berlin (UTC+1): 09:30-11:00 on the 10th, and the whole of the 11th; not the 20th.
-    assert sorted(blocks[therapist.id]) == [
+    assert sorted(blocked[therapist.id]) == [
         Interval(S + 30 * MIN, S + 2 * timedelta(hours=1)),
         Interval(S + timedelta(hours=15), S + timedelta(days=1, hours=15))]
     assert sorted(booked[therapist.id]) == [
@@ -169,9 +170,9 @@ def test_a_therapist_without_hours_reads_as_no_hours(app, make_therapist):
         therapist = db.session.get(Therapist, made["id"])
         therapist.working_hours.clear()
         db.session.commit()
-        (row,) = queries.therapist_rows(made["id"])
+        (row,) = therapists.schedules(made["id"])
         assert row.working_hours == ()
-        assert schedule_of(row).working_hours == ()
+        assert schedule_of(db.session.get(Therapist, made["id"])).working_hours == ()
 
 
 # --- busy intervals: at most 7 days a row (migration 0008) ----------------------------------
@@ -184,8 +185,8 @@ def _busy(therapist, start, length):
 
 
 @pytest.mark.parametrize(("length", "refused"), [
-    (queries.MAX_BUSY_SPAN, False),
-    (queries.MAX_BUSY_SPAN + timedelta(seconds=1), True),
+    (MAX_BUSY_SPAN, False),
+    (MAX_BUSY_SPAN + timedelta(seconds=1), True),
 ])
 def test_database_refuses_a_busy_interval_longer_than_7_days(rows, length, refused):
     db.session.add(_busy(rows[0], S, length))
@@ -197,7 +198,7 @@ def test_database_refuses_a_busy_interval_longer_than_7_days(rows, length, refus
 
 
 def test_database_refuses_stretching_a_busy_interval_past_7_days(rows):
-    busy = _busy(rows[0], S, queries.MAX_BUSY_SPAN)
+    busy = _busy(rows[0], S, MAX_BUSY_SPAN)
     db.session.add(busy)
     db.session.commit()
     busy.end += timedelta(seconds=1)
@@ -206,23 +207,23 @@ def test_database_refuses_stretching_a_busy_interval_past_7_days(rows):
 
 
 @pytest.mark.parametrize(("span_start", "found"), [
-    (S + queries.MAX_BUSY_SPAN - MIN, True),  # the last minute of the longest busy row
-    (S + queries.MAX_BUSY_SPAN, False),       # touching its end is not overlapping
+    (S + MAX_BUSY_SPAN - MIN, True),  # the last minute of the longest busy row
+    (S + MAX_BUSY_SPAN, False),       # touching its end is not overlapping
 ])
-def test_occupancy_finds_the_longest_busy_interval_from_its_last_minute(rows, span_start,
+def test_blocked_time_includes_the_longest_busy_interval_from_its_last_minute(rows, span_start,
                                                                        found):
     therapist = rows[0]
-    db.session.add(_busy(therapist, S, queries.MAX_BUSY_SPAN))
+    db.session.add(_busy(therapist, S, MAX_BUSY_SPAN))
     db.session.commit()
     span = Interval(span_start, span_start + 30 * MIN)
-    blocks, _ = queries.therapist_occupancy_in([therapist.id], [span], [span])
-    assert blocks.get(therapist.id, []) == (
-        [Interval(S, S + queries.MAX_BUSY_SPAN)] if found else [])
+    blocked, _ = therapists.blocked_and_booked_in([therapist.id], [span], [span])
+    assert blocked.get(therapist.id, []) == (
+        [Interval(S, S + MAX_BUSY_SPAN)] if found else [])
 
 
 def test_therapist_rows_list_the_hours_by_day_and_time_whatever_order_they_were_added(
         app, make_therapist):
-    from athlete_sched.db.models import WorkingPeriod
+    from athlete_sched.db.models import WorkingPeriodRow
 
     made = make_therapist()
     with app.app_context():
@@ -230,11 +231,12 @@ def test_therapist_rows_list_the_hours_by_day_and_time_whatever_order_they_were_
         therapist.working_hours.clear()
         db.session.flush()
         for day, start, end in ((4, 780, 1020), (0, 480, 720), (4, 480, 720), (0, 60, 120)):
-            db.session.add(WorkingPeriod(therapist_id=therapist.id, day=day,
+            db.session.add(WorkingPeriodRow(therapist_id=therapist.id, day=day,
                                          start_minute=start, end_minute=end))
         db.session.commit()
-        (row,) = queries.therapist_rows(made["id"])
-        assert [tuple(h) for h in row.working_hours] == [
-            (0, 60, 120), (0, 480, 720), (4, 480, 720), (4, 780, 1020)]
+        (row,) = therapists.schedules(made["id"])
+        assert [(p.day, p.start, p.end) for p in row.working_hours] == [
+            (0, time(1), time(2)), (0, time(8), time(12)), (4, time(8), time(12)),
+            (4, time(13), time(17))]
         db.session.expire_all()
-        assert schedule_of(row) == schedule_of(db.session.get(Therapist, made["id"]))
+        assert row == schedule_of(db.session.get(Therapist, made["id"]))

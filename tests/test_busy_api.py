@@ -132,7 +132,7 @@ def test_a_new_upload_replaces_the_previous_one_as_a_whole(app, api, make_therap
 
 
 def test_an_unchanged_body_is_not_parsed_again(app, api, make_therapist):
-    from athlete_sched.core import ical_import
+    import calendar_parses as ical_import
 
     therapist = make_therapist()
     first = upload(api, therapist["id"], ics("outlook.ics")).get_json()
@@ -157,7 +157,7 @@ def age(app, calendar_id: int | None = None, days: int = 8) -> None:
 
 def test_an_unchanged_body_is_expanded_again_once_its_import_is_a_week_old(app, api,
                                                                           make_therapist):
-    from athlete_sched.core import ical_import
+    import calendar_parses as ical_import
 
     therapist = make_therapist()
     upload(api, therapist["id"], ics("apple.ics"))

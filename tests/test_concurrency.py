@@ -9,7 +9,7 @@ self-join over the booking table must find no overlap for any therapist (blocked
 sessions of one kind for one event.
 
 Then, in-process: a unit of work with two bookings racing a single booking must not
-deadlock on PostgreSQL (a regression test, see extensions.lock_for_booking); and below
+deadlock on PostgreSQL (a regression test, see services/unit_of_work.py); and below
 the service, raw SQL that would double-book is refused by the database itself
 (PostgreSQL exclusion constraints, SQLite triggers, a partial unique index).
 """
@@ -268,14 +268,14 @@ def test_one_athlete_booking_several_therapists_at_once_gets_one(
 # --- a unit of work with two bookings racing a single booking ------------------------------
 
 def _book(ids: tuple[int, int, int], start: datetime, kind: str = "pre") -> None:
-    """scheduling.book in the current app context (no commit)."""
+    """bookings.book in the current app context (no commit)."""
     from athlete_sched.db.models import Athlete, Event, Therapist
     from athlete_sched.extensions import db
-    from athlete_sched.services import scheduling
+    from athlete_sched.services import bookings
 
     event_id, athlete_id, therapist_id = ids
     get = db.session.get
-    scheduling.book(get(Event, event_id), get(Therapist, therapist_id),
+    bookings.book(get(Event, event_id), get(Therapist, therapist_id),
                     get(Athlete, athlete_id), kind, start)
 
 

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from athlete_sched.core.windows import event_span
 from athlete_sched.db.models import Athlete, Booking, Event, Therapist, TimeOff
 from athlete_sched.extensions import db
-from athlete_sched.services import scheduling
+from athlete_sched.services import proposals
 from athlete_sched.services.common import timing_of, windows_of
 
 NOW = datetime(2027, 1, 4, tzinfo=UTC)  # conftest pins the clock here
@@ -137,7 +137,7 @@ def test_demo_athlete_can_plan_right_away(app, runner):
         athlete = db.session.scalar(select(Athlete).where(
             Athlete.email == app.config["DEMO_ATHLETE_EMAIL"]))
         event = db.session.scalar(select(Event).where(Event.athlete_id == athlete.id))
-        found = scheduling.propose(event, ("pre", "post"), None, None, 8).found
+        found = proposals.propose(event, ("pre", "post"), None, None, 8).found
         assert found["pre"] and found["post"]
 
 

@@ -86,7 +86,7 @@ def test_therapist_feed(api, client, clinic, icaljs):  # noqa: F811
         (clinic[b]["uid"], 0, clinic[b]["start"], clinic[b]["end"])
         for b in ("pre", "post", "relay_pre")]
     assert events[0]["calname"] == "Ana Ruiz – sessions"
-    assert events[0]["summary"] == ("Physio session – pre-race · Mara Runner · "
+    assert events[0]["summary"] == ("Physio – pre-race session · Mara Runner · "
                                     "Rennsteig Marathon")
 
 
@@ -120,7 +120,7 @@ def test_team_feed(api, client, clinic, icaljs):  # noqa: F811
     events = check_feed(fetch(client, path).get_data(), icaljs)
     assert [e["uid"] for e in events] == [clinic["relay_pre"]["uid"],
                                           f"event-{clinic['relay']['id']}@athlete-sched"]
-    assert events[0]["summary"] == ("Physio session – pre-race · Tom Biker with Ana Ruiz · "
+    assert events[0]["summary"] == ("Physio – pre-race session · Tom Biker with Ana Ruiz · "
                                     "Club Relay")
     assert events[0]["calname"] == "Trail Club, Berlin – races and sessions"
 

@@ -273,10 +273,10 @@ class StatementLog:
 def _book_service(world: World, athlete: str, event: str, start: str) -> None:
     from athlete_sched.db.models import Athlete, Event, Therapist
     from athlete_sched.extensions import db
-    from athlete_sched.services import scheduling
+    from athlete_sched.services import bookings
 
     get, ids = db.session.get, world.ids
-    scheduling.book(get(Event, ids[event]), get(Therapist, ids["T"]), get(Athlete, ids[athlete]),
+    bookings.book(get(Event, ids[event]), get(Therapist, ids["T"]), get(Athlete, ids[athlete]),
                     "pre", instant(start))
 
 
@@ -335,7 +335,8 @@ def test_the_check_runs_holding_the_writers_locks(app, database, world: World):
     """PostgreSQL: the advisory locks of the claim's therapist and athlete, and no others.
     SQLite: the database's write lock (BEGIN IMMEDIATE), so no other writer can start."""
     from athlete_sched.db import guard
-    from athlete_sched.extensions import ATHLETE_LOCK_SPACE, THERAPIST_LOCK_SPACE, db
+    from athlete_sched.extensions import db
+    from athlete_sched.services.unit_of_work import ATHLETE_LOCK_SPACE, THERAPIST_LOCK_SPACE
 
     postgres = backend_of(database) == "postgresql"
     with app.app_context():

@@ -15,12 +15,13 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import calendar_parses as ical_import
 import pytest
 from dateutil.rrule import DAILY, MONTHLY, WEEKLY, rrule
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from athlete_sched.core import ical_bounds, ical_import
+from athlete_sched.core import ical_bounds
 from athlete_sched.core.errors import CalendarTooComplex, CalendarUnparsable
 from athlete_sched.core.ical_import import Limits, busy_intervals
 from athlete_sched.core.intervals import Interval

@@ -301,7 +301,7 @@ def test_only_the_real_commit_sends_and_a_rolled_back_savepoint_sends_nothing(
     not the commit, and what a rolled-back savepoint queued is never sent."""
     from athlete_sched.db.models import Athlete, Event, Therapist
     from athlete_sched.extensions import db
-    from athlete_sched.services import scheduling
+    from athlete_sched.services import bookings
 
     ids = make_therapist()["id"], make_athlete()["id"]
     event_id = make_event(ids[1])["id"]
@@ -309,11 +309,11 @@ def test_only_the_real_commit_sends_and_a_rolled_back_savepoint_sends_nothing(
         event = db.session.get(Event, event_id)
         therapist, athlete = db.session.get(Therapist, ids[0]), db.session.get(Athlete, ids[1])
         with db.session.begin_nested():
-            kept = scheduling.book(event, therapist, athlete, "pre", datetime.fromisoformat(
+            kept = bookings.book(event, therapist, athlete, "pre", datetime.fromisoformat(
                 "2027-05-12T09:00"))
         assert smtp.take() == []  # released, not committed
         savepoint = db.session.begin_nested()
-        scheduling.book(event, therapist, athlete, "post", datetime.fromisoformat(
+        bookings.book(event, therapist, athlete, "post", datetime.fromisoformat(
             "2027-05-17T09:00"))
         savepoint.rollback()
         db.session.commit()

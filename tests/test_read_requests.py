@@ -1,4 +1,4 @@
-"""How a request meets the database (extensions.py), on both backends.
+"""How a request meets the database (services/unit_of_work.py), on both backends.
 
 - PostgreSQL: a read-only request (GET, HEAD, OPTIONS) takes its connection in autocommit
   mode (no BEGIN / ROLLBACK, and psycopg keeps its prepared statements across requests);
@@ -17,7 +17,8 @@ from conftest import backend_of
 from sqlalchemy import select
 
 from athlete_sched.db.models import Event
-from athlete_sched.extensions import db, restart_as_writer
+from athlete_sched.extensions import db
+from athlete_sched.services.unit_of_work import restart_as_writer
 
 
 def _autocommit() -> bool:

@@ -165,7 +165,7 @@ def test_a_subscription_syncs_and_the_api_shows_when(app, api, make_athlete, mak
 
 def test_a_second_fetch_is_conditional_and_a_304_changes_nothing(app, api, runner, server,
                                                                  synced):
-    from athlete_sched.core import ical_import
+    import calendar_parses as ical_import
 
     therapist, subscription = synced
     rows, before = stored(app, therapist["id"]), listed(api, therapist["id"])[0]
@@ -182,7 +182,7 @@ def test_a_second_fetch_is_conditional_and_a_304_changes_nothing(app, api, runne
 
 
 def test_a_week_old_import_is_fetched_whole_and_expanded_again(app, runner, server, synced):
-    from athlete_sched.core import ical_import
+    import calendar_parses as ical_import
 
     _, subscription = synced
     age(app, subscription["id"])
@@ -202,7 +202,7 @@ def test_a_changed_calendar_replaces_the_import(app, api, runner, server, synced
 
 def test_the_same_body_without_validators_is_not_parsed_again(app, api, runner, server,
                                                               make_therapist):
-    from athlete_sched.core import ical_import
+    import calendar_parses as ical_import
 
     server.routes["/plain.ics"] = Route(ics("outlook.ics"))
     therapist = make_therapist()

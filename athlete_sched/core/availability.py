@@ -26,14 +26,12 @@ from operator import itemgetter, le
 from zoneinfo import ZoneInfo
 
 from .errors import (
-    AthleteBusy,
     InvalidPeriod,
     OutsideWindow,
     OutsideWorkingHours,
-    SlotTaken,
     TooSoon,
 )
-from .intervals import Interval, contains, overlaps
+from .intervals import Interval, contains
 
 _ONE_DAY = timedelta(days=1)
 _TICK = timedelta(microseconds=1)
@@ -151,7 +149,7 @@ def working_intervals(tz: ZoneInfo, working_hours: Sequence[WorkingPeriod],
     return list(starmap(Interval, _utc_periods(tz, table, span.start, span.end)))
 
 
-def _forbidden(blocked: Iterable[Interval], bookings: Iterable[Interval],
+def _unavailable(blocked: Iterable[Interval], bookings: Iterable[Interval],
                pad: timedelta) -> tuple[list[datetime], list[datetime]]:
     """The blocked intervals and the bookings widened by `pad` on both sides, merged, as two
     parallel ascending lists of starts and ends (touching intervals coalesce, empty or
@@ -183,16 +181,16 @@ def _grid_run(origin: datetime, step: timedelta, dur: timedelta, lo: datetime,
     return accumulate(repeat(step, count), initial=first) if count >= 0 else ()
 
 
-Forbidden = tuple[list[datetime], list[datetime]]  # merged intervals: starts, ends
+Unavailable = tuple[list[datetime], list[datetime]]  # merged intervals: starts, ends
 
 
 def _period_starts(origin: datetime, end: datetime, segments: Sequence[tuple[datetime, datetime]],
-                   step: timedelta, dur: timedelta, forbidden: Forbidden) -> list[datetime]:
+                   step: timedelta, dur: timedelta, unavailable: Unavailable) -> list[datetime]:
     """The grid starts of the working period (origin, end), clipped to each of the
-    ascending, disjoint `segments`, that stay clear of the merged forbidden intervals
-    [starts[j], ends[j]): bisect finds the first forbidden interval a clipped period meets,
+    ascending, disjoint `segments`, that stay clear of the merged unavailable intervals
+    [starts[j], ends[j]): bisect finds the first unavailable interval a clipped period meets,
     and each free piece between them yields its run of starts. Ascending."""
-    starts, ends = forbidden
+    starts, ends = unavailable
     found: list[datetime] = []
     for lo, hi in segments:
         if hi <= origin:
@@ -230,10 +228,10 @@ def free_starts(schedule: TherapistSchedule, window: Interval, blocked: Sequence
     if dur <= _ZERO or hi - lo < dur:
         return []
     periods = _utc_periods(schedule.tz, schedule.week, lo, hi)
-    forbidden = forbidden_of(blocked, bookings, schedule.buffer_minutes)
+    unavailable = unavailable_of(blocked, bookings, schedule.buffer_minutes)
     step, segments = timedelta(minutes=schedule.slot_step_minutes), ((lo, hi),)
     found = [start for origin, end in periods
-             for start in _period_starts(origin, end, segments, step, dur, forbidden)]
+             for start in _period_starts(origin, end, segments, step, dur, unavailable)]
     # Disjoint periods yield ascending, distinct starts; overlapping ones need a clean-up.
     return found if _disjoint(periods) else sorted(set(found))
 
@@ -243,17 +241,17 @@ class FreeStarts:
     only the best few are wanted (core/proposals.py): one working period at a time, from
     the earliest on (`rising`) or from a point backwards (`falling`).
 
-    The forbidden intervals come merged (`forbidden_of`, once per therapist for all its
+    The unavailable intervals come merged (`unavailable_of`, once per therapist for all its
     windows), and instead of one [not_before, window end) range the starts are clipped to
     ascending, disjoint `segments` (that range minus the athlete's commitments, worked out
     once for all therapists): a start whose session lies in a segment and clear of the
-    forbidden intervals is exactly one clear of both. The runs yield what free_starts
+    unavailable intervals is exactly one clear of both. The runs yield what free_starts
     yields for the same inputs, split at the point (tests/core/test_availability_fast.py).
     """
 
-    def __init__(self, schedule: TherapistSchedule, forbidden: Forbidden,
+    def __init__(self, schedule: TherapistSchedule, unavailable: Unavailable,
                  segments: Sequence[tuple[datetime, datetime]]) -> None:
-        self._forbidden = forbidden
+        self._unavailable = unavailable
         self._segments = segments
         self._step = timedelta(minutes=schedule.slot_step_minutes)
         self._dur = timedelta(minutes=schedule.session_minutes)
@@ -272,7 +270,7 @@ class FreeStarts:
         if self._merged is not None:
             return self._merged
         return _period_starts(origin, end, self._segments, self._step, self._dur,
-                              self._forbidden)
+                              self._unavailable)
 
     def rising(self, since: datetime | None = None) -> Iterator[datetime]:
         """The free starts >= `since` (None: all), ascending."""
@@ -292,11 +290,11 @@ class FreeStarts:
             yield from reversed(starts[:bisect_left(starts, before)])
 
 
-def forbidden_of(blocked: Iterable[Interval], bookings: Iterable[Interval],
-                 buffer_minutes: int) -> Forbidden:
+def unavailable_of(blocked: Iterable[Interval], bookings: Iterable[Interval],
+                 buffer_minutes: int) -> Unavailable:
     """The blocked intervals and the bookings widened by the buffer on both sides, merged
     (what FreeStarts takes)."""
-    return _forbidden(blocked, bookings, timedelta(minutes=buffer_minutes))
+    return _unavailable(blocked, bookings, timedelta(minutes=buffer_minutes))
 
 
 def working_period_containing(schedule: TherapistSchedule,
@@ -314,7 +312,8 @@ def check_bookable(schedule: TherapistSchedule, kind: str, window: Interval, sta
 
     Raises, in this order: TooSoon (start before now + notice), OutsideWindow (not wholly
     inside the kind's window), OutsideWorkingHours (no single working period holds it).
-    Off-grid starts are allowed. Freedom is checked separately (check_therapist_free).
+    Off-grid starts are allowed. Whether the therapist and the athlete are free is the
+    booking guard's question (db/guard.py), asked of the database.
     """
     session = Interval.of(start, start + duration)
     if start < now + notice:
@@ -324,21 +323,3 @@ def check_bookable(schedule: TherapistSchedule, kind: str, window: Interval, sta
     if working_period_containing(schedule, session) is None:
         raise OutsideWorkingHours(schedule.therapist_id, session.start, session.end)
     return session
-
-
-def check_therapist_free(schedule: TherapistSchedule, session: Interval,
-                         blocked: Sequence[Interval], bookings: Sequence[Interval]) -> None:
-    """Raise SlotTaken if `session` overlaps a blocked interval, or a booking widened by
-    `buffer_minutes` on both sides."""
-    pad = timedelta(minutes=schedule.buffer_minutes)
-    taken = any(overlaps(session, b) for b in blocked) or any(
-        overlaps(session, Interval(b.start - pad, b.end + pad)) for b in bookings)
-    if taken:
-        raise SlotTaken(schedule.therapist_id, session.start)
-
-
-def check_athlete_free(athlete_id: int, session: Interval,
-                       athlete_busy: Sequence[Interval]) -> None:
-    """Raise AthleteBusy if `session` overlaps any of the athlete's own commitments."""
-    if any(overlaps(session, busy) for busy in athlete_busy):
-        raise AthleteBusy(athlete_id, session.start)

@@ -103,7 +103,17 @@ class AlreadyBooked(Conflict):
                          field="kind", athlete_id=athlete_id, event_id=event_id, kind=kind)
 
 
-# --- lookups ------------------------------------------------------------------------------
+# --- access and lookups --------------------------------------------------------------------
+
+
+class Forbidden(DomainError):
+    """The caller may see this but may not do it (their role, or whose it is, says no)."""
+
+    code = "forbidden"
+
+    def __init__(self, message: str = "your role may not do this", **data: Any) -> None:
+        super().__init__(message, **data)
+
 
 
 class NotFound(DomainError):

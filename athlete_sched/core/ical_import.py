@@ -25,15 +25,13 @@ parsing, such custom TZIDs are renamed after a hash of their definition.
 
 Limits (a clear CalendarTooComplex, never a hang): VEVENT count, overrides per UID,
 expanded busy occurrences in the horizon, and the steps the recurrence rules may take
-(core/ical_bounds.py: a rule that never matches is not walked to the year 9999). `PARSES`
-counts parses, so a benchmark can prove that proposals never parse a calendar.
+(core/ical_bounds.py: a rule that never matches is not walked to the year 9999).
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
-import threading
 import warnings
 from collections import Counter
 from collections.abc import Iterator
@@ -62,15 +60,6 @@ class Limits:
     max_overrides_per_uid: int = 1_000
     max_occurrences: int = 25_000
     max_steps: int = 500_000
-
-
-_parse_lock = threading.Lock()
-PARSES = [0]  # calendars parsed by this process (a list: one mutable cell)
-
-
-def parse_count() -> int:
-    """How many bodies `parse_calendars` has parsed in this process."""
-    return PARSES[0]
 
 
 # --- parsing ------------------------------------------------------------------------------
@@ -143,8 +132,6 @@ def _prepared_text(text: str) -> str:
 def parse_calendars(data: bytes) -> list[Calendar]:
     """The VCALENDARs in `data` (UTF-8, a BOM allowed; bad octets become U+FFFD).
     Raises CalendarUnparsable when it is not iCalendar text."""
-    with _parse_lock:
-        PARSES[0] += 1
     text = data.decode("utf-8", errors="replace").lstrip("\ufeff")
     if "BEGIN:VCALENDAR" not in text[:4096].upper():
         raise CalendarUnparsable("the body is not an iCalendar file (no BEGIN:VCALENDAR)")

@@ -23,12 +23,12 @@ from functools import cached_property
 from itertools import islice
 from operator import itemgetter
 
-from .availability import Forbidden, FreeStarts, TherapistSchedule, forbidden_of
+from .availability import FreeStarts, TherapistSchedule, Unavailable, unavailable_of
 from .intervals import Interval, subtract
+from .kinds import WINDOW_KINDS
 
 DEFAULT_NOTICE = timedelta(hours=2)
 PRE_TARGET = timedelta(hours=72)
-KINDS = ("pre", "post")
 
 RankKey = tuple[timedelta, datetime, int, int] | tuple[datetime, int, int]
 
@@ -56,10 +56,10 @@ class TherapistState:
     bookings: tuple[Interval, ...] = ()
 
     @cached_property
-    def forbidden(self) -> Forbidden:
+    def unavailable(self) -> Unavailable:
         """`blocked` and the buffered bookings, merged: worked out once for every window
         the state is asked about (a proposal's pre and post)."""
-        return forbidden_of(self.blocked, self.bookings, self.schedule.buffer_minutes)
+        return unavailable_of(self.blocked, self.bookings, self.schedule.buffer_minutes)
 
 
 def rank_key(kind: str, start: datetime, load: int, therapist_id: int,
@@ -97,7 +97,7 @@ def _ranked_runs(kind: str, window: Interval, event_start: datetime,
         schedule = state.schedule
         tid, length = schedule.therapist_id, timedelta(minutes=schedule.session_minutes)
         load = window_load(state, window)
-        free = FreeStarts(schedule, state.forbidden, segments)
+        free = FreeStarts(schedule, state.unavailable, segments)
         runs = (free.falling(target), free.rising(target)) if kind == "pre" else (free.rising(),)
         for run in runs:
             yield _keyed(kind, run, load, tid, length, event_start)
@@ -110,7 +110,7 @@ def _keyed(kind: str, starts: Iterator[datetime], load: int, tid: int, length: t
 
 
 def propose(kind: str, window: Interval, event_start: datetime,
-            therapists: Sequence[TherapistState], athlete_busy: Sequence[Interval],
+            therapists: Sequence[TherapistState], athlete_unavailable: Sequence[Interval],
             now: datetime, notice: timedelta = DEFAULT_NOTICE, limit: int = 20) -> list[Slot]:
     """The best `limit` free slots of the given therapists inside `window`, best first.
 
@@ -119,12 +119,12 @@ def propose(kind: str, window: Interval, event_start: datetime,
     therapist's slot grid (see availability.free_starts). Raises ValueError for an
     unknown kind.
     """
-    if kind not in KINDS:
-        raise ValueError(f"kind must be one of {KINDS}, not {kind!r}")
+    if kind not in WINDOW_KINDS:
+        raise ValueError(f"kind must be one of {WINDOW_KINDS}, not {kind!r}")
     if limit <= 0:
         return []
     lo = max(window.start, now + notice)
-    segments = [tuple(span) for span in subtract([Interval(lo, window.end)], athlete_busy)
+    segments = [tuple(span) for span in subtract([Interval(lo, window.end)], athlete_unavailable)
                 ] if lo < window.end else []
     runs = _ranked_runs(kind, window, event_start, therapists, segments)
     best = islice(heapq.merge(*runs, key=itemgetter(0)), limit)  # keys are unique

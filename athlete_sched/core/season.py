@@ -14,7 +14,7 @@ Each rule, and the line it comes from:
    and to course and tune-up sessions, not between the pre and post of one event: they
    straddle the race, the windows keep them apart by day D-1 and the race, and the domain
    prescribes both. A shared booking belongs to both its events, so it blocks neither.
-   -> `session_blocks`, `athlete_blocks`.
+   -> `unavailable_around_sessions`, `athlete_unavailable`.
 3. Shared sessions. Issue: "where one event's post window overlaps the next event's pre
    window, propose one shared session labelled for both". For two consecutive events (by
    start, then id), the first's post window intersected with the second's pre window,
@@ -46,12 +46,12 @@ from typing import NamedTuple
 
 from .courses import course_pieces, course_zone, tune_up_windows
 from .intervals import Interval, contains, merge, overlaps, subtract
+from .kinds import WINDOW_KINDS
 from .windows import DEFAULT_RECOVERY_GAP, EventTiming, Windows, event_windows
 
 DEFAULT_MIN_GAP = timedelta(hours=48)
 DEFAULT_TUNE_UP_WEEKS = 3
 PRIORITIES = ("A", "B", "C")
-EVENT_KINDS = ("pre", "post")
 
 
 @dataclass(frozen=True)
@@ -112,7 +112,7 @@ def needed_kinds(event: SeasonEvent, include_pre_for_c: bool = False) -> tuple[s
     `include_pre_for_c`."""
     if event.priority == "C" and not include_pre_for_c:
         return ("post",)
-    return EVENT_KINDS
+    return WINDOW_KINDS
 
 
 def _widen(interval: Interval, by: timedelta) -> Interval:
@@ -128,25 +128,25 @@ def _bookings(sessions: Iterable[tuple[int | None, str, Interval]]
     return grouped
 
 
-def session_blocks(sessions: Iterable[tuple[int | None, str, Interval]],
+def unavailable_around_sessions(sessions: Iterable[tuple[int | None, str, Interval]],
                    exempt_event_ids: Collection[int], min_gap: timedelta) -> list[Interval]:
     """Bookings widened by `min_gap` on both sides, sorted and merged, leaving out those
     that are the pre or post session of an event in `exempt_event_ids` (rule 2)."""
     blocks = [_widen(interval, min_gap) for interval, owners in _bookings(sessions).items()
-              if not any(eid in exempt_event_ids and kind in EVENT_KINDS
+              if not any(eid in exempt_event_ids and kind in WINDOW_KINDS
                          for eid, kind in owners)]
     return merge(blocks)
 
 
-def athlete_blocks(target_event_id: int, events: Iterable[SeasonEvent],
+def athlete_unavailable(target_event_id: int, events: Iterable[SeasonEvent],
                    sessions: Iterable[tuple[int | None, str, Interval]],
                    min_gap: timedelta = DEFAULT_MIN_GAP,
                    recovery_gap: timedelta = DEFAULT_RECOVERY_GAP) -> list[Interval]:
-    """The athlete's busy intervals for pre/post proposals of one event: every event's
+    """The athlete's unavailable time for pre/post proposals of one event: every event's
     closed span, plus every booking except the target's own pre/post widened by `min_gap`
     (course and tune-up bookings of the target block too). Sorted and merged."""
     return merge([*closed_spans(events, recovery_gap),
-                  *session_blocks(sessions, {target_event_id}, min_gap)])
+                  *unavailable_around_sessions(sessions, {target_event_id}, min_gap)])
 
 
 def _by_start(events: Iterable[SeasonEvent]) -> list[SeasonEvent]:
@@ -208,7 +208,7 @@ class _Plan:
     def suggest(self, kind: str, event_ids: tuple[int, ...], window: Interval,
                 label: str) -> list[Suggestion]:
         """One suggestion per free piece of a pre, post or shared window."""
-        blocks = session_blocks(self.sessions, event_ids, self.min_gap)
+        blocks = unavailable_around_sessions(self.sessions, event_ids, self.min_gap)
         return [Suggestion(kind, event_ids, piece, label) for piece in self.free(window, blocks)]
 
 
@@ -237,7 +237,7 @@ def _course_suggestions(plan: _Plan, sessions: int) -> list[Suggestion]:
     previous event's windows (a course runs between two events, so two courses never
     interleave), minus closed spans, every booking and every event's windows (each
     widened by the minimum gap) and the past."""
-    blocks = [*plan.closed, *session_blocks(plan.sessions, (), plan.min_gap),
+    blocks = [*plan.closed, *unavailable_around_sessions(plan.sessions, (), plan.min_gap),
               *(_widen(plan.hull(e.event_id), plan.min_gap) for e in plan.events),
               Interval(min(plan.span.start, plan.now), plan.now)]
     found = []

@@ -51,7 +51,8 @@ from operator import itemgetter
 
 from .availability import free_starts
 from .intervals import Interval
-from .proposals import KINDS, Slot, TherapistState, rank_key, window_load
+from .kinds import WINDOW_KINDS
+from .proposals import Slot, TherapistState, rank_key, window_load
 
 OWN_CONFLICT = "own-conflict"
 NO_CAPACITY = "no-capacity"
@@ -59,11 +60,11 @@ NO_CAPACITY = "no-capacity"
 
 @dataclass(frozen=True)
 class PlanAthlete:
-    """A team member: `busy` holds their own commitments (no slot may overlap one);
-    `excluded` is a reason to leave them out without trying (e.g. "screening")."""
+    """A team member: `unavailable` holds their own events and sessions (no slot may
+    overlap one); `excluded` is a reason to leave them out without trying ("screening")."""
 
     athlete_id: int
-    busy: tuple[Interval, ...] = ()
+    unavailable: tuple[Interval, ...] = ()
     excluded: str | None = None
 
 
@@ -116,8 +117,8 @@ def candidates(kind: str, window: Interval, event_start: datetime,
     """Every therapist's packed free slots in `window` (not before `not_before`), best
     first by `rank_key`; a slot's rank is its index. One therapist's candidates never
     overlap, buffer included. Athletes' commitments are not applied here (they differ)."""
-    if kind not in KINDS:
-        raise ValueError(f"kind must be one of {KINDS}, not {kind!r}")
+    if kind not in WINDOW_KINDS:
+        raise ValueError(f"kind must be one of {WINDOW_KINDS}, not {kind!r}")
     keyed = []
     for state in therapists:
         schedule = state.schedule
@@ -135,7 +136,8 @@ def candidates(kind: str, window: Interval, event_start: datetime,
 
 @dataclass(frozen=True)
 class _Timeline:
-    """A window's slots ordered by start, for finding those a busy interval overlaps."""
+    """A window's slots ordered by start, for finding those an unavailable interval
+    overlaps."""
 
     starts: list[datetime]
     ends: list[datetime]
@@ -150,11 +152,11 @@ def _timeline(slots: Sequence[Slot]) -> _Timeline:
                      longest)
 
 
-def _blocked(line: _Timeline, busy: Sequence[Interval]) -> frozenset[int]:
-    """The ranks of the slots that overlap any busy interval (half-open; empty ones block
-    nothing)."""
+def _overlapped(line: _Timeline, unavailable: Sequence[Interval]) -> frozenset[int]:
+    """The ranks of the slots that overlap any unavailable interval (half-open; empty ones
+    make nothing unavailable)."""
     found: set[int] = set()
-    for start, end in busy:
+    for start, end in unavailable:
         if start < end:
             low = bisect_right(line.starts, start - line.longest)
             high = bisect_left(line.starts, end)
@@ -165,12 +167,13 @@ def _blocked(line: _Timeline, busy: Sequence[Interval]) -> frozenset[int]:
 def _groups(active: Sequence[PlanAthlete], pre: Sequence[Slot],
             post: Sequence[Slot]) -> list[_Group]:
     """The active athletes grouped by the slots they may not take, by smallest id."""
-    lines = (_timeline(pre), _timeline(post)) if any(a.busy for a in active) else None
+    lines = (_timeline(pre), _timeline(post)) if any(a.unavailable for a in active) else None
     members: dict[tuple[frozenset[int], frozenset[int]], list[int]] = {}
     for athlete in active:
         key = (frozenset(), frozenset())
-        if lines and athlete.busy:
-            key = (_blocked(lines[0], athlete.busy), _blocked(lines[1], athlete.busy))
+        if lines and athlete.unavailable:
+            key = (_overlapped(lines[0], athlete.unavailable),
+                   _overlapped(lines[1], athlete.unavailable))
         members.setdefault(key, []).append(athlete.athlete_id)
     groups = [_Group(tuple(sorted(ids)), *key) for key, ids in members.items()]
     return sorted(groups, key=lambda group: group.members[0])

@@ -19,11 +19,10 @@ maps their violations to the same errors).
 Concurrent writers: on SQLite the write transaction began with BEGIN IMMEDIATE, so there
 is no other writer and CHECK_SQL runs as it is. On PostgreSQL the same query runs inside
 the function booking_refusal() (migration 0003), which first takes the advisory locks of
-the therapist and the athlete (extensions.lock_for_booking's keys and order): a writer of
-the same rows has committed by the time the query reads, and the function's queries read
-with a fresh snapshot, so the check sees that writer's booking. One round trip; the
-session then knows it holds those locks (models.booking_locks_taken), so the flush of the
-booking does not ask again.
+the therapist and the athlete (the keys and order of services/unit_of_work.py's
+lock_booking_writers): a writer of the same rows has committed by the time the query
+reads, and the function's queries read with a fresh snapshot, so the check sees that
+writer's booking. One round trip.
 
 The statements are built once, at import, with typed bind parameters: SQLAlchemy only
 looks up their compiled form per call. They run through the session, so pending changes
@@ -40,7 +39,7 @@ from sqlalchemy import TextClause, bindparam, text
 from ..core.errors import AlreadyBooked, AthleteBusy, Conflict, SlotTaken
 from ..core.intervals import Interval
 from ..extensions import db
-from .models import Booking, booking_locks_taken
+from .models import Booking
 from .queries import MAX_BOOKING_SPAN
 from .types import UTCDateTime
 
@@ -131,13 +130,10 @@ def refusal(claim: Claim) -> str | None:
     """The code of the first rule that refuses `claim` ('already-booked', 'slot-taken',
     'athlete-busy'), or None when it is free. On PostgreSQL the claim's therapist and
     athlete stay locked to the end of the transaction (see the module docstring)."""
-    session = db.session()
     bind = {"mapper": Booking}
-    if session.get_bind(**bind).dialect.name != "postgresql":
-        return session.execute(CHECK, _params(claim), bind_arguments=bind).scalar()
-    code = session.execute(LOCK_AND_CHECK, _params(claim), bind_arguments=bind).scalar()
-    booking_locks_taken(session, (claim.therapist_id,), (claim.athlete_id,))
-    return code
+    postgresql = db.session.get_bind(**bind).dialect.name == "postgresql"
+    statement = LOCK_AND_CHECK if postgresql else CHECK
+    return db.session.execute(statement, _params(claim), bind_arguments=bind).scalar()
 
 
 def check(claim: Claim) -> None:

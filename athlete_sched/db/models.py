@@ -2,16 +2,13 @@
 only where the domain means wall-clock (weekly working hours, in minutes after midnight).
 
 Invariants live in the database too: CHECK constraints here; the PostgreSQL exclusion
-constraints and the SQLite overlap triggers are created by the migration. Before a flush
-writes confirmed bookings, `_queue_booking_writers` serializes the writers that could
-conflict (see `extensions.lock_for_booking`: PostgreSQL would otherwise deadlock them);
-locks the transaction already holds (db/guard.py takes them before its check) are not
-asked for again.
+constraints and the SQLite overlap triggers are created by the migration. Models hold no
+event hooks: what a write sets off (locks, mail) is called by the service that writes
+(services/unit_of_work.py, services/mail.py).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import UTC, datetime
 
 from sqlalchemy import (
@@ -25,18 +22,16 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
-    event,
     text,
 )
-from sqlalchemy.orm import Mapped, Session, declared_attr, mapped_column, relationship
+from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
 
-from ..extensions import db, lock_for_booking
+from ..core.kinds import SESSION_KINDS
+from ..extensions import db
 from .types import UTCDateTime
 
 ROLES = ("admin", "therapist", "coach", "athlete")
 SPORTS = ("running", "mtb", "cycling", "triathlon", "other")
-KINDS = ("pre", "post", "course", "tune-up")  # course, tune-up: core/courses.py; a tune-up
-# belongs to no event
 # One confirmed session of each of these kinds per athlete and event (a course has several).
 ONCE_KINDS_WHERE = "status = 'confirmed' AND kind IN ('pre', 'post')"
 STATUSES = ("confirmed", "cancelled")
@@ -80,13 +75,14 @@ class Therapist(db.Model):
     buffer_minutes: Mapped[int] = mapped_column(Integer, default=0)
     slot_step_minutes: Mapped[int] = mapped_column(Integer, default=15)
 
-    working_hours: Mapped[list[WorkingPeriod]] = relationship(
+    working_hours: Mapped[list[WorkingPeriodRow]] = relationship(
         back_populates="therapist", cascade="all, delete-orphan",
-        order_by="(WorkingPeriod.day, WorkingPeriod.start_minute)", lazy="selectin")
+        order_by="(WorkingPeriodRow.day, WorkingPeriodRow.start_minute)", lazy="selectin")
 
 
-class WorkingPeriod(db.Model):
-    """A weekly working period in the therapist's local wall-clock time."""
+class WorkingPeriodRow(db.Model):
+    """A weekly working period as stored: minutes after the therapist's local midnight
+    (the core's value is core.availability.WorkingPeriod; db/queries/therapists.py maps)."""
 
     __tablename__ = "working_period"
     __table_args__ = (
@@ -269,7 +265,7 @@ class Booking(db.Model):
     __table_args__ = (
         CheckConstraint('"start" < "end"', name="period"),
         CheckConstraint('"end" <= block_end', name="block"),
-        CheckConstraint(_in("kind", KINDS), name="kind"),
+        CheckConstraint(_in("kind", SESSION_KINDS), name="kind"),
         CheckConstraint("(kind = 'tune-up') = (event_id IS NULL)", name="tune_up_event"),
         CheckConstraint(_in("status", STATUSES), name="status"),
         CheckConstraint("sequence >= 0", name="sequence"),
@@ -337,57 +333,6 @@ class MailMessage(db.Model):
     last_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
-
-
-# session.info key: (the transaction, the booking-lock keys it holds). Advisory locks are
-# held to the end of the transaction, so a key once taken need not be asked for again.
-_LOCKS_HELD = "booking_locks_held"
-LockKeys = frozenset[tuple[str, int]]
-
-
-def _keys(therapist_ids: Iterable[int | None], athlete_ids: Iterable[int | None]) -> LockKeys:
-    return frozenset({("therapist", t) for t in therapist_ids if t is not None}
-                     | {("athlete", a) for a in athlete_ids if a is not None})
-
-
-def _held(session: Session) -> tuple[object, LockKeys]:
-    """The current transaction (the innermost: a savepoint rolled back releases the locks
-    taken inside it) and the keys recorded for it."""
-    transaction = session.get_nested_transaction() or session.get_transaction()
-    owner, held = session.info.get(_LOCKS_HELD, (None, frozenset()))
-    return transaction, held if owner is transaction else frozenset()
-
-
-def booking_locks_taken(session: Session, therapist_ids: Iterable[int | None],
-                        athlete_ids: Iterable[int | None]) -> None:
-    """Record that the session's transaction now holds these booking locks (taken by a
-    statement of its own, as db/guard.py does on PostgreSQL)."""
-    transaction, held = _held(session)
-    session.info[_LOCKS_HELD] = (transaction, held | _keys(therapist_ids, athlete_ids))
-
-
-def lock_booking_writers(session: Session, therapist_ids: Iterable[int | None],
-                         athlete_ids: Iterable[int | None]) -> None:
-    """`extensions.lock_for_booking` for the session's transaction, asking only for the
-    therapists and athletes it does not hold yet (each lock costs a round trip)."""
-    connection = session.connection(bind_arguments={"mapper": Booking})  # begins if need be
-    transaction, held = _held(session)
-    missing = _keys(therapist_ids, athlete_ids) - held
-    if missing:
-        lock_for_booking(connection, [key for kind, key in missing if kind == "therapist"],
-                         [key for kind, key in missing if kind == "athlete"])
-    session.info[_LOCKS_HELD] = (transaction, held | missing)
-
-
-@event.listens_for(Session, "before_flush")
-def _queue_booking_writers(session: Session, _context: object, _instances: object) -> None:
-    """Before confirmed bookings are inserted or changed, lock their therapists and
-    athletes for the rest of the transaction (PostgreSQL; a no-op on SQLite)."""
-    writes = [b for b in (*session.new, *session.dirty)
-              if isinstance(b, Booking) and b.status == "confirmed"]
-    if writes:
-        lock_booking_writers(session, {b.therapist_id for b in writes},
-                             {b.athlete_id for b in writes})
 
 
 SCREENING_DECISIONS = ("cleared", "not-cleared")  # core.screening.DECISIONS

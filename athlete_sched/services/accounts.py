@@ -7,11 +7,10 @@ import hashlib
 import re
 import secrets
 
-from sqlalchemy import select
-
-from ..core.errors import Conflict, InvalidValue
-from ..db.models import ROLES, Athlete, Team, TeamMember, Therapist, User
-from ..extensions import db
+from ..core.errors import Conflict, InvalidValue, NotFound
+from ..db.models import User
+from ..db.queries import rows, users
+from .access import ROLES, Caller, require_role
 from .common import stamp
 
 EMAIL_RE = re.compile(r"^[^@\s\x00]+@[^@\s\x00]+\.[^@\s\x00]+$")
@@ -48,37 +47,36 @@ def _checked_user(email: str, role: str, name: str) -> tuple[str, str, str]:
 def create_user(email: str, role: str, name: str = "") -> tuple[User, str]:
     """Create a user; return it with its token (the only time the token is visible)."""
     email, role, name = _checked_user(email, role, name)
-    if db.session.scalar(select(User.id).where(User.email == email)) is not None:
+    if users.email_taken(email):
         raise EmailTaken(email)
     token = secrets.token_urlsafe(32)
-    user = User(email=email, role=role, name=name, token_hash=hash_token(token),
-                created_at=stamp())
-    db.session.add(user)
-    db.session.flush()
+    user = rows.add(User(email=email, role=role, name=name, token_hash=hash_token(token),
+                         created_at=stamp()))
     return user, token
 
 
-def rotate_token(user: User) -> str:
+def create_user_for(caller: Caller, email: str, role: str, name: str) -> tuple[User, str]:
+    """An admin creates a user (POST /users)."""
+    require_role(caller, ("admin",))
+    return create_user(email, role, name)
+
+
+def rotate_token(email: str) -> tuple[User, str]:
+    """Replace the user's token; the user and the new token (shown once)."""
+    user = users.by_email(email.strip().lower())
+    if user is None:
+        raise NotFound("user", email, field="email")
     token = secrets.token_urlsafe(32)
     user.token_hash = hash_token(token)
-    db.session.flush()
-    return token
+    rows.flush()
+    return user, token
 
 
-def user_for_token(token: str) -> User | None:
-    return db.session.scalar(select(User).where(User.token_hash == hash_token(token)))
-
-
-def therapist_of(user: User) -> Therapist | None:
-    return db.session.scalar(select(Therapist).where(Therapist.email == user.email))
-
-
-def athlete_of(user: User) -> Athlete | None:
-    return db.session.scalar(select(Athlete).where(Athlete.email == user.email))
-
-
-def coached_athlete_ids(user: User) -> set[int]:
-    rows = db.session.scalars(
-        select(TeamMember.athlete_id).join(Team, Team.id == TeamMember.team_id)
-        .where(Team.coach_email == user.email))
-    return set(rows)
+def caller_for_token(token: str) -> Caller | None:
+    """Who holds this token (None: nobody), with the profiles they act as (one query)."""
+    acting = users.acting_by_token_hash(hash_token(token))
+    if acting is None:
+        return None
+    user = acting.user
+    return Caller(role=user.role, email=user.email, name=user.name, user_id=user.id,
+                  athlete_id=acting.athlete_id, therapist_id=acting.therapist_id)

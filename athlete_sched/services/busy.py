@@ -9,33 +9,35 @@ failed one raises or is recorded before any interval changes, so the last good i
 in force. An unchanged body (same sha256) is not expanded again unless the last expansion
 is older than REEXPAND_AFTER (the horizon moves on with the clock).
 
-Expanding takes seconds for a big calendar, so `expand` touches no database: callers run it
-outside any transaction (on SQLite a write transaction holds the database's write lock).
-Subscriptions are fetched by `refresh` (no database either) and written by `record`; the
-CLI command `calendars sync` commits each one on its own.
+Expanding takes seconds for a big calendar, so `expand` touches no database: an upload
+(`import_busy_upload`) releases the unit's transaction before it expands (on SQLite a
+write transaction holds the database's write lock). Subscriptions are fetched by
+`refresh` (no database either) and written by `record`; the CLI command `calendars sync`
+runs each one as a unit of its own.
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import NamedTuple
 from urllib.parse import urlsplit, urlunsplit
 
 from flask import current_app
-from sqlalchemy import delete, insert, select
 
 from ..core import ical_import
 from ..core.errors import Conflict, DomainError, InvalidValue, NotFound
 from ..core.intervals import Interval, pieces
 from ..core.zones import load_zone
-from ..db.models import BusyCalendar, BusyInterval, Therapist
-from ..db.queries import MAX_BUSY_SPAN
-from ..extensions import db
+from ..db.models import BusyCalendar, Therapist
+from ..db.queries import MAX_BUSY_SPAN, calendars, rows
+from ..db.queries.calendars import UPLOAD, URL
+from . import access, unit_of_work
+from .access import Caller
 from .busy_fetch import FetchError, Limits, fetch
 from .common import now, stamp
 
-UPLOAD, URL = "upload", "url"
 REEXPAND_AFTER = timedelta(days=7)
 MAX_SUBSCRIPTIONS = 20
 MAX_URL_LENGTH = 2048
@@ -74,12 +76,10 @@ def store(calendar: BusyCalendar, intervals: list[Interval], body_hash: str) -> 
     One longer than MAX_BUSY_SPAN is stored as consecutive pieces (the database refuses
     longer rows, so that the window queries can stop reading early; db/queries.py);
     `busy_count` counts the intervals, not the pieces."""
-    db.session.execute(delete(BusyInterval).where(BusyInterval.calendar_id == calendar.id))
-    rows = [{"therapist_id": calendar.therapist_id, "start": piece.start, "end": piece.end,
-             "source": calendar.kind, "calendar_id": calendar.id}
-            for interval in intervals for piece in pieces(interval, MAX_BUSY_SPAN)]
-    if rows:
-        db.session.execute(insert(BusyInterval), rows)
+    calendars.replace_busy_intervals(calendar, [
+        {"therapist_id": calendar.therapist_id, "start": piece.start, "end": piece.end,
+         "source": calendar.kind, "calendar_id": calendar.id}
+        for interval in intervals for piece in pieces(interval, MAX_BUSY_SPAN)])
     calendar.body_hash, calendar.busy_count = body_hash, len(intervals)
     calendar.synced_at = calendar.checked_at = stamp()
     calendar.error = calendar.error_at = None
@@ -87,37 +87,45 @@ def store(calendar: BusyCalendar, intervals: list[Interval], body_hash: str) -> 
 
 # --- the uploaded export ------------------------------------------------------------------
 
-def upload_of(therapist: Therapist, *, lock: bool = False) -> BusyCalendar | None:
-    """The therapist's upload calendar, if any (locked for the transaction with `lock`)."""
-    query = select(BusyCalendar).where(BusyCalendar.therapist_id == therapist.id,
-                                       BusyCalendar.kind == UPLOAD)
-    return db.session.scalar(query.with_for_update() if lock else query)
-
-
-def unchanged_upload(therapist: Therapist, body: bytes) -> BusyCalendar | None:
-    """The upload calendar if it already holds this very body (nothing to expand)."""
-    calendar = upload_of(therapist)
-    return calendar if _fresh(calendar, digest(body)) else None
-
-
 def replace_upload(therapist: Therapist, body: bytes,
                    intervals: list[Interval] | None = None) -> BusyCalendar:
     """Make `body` the therapist's uploaded busy calendar. `intervals`: its expansion, when
     the caller ran `expand` outside the transaction; otherwise it is expanded here, before
     any row changes (a failure raises and the previous import stays)."""
     body_hash = digest(body)
-    calendar = upload_of(therapist, lock=True)
+    calendar = calendars.upload_of(therapist.id, lock=True)
     if _fresh(calendar, body_hash):
         return calendar
     if intervals is None:
         intervals = expand(body, therapist.timezone)
     if calendar is None:
-        calendar = BusyCalendar(therapist_id=therapist.id, kind=UPLOAD, interval_minutes=60,
-                                busy_count=0, created_at=stamp())
-        db.session.add(calendar)
-        db.session.flush()
+        calendar = rows.add(BusyCalendar(therapist_id=therapist.id, kind=UPLOAD,
+                                         interval_minutes=60, busy_count=0,
+                                         created_at=stamp()))
     store(calendar, intervals, body_hash)
     return calendar
+
+
+def import_busy_upload(caller: Caller, therapist_id: int,
+                       read_body: Callable[[], bytes]) -> BusyCalendar:
+    """PUT .../busy-calendar: make the body the therapist's uploaded busy calendar (read
+    with `read_body` once the caller may). A body already in force is not expanded again;
+    otherwise the unit's transaction is released while the body is expanded (seconds for
+    a big calendar), and a body that does not parse raises before any row changes, so the
+    previous import stays in force."""
+    therapist = access.own_therapist(caller, therapist_id)
+    body = read_body()
+    calendar = calendars.upload_of(therapist.id)
+    if _fresh(calendar, digest(body)):
+        return calendar
+    zone = therapist.timezone
+    unit_of_work.release()  # nothing was written; the therapist row reloads afterwards
+    return replace_upload(therapist, body, expand(body, zone))
+
+
+def upload_for(caller: Caller, therapist_id: int) -> BusyCalendar | None:
+    """The therapist's imported upload (the therapist or an admin)."""
+    return calendars.upload_of(access.own_therapist(caller, therapist_id).id)
 
 
 # --- subscriptions ------------------------------------------------------------------------
@@ -138,37 +146,34 @@ def normalise_url(url: str) -> str:
     return urlunsplit((scheme, *parts[1:]))
 
 
-def subscriptions(therapist: Therapist) -> list[BusyCalendar]:
-    return list(db.session.scalars(
-        select(BusyCalendar).where(BusyCalendar.therapist_id == therapist.id,
-                                   BusyCalendar.kind == URL).order_by(BusyCalendar.id)))
+def subscriptions_for(caller: Caller, therapist_id: int) -> list[BusyCalendar]:
+    return calendars.subscriptions(access.own_therapist(caller, therapist_id).id)
 
 
-def add_subscription(therapist: Therapist, url: str, interval_minutes: int) -> BusyCalendar:
+def add_subscription_for(caller: Caller, therapist_id: int, url: str,
+                         interval_minutes: int) -> BusyCalendar:
     """Subscribe the therapist to a calendar address; it is due for a sync at once."""
+    therapist = access.own_therapist(caller, therapist_id)
     url = normalise_url(url)
-    existing = subscriptions(therapist)
+    existing = calendars.subscriptions(therapist.id)
     if any(s.url == url for s in existing):
         raise Conflict("this calendar address is already subscribed", field="url")
     if len(existing) >= MAX_SUBSCRIPTIONS:
         raise InvalidValue(f"at most {MAX_SUBSCRIPTIONS} subscriptions per therapist",
                            field="url")
     at = stamp()
-    calendar = BusyCalendar(therapist_id=therapist.id, kind=URL, url=url, busy_count=0,
-                            interval_minutes=interval_minutes, due_at=at, created_at=at)
-    db.session.add(calendar)
-    db.session.flush()
-    return calendar
+    return rows.add(BusyCalendar(therapist_id=therapist.id, kind=URL, url=url, busy_count=0,
+                                 interval_minutes=interval_minutes, due_at=at,
+                                 created_at=at))
 
 
-def delete_subscription(therapist: Therapist, subscription_id: int) -> None:
+def delete_subscription_for(caller: Caller, therapist_id: int, subscription_id: int) -> None:
     """Remove a subscription and the busy intervals it brought in."""
-    calendar = db.session.get(BusyCalendar, subscription_id)
+    therapist = access.own_therapist(caller, therapist_id)
+    calendar = rows.get(BusyCalendar, subscription_id)
     if calendar is None or calendar.therapist_id != therapist.id or calendar.kind != URL:
         raise NotFound("calendar subscription", subscription_id)
-    db.session.execute(delete(BusyInterval).where(BusyInterval.calendar_id == calendar.id))
-    db.session.delete(calendar)
-    db.session.flush()
+    calendars.delete_calendar(calendar)
 
 
 class Due(NamedTuple):
@@ -186,13 +191,8 @@ class Due(NamedTuple):
 
 def due_subscriptions(at: datetime, everything: bool = False) -> list[Due]:
     """The subscriptions due at `at` (all of them with `everything`), oldest due first."""
-    query = (select(BusyCalendar, Therapist.timezone)
-             .join(Therapist, Therapist.id == BusyCalendar.therapist_id)
-             .where(BusyCalendar.kind == URL).order_by(BusyCalendar.due_at, BusyCalendar.id))
-    if not everything:
-        query = query.where(BusyCalendar.due_at <= at)
     return [Due(c.id, c.therapist_id, zone, c.url or "", c.etag, c.last_modified, c.body_hash,
-                c.synced_at) for c, zone in db.session.execute(query).all()]
+                c.synced_at) for c, zone in calendars.due_subscriptions(at, everything)]
 
 
 class Outcome(NamedTuple):
@@ -233,7 +233,7 @@ def refresh(due: Due) -> Outcome:
 
 def record(due: Due, outcome: Outcome) -> bool:
     """Write a refresh's outcome (not committed). False if the subscription is gone."""
-    calendar = db.session.get(BusyCalendar, due.id, with_for_update=True)
+    calendar = calendars.locked(due.id)
     if calendar is None:
         return False
     at = stamp()

@@ -1,13 +1,12 @@
 """Invites and feeds: rows -> the core's calendar values -> bytes (core/ical.py).
 
 - `invite_ics(booking)` / `invite_method(booking)`: one booking's iTIP message (also used
-  by the mail service); `event_invites_ics(event, filters)`: an event's confirmed sessions
-  in one file.
+  by the mail service); `event_invites_for`: an event's confirmed sessions in one file.
 - Feeds: one secret token per therapist, athlete or team (`feed_of` creates it on first
-  use, `rotate_feed` replaces it in place, so the old URL is dead at once). `published_feed`
-  answers a token with the feed's bytes, strong ETag and Last-Modified, from a per-process
-  cache keyed by the database's data version (db/version.py, read before any row), so a
-  feed is rebuilt only after a change and never served stale.
+  use, `rotate_feed_for` replaces it in place, so the old URL is dead at once).
+  `published_feed` answers a token with the feed's bytes, strong ETag and Last-Modified,
+  from a per-process cache keyed by the database's data version (db/version.py, read
+  before any row), so a feed is rebuilt only after a change and never served stale.
 
 Feeds hold nothing medical: a feed's session carries a neutral summary, its times and
 the clinic's location (core.ical.feed never writes notes, after-care or attendees).
@@ -18,25 +17,25 @@ from __future__ import annotations
 import hashlib
 import logging
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from flask import current_app, has_request_context, request
-from sqlalchemy import ColumnElement, or_, select
-from sqlalchemy.exc import IntegrityError
+from flask import current_app
 
-from ..core import ical
+from ..core import ical, kinds
 from ..core.errors import DomainError, NotFound
 from ..core.windows import event_span
-from ..db.models import Athlete, Booking, CalendarFeed, Event, Team, TeamMember, Therapist
+from ..db.models import Athlete, Booking, CalendarFeed, Event, Team, Therapist
+from ..db.queries import bookings, calendars, events, rows
 from ..db.version import data_version
-from ..extensions import SAFE_METHODS, db, restart_as_writer
+from . import access, unit_of_work
+from .access import Caller
 from .cache import cache_for
-from .common import now, stamp, timing_of
+from .common import found, now, stamp, timing_of
 
 log = logging.getLogger(__name__)
-KIND_LABELS = {"pre": "pre-race", "post": "post-race", "course": "course", "tune-up": "tune-up"}
-UID_DOMAIN = "athlete-sched"  # as in booking UIDs (services/scheduling.new_booking)
+UID_DOMAIN = "athlete-sched"  # as in booking UIDs (services/bookings.book)
 Owner = Therapist | Athlete | Team
 
 
@@ -60,10 +59,10 @@ def clinic() -> ical.Clinic:
 
 
 def _invite_session(booking: Booking, location: str) -> ical.Session:
-    athlete = db.session.get(Athlete, booking.athlete_id)
-    therapist = db.session.get(Therapist, booking.therapist_id)
-    event = db.session.get(Event, booking.event_id) if booking.event_id else None
-    summary = f"Dry needling – {KIND_LABELS[booking.kind]} session"
+    athlete = rows.get(Athlete, booking.athlete_id)
+    therapist = rows.get(Therapist, booking.therapist_id)
+    event = rows.get(Event, booking.event_id) if booking.event_id else None
+    summary = kinds.summary(booking.kind)
     summary += f": {event.name}" if event is not None else ""
     return ical.Session(
         uid=booking.uid, sequence=booking.sequence, stamp=booking.updated_at,
@@ -84,65 +83,89 @@ def invite_ics(booking: Booking) -> bytes:
     return ical.invite(_invite_session(booking, where.location), where)
 
 
-def event_invites_ics(event: Event, filters: list[ColumnElement[bool]] | None = None) -> bytes:
-    """The event's confirmed sessions that pass `filters` (an access scope, an athlete) in
-    one METHOD:REQUEST file; NoSessions when there is none."""
-    bookings = list(db.session.scalars(
-        select(Booking).where(Booking.event_id == event.id, Booking.status == "confirmed",
-                              *(filters or [])).order_by(Booking.start, Booking.id)))
-    if not bookings:
+@dataclass(frozen=True)
+class Invite:
+    """A calendar file to hand out: its bytes, its iTIP method and a file name."""
+
+    body: bytes
+    method: str
+    filename: str
+
+
+def invite_for(caller: Caller, booking_id: int, filename: str = "booking-{}.ics") -> Invite:
+    """A booking the caller may see, as its invite (REQUEST, or CANCEL once cancelled)."""
+    booking = access.booking(caller, booking_id)
+    return Invite(invite_ics(booking), invite_method(booking), filename.format(booking.id))
+
+
+def event_invites_for(caller: Caller, event_id: int, athlete_id: int | None) -> Invite:
+    """The event's confirmed sessions the caller may see (`athlete_id` narrows a team event
+    to one member) in one METHOD:REQUEST file; NoSessions when there is none."""
+    event = access.event(caller, event_id)
+    scope = access.booking_scope(caller)
+    found_ = bookings.listed(bookings.Filter(
+        visible_to_therapists=scope.visible_to_therapists,
+        visible_to_athletes=scope.visible_to_athletes, athlete_id=athlete_id,
+        event_id=event.id, status="confirmed"))
+    if not found_:
         raise NoSessions(event.id)
     where = clinic()
-    return ical.invites([_invite_session(b, where.location) for b in bookings], where)
+    body = ical.invites([_invite_session(b, where.location) for b in found_], where)
+    return Invite(body, ical.REQUEST, f"event-{event.id}-sessions.ics")
 
 
 # --- feed tokens --------------------------------------------------------------------------
 
-def _owner_filter(owner: Owner) -> ColumnElement[bool]:
-    if isinstance(owner, Therapist):
-        return CalendarFeed.therapist_id == owner.id
-    if isinstance(owner, Athlete):
-        return CalendarFeed.athlete_id == owner.id
-    return CalendarFeed.team_id == owner.id
-
-
-def _new_feed(owner: Owner) -> CalendarFeed:
-    at = stamp()
-    feed = CalendarFeed(token=secrets.token_urlsafe(32), created_at=at, rotated_at=at)
-    column = {Therapist: "therapist_id", Athlete: "athlete_id", Team: "team_id"}[type(owner)]
-    setattr(feed, column, owner.id)
-    return feed
-
-
 def feed_of(owner: Owner) -> CalendarFeed:
-    """The owner's feed, created on first use. A concurrent first use that wins the unique
-    owner column is read back instead (the insert runs in a savepoint)."""
-    query = select(CalendarFeed).where(_owner_filter(owner))
-    feed = db.session.scalar(query)
+    """The owner's feed, created on first use (a GET then restarts as a writer). A
+    concurrent first use that wins the unique owner column is read back instead."""
+    feed = calendars.feed_of(owner)
     if feed is not None:
         return feed
-    if has_request_context() and request.method in SAFE_METHODS:
-        restart_as_writer()  # SQLite: the insert below needs the write lock
-        feed = db.session.scalar(query)
+    if unit_of_work.reading():
+        unit_of_work.restart_as_writer()  # SQLite: the insert below needs the write lock
+        feed = calendars.feed_of(owner)
         if feed is not None:
             return feed
-    try:
-        with db.session.begin_nested():
-            feed = _new_feed(owner)
-            db.session.add(feed)
-    except IntegrityError:
-        feed = db.session.scalar(query)
-        if feed is None:
-            raise
+    at = stamp()
+    feed = CalendarFeed(token=secrets.token_urlsafe(32), created_at=at, rotated_at=at)
+    setattr(feed, calendars.owner_column(owner), owner.id)
+    if calendars.add_feed_unless_there(feed):
+        return feed
+    feed = calendars.feed_of(owner)
+    if feed is None:
+        raise RuntimeError("a feed refused as a duplicate is not there")
     return feed
 
 
-def rotate_feed(owner: Owner) -> CalendarFeed:
+def _owner(caller: Caller, owner_kind: str, owner_id: int) -> Owner:
+    """Whose feed: a therapist's (the therapist or an admin), an athlete's (the athlete or
+    an admin), a team's (its coach or an admin). Anyone else: NotFound."""
+    if owner_kind == "therapist":
+        return access.own_therapist(caller, owner_id, "therapist feed")
+    if owner_kind == "athlete":
+        athlete = found(Athlete, owner_id, "athlete")
+        if caller.role != "admin" and (caller.role != "athlete"
+                                       or caller.athlete_id != athlete.id):
+            raise NotFound("athlete feed", owner_id)
+        return athlete
+    team = found(Team, owner_id, "team")
+    if not access.acts_for_team(caller, team):
+        raise NotFound("team feed", owner_id)
+    return team
+
+
+def feed_for(caller: Caller, owner_kind: str, owner_id: int) -> CalendarFeed:
+    """The feed of a "therapist", "athlete" or "team" the caller owns."""
+    return feed_of(_owner(caller, owner_kind, owner_id))
+
+
+def rotate_feed_for(caller: Caller, owner_kind: str, owner_id: int) -> CalendarFeed:
     """Give the owner's feed a new token in place: the old URL answers 404 from now on."""
-    feed = feed_of(owner)
+    feed = feed_for(caller, owner_kind, owner_id)
     feed.token = secrets.token_urlsafe(32)
     feed.rotated_at = max(stamp(), feed.rotated_at)
-    db.session.flush()
+    rows.flush()
     return feed
 
 
@@ -161,79 +184,50 @@ def published_feed(token: str) -> FeedBody | None:
     at, cache = now(), cache_for("feeds")
     # Read before any row the feed is built from (db/version.py); no cache, no query.
     version = data_version() if cache.size > 0 else None
-    found = cache.get(token, version, at)
-    if found is not None:
-        return found
-    feed = db.session.scalar(select(CalendarFeed).where(CalendarFeed.token == token))
+    answer = cache.get(token, version, at)
+    if answer is not None:
+        return answer
+    feed = calendars.feed_by_token(token)
     if feed is None:
         return None
-    found = build_feed(feed)
-    cache.put(token, version, found, at)
-    return found
+    answer = build_feed(feed)
+    cache.put(token, version, answer, at)
+    return answer
 
 
 def build_feed(feed: CalendarFeed) -> FeedBody:
     """The feed's bytes, ETag and Last-Modified (the latest change of its bookings,
     cancelled ones included, of its events, and of its token)."""
     if feed.therapist_id is not None:
-        name, sessions, events = _therapist_parts(feed.therapist_id)
+        therapist = rows.get(Therapist, feed.therapist_id)
+        name, sessions, shown = f"{therapist.name} – sessions", _sessions(
+            bookings.feed_rows(therapist_id=therapist.id),
+            lambda r: f"{r.athlete} · {r.event or 'tune-up'}"), []
     elif feed.athlete_id is not None:
-        name, sessions, events = _athlete_parts(feed.athlete_id)
+        athlete = rows.get(Athlete, feed.athlete_id)
+        name, sessions, shown = f"{athlete.name} – races and sessions", _sessions(
+            bookings.feed_rows(athlete_id=athlete.id),
+            lambda r: f"{r.event or 'tune-up'} · with {r.therapist}"), \
+            events.of_athlete_and_teams(athlete.id)
     else:
-        name, sessions, events = _team_parts(feed.team_id)
-    changed = [feed.rotated_at, *(s.stamp for s in sessions), *(e.updated_at for e in events)]
-    body = ical.feed(name, sessions, [race for e in events if (race := _race(e))])
+        team = rows.get(Team, feed.team_id)
+        name, sessions, shown = f"{team.name} – races and sessions", _sessions(
+            bookings.feed_rows(team_id=team.id),
+            lambda r: f"{r.athlete} with {r.therapist} · {r.event or 'tune-up'}"), \
+            events.of_team(team.id)
+    changed = [feed.rotated_at, *(s.stamp for s in sessions), *(e.updated_at for e in shown)]
+    body = ical.feed(name, sessions, [race for e in shown if (race := _race(e))])
     return FeedBody(body, f'"{hashlib.sha256(body).hexdigest()}"', max(changed))
 
 
-def _session_rows(where: ColumnElement[bool]) -> list:
-    """Every booking matching `where` (cancelled ones too: they count for Last-Modified)
-    with the athlete's, the therapist's and the event's names."""
-    return list(db.session.execute(
-        select(Booking.uid, Booking.sequence, Booking.updated_at, Booking.start, Booking.end,
-               Booking.status, Booking.kind, Athlete.name, Therapist.name, Event.name)
-        .join(Athlete, Athlete.id == Booking.athlete_id)
-        .join(Therapist, Therapist.id == Booking.therapist_id)
-        .outerjoin(Event, Event.id == Booking.event_id)  # a tune-up has no event
-        .where(where).order_by(Booking.start, Booking.id)))
-
-
-def _sessions(where: ColumnElement[bool], summary) -> list[ical.Session]:
+def _sessions(found_: list[bookings.FeedRow],
+              says: Callable[[bookings.FeedRow], str]) -> list[ical.Session]:
+    """The feed's sessions: each booking with a neutral summary (`says` names who and what)."""
     location = clinic().location
-    return [ical.Session(uid=r[0], sequence=r[1], stamp=r[2], start=r[3], end=r[4],
-                         cancelled=r[5] == "cancelled", location=location,
-                         summary=f"Physio session – {KIND_LABELS[r[6]]} · "
-                         f"{summary(r[7], r[8], r[9] or 'tune-up')}")
-            for r in _session_rows(where)]
-
-
-def _events(where: ColumnElement[bool]) -> list[Event]:
-    return list(db.session.scalars(select(Event).where(where).order_by(Event.start, Event.id)))
-
-
-def _therapist_parts(therapist_id: int) -> tuple[str, list[ical.Session], list[Event]]:
-    therapist = db.session.get(Therapist, therapist_id)
-    sessions = _sessions(Booking.therapist_id == therapist_id,
-                         lambda athlete, _therapist, event: f"{athlete} · {event}")
-    return f"{therapist.name} – sessions", sessions, []
-
-
-def _athlete_parts(athlete_id: int) -> tuple[str, list[ical.Session], list[Event]]:
-    athlete = db.session.get(Athlete, athlete_id)
-    sessions = _sessions(Booking.athlete_id == athlete_id,
-                         lambda _athlete, therapist, event: f"{event} · with {therapist}")
-    teams = select(TeamMember.team_id).where(TeamMember.athlete_id == athlete_id)
-    events = _events(or_(Event.athlete_id == athlete_id, Event.team_id.in_(teams)))
-    return f"{athlete.name} – races and sessions", sessions, events
-
-
-def _team_parts(team_id: int) -> tuple[str, list[ical.Session], list[Event]]:
-    team = db.session.get(Team, team_id)
-    team_events = select(Event.id).where(Event.team_id == team_id)
-    sessions = _sessions(Booking.event_id.in_(team_events),
-                         lambda athlete, therapist, event: f"{athlete} with {therapist} · "
-                         f"{event}")
-    return f"{team.name} – races and sessions", sessions, _events(Event.team_id == team_id)
+    return [ical.Session(uid=r.uid, sequence=r.sequence, stamp=r.updated_at, start=r.start,
+                         end=r.end, cancelled=r.status == "cancelled", location=location,
+                         summary=f"{kinds.summary(r.kind, published=True)} · {says(r)}")
+            for r in found_]
 
 
 def _race(event: Event) -> ical.Race | None:

@@ -1,17 +1,20 @@
-"""Therapists (working hours, time off), athletes and teams."""
+"""The clinic's people: therapists (working hours, time off), athletes and teams."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import select
-
-from ..core.errors import Conflict, InvalidPeriod, NotFound
+from ..core.errors import Conflict, Forbidden, InvalidPeriod, InvalidValue, NotFound
 from ..core.zones import load_zone
-from ..db.models import Athlete, Team, TeamMember, Therapist, TimeOff, WorkingPeriod
-from ..extensions import db
+from ..db.models import Athlete, Team, Therapist, TimeOff, WorkingPeriodRow
+from ..db.queries import athletes, rows, therapists
+from . import access
+from .access import Caller, require_role
 from .accounts import EmailTaken
-from .common import MAX_ID, localize
+from .common import found, localize
 
 DAY_NUMBERS = {"mon": 0, "tue": 1, "wed": 2, "thu": 3, "fri": 4, "sat": 5, "sun": 6}
 
@@ -24,94 +27,148 @@ class AlreadyMember(Conflict):
                          field="athlete_id", team_id=team_id, athlete_id=athlete_id)
 
 
-def get(model: type, ident: int, entity: str, field: str | None = None):
-    """The row with this id, or NotFound (naming the request field it came from, if any).
-    An id no id column can hold is simply not found (the database would refuse the query)."""
-    found = db.session.get(model, ident) if 0 < ident <= MAX_ID else None
-    if found is None:
-        raise NotFound(entity, ident, field=field)
-    return found
+class CoachWithoutTeam(InvalidValue):
+    code = "invalid"
+
+    def __init__(self) -> None:
+        super().__init__("a coach adds athletes to one of their teams (team_id)",
+                         field="team_id")
 
 
-def _periods(working_hours: list) -> list[WorkingPeriod]:
-    """Rows for the given periods, in the order they are always read back: day, start."""
-    periods = [WorkingPeriod(day=DAY_NUMBERS[p.day], start_minute=p.start, end_minute=p.end)
-               for p in working_hours]
+@dataclass(frozen=True)
+class TeamWithMembers:
+    team: Team
+    members: list[Athlete]
+
+
+# --- therapists --------------------------------------------------------------------------------
+
+def _periods(working_hours: Sequence[Any]) -> list[WorkingPeriodRow]:
+    """Rows for the given periods (day, start and end minutes), in the order they are
+    always read back: day, start."""
+    periods = [WorkingPeriodRow(day=DAY_NUMBERS[p.day], start_minute=p.start,
+                                end_minute=p.end) for p in working_hours]
     return sorted(periods, key=lambda p: (p.day, p.start_minute))
 
 
-def create_therapist(data) -> Therapist:
-    if db.session.scalar(select(Therapist.id).where(Therapist.email == data.email)):
+def create_therapist(data: Any) -> Therapist:
+    if therapists.email_taken(data.email):
         raise EmailTaken(data.email, "therapist")
-    therapist = Therapist(
+    return rows.add(Therapist(
         name=data.name, email=data.email, timezone=data.timezone,
         session_minutes=data.session_minutes, buffer_minutes=data.buffer_minutes,
-        slot_step_minutes=data.slot_step_minutes, working_hours=_periods(data.working_hours))
-    db.session.add(therapist)
-    db.session.flush()
-    return therapist
+        slot_step_minutes=data.slot_step_minutes, working_hours=_periods(data.working_hours)))
 
 
-def replace_working_hours(therapist: Therapist, working_hours: list) -> Therapist:
-    therapist.working_hours = _periods(working_hours)
-    db.session.flush()
-    return therapist
+def create_therapist_for(caller: Caller, data: Any) -> Therapist:
+    require_role(caller, ("admin",))
+    return create_therapist(data)
 
 
-def add_time_off(therapist: Therapist, start: date | datetime, end: date | datetime,
+def therapists_page(after_id: int, limit: int) -> list[Therapist]:
+    """Every caller may list the therapists (whom they can book)."""
+    return therapists.page(after_id, limit)
+
+
+def therapist(therapist_id: int) -> Therapist:
+    return found(Therapist, therapist_id, "therapist")
+
+
+def replace_working_hours_for(caller: Caller, therapist_id: int,
+                              working_hours: Sequence[Any]) -> Therapist:
+    row = access.managed_therapist(caller, therapist_id)
+    row.working_hours = _periods(working_hours)
+    rows.flush()
+    return row
+
+
+def add_time_off(therapist_: Therapist, start: date | datetime, end: date | datetime,
                  reason: str) -> TimeOff:
     """Naive values are the therapist's wall-clock; a date is that local midnight."""
-    tz = load_zone(therapist.timezone)
+    tz = load_zone(therapist_.timezone)
     start_at, end_at = localize(start, tz), localize(end, tz)
     if not end_at > start_at:
         raise InvalidPeriod(start_at, end_at)
-    time_off = TimeOff(therapist_id=therapist.id, start=start_at, end=end_at, reason=reason)
-    db.session.add(time_off)
-    db.session.flush()
-    return time_off
+    return rows.add(TimeOff(therapist_id=therapist_.id, start=start_at, end=end_at,
+                            reason=reason))
 
 
-def delete_time_off(therapist: Therapist, time_off_id: int) -> None:
-    time_off = get(TimeOff, time_off_id, "time off")
-    if time_off.therapist_id != therapist.id:
+def add_time_off_for(caller: Caller, therapist_id: int, start: date | datetime,
+                     end: date | datetime, reason: str) -> TimeOff:
+    return add_time_off(access.managed_therapist(caller, therapist_id), start, end, reason)
+
+
+def time_off_page_for(caller: Caller, therapist_id: int, after_id: int,
+                      limit: int) -> list[TimeOff]:
+    owner = access.managed_therapist(caller, therapist_id)
+    return therapists.time_off_page(owner.id, after_id, limit)
+
+
+def delete_time_off_for(caller: Caller, therapist_id: int, time_off_id: int) -> None:
+    owner = access.managed_therapist(caller, therapist_id)
+    time_off = found(TimeOff, time_off_id, "time off")
+    if time_off.therapist_id != owner.id:
         raise NotFound("time off", time_off_id)
-    db.session.delete(time_off)
-    db.session.flush()
+    rows.delete(time_off)
 
 
-def create_athlete(data, team: Team | None = None) -> Athlete:
+# --- athletes and teams ------------------------------------------------------------------------
+
+def create_athlete(data: Any, team: Team | None = None) -> Athlete:
     """Create an athlete; with `team`, as a member of that team in the same unit of work."""
-    if db.session.scalar(select(Athlete.id).where(Athlete.email == data.email)):
+    if athletes.email_taken(data.email):
         raise EmailTaken(data.email, "athlete")
-    athlete = Athlete(name=data.name, email=data.email, sport=data.sport,
-                      timezone=data.timezone)
-    db.session.add(athlete)
-    db.session.flush()
+    athlete = rows.add(Athlete(name=data.name, email=data.email, sport=data.sport,
+                               timezone=data.timezone))
     if team is not None:
         add_member(team, athlete)
     return athlete
 
 
+def create_athlete_for(caller: Caller, data: Any) -> Athlete:
+    """An admin creates an athlete; a coach creates one into one of their teams."""
+    require_role(caller, ("admin", "coach"))
+    team = None if data.team_id is None else access.coached_team(caller, data.team_id, "team_id")
+    if team is None and caller.role == "coach":
+        raise CoachWithoutTeam()
+    return create_athlete(data, team)
+
+
+def athletes_page(caller: Caller, after_id: int, limit: int) -> list[Athlete]:
+    """The athletes the caller may see."""
+    return athletes.page(after_id, limit, access.visible_athlete_ids(caller))
+
+
 def create_team(name: str, coach_email: str | None) -> Team:
-    team = Team(name=name, coach_email=coach_email)
-    db.session.add(team)
-    db.session.flush()
-    return team
+    return rows.add(Team(name=name, coach_email=coach_email))
 
 
-def add_member(team: Team, athlete: Athlete) -> TeamMember:
-    if db.session.get(TeamMember, (team.id, athlete.id)) is not None:
+def create_team_for(caller: Caller, name: str, coach_email: str | None) -> TeamWithMembers:
+    """An admin creates any team; a coach their own."""
+    require_role(caller, ("admin", "coach"))
+    if caller.role == "coach":
+        if coach_email not in (None, caller.email):
+            raise Forbidden("a coach creates teams for themself")
+        coach_email = caller.email
+    return TeamWithMembers(create_team(name, coach_email), [])
+
+
+def team_for(caller: Caller, team_id: int) -> TeamWithMembers:
+    row = access.team(caller, team_id)
+    return TeamWithMembers(row, athletes.members(row.id))
+
+
+def add_member(team: Team, athlete: Athlete) -> None:
+    if athletes.is_member(team.id, athlete.id):
         raise AlreadyMember(team.id, athlete.id)
-    member = TeamMember(team_id=team.id, athlete_id=athlete.id)
-    db.session.add(member)
-    db.session.flush()
-    db.session.refresh(team)
-    return member
+    athletes.add_member(team, athlete)
 
 
-def team_athletes(team: Team) -> list[Athlete]:
-    ids = [m.athlete_id for m in team.members]
-    if not ids:
-        return []
-    return list(db.session.scalars(select(Athlete).where(Athlete.id.in_(ids))
-                                   .order_by(Athlete.id)))
+def add_member_for(caller: Caller, team_id: int, athlete_id: int) -> TeamWithMembers:
+    """The team's coach (or an admin) adds an athlete they already coach."""
+    row = access.coached_team(caller, team_id)
+    athlete = found(Athlete, athlete_id, "athlete", "athlete_id")
+    if not access.acts_for_athlete(caller, athlete.id):
+        raise NotFound("athlete", athlete.id, field="athlete_id")
+    add_member(row, athlete)
+    return TeamWithMembers(row, athletes.members(row.id))

@@ -1,39 +1,59 @@
-"""Conversions between stored rows and the core's values, and the clinic's policy."""
+"""What every service reads: the clock, the clinic's policy, lookups by id, and an event's
+windows under the policy."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
-from flask import current_app
+from flask import current_app, g
 
-from ..core.availability import TherapistSchedule, WorkingPeriod
 from ..core.courses import course_window
+from ..core.errors import InvalidValue, NotFound
 from ..core.intervals import Interval
-from ..core.windows import EventTiming, event_windows, local_midnight
-from ..core.zones import load_zone
-from ..db.models import Event, Therapist
-from ..db.queries import HoursRow, TherapistRow
+from ..core.kinds import COURSE, PRE, TUNE_UP
+from ..core.windows import EventTiming, Windows, event_windows, local_midnight
+from ..db.models import Event
+from ..db.queries import athletes, rows
+from ..db.queries.events import timing_of
+from ..db.queries.rows import MAX_ID
 
-# The largest id an id column holds (PostgreSQL `integer`); larger ids cannot exist.
-MAX_ID = 2**31 - 1
+T = TypeVar("T")
+
+__all__ = ["FIRST_YEAR", "LAST_YEAR", "MAX_ID", "EventView", "Policy", "booking_athlete",
+           "event_view", "found", "localize", "now", "policy", "stamp", "timing_of",
+           "window_for", "windows_of"]
+
 # The years an input date may fall in: wide enough for any season, narrow enough that
 # every window and local-day computation stays inside what `datetime` can represent.
 FIRST_YEAR, LAST_YEAR = 1970, 2999
+# How far ahead a tune-up may be booked (as far as imported calendars are expanded).
+TUNE_UP_HORIZON = timedelta(days=400)
 
 
 @dataclass(frozen=True)
 class Policy:
+    """The clinic's rules of time (config: RECOVERY_GAP_MINUTES, BOOKING_NOTICE_MINUTES,
+    MIN_SESSION_GAP_HOURS)."""
+
     recovery_gap: timedelta
     notice: timedelta
+    min_gap: timedelta  # between sessions of different events (core/season.py)
 
 
 def policy() -> Policy:
-    config = current_app.config
-    return Policy(recovery_gap=timedelta(minutes=config["RECOVERY_GAP_MINUTES"]),
-                  notice=timedelta(minutes=config["BOOKING_NOTICE_MINUTES"]))
+    """The policy, read from the config once per request or command."""
+    found_ = g.get("policy")
+    if found_ is None:
+        config = current_app.config
+        found_ = g.policy = Policy(
+            recovery_gap=timedelta(minutes=config["RECOVERY_GAP_MINUTES"]),
+            notice=timedelta(minutes=config["BOOKING_NOTICE_MINUTES"]),
+            min_gap=timedelta(hours=config["MIN_SESSION_GAP_HOURS"]))
+    return found_
 
 
 def now() -> datetime:
@@ -60,58 +80,60 @@ def localize(value: date | datetime, tz: ZoneInfo) -> datetime:
     return local_midnight(value, tz)
 
 
-def clock_of(minutes: int) -> time:
-    return time.max if minutes >= 1440 else time(minutes // 60, minutes % 60)
+def found(model: type[T], ident: int, entity: str, field: str | None = None) -> T:
+    """The row with this id, or NotFound (naming the request field it came from, if any)."""
+    row = rows.get(model, ident)
+    if row is None:
+        raise NotFound(entity, ident, field=field)
+    return row
 
 
-def schedule_of(therapist: Therapist | TherapistRow) -> TherapistSchedule:
-    """The core's schedule of a therapist (a model or a plain row)."""
-    if isinstance(therapist, TherapistRow):
-        return _schedule(therapist)
-    hours = tuple(HoursRow(p.day, p.start_minute, p.end_minute)
-                  for p in therapist.working_hours)
-    return _schedule(TherapistRow(therapist.id, therapist.timezone, therapist.session_minutes,
-                                  therapist.buffer_minutes, therapist.slot_step_minutes, hours))
+@dataclass(frozen=True)
+class EventView:
+    """An event with its timing and its windows under the policy, worked out once."""
+
+    event: Event
+    timing: EventTiming
+    windows: Windows
 
 
-@lru_cache(maxsize=4096)
-def _schedule(row: TherapistRow) -> TherapistSchedule:
-    """Memoized on the row's values (a schedule is an immutable value): a proposals request
-    needs every therapist's, and the schedule keeps its weekday table worked out."""
-    periods = tuple(WorkingPeriod(p.day, clock_of(p.start_minute), clock_of(p.end_minute))
-                    for p in row.working_hours)
-    return TherapistSchedule(
-        therapist_id=row.id, tz=load_zone(row.timezone), working_hours=periods,
-        session_minutes=row.session_minutes, buffer_minutes=row.buffer_minutes,
-        slot_step_minutes=row.slot_step_minutes)
+def event_view(event: Event) -> EventView:
+    return EventView(event, timing_of(event), windows_of(event))
 
 
-def timing_of(event: Event) -> EventTiming:
-    tz = load_zone(event.timezone)
-    start: date | datetime = (event.start.astimezone(tz).date() if event.start_is_date
-                              else event.start)
-    end: date | datetime | None = event.end
-    if event.end is not None and event.end_is_date:
-        end = event.end.astimezone(tz).date()
-    return EventTiming(tz=tz, start=start, end=end)
+@lru_cache(maxsize=8192)
+def _windows(timing: EventTiming, recovery_gap: timedelta) -> Windows:
+    return event_windows(timing, recovery_gap)
 
 
-def windows_of(event: Event):
-    return event_windows(timing_of(event), policy().recovery_gap)
-
-
-# How far ahead a tune-up may be booked (as far as imported calendars are expanded).
-TUNE_UP_HORIZON = timedelta(days=400)
+def windows_of(event: Any) -> Windows:
+    """The event's pre and post windows under the policy (worked out once per event)."""
+    return _windows(timing_of(event), policy().recovery_gap)
 
 
 def window_for(event: Event | None, kind: str) -> Interval:
     """Where a session of `kind` for the event must lie: its pre or post window; for a
     course session the weeks before the pre window (core/courses.py); a tune-up (no event)
     any time from now on, within TUNE_UP_HORIZON (the season rules place it further)."""
-    if kind == "tune-up" or event is None:
+    if kind == TUNE_UP or event is None:
         at = now()
         return Interval(at, at + TUNE_UP_HORIZON)
-    if kind == "course":
+    if kind == COURSE:
         return course_window(timing_of(event))
     windows = windows_of(event)
-    return windows.pre if kind == "pre" else windows.post
+    return windows.pre if kind == PRE else windows.post
+
+
+def booking_athlete(event: Event, athlete_id: int | None) -> int:
+    """Who a session of the event is for: the event's athlete, or a named member of the
+    event's team."""
+    if event.athlete_id is not None:
+        if athlete_id not in (None, event.athlete_id):
+            raise InvalidValue("this event belongs to another athlete", field="athlete_id")
+        return event.athlete_id
+    if athlete_id is None:
+        raise InvalidValue("a team event needs athlete_id", field="athlete_id")
+    if not athletes.is_member(event.team_id, athlete_id):
+        raise InvalidValue("the athlete is not a member of the event's team",
+                           field="athlete_id")
+    return athlete_id

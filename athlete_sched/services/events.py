@@ -4,19 +4,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
-
-from ..core.errors import Conflict, InvalidValue
+from ..core.errors import Conflict, InvalidValue, NotFound
 from ..core.intervals import Interval, contains
+from ..core.kinds import COURSE
 from ..core.windows import EventTiming, event_span
 from ..core.zones import load_zone
 from ..db.models import Athlete, Booking, Event, Team, Therapist
-from ..db.queries import MAX_EVENT_DAYS
-from ..extensions import db
-from . import scheduling
-from .common import localize, stamp, timing_of, window_for
+from ..db.queries import MAX_EVENT_DAYS, bookings, rows
+from . import access, proposals
+from .access import Caller
+from .bookings import BookingView, reschedule, views_of
+from .common import EventView, event_view, found, localize, stamp, timing_of, window_for
 
 
 class BookingNotMovable(Conflict):
@@ -30,11 +31,12 @@ class BookingNotMovable(Conflict):
 
 @dataclass
 class EventChange:
-    """What a PATCH did to the event's confirmed bookings: moved into the new windows, or
-    left where they are and flagged because the new windows no longer hold them."""
+    """What a PATCH did: the event, and its confirmed bookings moved into the new windows,
+    or left where they are and flagged because the new windows no longer hold them."""
 
-    flagged: list[Booking] = field(default_factory=list)
-    moved: list[Booking] = field(default_factory=list)
+    view: EventView
+    flagged: list[BookingView] = field(default_factory=list)
+    moved: list[BookingView] = field(default_factory=list)
 
 
 def _checked_timing(tz: ZoneInfo, start: date | datetime,
@@ -62,16 +64,29 @@ def _apply_timing(event: Event, tz_name: str, start, end) -> None:
     event.occupied_end = event_span(timing).end
 
 
-def create_event(data, owner: Athlete | Team) -> Event:
+def create_event(data: Any, owner: Athlete | Team) -> Event:
     event = Event(name=data.name, sport=data.sport, priority=data.priority, created_at=stamp())
     if isinstance(owner, Athlete):
         event.athlete_id = owner.id
     else:
         event.team_id = owner.id
     _apply_timing(event, data.timezone, data.start, data.end)
-    db.session.add(event)
-    db.session.flush()
-    return event
+    return rows.add(event)
+
+
+def create_event_for(caller: Caller, data: Any) -> EventView:
+    """POST /events: for an athlete the caller acts for, or a team they coach."""
+    if data.athlete_id is not None:
+        owner: Athlete | Team = found(Athlete, data.athlete_id, "athlete", "athlete_id")
+        if not access.acts_for_athlete(caller, owner.id):
+            raise NotFound("athlete", owner.id, field="athlete_id")
+    else:
+        owner = access.coached_team(caller, data.team_id, "team_id")
+    return event_view(create_event(data, owner))
+
+
+def get_for(caller: Caller, event_id: int) -> EventView:
+    return event_view(access.event(caller, event_id))
 
 
 def _local_values(event: Event) -> tuple[date | datetime, date | datetime | None]:
@@ -86,12 +101,12 @@ def _local_values(event: Event) -> tuple[date | datetime, date | datetime | None
     return local(timing.start), None if timing.end is None else local(timing.end)
 
 
-def update_event(event: Event, patch) -> EventChange:
+def update_event(event: Event, patch: Any) -> EventChange:
     """Apply a PATCH. Dates stay on the same local wall-clock when only the zone changes.
 
     The confirmed bookings the new windows no longer hold come back flagged; with
     `move_bookings` they are rescheduled instead (same uid, sequence + 1), all or nothing:
-    if one has no free slot, BookingNotMovable and the caller rolls everything back.
+    if one has no free slot, BookingNotMovable and the unit of work rolls everything back.
     """
     given = patch.model_fields_set
     for name in ("name", "sport", "priority"):
@@ -102,34 +117,40 @@ def update_event(event: Event, patch) -> EventChange:
         start = patch.start if "start" in given and patch.start is not None else old_start
         end = patch.end if "end" in given else old_end
         _apply_timing(event, patch.timezone or event.timezone, start, end)
-    db.session.flush()
+    rows.flush()
     flagged = flagged_bookings(event)
     if not patch.move_bookings:
-        return EventChange(flagged=flagged)
+        return EventChange(event_view(event), flagged=views_of(flagged))
     # Course sessions are not moved (each was placed by hand in its week): they stay and
     # come back flagged; pre and post sessions move, all or nothing.
-    return EventChange(flagged=[b for b in flagged if b.kind == "course"],
-                       moved=[_move(event, b) for b in flagged if b.kind != "course"])
+    moved = [_move(event, b) for b in flagged if b.kind != COURSE]
+    return EventChange(event_view(event), views_of([b for b in flagged if b.kind == COURSE]),
+                       views_of(moved))
+
+
+def update_event_for(caller: Caller, event_id: int, patch: Any) -> EventChange:
+    """PATCH /events/{id}: athletes change their own events, coaches their teams'."""
+    return update_event(access.changeable_event(caller, event_id), patch)
 
 
 def _move(event: Event, booking: Booking) -> Booking:
     """Reschedule a booking into the best free slot of its (new) window: with its own
     therapist if they have one, else with any therapist."""
     for therapist_id in (booking.therapist_id, None):
-        found = scheduling.propose(event, (booking.kind,), therapist_id, booking.athlete_id,
+        found_ = proposals.propose(event, (booking.kind,), therapist_id, booking.athlete_id,
                                    limit=1).found
-        if found[booking.kind]:
-            slot = found[booking.kind][0]
-            therapist = db.session.get(Therapist, slot.therapist_id)
+        if found_[booking.kind]:
+            slot = found_[booking.kind][0]
+            therapist = found(Therapist, slot.therapist_id, "therapist")
             try:
-                return scheduling.reschedule(booking, slot.start, therapist)
+                return reschedule(booking, slot.start, therapist)
             except (InvalidValue, Conflict):  # a custom-length session that does not fit
                 continue
     raise BookingNotMovable(booking.id, booking.kind)
 
 
 def flagged_bookings(event: Event) -> list[Booking]:
-    bookings = db.session.scalars(select(Booking).where(
-        Booking.event_id == event.id, Booking.status == "confirmed").order_by(Booking.id))
-    return [b for b in bookings
-            if not contains(window_for(event, b.kind), Interval(b.start, b.end))]
+    """The event's confirmed bookings its windows no longer hold, by id."""
+    found_ = bookings.listed(bookings.Filter(event_id=event.id, status="confirmed"),
+                             by_start=False)
+    return [b for b in found_ if not contains(window_for(event, b.kind), Interval(b.start, b.end))]

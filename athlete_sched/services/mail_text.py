@@ -12,6 +12,7 @@ from email.utils import format_datetime, make_msgid
 from flask import current_app
 
 from ..core.ical import AFTER_CARE
+from ..core.kinds import title
 from ..core.zones import load_zone
 from ..db.models import Booking, Event
 from .common import stamp
@@ -21,10 +22,6 @@ MAIL_POLICY = SMTP  # CRLF, RFC 2047 headers; parts are kept 7-bit below
 
 def sender() -> str:
     return current_app.config.get("MAIL_SENDER") or current_app.config["CLINIC_EMAIL"]
-
-
-TITLES = {"pre": "pre-race session", "post": "recovery session", "course": "course session",
-          "tune-up": "tune-up session"}
 
 
 @dataclass(frozen=True)
@@ -46,23 +43,23 @@ def _when(booking: Booking, zone: str) -> str:
 def subject_line(booking: Booking, method: str, to: Party) -> str:
     verb = ("Cancelled" if method == "CANCEL" else "Updated" if booking.sequence else "Booked")
     start = booking.start.astimezone(load_zone(to.timezone))
-    return f"{verb}: {TITLES[booking.kind]}, {start:%a %d %b %Y %H:%M} ({to.timezone})"
+    return f"{verb}: {title(booking.kind)}, {start:%a %d %b %Y %H:%M} ({to.timezone})"
 
 
 def summary_text(booking: Booking, method: str, to: Party, other: Party, event: Event | None,
-                 clinic: str) -> str:
+                 clinic: str, location: str) -> str:
     """The plain-text part: what changed, when, where, with whom (+ after-care for the
-    athlete). Nothing medical: the booking's notes stay out of email."""
-    title = f"dry-needling {TITLES[booking.kind]}"
-    lead = (f"This {title} has been cancelled." if method == "CANCEL"
-            else f"This {title} has moved to a new time." if booking.sequence
-            else f"This {title} is booked.")
+    athlete). Nothing medical: the booking's notes stay out of email. `location`: the
+    invite's LOCATION, said again."""
+    what = f"dry-needling {title(booking.kind)}"
+    lead = (f"This {what} has been cancelled." if method == "CANCEL"
+            else f"This {what} has moved to a new time." if booking.sequence
+            else f"This {what} is booked.")
     place_zone = other.timezone if to.role == "athlete" else to.timezone
     lines = [f"Hello {_clean(to.name)},", "", lead, "", f"When:  {_when(booking, to.timezone)}"]
     if place_zone != to.timezone:
         lines.append(f"       {_when(booking, place_zone)} at the clinic")
-    from .calendars import clinic as invite_clinic  # the invite's LOCATION, said again
-    lines += [f"Where: {invite_clinic().location}",
+    lines += [f"Where: {location}",
               f"With:  {_clean(other.name)} ({other.role})",
               f"For:   {_clean(event.name) if event else 'a periodic tune-up'}", ""]
     if to.role == "athlete" and method != "CANCEL":
@@ -82,7 +79,7 @@ def _seven_bit(text: str, otherwise: str) -> str:
 
 
 def compose(booking: Booking, to: Party, other: Party, event: Event | None,
-            ics: bytes, method: str) -> EmailMessage:
+            ics: bytes, method: str, location: str) -> EmailMessage:
     """One recipient's message: text/plain summary + text/calendar with `method`."""
     config = current_app.config
     origin = sender()
@@ -93,7 +90,7 @@ def compose(booking: Booking, to: Party, other: Party, event: Event | None,
     message["Date"] = format_datetime(stamp())
     message["Message-ID"] = make_msgid(domain=origin.rpartition("@")[2] or None)
     message["Auto-Submitted"] = "auto-generated"  # RFC 3834: no vacation replies
-    text = summary_text(booking, method, to, other, event, config["CLINIC_NAME"])
+    text = summary_text(booking, method, to, other, event, config["CLINIC_NAME"], location)
     message.set_content(text, cte=_seven_bit(text, "quoted-printable"))
     calendar, part = ics.decode("utf-8"), MIMEPart(policy=MAIL_POLICY)  # no MIME-Version
     part.set_content(calendar, subtype="calendar", params={"method": method},
@@ -122,7 +119,7 @@ def team_summary(to_name: str, to_email: str, team_name: str, event: Event,
             f"These sessions are booked for {_clean(team_name)} around {_clean(event.name)}:",
             ""]
     for athlete, therapist, booking in lines:
-        body.append(f"- {_clean(athlete)}: {TITLES[booking.kind]}, "
+        body.append(f"- {_clean(athlete)}: {title(booking.kind)}, "
                     f"{_when(booking, event.timezone)}, with {_clean(therapist)}")
     body += ["", "Each athlete and therapist has their own calendar invitation; the team's "
              "calendar feed shows them all.", "", "-- ", config["CLINIC_NAME"]]

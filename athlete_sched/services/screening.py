@@ -7,12 +7,16 @@ therapist records after reviewing them (core/screening.py has the list and the f
 - `record_review` stores a therapist's (or an admin's) decision on the current answers.
 - `excluded_by_screening` tells a planner which athletes a therapist did not clear.
 
+Who may do what (someone who may not see the athlete's screening at all gets NotFound,
+someone who may see it but not do this gets Forbidden):
+- read: the athlete, their coaches, admins, and a therapist who has or had a booking with
+  the athlete (any status);
+- answer: the athlete, their coaches, admins;
+- review: a therapist with a confirmed booking with the athlete, or an admin.
+
 The app informs and flags; it never decides a medical question: flagged answers alone
 exclude no one. Nothing of this goes into a calendar file, a feed or an email
-(services/calendars.py and services/mail_text.py never read this table).
-
-Rows are read `FOR UPDATE` before a change (PostgreSQL; SQLite writers hold the write lock
-from BEGIN IMMEDIATE), so an answer change and a review never interleave.
+(services/calendars.py and services/mail_text.py never read it).
 """
 
 from __future__ import annotations
@@ -21,14 +25,14 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import exists, select
-from sqlalchemy.exc import IntegrityError
-
 from ..core import screening as core
-from ..core.errors import Conflict, DomainError, NotFound
-from ..db.models import Booking, Screening
-from ..extensions import db
-from .common import stamp
+from ..core.errors import Conflict, DomainError, Forbidden, NotFound
+from ..db.models import Athlete, Screening
+from ..db.queries import bookings, rows
+from ..db.queries import screening as stored
+from . import access
+from .access import Caller
+from .common import found, stamp
 
 
 class NoScreening(NotFound):
@@ -51,14 +55,7 @@ class StaleScreening(Conflict):
 
 
 def screening_of(athlete_id: int) -> Screening | None:
-    return db.session.get(Screening, athlete_id)
-
-
-def _locked(athlete_id: int) -> Screening | None:
-    """The athlete's row, read afresh and locked for the rest of the transaction."""
-    return db.session.scalar(
-        select(Screening).where(Screening.athlete_id == athlete_id).with_for_update()
-        .execution_options(populate_existing=True))
+    return stored.of(athlete_id)
 
 
 def answers_of(row: Screening) -> dict[str, bool | None]:
@@ -70,29 +67,19 @@ def save_answers(athlete_id: int, answers: Mapping[str, bool | None], note: str)
     """Store the athlete's answers (every key: left out = None) and note. A change clears
     the therapist's decision; the same answers and note again change nothing."""
     values = core.normalized(answers)
-    row = _locked(athlete_id)
+    row = stored.locked(athlete_id)
     if row is None:
-        row = _insert(athlete_id, values, note)
-        if row is not None:
-            return row
-        row = _locked(athlete_id)  # a concurrent first answer won: change that one
+        first = Screening(athlete_id=athlete_id, answers=values, note=note,
+                          answered_at=stamp())
+        if stored.add_unless_there(first):
+            return first
+        row = stored.locked(athlete_id)  # a concurrent first answer won: change that one
         if row is None:
             raise NoScreening(athlete_id)
     if answers_of(row) != values or row.note != note:
         row.answers, row.note, row.answered_at = values, note, stamp()
         _clear_review(row)
-    db.session.flush()
-    return row
-
-
-def _insert(athlete_id: int, values: dict[str, bool | None], note: str) -> Screening | None:
-    """Insert the first answers in a savepoint; None if another transaction did first."""
-    row = Screening(athlete_id=athlete_id, answers=values, note=note, answered_at=stamp())
-    try:
-        with db.session.begin_nested():
-            db.session.add(row)
-    except IntegrityError:
-        return None
+    rows.flush()
     return row
 
 
@@ -107,52 +94,76 @@ def record_review(athlete_id: int, therapist_id: int | None, decision: str, note
     StaleScreening if they changed since."""
     if decision not in core.DECISIONS:
         raise ValueError(f"a decision is one of {core.DECISIONS}")
-    row = _locked(athlete_id)
+    row = stored.locked(athlete_id)
     if row is None:
         raise NoScreening(athlete_id)
     if seen_answered_at is not None and seen_answered_at != row.answered_at:
         raise StaleScreening(row.answered_at)
     row.decision, row.review_note = decision, note
     row.reviewed_by_therapist_id, row.reviewed_at = therapist_id, stamp()
-    db.session.flush()
+    rows.flush()
     return row
 
 
-def has_booking_with(therapist_id: int, athlete_id: int, confirmed_only: bool = False) -> bool:
-    """Whether the therapist has (or, unless `confirmed_only`, had) a booking with the
-    athlete: who may read (any booking) and review (a confirmed one) the screening."""
-    where = [Booking.therapist_id == therapist_id, Booking.athlete_id == athlete_id]
-    if confirmed_only:
-        where.append(Booking.status == "confirmed")
-    return bool(db.session.scalar(select(exists().where(*where))))
-
-
-def for_booking(athlete_id: int) -> dict[str, Any] | None:
-    """What a booking's JSON shows of its athlete's screening: the flagged keys and the
-    therapist's decision (None: not answered yet)."""
-    row = screening_of(athlete_id)
-    if row is None:
-        return None
-    return {"flagged": core.flagged(row.answers), "decision": row.decision}
-
-
-def for_bookings(athlete_ids: Iterable[int]) -> dict[int, dict[str, Any] | None]:
-    """for_booking of several athletes in one query (a list of bookings)."""
+def summaries(athlete_ids: Iterable[int]) -> dict[int, dict[str, Any] | None]:
+    """What a booking shows of each athlete's screening: the flagged keys and the
+    therapist's decision (None: not answered yet), in one query."""
     ids = sorted(set(athlete_ids))
-    rows = db.session.scalars(select(Screening).where(Screening.athlete_id.in_(ids))) \
-        if ids else ()
-    found: dict[int, dict[str, Any] | None] = dict.fromkeys(ids)
-    for row in rows:
-        found[row.athlete_id] = {"flagged": core.flagged(row.answers), "decision": row.decision}
-    return found
+    found_ = stored.of_athletes(ids)
+    return {athlete_id: None if (row := found_.get(athlete_id)) is None else
+            {"flagged": core.flagged(row.answers), "decision": row.decision}
+            for athlete_id in ids}
 
 
 def excluded_by_screening(athlete_ids: Iterable[int]) -> dict[int, str]:
     """The athletes among `athlete_ids` whom a therapist recorded as not cleared, each with
     the reason "screening". Flagged answers alone never exclude anyone."""
-    ids = sorted(set(athlete_ids))
-    if not ids:
-        return {}
-    found = db.session.scalars(select(Screening.athlete_id).where(
-        Screening.athlete_id.in_(ids), Screening.decision == core.NOT_CLEARED))
-    return {athlete_id: core.EXCLUSION_REASON for athlete_id in found}
+    return {athlete_id: core.EXCLUSION_REASON
+            for athlete_id in stored.with_decision(athlete_ids, core.NOT_CLEARED)}
+
+
+# --- for a caller -------------------------------------------------------------------------------
+
+def _readable(caller: Caller, athlete_id: int) -> Athlete:
+    """The athlete, if the caller may read their screening; else NotFound."""
+    athlete = found(Athlete, athlete_id, "athlete")
+    if access.acts_for_athlete(caller, athlete.id):
+        return athlete
+    if (caller.role == "therapist" and caller.therapist_id is not None
+            and bookings.exists_between(caller.therapist_id, athlete.id)):
+        return athlete
+    raise NotFound("athlete", athlete.id)
+
+
+def read_for(caller: Caller, athlete_id: int) -> Screening:
+    """The athlete's screening (NoScreening until answered)."""
+    athlete = _readable(caller, athlete_id)
+    row = screening_of(athlete.id)
+    if row is None:
+        raise NoScreening(athlete.id)
+    return row
+
+
+def answer_for(caller: Caller, athlete_id: int, answers: Mapping[str, bool | None],
+               note: str) -> Screening:
+    """The athlete, their coach or an admin answers."""
+    athlete = _readable(caller, athlete_id)
+    if not access.acts_for_athlete(caller, athlete.id):
+        raise Forbidden("only the athlete, their coach or an admin answers the screening")
+    return save_answers(athlete.id, answers, note)
+
+
+def review_for(caller: Caller, athlete_id: int, decision: str, note: str,
+               answered_at: datetime | None) -> Screening:
+    """A therapist with a confirmed booking with the athlete, or an admin, records a
+    decision on the current answers."""
+    athlete = _readable(caller, athlete_id)
+    therapist_id = None
+    if caller.role != "admin":
+        if caller.role != "therapist" or caller.therapist_id is None or \
+                not bookings.exists_between(caller.therapist_id, athlete.id,
+                                            confirmed_only=True):
+            raise Forbidden("only a therapist with a booking with the athlete, or an admin, "
+                            "records a screening decision")
+        therapist_id = caller.therapist_id
+    return record_review(athlete.id, therapist_id, decision, note, answered_at)

@@ -2,11 +2,19 @@
 
 The plan (core.team_plan) places as many members as the free capacity allows, each with
 a pre and a post session, from candidate slots that never overlap per therapist (the
-therapist's free starts packed at session + buffer), avoiding each member's own
-commitments and their season (services/season.py: other events' closed days, the gap
-between sessions). Booking it goes through the same guarded path as a single booking, inside the
-request's one transaction: the first slot that is gone raises, the view rolls back, and
-nothing of the team is booked.
+therapist's free starts packed at session + buffer), avoiding each member's own events and
+sessions and their season (services/season.py: other events' closed days, the gap between
+sessions).
+
+Booking goes through the same guarded path as a single booking (services/bookings.book),
+inside the request's one unit of work: the first slot that is gone raises, the unit rolls
+back, and nothing of the team is booked. Team bookings run side by side with each other
+and with single bookings, so before anything is read for booking, the unit takes every
+advisory lock it needs at once, in the one global order (services/unit_of_work.py): for
+a plan sent back, its therapists and members; for a fresh plan, every therapist (the plan
+may use any of them) and the members, and only then plans, so the plan reads the latest
+committed bookings and nobody can take its slots before they are booked. Only a real
+shortage of capacity is then a conflict.
 """
 
 from __future__ import annotations
@@ -15,16 +23,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
-
 from ..core import team_plan as core_plan
+from ..core.availability import TherapistSchedule
 from ..core.errors import InvalidValue
+from ..core.kinds import POST, PRE
 from ..core.proposals import window_load
-from ..db import queries
-from ..db.models import Athlete, Booking, Event, MailMessage, Team, TeamMember, Therapist, User
-from ..extensions import db
-from . import clinic, mail, scheduling, season
-from .common import now, policy, stamp, timing_of, windows_of
+from ..db.models import Athlete, Booking, Event, Team, Therapist
+from ..db.queries import athletes, bookings, therapists, users
+from . import access, mail, season, unit_of_work
+from .access import Caller
+from .bookings import BookingView, book, views_of
+from .common import found, now, policy, timing_of, windows_of
 from .mail_text import team_summary
 from .screening import excluded_by_screening
 
@@ -40,62 +49,87 @@ class Placement:
     post: tuple[int, datetime] | None
 
 
-def team_event(event: Event) -> Event:
+@dataclass(frozen=True)
+class TeamPlan:
+    event_id: int
+    plan: core_plan.TeamPlan
+
+
+def team_event(caller: Caller, event_id: int) -> Event:
+    """The team event, if the caller may book for its team (its coach or an admin)."""
+    event = access.event(caller, event_id)
     if event.team_id is None:
         raise InvalidValue("only a team event has a team plan; book an athlete's own event "
                            "with POST /api/v1/bookings", field="event_id")
+    access.coached_team(caller, event.team_id)
     return event
 
 
-def member_ids(event: Event) -> list[int]:
-    return list(db.session.scalars(select(TeamMember.athlete_id)
-                                   .where(TeamMember.team_id == event.team_id)
-                                   .order_by(TeamMember.athlete_id)))
-
-
-def _booked_members(event: Event) -> set[int]:
-    """Members with a confirmed session of this event already (planned around, not over)."""
-    return set(db.session.scalars(select(Booking.athlete_id).where(
-        Booking.event_id == event.id, Booking.status == "confirmed")))
-
-
-def plan(event: Event) -> core_plan.TeamPlan:
-    """The best plan for every member of the team event (see core.team_plan)."""
-    event = team_event(event)
+def plan(event: Event, schedules: Sequence[TherapistSchedule] | None = None
+         ) -> core_plan.TeamPlan:
+    """The best plan for every member of the team event (see core.team_plan), with the
+    given therapists (default: all of them)."""
     windows, rules = windows_of(event), policy()
     spans = [windows.pre, windows.post]
-    therapists = queries.therapist_rows()
-    states = scheduling.therapist_states(therapists, spans)
+    states = therapists.states_in(therapists.schedules() if schedules is None else schedules,
+                                  spans)
     not_before = now() + rules.notice
     start = timing_of(event).start_instant
-    pre = core_plan.candidates("pre", windows.pre, start, states, not_before)
-    post = core_plan.candidates("post", windows.post, start, states, not_before)
-    members = member_ids(event)
-    booked, excluded = _booked_members(event), excluded_by_screening(members)
+    pre = core_plan.candidates(PRE, windows.pre, start, states, not_before)
+    post = core_plan.candidates(POST, windows.post, start, states, not_before)
+    members = athletes.member_ids(event.team_id)
+    booked, excluded = bookings.booked_athletes(event.id), excluded_by_screening(members)
     seasons = season.seasons_near(members, spans)
-    athletes = [core_plan.PlanAthlete(
-        athlete_id, tuple(season.athlete_blocks(event, seasons[athlete_id])),
+    planned = [core_plan.PlanAthlete(
+        athlete_id, tuple(season.athlete_unavailable(event, seasons[athlete_id])),
         ALREADY_BOOKED if athlete_id in booked else excluded.get(athlete_id))
         for athlete_id in members]
     loads = {state.schedule.therapist_id: window_load(state, windows.pre)
              + window_load(state, windows.post) for state in states}
-    return core_plan.plan(athletes, pre, post, loads)
+    return core_plan.plan(planned, pre, post, loads)
 
 
-def placements_of(found: core_plan.TeamPlan) -> list[Placement]:
+def plan_for(caller: Caller, event_id: int) -> TeamPlan:
+    """POST /events/{id}/plan."""
+    event = team_event(caller, event_id)
+    return TeamPlan(event.id, plan(event))
+
+
+def placements_of(found_: core_plan.TeamPlan) -> list[Placement]:
     return [Placement(a.athlete_id, (a.pre.therapist_id, a.pre.start),
                       (a.post.therapist_id, a.post.start))
-            for a in found.assignments if a.pre is not None and a.post is not None]
+            for a in found_.assignments if a.pre is not None and a.post is not None]
 
 
 def book_team(event: Event, placements: Sequence[Placement] | None) -> list[Booking]:
     """Book every placement (a fresh plan's when None), all or nothing: the first session
-    that breaks a rule raises its domain error and the caller rolls the whole unit back."""
-    event = team_event(event)
+    that breaks a rule raises its domain error and the unit of work rolls everything back.
+    The locks come first (see the module docstring)."""
+    members = athletes.member_ids(event.team_id)
     if placements is None:
-        placements = placements_of(plan(event))
-    members, seen = set(member_ids(event)), set()
-    bookings: list[Booking] = []
+        staff = therapists.schedules()
+        unit_of_work.lock_booking_writers([t.therapist_id for t in staff], members)
+        placements = placements_of(plan(event, staff))  # read after the locks: nothing stale
+    else:
+        _check(placements, set(members))
+        unit_of_work.lock_booking_writers(
+            [chosen[0] for p in placements for chosen in (p.pre, p.post) if chosen],
+            [p.athlete_id for p in placements])
+    booked: list[Booking] = []
+    for placement in placements:
+        athlete = found(Athlete, placement.athlete_id, "athlete", "assignments")
+        for kind, chosen in ((PRE, placement.pre), (POST, placement.post)):
+            if chosen is not None:
+                therapist = found(Therapist, chosen[0], "therapist", "assignments")
+                booked.append(book(event, therapist, athlete, kind, chosen[1]))
+    if booked:
+        _queue_coach_summary(event, booked)
+    return booked
+
+
+def _check(placements: Sequence[Placement], members: set[int]) -> None:
+    """Refuse an athlete who is not a member or who comes twice (before any lock)."""
+    seen: set[int] = set()
     for placement in placements:
         if placement.athlete_id not in members:
             raise InvalidValue("the athlete is not a member of the event's team",
@@ -104,31 +138,24 @@ def book_team(event: Event, placements: Sequence[Placement] | None) -> list[Book
             raise InvalidValue("an athlete appears twice in the assignments",
                                field="assignments", athlete_id=placement.athlete_id)
         seen.add(placement.athlete_id)
-        athlete = db.session.get(Athlete, placement.athlete_id)
-        for kind, chosen in (("pre", placement.pre), ("post", placement.post)):
-            if chosen is not None:
-                therapist = clinic.get(Therapist, chosen[0], "therapist", "assignments")
-                bookings.append(scheduling.book(event, therapist, athlete, kind, chosen[1]))
-    if bookings:
-        _queue_coach_summary(event, bookings)
-    return bookings
 
 
-def _queue_coach_summary(event: Event, bookings: list[Booking]) -> None:
+def book_team_for(caller: Caller, event_id: int,
+                  placements: Sequence[Placement] | None) -> list[BookingView]:
+    """POST /events/{id}/book-team."""
+    return views_of(book_team(team_event(caller, event_id), placements))
+
+
+def _queue_coach_summary(event: Event, booked: list[Booking]) -> None:
     """One plain-text summary for the team's coach, in the booking's transaction (sent
     after the commit, like every invitation: services/mail.py)."""
-    team = db.session.get(Team, event.team_id)
+    team = found(Team, event.team_id, "team")
     if not mail.enabled() or not team.coach_email:
         return
-    names = {a.id: a.name for a in db.session.scalars(
-        select(Athlete).where(Athlete.id.in_({b.athlete_id for b in bookings})))}
-    therapists = {t.id: t.name for t in db.session.scalars(
-        select(Therapist).where(Therapist.id.in_({b.therapist_id for b in bookings})))}
-    lines = [(names[b.athlete_id], therapists[b.therapist_id], b)
-             for b in sorted(bookings, key=lambda b: (names[b.athlete_id], b.start))]
-    coach = db.session.scalar(select(User).where(User.email == team.coach_email))
-    message = team_summary(coach.name if coach else "", team.coach_email, team.name, event,
-                           lines)
-    db.session.add(MailMessage(booking_id=None, recipient=team.coach_email, method="SUMMARY",
-                               sequence=0, attempts=0, created_at=stamp(),
-                               message=message.as_string()))
+    names = {a.id: a.name for a in athletes.by_ids(b.athlete_id for b in booked).values()}
+    who = {t.id: t.name for t in therapists.by_ids(b.therapist_id for b in booked).values()}
+    lines = [(names[b.athlete_id], who[b.therapist_id], b)
+             for b in sorted(booked, key=lambda b: (names[b.athlete_id], b.start))]
+    coach = users.by_email(team.coach_email)
+    mail.queue_summary(team.coach_email, team_summary(
+        coach.name if coach else "", team.coach_email, team.name, event, lines))

@@ -1,1 +1,37 @@
-"""The HTTP shell: parse -> check access -> call one service -> render."""
+"""The web layer: parse a request, make one service call, serialize the answer.
+
+- api.py: the JSON API's blueprint (/api/v1) and its guard; api_*.py add the routes of
+  each area to it (clinic, scheduling, team, screening, busy calendars, calendars);
+- feeds.py: the public calendar feeds (/feeds/<token>.ics);
+- pages/: the server-rendered pages;
+- schemas/: the pydantic models that validate requests, serialize answers and make the
+  OpenAPI document (openapi.py); http.py: parsing, auth, answers; errors.py: the mapping
+  of every error to the contract's JSON or a readable page.
+"""
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def register(app: Flask) -> None:
+    """Add every blueprint and error handler to the app (the route modules add their
+    routes to their blueprint when imported, so they are imported first)."""
+    from . import (  # noqa: F401 - imported for their routes
+        api,
+        api_busy,
+        api_calendars,
+        api_clinic,
+        api_scheduling,
+        api_screening,
+        api_team,
+        errors,
+        feeds,
+        pages,
+    )
+    from .pages import home, race, session  # noqa: F401 - imported for their routes
+
+    errors.register(app)
+    app.register_blueprint(api.bp)
+    app.register_blueprint(feeds.bp)  # GET /feeds/<token>.ics (public)
+    app.register_blueprint(pages.bp)

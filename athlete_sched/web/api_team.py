@@ -2,29 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from flask import jsonify, request
 
-from ..core.errors import InvalidValue
-from ..core.intervals import Interval
-from ..core.zones import load_zone
-from ..db.models import Athlete, Event, Team
-from ..services import clinic, season, team
-from ..services.common import localize, now
-from . import access
-from . import schemas as s
-from . import schemas_team as st
-from .api import bp, doc, done
-from .api_scheduling import _event
-from .http import current_user, parse_body, parse_query
-
-
-def _team_event(event_id: int) -> Event:
-    """The team event, if the caller may book for its team (coach or admin)."""
-    event = team.team_event(_event(event_id))
-    access.team_changeable(current_user(), clinic.get(Team, event.team_id, "team"))
-    return event
+from ..services import season_view, team
+from .api import bp, doc
+from .http import answer, current_caller, parse_body, parse_query
+from .schemas import team as st
+from .schemas.scheduling import bookings_json
 
 
 @bp.post("/events/<int:event_id>/plan")
@@ -32,8 +16,7 @@ def _team_event(event_id: int) -> Event:
      "many members placed as the free capacity allows (exact, not first-come)",
      response=st.PlanOut)
 def plan_team(event_id: int):
-    event = _team_event(event_id)
-    return jsonify(st.plan_json(event.id, team.plan(event)))
+    return jsonify(st.plan_json(team.plan_for(current_caller(), event_id)))
 
 
 def _placements(data: st.BookTeamIn) -> list[team.Placement]:
@@ -49,24 +32,8 @@ def _placements(data: st.BookTeamIn) -> list[team.Placement]:
      "booked if any slot is gone", body=st.BookTeamIn, response=st.BookTeamOut, status=201)
 def book_team(event_id: int):
     given = _placements(parse_body(st.BookTeamIn)) if request.get_data(cache=True) else None
-    event = _team_event(event_id)
-    bookings = team.book_team(event, given)
-    return done({"bookings": s.bookings_json(bookings)}, 201)
-
-
-DEFAULT_SEASON = timedelta(weeks=26)
-
-
-def _season_span(athlete: Athlete, q: st.SeasonQuery) -> Interval:
-    tz = load_zone(athlete.timezone)
-    start = localize(q.from_, tz) if q.from_ is not None else now()
-    end = localize(q.to, tz) if q.to is not None else start + DEFAULT_SEASON
-    if not start < end:
-        raise InvalidValue("`to` must come after `from`", field="to")
-    if end - start > timedelta(days=season.MAX_SEASON_DAYS):
-        raise InvalidValue(f"a season view spans at most {season.MAX_SEASON_DAYS} days",
-                           field="to")
-    return Interval(start, end)
+    booked = team.book_team_for(current_caller(), event_id, given)
+    return answer({"bookings": bookings_json(booked)}, 201)
 
 
 @bp.get("/athletes/<int:athlete_id>/season")
@@ -75,8 +42,4 @@ def _season_span(athlete: Athlete, q: st.SeasonQuery) -> Interval:
      query=st.SeasonQuery, response=st.SeasonOut)
 def athlete_season(athlete_id: int):
     q = parse_query(st.SeasonQuery)
-    athlete = access.athlete_visible(current_user(), clinic.get(Athlete, athlete_id, "athlete"))
-    span = _season_span(athlete, q)
-    view = season.season_view(athlete.id, span, course_sessions=q.course_sessions,
-                              tune_up_weeks=q.tune_up_weeks, slots=q.slots)
-    return jsonify(st.season_json(athlete.id, span, view))
+    return jsonify(st.season_json(season_view.season_for(current_caller(), athlete_id, q)))

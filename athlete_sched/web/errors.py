@@ -1,5 +1,6 @@
-"""Every error leaves as the contract's JSON under /api/ (a readable page elsewhere), and
-every error rolls the unit of work back: nothing half done is ever committed."""
+"""Every error leaves as the contract's JSON under /api/ (a readable page elsewhere). The
+unit of work (services/unit_of_work.py) has rolled the request's changes back by then:
+nothing half done is ever committed."""
 
 from __future__ import annotations
 
@@ -9,11 +10,9 @@ from typing import Any
 
 from flask import Flask, jsonify, render_template, request
 from pydantic import ValidationError
-from sqlalchemy.exc import DataError, IntegrityError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
-from ..core.errors import Conflict, DomainError, InvalidValue, NotFound
-from ..extensions import db
+from ..core.errors import Conflict, DomainError, Forbidden, InvalidValue, NotFound
 
 log = logging.getLogger(__name__)
 
@@ -32,14 +31,12 @@ def error_body(code: str, message: str, fields: dict[str, str] | None = None) ->
     return {"error": {"code": code, "message": message, "fields": fields or {}}}
 
 
+STATUSES: tuple[tuple[type[DomainError], int], ...] = (
+    (NotFound, 404), (Forbidden, 403), (Conflict, 409), (InvalidValue, 422))
+
+
 def domain_status(exc: DomainError) -> int:
-    if isinstance(exc, NotFound):
-        return 404
-    if isinstance(exc, Conflict):
-        return 409
-    if isinstance(exc, InvalidValue):
-        return 422
-    return 422
+    return next((status for kind, status in STATUSES if isinstance(exc, kind)), 422)
 
 
 def validation_fields(exc: ValidationError) -> dict[str, str]:
@@ -59,7 +56,6 @@ def _is_api() -> bool:
 
 
 def _respond(status: int, code: str, message: str, fields: dict[str, str] | None = None):
-    db.session.rollback()
     if _is_api():
         return jsonify(error_body(code, message, fields)), status
     page = render_template("error.html", status=status, message=message, fields=fields or {})
@@ -80,25 +76,9 @@ def register(app: Flask) -> None:
     def _validation_error(exc: ValidationError):
         return _respond(422, "invalid", "some values are not valid", validation_fields(exc))
 
-    @app.errorhandler(IntegrityError)
-    def _integrity_error(exc: IntegrityError):
-        # A constraint the checks before it could not see (a concurrent writer won a race).
-        log.warning("constraint refused a write on %s %s: %s", request.method, request.path,
-                    exc.orig)
-        return _respond(409, "conflict", "the change conflicts with the current data "
-                        "(another request changed it first); reload and try again")
-
-    @app.errorhandler(DataError)
-    def _data_error(exc: DataError):
-        # A value the database cannot hold that validation let through: still the client's.
-        log.warning("database refused a value on %s %s: %s", request.method, request.path,
-                    exc.orig)
-        return _respond(422, "invalid", "a value is outside what the database can store")
-
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):
         if not _is_api():
-            db.session.rollback()
             return exc
         if isinstance(exc, RequestEntityTooLarge):
             limit = request.max_content_length or 0

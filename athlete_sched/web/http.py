@@ -1,4 +1,4 @@
-"""Request parsing, bearer-token auth and pagination for the JSON API."""
+"""Request parsing, bearer-token auth, answers and pagination for the JSON API."""
 
 from __future__ import annotations
 
@@ -7,12 +7,13 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar
 
-from flask import current_app, g, request, url_for
+from flask import current_app, g, jsonify, request, url_for
 from pydantic import BaseModel, ValidationError
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from ..db.models import User
-from ..services.accounts import user_for_token
+from ..services import access
+from ..services.access import Caller
+from ..services.accounts import caller_for_token
 from .errors import ApiError, validation_fields
 
 M = TypeVar("M", bound=BaseModel)
@@ -54,11 +55,6 @@ def parse_body(model: type[M], *, wrap: str | None = None) -> M:
     return _validated(model, data)
 
 
-def json_bytes(value: Any) -> bytes:
-    """`value` as the bytes jsonify would send (for answers kept in a cache)."""
-    return f"{current_app.json.dumps(value)}\n".encode()
-
-
 def parse_query(model: type[M]) -> M:
     return _validated(model, request.args.to_dict())
 
@@ -71,32 +67,33 @@ def _validated(model: type[M], data: dict) -> M:
                        validation_fields(exc)) from None
 
 
-def authenticate() -> User:
+def authenticate() -> Caller:
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise ApiError(401, "unauthorized", "send Authorization: Bearer <token>")
-    user = user_for_token(token.strip())
-    if user is None:
+    caller = caller_for_token(token.strip())
+    if caller is None:
         raise ApiError(401, "unauthorized", "unknown token")
-    return user
+    return caller
 
 
-def current_user() -> User:
-    return g.user
+def current_caller() -> Caller:
+    """Who sent this API request (web/api.py's guard authenticated them)."""
+    return g.caller
 
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
 def roles(*allowed: str) -> Callable[[F], F]:
-    """Only these roles may call the view (403 for the others)."""
+    """Only these roles may call the view: refused before the body is read (the services
+    check again; this says it in the OpenAPI document too)."""
 
     def decorate(view: F) -> F:
         @wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            if current_user().role not in allowed:
-                raise ApiError(403, "forbidden", "your role may not do this")
+            access.require_role(current_caller(), allowed)
             return view(*args, **kwargs)
 
         wrapper.__dict__.setdefault("openapi", {})["roles"] = allowed
@@ -105,7 +102,17 @@ def roles(*allowed: str) -> Callable[[F], F]:
     return decorate
 
 
-def page(rows: list, limit: int, serialize: Callable[[Any], dict]) -> dict:
+def answer(body: dict | None, status: int = 200):
+    """The JSON answer (no body: no content type either)."""
+    if body is not None:
+        return jsonify(body), status
+    empty = current_app.response_class(status=status)
+    del empty.headers["Content-Type"]
+    return empty
+
+
+def page(rows: list, limit: int, serialize: Callable[[Any], dict],
+         id_of: Callable[[Any], int] = lambda row: row.id) -> dict:
     """The list envelope {items, next}. Callers fetch up to `limit + 1` rows: the extra one
     only says that there is more, so `next` (a URL with after_id) is null on the last page."""
     shown = rows[:limit]
@@ -113,5 +120,13 @@ def page(rows: list, limit: int, serialize: Callable[[Any], dict]) -> dict:
     if len(rows) > limit and shown:
         query = {k: v for k, v in request.args.items() if k not in ("after_id", "limit")}
         next_url = url_for(request.endpoint, **(request.view_args or {}), **query,
-                           after_id=shown[-1].id, limit=limit, _external=True)
+                           after_id=id_of(shown[-1]), limit=limit, _external=True)
     return {"items": [serialize(row) for row in shown], "next": next_url}
+
+
+def ics(invite: Any):
+    """An invite as a calendar file to download (services.calendars.Invite)."""
+    response = current_app.response_class(invite.body)
+    response.headers["Content-Type"] = f"text/calendar; charset=utf-8; method={invite.method}"
+    response.headers["Content-Disposition"] = f'attachment; filename="{invite.filename}"'
+    return response

@@ -11,7 +11,7 @@ from flask import Flask
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
-from .schemas import Out
+from .schemas.base import Out
 
 ERROR_SCHEMA = {
     "type": "object", "required": ["error"],

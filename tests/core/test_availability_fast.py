@@ -27,8 +27,8 @@ from athlete_sched.core.availability import (
     FreeStarts,
     TherapistSchedule,
     WorkingPeriod,
-    forbidden_of,
     free_starts,
+    unavailable_of,
     working_intervals,
 )
 from athlete_sched.core.intervals import Interval, subtract
@@ -185,7 +185,7 @@ def test_lazy_runs_yield_what_free_starts_yields_split_at_a_point(
     lo = max(window.start, not_before)
     segments = [tuple(s) for s in subtract([Interval(lo, window.end)], athlete)
                 ] if lo < window.end else []
-    free = FreeStarts(schedule, forbidden_of(blocked, bookings, schedule.buffer_minutes),
+    free = FreeStarts(schedule, unavailable_of(blocked, bookings, schedule.buffer_minutes),
                       segments)
     assert list(free.rising()) == expected
     assert list(free.rising(point)) == [s for s in expected if s >= point]

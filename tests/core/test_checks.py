@@ -1,4 +1,5 @@
-"""check_bookable, check_therapist_free and check_athlete_free, as tables."""
+"""check_bookable, as tables. (Whether the therapist and the athlete are free is the
+booking guard's question, asked of the database: tests/test_guard.py.)"""
 
 from __future__ import annotations
 
@@ -10,17 +11,13 @@ import pytest
 from athlete_sched.core.availability import (
     TherapistSchedule,
     WorkingPeriod,
-    check_athlete_free,
     check_bookable,
-    check_therapist_free,
 )
 from athlete_sched.core.errors import (
-    AthleteBusy,
     DomainError,
     InvalidPeriod,
     OutsideWindow,
     OutsideWorkingHours,
-    SlotTaken,
     TooSoon,
 )
 from athlete_sched.core.intervals import Interval
@@ -88,44 +85,3 @@ def test_check_bookable_refuses_a_session_without_length() -> None:
     with pytest.raises(InvalidPeriod):
         check_bookable(THERAPIST, "pre", WINDOW, z("07:00"), timedelta(0), NOW, NOTICE)
 
-
-BOOKED = [session("08:00", "08:45")]  # buffered: 07:50-08:55
-OFF = [session("12:00", "13:00")]  # time off: not buffered
-
-
-@pytest.mark.parametrize(("candidate", "taken"), [
-    pytest.param(session("07:00", "07:45"), False, id="well before the booking"),
-    pytest.param(session("07:05", "07:50"), False, id="ends where the buffer begins"),
-    pytest.param(session("07:10", "07:55"), True, id="ends inside the buffer"),
-    pytest.param(session("08:55", "09:40"), False, id="starts where the buffer ends"),
-    pytest.param(session("08:50", "09:35"), True, id="starts inside the buffer"),
-    pytest.param(session("08:15", "08:30"), True, id="inside the booking"),
-    pytest.param(session("11:15", "12:00"), False, id="touches time off: no buffer there"),
-    pytest.param(session("11:20", "12:05"), True, id="runs into time off"),
-    pytest.param(session("12:59", "13:44"), True, id="starts in the last minute of time off"),
-    pytest.param(session("13:00", "13:45"), False, id="right after time off"),
-])
-def test_check_therapist_free(candidate: Interval, taken: bool) -> None:
-    if taken:
-        with pytest.raises(SlotTaken) as caught:
-            check_therapist_free(THERAPIST, candidate, OFF, BOOKED)
-        assert caught.value.data == {"therapist_id": 7, "start": candidate.start}
-    else:
-        assert check_therapist_free(THERAPIST, candidate, OFF, BOOKED) is None
-
-
-@pytest.mark.parametrize(("candidate", "busy"), [
-    pytest.param(session("08:15", "09:00"), False, id="ends as the athlete's race starts"),
-    pytest.param(session("08:30", "09:15"), True, id="overlaps the start"),
-    pytest.param(session("09:15", "09:30"), True, id="inside"),
-    pytest.param(session("09:45", "10:30"), True, id="overlaps the end"),
-    pytest.param(session("10:00", "10:45"), False, id="starts as it ends: no buffer"),
-])
-def test_check_athlete_free(candidate: Interval, busy: bool) -> None:
-    commitments = [session("09:00", "10:00"), session("16:00", "17:00")]
-    if busy:
-        with pytest.raises(AthleteBusy) as caught:
-            check_athlete_free(3, candidate, commitments)
-        assert caught.value.data == {"athlete_id": 3, "start": candidate.start}
-    else:
-        assert check_athlete_free(3, candidate, commitments) is None

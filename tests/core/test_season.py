@@ -22,14 +22,14 @@ from athlete_sched.core.season import (
     Session,
     Shared,
     Suggestion,
-    athlete_blocks,
+    athlete_unavailable,
     closed_span,
     closed_spans,
     needed_kinds,
     season_plan,
-    session_blocks,
     shared_windows,
     shared_with,
+    unavailable_around_sessions,
 )
 from athlete_sched.core.windows import EventTiming, event_windows
 
@@ -154,7 +154,7 @@ def test_unknown_priority_is_refused() -> None:
         race(1, "2027-05-16", priority="D")
 
 
-# --- the 48 h gap and athlete_blocks --------------------------------------------------------
+# --- the 48 h gap and athlete_unavailable --------------------------------------------------------
 
 A_POST_WED = Session(1, "post", iv("2027-05-19T16:00Z", "2027-05-19T17:00Z"))  # Wed 18:00
 
@@ -182,7 +182,7 @@ A_POST_WED = Session(1, "post", iv("2027-05-19T16:00Z", "2027-05-19T17:00Z"))  #
 ])
 def test_athlete_blocks_back_to_back(target: int, sessions: list[Session],
                                      expected: list[Interval]) -> None:
-    assert athlete_blocks(target, [WEEKEND_A, WEEKEND_B], sessions) == expected
+    assert athlete_unavailable(target, [WEEKEND_A, WEEKEND_B], sessions) == expected
 
 
 SHARED_BOOKING = [Session(1, "post", iv("2027-05-17T08:00Z", "2027-05-17T09:00Z")),
@@ -198,7 +198,7 @@ SHARED_BOOKING = [Session(1, "post", iv("2027-05-17T08:00Z", "2027-05-17T09:00Z"
 ])
 def test_shared_booking_blocks_neither_of_its_events(exempt: set[int],
                                                      expected: list[Interval]) -> None:
-    assert session_blocks(SHARED_BOOKING, exempt, DEFAULT_MIN_GAP) == expected
+    assert unavailable_around_sessions(SHARED_BOOKING, exempt, DEFAULT_MIN_GAP) == expected
 
 
 # --- shared windows ---------------------------------------------------------------------------

@@ -127,7 +127,7 @@ def test_candidates_reject_an_unknown_kind() -> None:
 # --- the independent check ----------------------------------------------------------------
 
 def free_for(athlete: PlanAthlete, s: Slot) -> bool:
-    return not any(overlaps(Interval(s.start, s.end), b) for b in athlete.busy)
+    return not any(overlaps(Interval(s.start, s.end), b) for b in athlete.unavailable)
 
 
 def plain_graph(athletes: Sequence[PlanAthlete], pre: Sequence[Slot],

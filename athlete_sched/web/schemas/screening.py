@@ -9,10 +9,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, ConfigDict, Field, create_model
 
-from ..core import screening as core
-from ..db.models import Screening
-from ..services.screening import answers_of
-from . import schemas as s
+from ...core import screening as core
+from ...services.screening import answers_of
+from . import base as s
 
 Note = Annotated[str, Field(max_length=core.MAX_NOTE_LENGTH)]
 Decision = Literal["cleared", "not-cleared"]
@@ -84,7 +83,8 @@ class ScreeningOut(s.Out):
         "again after the answers change)")
 
 
-def screening_json(row: Screening) -> dict[str, Any]:
+def screening_json(row: Any) -> dict[str, Any]:
+    """A screening row with its flags and the therapist's review."""
     answers = answers_of(row)
     flagged = core.flagged(answers)
     review = None

@@ -4,33 +4,41 @@ Three therapists in two time zones, five athletes with races and rides three to 
 ahead of the services' clock (so the demo never goes stale), some time off and some
 sessions already booked. Idempotent: therapists and athletes are found by email, events by
 (athlete, name), time off by (therapist, reason), bookings by (athlete, event, kind); a
-second run adds nothing. Bookings go through `scheduling.propose` and `scheduling.book`,
-so they obey every rule. Adds and flushes only; the CLI command commits.
+second run adds nothing. Everything goes through the services the API uses (bookings
+through `proposals.propose` and `bookings.book`, so they obey every rule). Adds and
+flushes only; the CLI command runs it as one unit of work.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from types import SimpleNamespace
 
 from flask import current_app
-from sqlalchemy import select
 
-from .core.zones import load_zone
-from .db import queries
-from .db.models import Athlete, Event, Therapist, TimeOff
-from .extensions import db
-from .services import clinic, scheduling
-from .services.common import now
-from .services.events import create_event
-from .web import schemas as s
+from ..core.kinds import POST, PRE
+from ..core.zones import load_zone
+from ..db.models import Athlete, Event, Therapist
+from ..db.queries import athletes, bookings, events, therapists
+from . import clinic, proposals
+from .bookings import book
+from .clinic import DAY_NUMBERS
+from .common import now
+from .events import create_event
 
 BERLIN, DENVER = "Europe/Berlin", "America/Denver"
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri")
 
 
-def _hours(days: tuple[str, ...], *periods: tuple[str, str]) -> list[dict[str, str]]:
-    return [{"day": d, "start": a, "end": b} for d in days for a, b in periods]
+def _hours(days: tuple[str, ...], *periods: tuple[str, str]) -> list[SimpleNamespace]:
+    """Weekly periods as the services take them: day name, start and end in minutes."""
+    def minutes(clock: str) -> int:
+        hours, mins = clock.split(":")
+        return int(hours) * 60 + int(mins)
+
+    return [SimpleNamespace(day=d, start=minutes(a), end=minutes(b))
+            for d in days if d in DAY_NUMBERS for a, b in periods]
 
 
 THERAPISTS = (
@@ -95,14 +103,14 @@ def _events() -> tuple[DemoEvent, ...]:
                   BERLIN, "marathon", 0, time(9, 0), time(13, 15)),
         DemoEvent("lena.hoffmann@athletes.example", "Havelland Half Marathon", "running",
                   BERLIN, "marathon", 0, time(10, 30), time(12, 30),
-                  bookings=(("pre", ana), ("post", jonas))),
+                  bookings=((PRE, ana), (POST, jonas))),
         DemoEvent("tom.becker@athletes.example", "Müggelsee Triathlon", "triathlon", BERLIN,
                   "marathon", -8, time(7, 30), time(13, 0),
-                  bookings=(("pre", jonas), ("post", ana))),
+                  bookings=((PRE, jonas), (POST, ana))),
         DemoEvent("diego.alvarez@athletes.example", "San Juan Stage Race", "mtb", DENVER,
-                  "stage", 0, days=3, bookings=(("pre", kelsey),)),
+                  "stage", 0, days=3, bookings=((PRE, kelsey),)),
         DemoEvent("sam.carter@athletes.example", "San Juan Stage Race", "mtb", DENVER,
-                  "stage", 0, days=3, bookings=(("pre", kelsey), ("post", kelsey))),
+                  "stage", 0, days=3, bookings=((PRE, kelsey), (POST, kelsey))),
     )
 
 
@@ -132,9 +140,9 @@ class Added:
 def _therapists(added: Added) -> dict[str, Therapist]:
     found = {}
     for spec in THERAPISTS:
-        therapist = db.session.scalar(select(Therapist).where(Therapist.email == spec["email"]))
+        therapist = therapists.by_email(spec["email"])
         if therapist is None:
-            therapist = clinic.create_therapist(s.TherapistIn.model_validate(spec))
+            therapist = clinic.create_therapist(SimpleNamespace(**spec))
             added.add("therapists")
         found[spec["email"]] = therapist
     return found
@@ -143,17 +151,17 @@ def _therapists(added: Added) -> dict[str, Therapist]:
 def _athlete_rows(added: Added) -> dict[str, Athlete]:
     found = {}
     for spec in _athletes():
-        athlete = db.session.scalar(select(Athlete).where(Athlete.email == spec["email"]))
+        athlete = athletes.by_email(spec["email"])
         if athlete is None:
-            athlete = clinic.create_athlete(s.AthleteIn.model_validate(spec))
+            athlete = clinic.create_athlete(SimpleNamespace(**spec))
             added.add("athletes")
         found[spec["email"]] = athlete
     return found
 
 
-def _time_off(therapists: dict[str, Therapist], days: dict[str, date], added: Added) -> None:
+def _time_off(staff: dict[str, Therapist], days: dict[str, date], added: Added) -> None:
     """A morning at the dentist, a day as team physio at the triathlon, a course."""
-    ana, jonas, kelsey = (therapists[t["email"]] for t in THERAPISTS)
+    ana, jonas, kelsey = (staff[t["email"]] for t in THERAPISTS)
     marathon, stage = days["marathon"], days["stage"]
     plan = (
         (ana, marathon + timedelta(days=1), time(8, 0), time(10, 0), "Dentist"),
@@ -163,29 +171,26 @@ def _time_off(therapists: dict[str, Therapist], days: dict[str, date], added: Ad
          "Continuing education: dry needling level 2"),
     )
     for therapist, day, start, end, reason in plan:
-        exists = db.session.scalar(select(TimeOff.id).where(
-            TimeOff.therapist_id == therapist.id, TimeOff.reason == reason))
-        if exists is None:
+        if therapists.time_off_with_reason(therapist.id, reason) is None:
             clinic.add_time_off(therapist, datetime.combine(day, start),
                                 datetime.combine(day, end), reason)
             added.add("time off")
 
 
-def _event_body(spec: DemoEvent, athlete: Athlete, day: date) -> s.EventIn:
+def _event_body(spec: DemoEvent, day: date) -> SimpleNamespace:
+    """The event as the services take it: local dates or naive local date-times."""
     last = day + timedelta(days=spec.days - 1)
-    start = datetime.combine(day, spec.start).isoformat() if spec.start else day.isoformat()
-    end = datetime.combine(last, spec.finish).isoformat() if spec.finish else last.isoformat()
-    return s.EventIn.model_validate({"athlete_id": athlete.id, "name": spec.name,
-                                     "sport": spec.sport, "timezone": spec.timezone,
-                                     "start": start, "end": end})
+    start = datetime.combine(day, spec.start) if spec.start else day
+    end = datetime.combine(last, spec.finish) if spec.finish else last
+    return SimpleNamespace(name=spec.name, sport=spec.sport, priority="A",
+                           timezone=spec.timezone, start=start, end=end)
 
 
 def _event(spec: DemoEvent, athlete: Athlete, days: dict[str, date], added: Added) -> Event:
-    event = db.session.scalar(select(Event).where(Event.athlete_id == athlete.id,
-                                                  Event.name == spec.name))
+    event = events.named(athlete.id, spec.name)
     if event is None:
         day = days[spec.anchor] + timedelta(days=spec.offset_days)
-        event = create_event(_event_body(spec, athlete, day), athlete)
+        event = create_event(_event_body(spec, day), athlete)
         added.add("events")
     return event
 
@@ -193,16 +198,16 @@ def _event(spec: DemoEvent, athlete: Athlete, days: dict[str, date], added: Adde
 def _book(event: Event, athlete: Athlete, kind: str, therapist: Therapist,
           added: Added) -> None:
     """Book the therapist's best proposed slot, unless this session is booked already."""
-    if queries.confirmed_booking(athlete.id, event.id, kind) is not None:
+    if bookings.confirmed(athlete.id, event.id, kind) is not None:
         return
-    found = scheduling.propose(event, (kind,), therapist.id, None, 1).found
+    found = proposals.propose(event, (kind,), therapist.id, None, 1).found
     if found[kind]:
-        scheduling.book(event, therapist, athlete, kind, found[kind][0].start)
+        book(event, therapist, athlete, kind, found[kind][0].start)
         added.add("bookings")
 
 
-def _summary(added: Added, athletes: dict[str, Athlete]) -> str:
-    demo = athletes[demo_email()]
+def _summary(added: Added, people: dict[str, Athlete]) -> str:
+    demo = people[demo_email()]
     parts = [f"{n} {what}" for what, n in added.counts.items() if n]
     head = "demo clinic loaded: added " + ", ".join(parts) if parts else (
         "demo clinic already loaded: nothing added")
@@ -213,12 +218,12 @@ def load_demo() -> str:
     """Load (or complete) the demo clinic; return a summary. Never commits."""
     today = now().astimezone(load_zone(BERLIN)).date()
     days, added = anchors(today), Added()
-    therapists = _therapists(added)
-    athletes = _athlete_rows(added)
-    _time_off(therapists, days, added)
+    staff = _therapists(added)
+    people = _athlete_rows(added)
+    _time_off(staff, days, added)
     for spec in _events():
-        athlete = athletes[spec.athlete_email]
+        athlete = people[spec.athlete_email]
         event = _event(spec, athlete, days, added)
         for kind, therapist_email in spec.bookings:
-            _book(event, athlete, kind, therapists[therapist_email], added)
-    return _summary(added, athletes)
+            _book(event, athlete, kind, staff[therapist_email], added)
+    return _summary(added, people)

@@ -6,20 +6,12 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ..services.common import timing_of, windows_of
-from .schemas import (
+from .base import DateOrDateTimeIn, DateTimeIn, Id, In, Instant, Kind, Out, utc
+from .scheduling import (
     BookingOut,
-    DateOrDateTimeIn,
-    DateTimeIn,
     EventOut,
-    Id,
-    In,
-    Instant,
     IntervalOut,
-    Kind,
-    Out,
     SlotOut,
-    _utc,
     bookings_json,
     event_json,
     slot_json,
@@ -74,12 +66,14 @@ class BookTeamOut(Out):
     bookings: list[BookingOut]
 
 
-def plan_json(event_id: int, found: Any) -> dict[str, Any]:
+def plan_json(answer: Any) -> dict[str, Any]:
+    """A team plan (services.team.TeamPlan)."""
     def slot(value: Any) -> dict[str, Any] | None:
         return None if value is None else slot_json(value)
 
+    found = answer.plan
     return {
-        "event_id": event_id,
+        "event_id": answer.event_id,
         "assignments": [{"athlete_id": a.athlete_id, "pre": slot(a.pre), "post": slot(a.post)}
                         for a in found.assignments],
         "placed": found.placed,
@@ -129,16 +123,18 @@ class SeasonOut(Out):
     suggestions: list[SuggestionOut]
 
 
-def season_json(athlete_id: int, span: Any, view: Any) -> dict[str, Any]:
+def season_json(view: Any) -> dict[str, Any]:
+    """An athlete's season (services.season.SeasonView)."""
+    span = view.span
     return {
-        "athlete_id": athlete_id, "start": _utc(span.start), "end": _utc(span.end),
-        "events": [event_json(e, windows_of(e), timing_of(e)) for e in view.events],
+        "athlete_id": view.athlete_id, "start": utc(span.start), "end": utc(span.end),
+        "events": [event_json(e) for e in view.events],
         "bookings": bookings_json(view.bookings),
         "suggestions": [{
             "kind": s.kind, "event_ids": list(s.event_ids),
-            "window": {"start": _utc(s.window.start), "end": _utc(s.window.end)},
+            "window": {"start": utc(s.window.start), "end": utc(s.window.end)},
             "label": s.label,
-            "slots": [{"therapist_id": x.therapist_id, "start": _utc(x.start),
-                       "end": _utc(x.end)} for x in slots]}
+            "slots": [{"therapist_id": x.therapist_id, "start": utc(x.start),
+                       "end": utc(x.end)} for x in slots]}
             for s, slots in view.suggestions],
     }

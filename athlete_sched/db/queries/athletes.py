@@ -1,0 +1,67 @@
+"""Athletes, teams and their members."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable
+
+from sqlalchemy import select
+
+from ...extensions import db
+from ..models import Athlete, Team, TeamMember
+
+
+def by_email(email: str) -> Athlete | None:
+    return db.session.scalar(select(Athlete).where(Athlete.email == email))
+
+
+def email_taken(email: str) -> bool:
+    return db.session.scalar(select(Athlete.id).where(Athlete.email == email)) is not None
+
+
+def page(after_id: int, limit: int, among: Collection[int] | None = None) -> list[Athlete]:
+    """Up to `limit` athletes after `after_id` (only those in `among`, unless None), by id."""
+    query = select(Athlete).where(Athlete.id > after_id).order_by(Athlete.id).limit(limit)
+    if among is not None:
+        query = query.where(Athlete.id.in_(sorted(among)))
+    return list(db.session.scalars(query))
+
+
+def by_ids(ids: Iterable[int]) -> dict[int, Athlete]:
+    """The athletes with these ids, in one query."""
+    wanted = sorted(set(ids))
+    if not wanted:
+        return {}
+    return {a.id: a for a in db.session.scalars(select(Athlete).where(Athlete.id.in_(wanted)))}
+
+
+def is_member(team_id: int, athlete_id: int) -> bool:
+    return db.session.get(TeamMember, (team_id, athlete_id)) is not None
+
+
+def member_ids(team_id: int) -> list[int]:
+    """The team's athletes, by id."""
+    return list(db.session.scalars(select(TeamMember.athlete_id)
+                                   .where(TeamMember.team_id == team_id)
+                                   .order_by(TeamMember.athlete_id)))
+
+
+def members(team_id: int) -> list[Athlete]:
+    """The team's athletes, by id."""
+    return list(db.session.scalars(
+        select(Athlete).join(TeamMember, TeamMember.athlete_id == Athlete.id)
+        .where(TeamMember.team_id == team_id).order_by(Athlete.id)))
+
+
+def add_member(team: Team, athlete: Athlete) -> TeamMember:
+    member = TeamMember(team_id=team.id, athlete_id=athlete.id)
+    db.session.add(member)
+    db.session.flush()
+    db.session.refresh(team)  # its `members` list
+    return member
+
+
+def coached_athlete_ids(coach_email: str) -> set[int]:
+    """The athletes in the teams this email coaches."""
+    return set(db.session.scalars(
+        select(TeamMember.athlete_id).join(Team, Team.id == TeamMember.team_id)
+        .where(Team.coach_email == coach_email)))

@@ -1,0 +1,40 @@
+"""Rows of any model: by id, add, delete, flush. Never commits (the unit of work does)."""
+
+from __future__ import annotations
+
+from typing import TypeVar
+
+from ...extensions import db
+
+T = TypeVar("T")
+
+# The largest id an id column holds (PostgreSQL `integer`); larger ids cannot exist.
+MAX_ID = 2**31 - 1
+
+
+def get(model: type[T], ident: int) -> T | None:
+    """The row with this id, or None. An id no id column can hold is simply not found (the
+    database would refuse the query)."""
+    return db.session.get(model, ident) if 0 < ident <= MAX_ID else None
+
+
+def add(row: T) -> T:
+    """Add the row and flush, so that it has its id."""
+    db.session.add(row)
+    db.session.flush()
+    return row
+
+
+def delete(row: object) -> None:
+    db.session.delete(row)
+    db.session.flush()
+
+
+def flush() -> None:
+    """Write the pending changes (the database checks its constraints now)."""
+    db.session.flush()
+
+
+def add_pending(row: object) -> None:
+    """Add the row; the caller flushes (to map the database's refusals of it)."""
+    db.session.add(row)

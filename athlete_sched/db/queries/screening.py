@@ -1,0 +1,53 @@
+"""The athletes' screening rows: answers, note, and the therapist's decision.
+
+Rows are read `FOR UPDATE` before a change (PostgreSQL; SQLite writers hold the write lock
+from BEGIN IMMEDIATE), so an answer change and a review never interleave."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from ...extensions import db
+from ..models import Screening
+
+
+def of(athlete_id: int) -> Screening | None:
+    return db.session.get(Screening, athlete_id)
+
+
+def locked(athlete_id: int) -> Screening | None:
+    """The athlete's row, read afresh and locked for the rest of the transaction."""
+    return db.session.scalar(
+        select(Screening).where(Screening.athlete_id == athlete_id).with_for_update()
+        .execution_options(populate_existing=True))
+
+
+def add_unless_there(row: Screening) -> bool:
+    """Insert the first answers in a savepoint; False if another transaction did first."""
+    try:
+        with db.session.begin_nested():
+            db.session.add(row)
+    except IntegrityError:
+        return False
+    return True
+
+
+def of_athletes(athlete_ids: Iterable[int]) -> dict[int, Screening]:
+    """The screening rows of these athletes (those who answered), in one query."""
+    ids = sorted(set(athlete_ids))
+    if not ids:
+        return {}
+    return {row.athlete_id: row for row in db.session.scalars(
+        select(Screening).where(Screening.athlete_id.in_(ids)))}
+
+
+def with_decision(athlete_ids: Iterable[int], decision: str) -> list[int]:
+    """The athletes among `athlete_ids` whose recorded decision is `decision`."""
+    ids = sorted(set(athlete_ids))
+    if not ids:
+        return []
+    return list(db.session.scalars(select(Screening.athlete_id).where(
+        Screening.athlete_id.in_(ids), Screening.decision == decision)))

@@ -1,0 +1,198 @@
+"""Therapists: their rows, weekly working periods and time off; their schedules as the core
+reads them (row -> core), and the blocked time and bookings near some windows: the tuned
+reads every proposal makes (see the package docstring for their bounds)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from datetime import time, timedelta
+from functools import cache, lru_cache
+
+from sqlalchemy import (
+    CompoundSelect,
+    Select,
+    String,
+    bindparam,
+    cast,
+    func,
+    literal,
+    select,
+    union_all,
+)
+
+from ...core.availability import TherapistSchedule, WorkingPeriod
+from ...core.intervals import Interval
+from ...core.proposals import TherapistState
+from ...core.zones import load_zone
+from ...extensions import db
+from ..models import Booking, BusyInterval, Therapist, TimeOff, WorkingPeriodRow
+from .spans import MAX_BUSY_SPAN, one_of, span_params, touching
+
+# --- rows -----------------------------------------------------------------------------------
+
+
+def by_email(email: str) -> Therapist | None:
+    return db.session.scalar(select(Therapist).where(Therapist.email == email))
+
+
+def email_taken(email: str) -> bool:
+    return db.session.scalar(select(Therapist.id).where(Therapist.email == email)) is not None
+
+
+def page(after_id: int, limit: int) -> list[Therapist]:
+    """Up to `limit` therapists after `after_id`, by id."""
+    return list(db.session.scalars(select(Therapist).where(Therapist.id > after_id)
+                                   .order_by(Therapist.id).limit(limit)))
+
+
+def by_ids(ids: Iterable[int]) -> dict[int, Therapist]:
+    """The therapists with these ids, in one query."""
+    wanted = sorted(set(ids))
+    if not wanted:
+        return {}
+    return {t.id: t for t in db.session.scalars(select(Therapist).where(Therapist.id.in_(wanted)))}
+
+
+def time_off_page(therapist_id: int, after_id: int, limit: int) -> list[TimeOff]:
+    return list(db.session.scalars(
+        select(TimeOff).where(TimeOff.therapist_id == therapist_id, TimeOff.id > after_id)
+        .order_by(TimeOff.id).limit(limit)))
+
+
+def time_off_with_reason(therapist_id: int, reason: str) -> TimeOff | None:
+    return db.session.scalars(select(TimeOff).where(
+        TimeOff.therapist_id == therapist_id, TimeOff.reason == reason).limit(1)).first()
+
+
+# --- schedules (row -> core) ----------------------------------------------------------------
+
+def _clock(minutes: int) -> time:
+    return time.max if minutes >= 1440 else time(minutes // 60, minutes % 60)
+
+
+@lru_cache(maxsize=4096)
+def _period(day: int, start_minute: int, end_minute: int) -> WorkingPeriod:
+    return WorkingPeriod(day, _clock(start_minute), _clock(end_minute))
+
+
+def _order(period: WorkingPeriod) -> tuple:
+    return period.day, period.start, period.end
+
+
+@lru_cache(maxsize=4096)
+def _schedule(therapist_id: int, zone: str, session_minutes: int, buffer_minutes: int,
+              slot_step_minutes: int, hours: tuple[WorkingPeriod, ...]) -> TherapistSchedule:
+    """Memoized on the values (a schedule is an immutable value): a proposals request needs
+    every therapist's, and the schedule keeps its weekday table worked out."""
+    return TherapistSchedule(therapist_id=therapist_id, tz=load_zone(zone),
+                             working_hours=hours, session_minutes=session_minutes,
+                             buffer_minutes=buffer_minutes, slot_step_minutes=slot_step_minutes)
+
+
+def schedule_of(therapist: Therapist) -> TherapistSchedule:
+    """The core's schedule of a therapist row (its periods in the order `schedules` lists
+    them: day, start, end)."""
+    hours = tuple(sorted((_period(p.day, p.start_minute, p.end_minute)
+                          for p in therapist.working_hours), key=_order))
+    return _schedule(therapist.id, therapist.timezone, therapist.session_minutes,
+                     therapist.buffer_minutes, therapist.slot_step_minutes, hours)
+
+
+# A therapist's weekly hours travel as one text, "day:start:end" per period joined by ","
+# (aggregated by the database: one row per therapist instead of one per period), and are
+# parsed once per distinct text (_hours_of).
+_HOURS_TEXT = func.aggregate_strings(
+    cast(WorkingPeriodRow.day, String) + ":" + cast(WorkingPeriodRow.start_minute, String)
+    + ":" + cast(WorkingPeriodRow.end_minute, String), ",")
+
+
+@cache
+def _schedules_statement(one: bool) -> Select:
+    """Each therapist's settings and weekly hours (NULL for none), one row per therapist,
+    by id."""
+    query = select(Therapist.id, Therapist.timezone, Therapist.session_minutes,
+                   Therapist.buffer_minutes, Therapist.slot_step_minutes, _HOURS_TEXT
+                   ).outerjoin(WorkingPeriodRow, WorkingPeriodRow.therapist_id == Therapist.id
+                               ).group_by(Therapist.id).order_by(Therapist.id)
+    return query.where(Therapist.id == bindparam("therapist_id")) if one else query
+
+
+@lru_cache(maxsize=4096)
+def _hours_of(text: str | None) -> tuple[WorkingPeriod, ...]:
+    """The periods of an aggregated hours text, by (day, start, end): the order
+    `schedule_of` lists them in, whatever order the database joined them in. Memoized on
+    the text (a clinic's therapists have a handful of distinct week plans)."""
+    if not text:
+        return ()
+    return tuple(sorted((_period(*map(int, period.split(":"))) for period in text.split(",")),
+                        key=_order))
+
+
+def schedules(therapist_id: int | None = None) -> list[TherapistSchedule]:
+    """Every therapist's schedule (or the one asked for), ordered by id, read as plain rows
+    through the connection in one round trip (no ORM step): for 50 therapists 50 short
+    rows, where loading the ORM objects takes ~5 ms."""
+    params = {"therapist_id": therapist_id}
+    rows = db.session.connection().execute(
+        _schedules_statement(therapist_id is not None), params).all()
+    return [_schedule(*row[:5], _hours_of(row[5])) for row in rows]
+
+
+# --- blocked time and bookings near windows ---------------------------------------------------
+
+def _blocked_selects(spans: int, array: bool) -> list[Select]:
+    """Time off and busy intervals (flag 0) of the therapists in `ids` touching the spans."""
+    time_off, busy = (select(literal(0).label("booked"), model.therapist_id, model.start,
+                             model.end).where(one_of(model.therapist_id, "ids", array),
+                                              *touching(model.start, model.end, spans))
+                      for model in (TimeOff, BusyInterval))
+    return [time_off, busy.where(BusyInterval.end < bindparam("busy_reach"))]
+
+
+def _booking_select(spans: int, array: bool) -> Select:
+    """Confirmed bookings (flag 1, unbuffered) of the therapists in `ids` whose blocked range
+    touches the spans bound with the prefix "b"."""
+    return select(literal(1).label("booked"), Booking.therapist_id, Booking.start,
+                  Booking.end).where(
+        one_of(Booking.therapist_id, "ids", array),
+        Booking.status == "confirmed", Booking.block_end < bindparam("breach"),
+        *touching(Booking.start, Booking.block_end, spans, "b"))
+
+
+@cache
+def _blocked_and_booked_statement(spans: int, array: bool) -> CompoundSelect:
+    """Blocked time and bookings of the therapists in one round trip."""
+    return union_all(*_blocked_selects(spans, array), _booking_select(spans, array))
+
+
+def blocked_and_booked_in(therapist_ids: Sequence[int], spans: Sequence[Interval],
+                          booking_spans: Sequence[Interval]
+                          ) -> tuple[dict[int, list[Interval]], dict[int, list[Interval]]]:
+    """Each therapist's blocked time (time off and busy intervals) touching any of `spans`,
+    and confirmed bookings (unbuffered) whose blocked range touches any of `booking_spans`
+    (as many as `spans`; each row once), in one round trip."""
+    params = {"ids": list(therapist_ids), **span_params(spans),
+              **span_params(booking_spans, "b")}
+    params["busy_reach"] = params["hi"] + MAX_BUSY_SPAN
+    connection = db.session.connection()
+    statement = _blocked_and_booked_statement(len(spans),
+                                              connection.dialect.name == "postgresql")
+    rows = connection.execute(statement, params).all()
+    blocked: dict[int, list[Interval]] = defaultdict(list)
+    bookings: dict[int, list[Interval]] = defaultdict(list)
+    for booked, therapist_id, start, end in rows:
+        (bookings if booked else blocked)[therapist_id].append(Interval(start, end))
+    return blocked, bookings
+
+
+def states_in(therapists: Sequence[TherapistSchedule],
+              windows: Sequence[Interval]) -> list[TherapistState]:
+    """Each therapist's schedule with the blocked time and bookings touching any of the
+    windows (one round trip; the core keeps what lies in the window it works on)."""
+    ids = [t.therapist_id for t in therapists]
+    widest = timedelta(minutes=max((t.buffer_minutes for t in therapists), default=0))
+    blocked, bookings = blocked_and_booked_in(
+        ids, windows, [Interval(w.start - widest, w.end + widest) for w in windows])
+    return [TherapistState(t, tuple(blocked.get(t.therapist_id, ())),
+                           tuple(bookings.get(t.therapist_id, ()))) for t in therapists]

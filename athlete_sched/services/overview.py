@@ -1,0 +1,166 @@
+"""What the athlete's pages show and do: their races with the windows and the best slots,
+their sessions with the event and therapist of each, read in batches (one query for each
+kind of row, never one per row). The pages act for one athlete: until sign-in arrives, the
+demo athlete (DEMO_ATHLETE_EMAIL), and only on their own events.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from flask import current_app
+
+from ..core.errors import Conflict, InvalidValue, NotFound
+from ..core.intervals import Interval
+from ..core.kinds import PRE, WINDOW_KINDS
+from ..core.proposals import Slot
+from ..db.models import Athlete, Booking, Event, Screening, Therapist
+from ..db.queries import MAX_EVENT_DAYS, athletes, bookings, events, rows, therapists
+from . import calendars, screening
+from .access import Caller
+from .bookings import book
+from .common import EventView, event_view, found, now
+from .proposals import propose
+
+
+class DemoNotLoaded(Conflict):
+    code = "demo-not-loaded"
+
+    def __init__(self) -> None:
+        super().__init__("The demo clinic is not loaded yet. Run `flask --app wsgi demo` "
+                         "(with the same DATABASE_URL) and reload this page.")
+
+
+class UnknownSlot(InvalidValue):
+    """A slot no page offered: its therapist is not there."""
+
+    code = "unknown-slot"
+
+    def __init__(self) -> None:
+        super().__init__("that slot is not one the page offered")
+
+
+@dataclass(frozen=True)
+class Session:
+    """A booked session as a page lists it: the booking, its event (None: a tune-up), its
+    therapist, and the zone its times are shown in (the event's, or the athlete's)."""
+
+    booking: Booking
+    event: Event | None
+    therapist: Therapist
+    zone: str
+
+
+@dataclass(frozen=True)
+class WindowItem:
+    """One window of a race: the athlete's session booked in it, or the best free slots,
+    each with its therapist."""
+
+    kind: str
+    window: Interval
+    slots: list[tuple[Slot, Therapist]]
+    booked: Session | None
+
+
+@dataclass(frozen=True)
+class Home:
+    athlete: Athlete
+    events: list[EventView]  # whose recovery window is still open
+    sessions: list[Session]  # confirmed, not over yet
+
+
+def page_caller() -> Caller | None:
+    """Whom the pages act for: the demo athlete (None until the demo is loaded)."""
+    athlete = athletes.by_email(current_app.config["DEMO_ATHLETE_EMAIL"].strip().lower())
+    if athlete is None:
+        return None
+    return Caller(role="athlete", email=athlete.email, name=athlete.name,
+                  athlete_id=athlete.id)
+
+
+def required_caller() -> Caller:
+    caller = page_caller()
+    if caller is None:
+        raise DemoNotLoaded()
+    return caller
+
+
+def _sessions(athlete: Athlete, found_: list[Booking]) -> list[Session]:
+    """The bookings with their events and therapists, read in two queries."""
+    by_event = events.by_ids(b.event_id for b in found_ if b.event_id is not None)
+    by_therapist = therapists.by_ids(b.therapist_id for b in found_)
+    sessions = []
+    for b in found_:
+        event = by_event.get(b.event_id) if b.event_id is not None else None
+        sessions.append(Session(b, event, by_therapist[b.therapist_id],
+                                event.timezone if event else athlete.timezone))
+    return sessions
+
+
+def home(caller: Caller) -> Home:
+    """The athlete's events whose recovery window is still open, and future sessions."""
+    athlete = found(Athlete, caller.athlete_id or 0, "athlete")
+    at = now()
+    recent = events.of_athlete_since(athlete.id, at - timedelta(days=MAX_EVENT_DAYS + 4))
+    open_ = [v for v in map(event_view, recent) if v.windows.post.end > at]
+    upcoming = bookings.listed(bookings.Filter(athlete_id=athlete.id, status="confirmed",
+                                               ends_after=at))
+    return Home(athlete, open_, _sessions(athlete, upcoming))
+
+
+def own_event(caller: Caller, event_id: int) -> Event:
+    """One of the athlete's own events (anything else: NotFound)."""
+    event = found(Event, event_id, "event")
+    if event.athlete_id != caller.athlete_id:
+        raise NotFound("event", event_id)
+    return event
+
+
+def _own_booking(caller: Caller, booking_id: int) -> Booking:
+    booking = found(Booking, booking_id, "booking")
+    if booking.athlete_id != caller.athlete_id:
+        raise NotFound("booking", booking_id)
+    return booking
+
+
+def race(caller: Caller, event_id: int, slots: int) -> tuple[EventView, list[WindowItem]]:
+    """The race and both its windows, each with the athlete's booking or the best free
+    slots."""
+    event = own_event(caller, event_id)
+    athlete = found(Athlete, event.athlete_id, "athlete")
+    view = event_view(event)
+    proposed = propose(event, WINDOW_KINDS, None, None, slots).found
+    booked = {kind: bookings.confirmed(athlete.id, event.id, kind) for kind in WINDOW_KINDS}
+    shown = _sessions(athlete, [b for b in booked.values() if b is not None])
+    by_kind = {s.booking.kind: s for s in shown}
+    who = therapists.by_ids(s.therapist_id for found_ in proposed.values() for s in found_)
+    return view, [WindowItem(kind, view.windows.pre if kind == PRE else view.windows.post,
+                             [(s, who[s.therapist_id]) for s in proposed[kind]],
+                             by_kind.get(kind)) for kind in WINDOW_KINDS]
+
+
+def book_slot(caller: Caller, event_id: int, kind: str, therapist_id: int,
+              start: datetime) -> Booking:
+    """Book a slot the race page offered (`start` aware)."""
+    event = own_event(caller, event_id)
+    therapist = rows.get(Therapist, therapist_id)
+    if therapist is None:
+        raise UnknownSlot()
+    athlete = found(Athlete, event.athlete_id, "athlete")
+    return book(event, therapist, athlete, kind, start)
+
+
+def session(caller: Caller, booking_id: int) -> tuple[Session, Screening | None]:
+    """One of the athlete's sessions, with their own screening (flags and decision)."""
+    booking = _own_booking(caller, booking_id)
+    athlete = found(Athlete, booking.athlete_id, "athlete")
+    return _sessions(athlete, [booking])[0], screening.screening_of(athlete.id)
+
+
+def invite(caller: Caller, booking_id: int) -> calendars.Invite:
+    """The session as a calendar invite to open in any calendar app (what the API's
+    invite.ics serves: METHOD REQUEST, or CANCEL once cancelled)."""
+    booking = _own_booking(caller, booking_id)
+    return calendars.Invite(calendars.invite_ics(booking), calendars.invite_method(booking),
+                            f"session-{booking.id}.ics")

@@ -1,0 +1,112 @@
+"""Proposals: the ranked free slots of an event's windows (the ranking: core/proposals.py).
+
+`propose_for` is the request's road: the event the caller may see, the kinds it needs
+(core/season.py's rule for a C-priority event), the athlete whose season the slots keep
+clear of, then the answer from the per-process cache (services/cache.py: never stale,
+keyed by the database's data version) or worked out by `propose`: the therapists'
+schedules with their blocked time and bookings near the windows (two tuned reads,
+db/queries/therapists.py), the athlete's season (services/season.py: one read of events,
+one of sessions), then the core.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from ..core import proposals as core_proposals
+from ..core.errors import NotFound
+from ..core.kinds import PRE
+from ..core.proposals import Slot
+from ..core.season import needed_kinds
+from ..core.windows import Windows
+from ..db.models import Event, Therapist
+from ..db.queries import therapists
+from ..db.version import data_version
+from . import access, season
+from .access import Caller
+from .cache import ALWAYS, cache_for
+from .common import booking_athlete, found, now, policy, timing_of, windows_of
+
+
+@dataclass
+class Proposals:
+    """Ranked slots per kind for an event, and those that would also serve another event
+    of the athlete's season (slot -> that event's id)."""
+
+    event_id: int
+    windows: Windows
+    found: dict[str, list[Slot]]
+    shared: dict[Slot, int] = field(default_factory=dict)
+
+
+def propose(event: Event, kinds: tuple[str, ...], therapist_id: int | None,
+            athlete_id: int | None, limit: int) -> Proposals:
+    """Ranked free slots per kind for the event (see core.proposals for the ranking),
+    clear of the athlete's season (services/season.py) when the athlete is known: the
+    event's own, or the team member named by `athlete_id`."""
+    windows, start, rules = windows_of(event), timing_of(event).start_instant, policy()
+    athlete_id = event.athlete_id or athlete_id
+    chosen = {kind: windows.pre if kind == PRE else windows.post for kind in kinds}
+    states = therapists.states_in(therapists.schedules(therapist_id), list(chosen.values()))
+    athlete_season = (season.season_near(athlete_id, list(chosen.values()))
+                      if athlete_id else None)
+    unavailable = season.athlete_unavailable(event, athlete_season) if athlete_season else []
+    at = now()
+    slots: dict[str, list[Slot]] = {"pre": [], "post": []}
+    for kind, window in chosen.items():
+        slots[kind] = core_proposals.propose(kind, window, start, states, unavailable, at,
+                                             notice=rules.notice, limit=limit)
+    shared = season.shared_labels(event, athlete_season, slots) if athlete_season else {}
+    return Proposals(event.id, windows, slots, shared)
+
+
+def fresh_until(found_: dict[str, list[Slot]]) -> datetime:
+    """Until when proposals computed now stay right, the data unchanged. Time only removes
+    candidates (a start must be >= now + notice) and the ranking does not depend on `now`,
+    so the answer holds until the notice reaches its earliest slot."""
+    starts = [slot.start for slots in found_.values() for slot in slots]
+    return min(starts) - policy().notice if starts else ALWAYS
+
+
+def kinds_for(event: Event, asked: str) -> tuple[str, ...]:
+    """The kinds to propose: the one asked for by name, or for "both" the sessions the
+    event needs (a C-priority event: the recovery session only)."""
+    if asked != "both":
+        return (asked,)
+    return needed_kinds(season.season_event(event))
+
+
+def propose_for(caller: Caller, event_id: int, query: Any) -> Proposals:
+    """GET /events/{id}/proposals: `query` has kind, therapist_id, athlete_id, limit."""
+    cache = cache_for("proposals")
+    # Read before any row the answer is built from (db/version.py); no cache, no query.
+    version = data_version() if cache.size > 0 else None
+    event = access.event(caller, event_id)
+    if query.therapist_id is not None:
+        found(Therapist, query.therapist_id, "therapist", "therapist_id")
+    athlete_id = _season_athlete(caller, event, query.athlete_id)
+    kinds = kinds_for(event, query.kind)
+    key, at = (event.id, kinds, query.therapist_id, athlete_id, query.limit), now()
+    answer = cache.get(key, version, at)
+    if answer is None:
+        answer = propose(event, kinds, query.therapist_id, athlete_id, query.limit)
+        cache.put(key, version, answer, at, fresh_until(answer.found))
+    return answer
+
+
+def _season_athlete(caller: Caller, event: Event, athlete_id: int | None) -> int | None:
+    """Whose season a team event's proposals keep clear of: the member named (one the
+    caller acts for), else an athlete caller's own; for a personal event, None (the
+    event's athlete is known)."""
+    if event.team_id is None:
+        return None
+    if athlete_id is None and caller.role == "athlete":
+        athlete_id = caller.athlete_id
+    if athlete_id is None:
+        return None
+    athlete_id = booking_athlete(event, athlete_id)
+    if not access.acts_for_athlete(caller, athlete_id):
+        raise NotFound("athlete", athlete_id, field="athlete_id")
+    return athlete_id

@@ -1,0 +1,322 @@
+"""The unit of work: how every request, command and job opens, locks, commits and rolls
+back, on both backends, in this one module. Services add and flush; only this module
+commits.
+
+A unit is one transaction, committed once at its end or rolled back as a whole:
+
+- **A request.** The app runs each view as a unit (`run_view`, called by the app's
+  dispatch). A write request (any method but GET, HEAD and OPTIONS, or a read that called
+  `restart_as_writer`) commits when the view answers with a status below 400; an error
+  answer or an exception rolls everything back, so a failed request changes nothing. A
+  read request only reads; its transaction ends when the view has answered.
+- **A command or a job**: `run(work)`.
+- **Retries.** On PostgreSQL a deadlock or a serialization failure (SQLSTATE 40P01,
+  40001) is not the client's fault: the unit is rolled back and run again, up to
+  ATTEMPTS times (a view is parse -> service -> serialize, so running it again is safe;
+  mail leaves only after a commit).
+
+How each backend begins (engine hooks installed by `install`):
+
+- SQLite allows one writer at a time. A write unit opens its transaction with
+  `BEGIN IMMEDIATE`, which takes the write lock *before* the first read, so the re-check
+  before an insert sees the latest committed state and no other process can slip in
+  between; a read uses a plain deferred `BEGIN`. pysqlite's own implicit transaction
+  handling is switched off so that SQLAlchemy's BEGIN is the one that counts (the recipe
+  in SQLAlchemy's SQLite dialect documentation).
+- PostgreSQL runs writers side by side under READ COMMITTED, and every session in UTC.
+  A read request takes its connection in autocommit mode: each statement reads a fresh
+  snapshot either way, and what goes is the BEGIN and the ROLLBACK (two round trips) and,
+  with the ROLLBACK, psycopg's clearing of its prepared statements.
+
+Locks (`lock_booking_writers`): two PostgreSQL transactions that insert conflicting rows
+at the same instant each find the other's uncommitted row in the exclusion index, wait
+for each other, and one dies as a deadlock. So before booking rows are written, a service
+takes advisory locks on their therapists and athletes, all at once, in one global order
+(therapists, then athletes, by id): writers that could conflict queue up instead, and
+unrelated ones still write in parallel. The booking guard's function (db/guard.py) takes
+the same keys for a single booking. On SQLite BEGIN IMMEDIATE already serializes writers.
+
+After the commit (`after_commit`): a service registers what must happen only once the
+change is committed (the outbox sends its mail). The callbacks run after the real commit
+(not a savepoint's release), outside any transaction, and never fail the unit; a rollback
+of the whole transaction forgets them. `separate()` gives a short transaction of its own
+beside the unit (the outbox's claim and record of each message).
+
+The hooks in this module are the app's only database event hooks: the engine's
+"connect" and "begin" (above), and the session's "after_commit" and
+"after_soft_rollback" (the callbacks).
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from typing import Any, TypeVar
+
+from flask import Flask, current_app, g, has_request_context, request
+from sqlalchemy import event, text
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
+from sqlalchemy.orm import Session, SessionTransaction
+
+from ..core.errors import Conflict, InvalidValue
+from ..db import version
+from ..extensions import db
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+ATTEMPTS = 5
+RETRY_SQLSTATES = frozenset({"40001", "40P01"})  # serialization failure, deadlock
+# Key spaces of pg_advisory_xact_lock(int, int): (space, therapist id) / (space, athlete id).
+# migration 0003's booking_refusal() takes the same lock keys: changing these numbers
+# needs a new migration (tests/test_guard.py checks that they match).
+THERAPIST_LOCK_SPACE = 0x6173_0001
+ATHLETE_LOCK_SPACE = 0x6173_0002
+_AFTER_COMMIT = "athlete_sched.after_commit"  # session.info: callbacks of this transaction
+_COLLECTED = "athlete_sched.collected"  # session.info: name -> items gathered (`collected`)
+_WRITES = "athlete_sched_writes"  # a connection's execution option: begin as a writer
+
+
+class ConcurrentChange(Conflict):
+    """A constraint the checks before it could not see: a concurrent writer won a race."""
+
+    code = "conflict"
+
+    def __init__(self) -> None:
+        super().__init__("the change conflicts with the current data (another request "
+                         "changed it first); reload and try again")
+
+
+class UnstorableValue(InvalidValue):
+    """A value the database cannot hold that validation let through: still the client's."""
+
+    code = "invalid"
+
+    def __init__(self) -> None:
+        super().__init__("a value is outside what the database can store")
+
+
+# --- the units ----------------------------------------------------------------------------------
+
+def reading() -> bool:
+    """Whether the current unit only reads: a GET, HEAD or OPTIONS request that has not
+    restarted as a writer. Commands and jobs write."""
+    return (has_request_context() and request.method in SAFE_METHODS
+            and not g.get("write_lock"))
+
+
+def run_view(view: Callable[[], Any]) -> Any:
+    """Run a request's view as the unit (see the module docstring); its response."""
+    for attempt in range(1, ATTEMPTS + 1):
+        try:
+            answer = current_app.make_response(view())
+            if reading() or answer.status_code >= 400:
+                db.session.rollback()
+            else:
+                db.session.commit()
+            return answer
+        except Exception as exc:
+            db.session.rollback()
+            if attempt == ATTEMPTS or not _retryable(exc):
+                _raise_as_refusal(exc)
+                raise
+            _pause(attempt, exc)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def run(work: Callable[[], T]) -> T:
+    """Run `work` (a command, a job) as one unit: commit at its end, roll back on an
+    error, run again after a deadlock or serialization failure."""
+    for attempt in range(1, ATTEMPTS + 1):
+        try:
+            result = work()
+            db.session.commit()
+            return result
+        except Exception as exc:
+            db.session.rollback()
+            if attempt == ATTEMPTS or not _retryable(exc):
+                _raise_as_refusal(exc)
+                raise
+            _pause(attempt, exc)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def rollback() -> None:
+    """Undo what the unit did so far and go on in a fresh transaction (a page that shows
+    a form again after a refused change)."""
+    db.session.rollback()
+
+
+def _raise_as_refusal(exc: Exception) -> None:
+    """The database refused a write the checks let through: raise it as the client's
+    error, not ours (a 409 or a 422 instead of a 500). Anything else: return."""
+    if isinstance(exc, IntegrityError | DataError):
+        log.warning("the database refused a write: %s", exc.orig)
+        refusal = ConcurrentChange() if isinstance(exc, IntegrityError) else UnstorableValue()
+        raise refusal from exc
+
+
+def _retryable(exc: BaseException) -> bool:
+    return (isinstance(exc, DBAPIError)
+            and getattr(exc.orig, "sqlstate", None) in RETRY_SQLSTATES)
+
+
+def _pause(attempt: int, exc: BaseException) -> None:
+    """A short random wait before the next attempt, so that the writers that collided do
+    not collide again in step."""
+    log.warning("unit of work: %s, attempt %d of %d; running it again",
+                type(getattr(exc, "orig", exc)).__name__, attempt, ATTEMPTS)
+    time.sleep(random.uniform(0.005, 0.02) * attempt)  # noqa: S311 - jitter, not security
+
+
+def restart_as_writer() -> None:
+    """For a GET that finds it must write (a row created on first use): end the read
+    transaction (SQLite) or the autocommit connection (PostgreSQL), so that what follows
+    runs in one write transaction, begun on SQLite with BEGIN IMMEDIATE (a deferred read
+    transaction cannot safely become a writer while another commits), and is committed at
+    the end of the request. Loaded objects are expired and reload in the new transaction."""
+    g.write_lock = True
+    db.session.rollback()
+
+
+def release() -> None:
+    """End the unit's transaction before a long computation that needs no database (on
+    SQLite a write transaction holds the database's write lock meanwhile). Only before
+    anything was written: what follows starts a new transaction of the same unit."""
+    if db.session.new or db.session.dirty or db.session.deleted:
+        raise RuntimeError("release() after a change: it would be lost")
+    db.session.rollback()
+
+
+# --- locks --------------------------------------------------------------------------------------
+
+def lock_booking_writers(therapist_ids: Iterable[int | None],
+                         athlete_ids: Iterable[int | None]) -> None:
+    """PostgreSQL: queue behind every open transaction that books one of these therapists
+    or athletes (advisory locks held until commit or rollback, all taken in one statement,
+    in the one global order, so lockers never deadlock one another). SQLite: nothing to do
+    (BEGIN IMMEDIATE)."""
+    connection = db.session.connection()
+    if connection.dialect.name != "postgresql":
+        return
+    keys = sorted({(THERAPIST_LOCK_SPACE, t) for t in therapist_ids if t is not None}
+                  | {(ATHLETE_LOCK_SPACE, a) for a in athlete_ids if a is not None})
+    if not keys:
+        return
+    calls = ", ".join(f"pg_advisory_xact_lock(:s{i}, :k{i})" for i in range(len(keys)))
+    params = {f"{name}{i}": value for i, key in enumerate(keys)
+              for name, value in zip("sk", key, strict=True)}
+    connection.execute(text(f"SELECT {calls}"), params)  # evaluated left to right
+
+
+# --- after the commit ---------------------------------------------------------------------------
+
+def after_commit(callback: Callable[[], object]) -> None:
+    """Run `callback` once the current transaction has committed (never if it rolls back)."""
+    db.session.info.setdefault(_AFTER_COMMIT, []).append(callback)
+
+
+def collected(name: str, callback: Callable[[list], object]) -> list:
+    """A list that gathers items through the transaction (`name` tells lists apart);
+    `callback(items)` runs once after the commit. The outbox gathers the ids of the
+    messages a unit wrote, to send them over one SMTP connection."""
+    lists = db.session.info.setdefault(_COLLECTED, {})
+    if name not in lists:
+        items = lists[name] = []
+        after_commit(lambda: callback(items))
+    return lists[name]
+
+
+def _run_after_commit(orm: Session) -> None:
+    """Session hook "after_commit": run the transaction's callbacks (not a savepoint's
+    release: only the real commit). A callback's failure is logged; the change is
+    committed and the caller's answer must not turn into an error."""
+    if orm.in_nested_transaction():
+        return
+    orm.info.pop(_COLLECTED, None)
+    for callback in orm.info.pop(_AFTER_COMMIT, ()):
+        try:
+            callback()
+        except Exception:  # noqa: BLE001 - a bug or an outage here must not fail the caller
+            log.exception("after-commit work failed; the change itself is committed")
+
+
+def _forget_after_commit(orm: Session, previous: SessionTransaction) -> None:
+    """Session hook "after_soft_rollback": the whole transaction rolled back, so forget its
+    callbacks. (A savepoint's rollback keeps them: they must cope with rows it undid.)"""
+    if previous.parent is None:
+        orm.info.pop(_AFTER_COMMIT, None)
+        orm.info.pop(_COLLECTED, None)
+
+
+@contextmanager
+def separate() -> Iterator[Connection]:
+    """A short write transaction of its own, beside the unit's, committed when the block
+    ends (rolled back if it raises)."""
+    with db.engine.connect() as connection:
+        connection.execution_options(**{_WRITES: True})
+        with connection.begin():
+            yield connection
+
+
+# --- installing ---------------------------------------------------------------------------------
+
+def install(app: Flask) -> None:
+    """Set up the app's engine for its backend and the session's after-commit hooks."""
+    with app.app_context():
+        engine = db.engine
+        if engine.dialect.name == "sqlite":
+            _configure_sqlite(engine)
+            version.track(engine)
+        elif engine.dialect.name == "postgresql":
+            _configure_postgresql(engine)
+            app.before_request(_reads_without_transaction)
+    for name, hook in (("after_commit", _run_after_commit),
+                       ("after_soft_rollback", _forget_after_commit)):
+        if not event.contains(db.session, name, hook):
+            event.listen(db.session, name, hook)
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    """Engine hooks: the connection pragmas, and BEGIN IMMEDIATE for a writer."""
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record):  # type: ignore[no-untyped-def]
+        dbapi_connection.isolation_level = None  # SQLAlchemy emits BEGIN itself
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA foreign_keys = ON")
+        if engine.url.database not in (None, "", ":memory:"):
+            cursor.execute("PRAGMA journal_mode = WAL")
+            cursor.execute("PRAGMA synchronous = NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection):  # type: ignore[no-untyped-def]
+        writes = connection.get_execution_options().get(_WRITES) or not reading()
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if writes else "BEGIN")
+
+
+def _configure_postgresql(engine: Engine) -> None:
+    """Engine hook: every session in UTC. Instants are compared and stored as timestamptz
+    either way, but psycopg then returns them with `datetime.UTC` itself, so reading one
+    needs no conversion (db/types.py; a proposals request reads about 1,500)."""
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record):  # type: ignore[no-untyped-def]
+        dbapi_connection.execute("SET TIME ZONE 'UTC'")
+        dbapi_connection.commit()
+
+
+def _reads_without_transaction() -> None:
+    """PostgreSQL, before every request: a read request other than a static file takes the
+    session's connection in autocommit mode (see the module docstring). The connection's
+    isolation level is reset when it goes back to the pool."""
+    if reading() and request.endpoint != "static":
+        db.session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})

@@ -1,0 +1,42 @@
+"""`GET /feeds/<token>.ics`: a calendar feed, outside /api/v1 on its own blueprint. The
+secret token is the credential (no bearer token); calendar apps poll it, so it answers
+from a cache (services/calendars.py) with a strong ETag (If-None-Match -> 304) and
+Last-Modified, and an unknown or rotated token is a plain-text 404. If-Modified-Since
+alone is not honoured: a feed can lose rows (a member leaves a team) without any newer
+timestamp, so only the ETag proves that a copy is current.
+"""
+
+from __future__ import annotations
+
+import re
+
+from flask import Blueprint, current_app, request
+from werkzeug.http import http_date, unquote_etag
+
+from ..services import calendars
+
+bp = Blueprint("feeds", __name__)
+TOKEN_RE = re.compile(r"[A-Za-z0-9_-]{16,64}")
+FEED_CACHE_CONTROL = "private, no-cache"  # may be kept, but revalidated (ETag) every time
+
+
+def _no_feed():
+    response = current_app.response_class("no feed at this address (unknown or rotated "
+                                          "token)\n", status=404, mimetype="text/plain")
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.get("/feeds/<token>.ics")
+def feed(token: str):
+    """The feed's iCalendar text; 304 when If-None-Match holds its ETag."""
+    found = calendars.published_feed(token) if TOKEN_RE.fullmatch(token) else None
+    if found is None:
+        return _no_feed()
+    headers = {"ETag": found.etag, "Last-Modified": http_date(found.last_modified),
+               "Cache-Control": FEED_CACHE_CONTROL}
+    if request.if_none_match.contains_weak(unquote_etag(found.etag)[0]):
+        response = current_app.response_class(status=304, headers=headers)
+        del response.headers["Content-Type"]
+        return response
+    return current_app.response_class(found.body, mimetype="text/calendar", headers=headers)

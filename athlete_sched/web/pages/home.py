@@ -1,0 +1,142 @@
+"""The home page: the athlete's races and sessions, and the plan-a-race form."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask import redirect, render_template, url_for
+from flask_wtf import FlaskForm
+from pydantic import ValidationError as SchemaError
+from wtforms import DateField, SelectChoice, SelectField, StringField, TimeField
+from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
+
+from ...core.errors import DomainError, UnknownTimezone
+from ...core.zones import load_zone
+from ...services import events, overview, unit_of_work
+from ...services.common import now
+from ...services.overview import Home
+from ..schemas.scheduling import EventIn
+from . import bp
+from .format import booking_row, event_when
+
+COMMON_ZONES = (
+    "Europe/Berlin", "Europe/Amsterdam", "Europe/Athens", "Europe/Helsinki", "Europe/Lisbon",
+    "Europe/London", "Europe/Madrid", "Europe/Paris", "Europe/Rome", "Europe/Stockholm",
+    "Europe/Vienna", "Europe/Warsaw", "Europe/Zurich", "America/New_York", "America/Chicago",
+    "America/Denver", "America/Phoenix", "America/Los_Angeles", "America/Anchorage",
+    "America/Toronto", "America/Vancouver", "America/Mexico_City", "America/Sao_Paulo",
+    "Pacific/Honolulu", "Africa/Johannesburg", "Africa/Nairobi", "Asia/Dubai", "Asia/Kolkata",
+    "Asia/Singapore", "Asia/Tokyo", "Australia/Perth", "Australia/Sydney", "Pacific/Auckland",
+    "UTC")
+SPORTS = {"running": "Running", "mtb": "Mountain biking", "cycling": "Road cycling",
+          "triathlon": "Triathlon", "other": "Other"}
+
+
+class PlanForm(FlaskForm):
+    name = StringField("Race or ride", validators=[
+        DataRequired("Give the race or ride a name."),
+        Length(max=200, message="Use at most 200 characters.")])
+    date = DateField("Date", validators=[InputRequired("Pick the date of the race or ride.")])
+    start_time = TimeField("Start time", validators=[Optional()])
+    finish_time = TimeField("Finish time", validators=[Optional()])
+    end_date = DateField("Last day (stage races)", validators=[Optional()])
+    timezone = SelectField("Time zone", choices=list(COMMON_ZONES), validate_choice=False)
+    sport = SelectField("Sport", choices=[SelectChoice(k, v) for k, v in SPORTS.items()])
+
+    def validate_timezone(self, field: SelectField) -> None:
+        try:
+            load_zone(field.data)
+        except UnknownTimezone:
+            raise ValidationError(f"“{field.data}” is not a time zone we know: "
+                                  "pick one from the list.") from None
+
+    def validate_date(self, field: DateField) -> None:
+        last = self.end_date.data or field.data
+        try:
+            tz = load_zone(self.timezone.data)
+        except UnknownTimezone:
+            tz = ZoneInfo("UTC")
+        if last is not None and last + timedelta(days=3) < now().astimezone(tz).date():
+            raise ValidationError("That race is over and its recovery window has closed: "
+                                  "pick a date still to come.")
+
+    def validate_end_date(self, field: DateField) -> None:
+        if field.data and self.date.data and field.data < self.date.data:
+            raise ValidationError("The last day cannot be before the first day.")
+
+    def validate_finish_time(self, field: TimeField) -> None:
+        one_day = self.end_date.data in (None, self.date.data)
+        if field.data and self.start_time.data and one_day and field.data <= self.start_time.data:
+            raise ValidationError("The finish time must be after the start time.")
+
+    def event_in(self, athlete_id: int) -> EventIn:
+        """The API's own event schema, so page and API validate the same way."""
+        first, last = self.date.data, self.end_date.data or self.date.data
+        start = (datetime.combine(first, self.start_time.data) if self.start_time.data
+                 else first)
+        end = (datetime.combine(last, self.finish_time.data) if self.finish_time.data
+               else self.end_date.data)
+        return EventIn.model_validate({
+            "athlete_id": athlete_id, "name": self.name.data.strip(), "sport": self.sport.data,
+            "timezone": self.timezone.data, "start": start.isoformat(),
+            "end": None if end is None else end.isoformat()})
+
+    def field_for(self, name: str | None) -> str:
+        """The form field behind a schema or domain field name."""
+        if name == "end":
+            return "finish_time" if self.finish_time.data else "end_date"
+        return {"start": "date"}.get(name or "", name if name in self._fields else "name")
+
+
+def plan_form(athlete: Any) -> PlanForm:
+    """The form for the athlete (a row): their zone and sport first."""
+    form = PlanForm(timezone=athlete.timezone, sport=athlete.sport)
+    if athlete.timezone not in COMMON_ZONES:
+        form.timezone.choices = [athlete.timezone, *COMMON_ZONES]
+    return form
+
+
+def render_index(found: Home | None, form: PlanForm | None, status: int = 200):
+    """The home page: without the demo, how to load it."""
+    if found is None:
+        return render_template("index.html", athlete=None, form=None, events=[],
+                               bookings=[]), status
+    return render_template(
+        "index.html", athlete=found.athlete, form=form,
+        events=[(v.event, event_when(v)) for v in found.events],
+        bookings=[booking_row(s) for s in found.sessions]), status
+
+
+@bp.get("/")
+def index():
+    caller = overview.page_caller()
+    found = overview.home(caller) if caller else None
+    return render_index(found, found and plan_form(found.athlete))
+
+
+@bp.post("/events")
+def plan_race():
+    caller = overview.page_caller()
+    if caller is None:
+        return render_index(None, None, 409)
+    form = PlanForm()
+    if form.timezone.data not in COMMON_ZONES:
+        form.timezone.choices = [form.timezone.data, *COMMON_ZONES]
+    if not form.validate():
+        return render_index(overview.home(caller), form, 422)
+    try:
+        view = events.create_event_for(caller, form.event_in(caller.athlete_id))
+    except (DomainError, SchemaError) as exc:
+        unit_of_work.rollback()
+        for name, message in _problems(exc):
+            form[form.field_for(name)].errors.append(message)
+        return render_index(overview.home(caller), form, 422)
+    return redirect(url_for(".event_page", event_id=view.event.id), 303)
+
+
+def _problems(exc: DomainError | SchemaError) -> list[tuple[str | None, str]]:
+    if isinstance(exc, DomainError):
+        return [(exc.field, exc.message[:1].upper() + exc.message[1:] + ".")]
+    return [(str(e["loc"][0]) if e["loc"] else None, e["msg"]) for e in exc.errors()]

@@ -1,0 +1,74 @@
+"""A race's page: its windows, each with the athlete's session or the best slots; booking
+one of them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask import redirect, render_template, request, url_for
+
+from ...core.errors import DomainError, InvalidValue
+from ...core.kinds import WINDOW_KINDS
+from ...core.zones import load_zone
+from ...services import overview, unit_of_work
+from ...services.access import Caller
+from ..errors import domain_status
+from . import bp
+from .format import KIND_TITLES, event_when, window_view
+from .home import SPORTS
+
+SLOTS_PER_WINDOW = 8
+BOOKING_MESSAGES = {
+    "slot-taken": "Sorry, that slot was taken a moment ago. The list below is up to date: "
+                  "please pick another one.",
+    "already-booked": "You already have this session booked for this race (shown below).",
+    "athlete-busy": "You already have a session or another event at that time. "
+                    "Please pick another slot.",
+    "too-soon": "That slot is too soon to book now. Please pick a later one.",
+    "unknown-slot": "That slot is not valid: pick one from the list.",
+}
+NOT_A_SLOT = BOOKING_MESSAGES["unknown-slot"]
+
+
+def render_event(caller: Caller, event_id: int, status: int = 200, error: str | None = None):
+    view, windows = overview.race(caller, event_id, SLOTS_PER_WINDOW)
+    tz = load_zone(view.event.timezone)
+    return render_template(
+        "event.html", athlete=caller, event=view.event, when=event_when(view), error=error,
+        windows=[window_view(w, tz) for w in windows], sport=SPORTS[view.event.sport],
+        titles=KIND_TITLES), status
+
+
+@bp.get("/events/<int:event_id>")
+def event_page(event_id: int):
+    return render_event(overview.required_caller(), event_id)
+
+
+def requested_slot() -> tuple[str, int, datetime]:
+    """The slot a Book button sent: kind, therapist id and an aware start."""
+    form = request.form
+    kind = form.get("kind", "")
+    if kind not in WINDOW_KINDS:
+        raise InvalidValue("Choose a pre-race or a recovery session.", field="kind")
+    try:
+        therapist_id, start = int(form.get("therapist_id", "")), datetime.fromisoformat(
+            form.get("start", ""))
+    except ValueError:
+        raise InvalidValue(NOT_A_SLOT) from None
+    if start.tzinfo is None:
+        raise InvalidValue(NOT_A_SLOT)
+    return kind, therapist_id, start
+
+
+@bp.post("/events/<int:event_id>/book")
+def book_slot(event_id: int):
+    caller = overview.required_caller()
+    overview.own_event(caller, event_id)
+    try:
+        kind, therapist_id, start = requested_slot()
+        booking = overview.book_slot(caller, event_id, kind, therapist_id, start)
+    except DomainError as exc:
+        unit_of_work.rollback()
+        message = BOOKING_MESSAGES.get(exc.code, exc.message[:1].upper() + exc.message[1:])
+        return render_event(caller, event_id, domain_status(exc), message)
+    return redirect(url_for(".booking_page", booking_id=booking.id), 303)

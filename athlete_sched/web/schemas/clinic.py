@@ -1,0 +1,181 @@
+"""Request and answer schemas of users, therapists (working hours, time off), athletes and
+teams."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, Field, model_validator
+
+from .base import (
+    DAYS,
+    ClockIn,
+    DateOrDateTimeIn,
+    Day,
+    Email,
+    Id,
+    In,
+    Instant,
+    Name,
+    Out,
+    Role,
+    Sport,
+    TimeZoneName,
+    dump,
+)
+
+
+class UserIn(In):
+    email: Email
+    role: Role
+    name: Annotated[str, Field(max_length=200)] = ""
+
+
+class WorkingPeriodIn(In):
+    day: Day
+    start: ClockIn
+    end: ClockIn
+
+    @model_validator(mode="after")
+    def _ordered(self) -> WorkingPeriodIn:
+        if not self.end > self.start:  # type: ignore[operator]
+            raise ValueError("end must be after start")
+        return self
+
+
+def _no_overlap(periods: list[WorkingPeriodIn]) -> list[WorkingPeriodIn]:
+    by_day: dict[str, list[WorkingPeriodIn]] = {}
+    for period in periods:
+        by_day.setdefault(period.day, []).append(period)
+    for day, items in by_day.items():
+        items.sort(key=lambda p: p.start)
+        for before, after in zip(items, items[1:], strict=False):
+            if after.start < before.end:  # type: ignore[operator]
+                raise ValueError(f"working periods overlap on {day}")
+    return periods
+
+
+WorkingHoursIn = Annotated[list[WorkingPeriodIn], Field(max_length=100),
+                           AfterValidator(_no_overlap)]
+
+
+class TherapistIn(In):
+    name: Name
+    email: Email
+    timezone: TimeZoneName
+    session_minutes: Annotated[int, Field(ge=5, le=480)] = 45
+    buffer_minutes: Annotated[int, Field(ge=0, le=240)] = 0
+    slot_step_minutes: Annotated[int, Field(ge=1, le=240)] = 15
+    working_hours: WorkingHoursIn = []
+
+
+class WorkingHoursBody(In):
+    working_hours: WorkingHoursIn
+
+
+class TimeOffIn(In):
+    start: DateOrDateTimeIn
+    end: DateOrDateTimeIn
+    reason: Annotated[str, Field(max_length=500)] = ""
+
+
+class AthleteIn(In):
+    name: Name
+    email: Email
+    sport: Sport
+    timezone: TimeZoneName
+    team_id: Id | None = Field(default=None, description="add the new athlete to this team "
+                               "(a coach must name one of their own teams)")
+
+
+class TeamIn(In):
+    name: Name
+    coach_email: Email | None = None
+
+
+class TeamMemberIn(In):
+    athlete_id: Id
+
+
+
+# --- answers ---
+
+class UserOut(Out):
+    id: int
+    email: str
+    role: Role
+    name: str
+
+
+class UserCreated(UserOut):
+    token: str = Field(description="shown once; only its hash is stored")
+
+
+class WorkingPeriodOut(Out):
+    day: Day
+    start: str
+    end: str
+
+
+class TherapistOut(Out):
+    id: int
+    name: str
+    email: str
+    timezone: str
+    session_minutes: int
+    buffer_minutes: int
+    slot_step_minutes: int
+    working_hours: list[WorkingPeriodOut]
+
+
+class TimeOffOut(Out):
+    id: int
+    therapist_id: int
+    start: Instant
+    end: Instant
+    reason: str
+
+
+class AthleteOut(Out):
+    id: int
+    name: str
+    email: str
+    sport: Sport
+    timezone: str
+
+
+class TeamOut(Out):
+    id: int
+    name: str
+    coach_email: str | None
+    members: list[AthleteOut] = []
+
+
+
+# --- serializers ---
+
+def therapist_json(therapist: Any) -> dict[str, Any]:
+    periods = [{"day": DAYS[p.day], "start": f"{p.start_minute // 60:02d}:"
+                f"{p.start_minute % 60:02d}", "end": f"{p.end_minute // 60:02d}:"
+                f"{p.end_minute % 60:02d}"} for p in therapist.working_hours]
+    fields = ("id", "name", "email", "timezone", "session_minutes", "buffer_minutes",
+              "slot_step_minutes")
+    return dump(TherapistOut, {**{f: getattr(therapist, f) for f in fields},
+                               "working_hours": periods})
+
+
+def athlete_json(athlete: Any) -> dict[str, Any]:
+    return dump(AthleteOut, athlete)
+
+
+def team_json(found: Any) -> dict[str, Any]:
+    """A team with its members (services.clinic.TeamWithMembers)."""
+    team = found.team
+    return {"id": team.id, "name": team.name, "coach_email": team.coach_email,
+            "members": [athlete_json(a) for a in found.members]}
+
+
+def user_json(caller: Any) -> dict[str, Any]:
+    """The caller (services.access.Caller) as a user."""
+    return dump(UserOut, {"id": caller.user_id, "email": caller.email, "role": caller.role,
+                          "name": caller.name})
