@@ -9,7 +9,6 @@ from contextlib import contextmanager
 
 import pytest
 import sqlalchemy as sa
-
 from api.helpers import book  # tests/ is on sys.path (rootdir)
 
 

@@ -27,11 +27,8 @@ from zoneinfo import ZoneInfo
 
 from .errors import (
     InvalidPeriod,
-    OutsideWindow,
-    OutsideWorkingHours,
-    TooSoon,
 )
-from .intervals import Interval, contains
+from .intervals import Interval
 
 _ONE_DAY = timedelta(days=1)
 _TICK = timedelta(microseconds=1)
@@ -291,35 +288,7 @@ class FreeStarts:
 
 
 def unavailable_of(blocked: Iterable[Interval], bookings: Iterable[Interval],
-                 buffer_minutes: int) -> Unavailable:
+                   buffer_minutes: int) -> Unavailable:
     """The blocked intervals and the bookings widened by the buffer on both sides, merged
     (what FreeStarts takes)."""
     return _unavailable(blocked, bookings, timedelta(minutes=buffer_minutes))
-
-
-def working_period_containing(schedule: TherapistSchedule,
-                              session: Interval) -> Interval | None:
-    """The working period (UTC) that wholly contains `session`, or None."""
-    for period in working_intervals(schedule.tz, schedule.working_hours, session):
-        if contains(period, session):
-            return period
-    return None
-
-
-def check_bookable(schedule: TherapistSchedule, kind: str, window: Interval, start: datetime,
-                   duration: timedelta, now: datetime, notice: timedelta) -> Interval:
-    """The session [start, start + duration) if the rules of time allow booking it.
-
-    Raises, in this order: TooSoon (start before now + notice), OutsideWindow (not wholly
-    inside the kind's window), OutsideWorkingHours (no single working period holds it).
-    Off-grid starts are allowed. Whether the therapist and the athlete are free is the
-    booking guard's question (db/guard.py), asked of the database.
-    """
-    session = Interval.of(start, start + duration)
-    if start < now + notice:
-        raise TooSoon(start, now + notice)
-    if not contains(window, session):
-        raise OutsideWindow(kind, start, window)
-    if working_period_containing(schedule, session) is None:
-        raise OutsideWorkingHours(schedule.therapist_id, session.start, session.end)
-    return session

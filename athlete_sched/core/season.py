@@ -3,34 +3,30 @@
 Each rule, and the line it comes from:
 
 1. Closed to needling before and during an event. Issue: "never a needling session on day
-   D-1 or D of any event or during one"; domain.md: pre window "Never D-1 or D". Read with
-   the domain's post window, which allows a same-day session after the finish plus a
-   recovery gap, an event is closed over ``[local 00:00 of D-1, finish + recovery gap)``
-   when its finish time is known, else ``[local 00:00 of D-1, local 00:00 of E+1)``, in the
-   event's zone. That is exactly the time between the end of its pre window and the start
-   of its post window (windows.py). -> `closed_span`, `closed_spans`.
+   D-1 or D of any event or during one"; domain.md: pre window "Never D-1 or D". With the
+   domain's post window (a same-day session after the finish plus a recovery gap), an
+   event is closed from local 00:00 of D-1 to finish + recovery gap, or without a finish
+   to local 00:00 of E+1, in the event's zone: the time between the end of its pre window
+   and the start of its post window (windows.py). -> `closed_span`, `closed_spans`.
 2. A minimum gap between two sessions of one athlete (issue: default 48 h; domain.md: no
    strenuous activity for 24-48 hours). It applies between sessions of different events
-   and to course and tune-up sessions, not between the pre and post of one event: they
-   straddle the race, the windows keep them apart by day D-1 and the race, and the domain
-   prescribes both. A shared booking belongs to both its events, so it blocks neither.
+   and to course and tune-up sessions, not between the pre and post of one event (the
+   domain prescribes both); a shared booking belongs to both its events.
    -> `unavailable_around_sessions`, `athlete_unavailable`.
 3. Shared sessions. Issue: "where one event's post window overlaps the next event's pre
    window, propose one shared session labelled for both". For two consecutive events (by
-   start, then id), the first's post window intersected with the second's pre window,
-   minus every closed span, is a shared window. One session there serves both, so the pair
-   needs one session, not two (with a 48 h gap, two sessions in a window that short could
-   not both be booked anyway). -> `shared_windows`, `shared_with`.
+   start, then id), the first's post window meets the second's pre window, minus every
+   closed span, in a shared window: one session there serves both (with a 48 h gap, two
+   could not both be booked anyway). -> `shared_windows`, `shared_with`.
 4. Which sessions an event needs. Issue: priorities A, B, C (default A); "a C-priority
    event gets a recovery session only unless asked". A and B: pre and post; C: post, and
    pre only when asked. -> `needed_kinds`.
-5. Suggestions: for each need no booking covers, the window in which to look for slots;
-   courses and tune-ups (item 5): courses.py. -> `season_plan`.
+5. Suggestions: for each need no booking covers, the window to look for slots in;
+   courses and tune-ups: courses.py. -> `season_plan`.
 
-Bookings are given as `Session(event_id, kind, interval)` or plain 3-tuples, with kind one
-of "pre", "post", "course", "tune-up". A shared booking is given twice, as the first
-event's post and as the second event's pre, with the same interval: entries with equal
-intervals are read as one booking. A tune-up belongs to no event (event_id None).
+Bookings are given as `Session(event_id, kind, interval)` (kinds.py) or plain 3-tuples. A
+shared booking is given twice, as the first event's post and as the second event's pre,
+with the same interval: entries with equal intervals are read as one booking.
 
 Pure and deterministic: `now` is passed in; aware UTC instants; half-open intervals.
 """
@@ -51,7 +47,7 @@ from .windows import DEFAULT_RECOVERY_GAP, EventTiming, Windows, event_windows
 
 DEFAULT_MIN_GAP = timedelta(hours=48)
 DEFAULT_TUNE_UP_WEEKS = 3
-PRIORITIES = ("A", "B", "C")
+PRIORITIES = ("A", "B", "C")  # an event's priority (db/models: CHECK)
 
 
 @dataclass(frozen=True)
@@ -69,7 +65,7 @@ class SeasonEvent:
 
 class Session(NamedTuple):
     """A confirmed booking of the athlete: which event (None for a tune-up), which kind
-    ("pre", "post", "course", "tune-up") and when."""
+    (kinds.py) and when."""
 
     event_id: int | None
     kind: str

@@ -16,11 +16,11 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from ..core.errors import Forbidden, NotFound
-from ..db.models import Athlete, Booking, Event, Team, Therapist
+from ..db.models import ROLES, Athlete, Booking, Event, Team, Therapist
 from ..db.queries import athletes, bookings
 from .common import found
 
-ROLES = ("admin", "therapist", "coach", "athlete")
+__all__ = ["ROLES", "Caller"]
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 
 Booking safety, in two layers:
 - the service re-checks every rule inside the write transaction: the rules of time in the
-  core (notice, window, working hours: `core.availability.check_bookable`), then every
+  core (notice, window, working hours: `core.checks.check_bookable`), then every
   conflict in one guarded statement (db/guard.py: on SQLite the transaction began with
   BEGIN IMMEDIATE, so no other writer runs until it commits; on PostgreSQL the statement
   first takes the therapist's and the athlete's advisory locks, so a concurrent writer of
@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from ..core.availability import check_bookable
+from ..core.checks import check_bookable
 from ..core.errors import Conflict, Forbidden, InvalidValue, NotFound
 from ..core.intervals import Interval
 from ..core.kinds import TUNE_UP, WINDOW_KINDS

@@ -21,7 +21,6 @@ from ..core.kinds import OTHER_WINDOW, WINDOW_KINDS
 from ..core.proposals import Slot
 from ..db.models import Event
 from ..db.queries import bookings, events
-from ..db.queries.bookings import SessionRow
 from ..db.queries.events import EventTimingRow
 from .common import policy, timing_of
 
@@ -44,7 +43,7 @@ class Season:
     """The athlete's events and confirmed sessions near some spans."""
 
     events: list[core_season.SeasonEvent]
-    sessions: list[SessionRow]
+    sessions: list[core_season.Session]
 
     def with_event(self, event: Event) -> list[core_season.SeasonEvent]:
         """The events, the given one included (a team event the athlete just joined, say)."""
@@ -123,7 +122,8 @@ def check_season(event: Event | None, athlete_id: int, kind: str, session: Inter
 
 
 def _check_shared(event: Event, athlete_id: int, kind: str, session: Interval, other_id: int,
-                  found: list[core_season.SeasonEvent], sessions: list[SessionRow]) -> None:
+                  found: list[core_season.SeasonEvent],
+                  sessions: list[core_season.Session]) -> None:
     shared = core_season.shared_windows(found, policy().recovery_gap)
     if core_season.shared_with(event.id, kind, session, shared) != other_id:
         raise InvalidValue(f"this {kind} session cannot also serve event {other_id}: it must "

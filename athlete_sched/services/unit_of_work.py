@@ -15,18 +15,16 @@ A unit is one transaction, committed once at its end or rolled back as a whole:
   ATTEMPTS times (a view is parse -> service -> serialize, so running it again is safe;
   mail leaves only after a commit).
 
-How each backend begins (engine hooks installed by `install`):
+How each backend begins (`install`; the connections themselves: db/engine.py):
 
 - SQLite allows one writer at a time. A write unit opens its transaction with
   `BEGIN IMMEDIATE`, which takes the write lock *before* the first read, so the re-check
   before an insert sees the latest committed state and no other process can slip in
-  between; a read uses a plain deferred `BEGIN`. pysqlite's own implicit transaction
-  handling is switched off so that SQLAlchemy's BEGIN is the one that counts (the recipe
-  in SQLAlchemy's SQLite dialect documentation).
-- PostgreSQL runs writers side by side under READ COMMITTED, and every session in UTC.
-  A read request takes its connection in autocommit mode: each statement reads a fresh
-  snapshot either way, and what goes is the BEGIN and the ROLLBACK (two round trips) and,
-  with the ROLLBACK, psycopg's clearing of its prepared statements.
+  between; a read uses a plain deferred `BEGIN`.
+- PostgreSQL runs writers side by side under READ COMMITTED. A read request takes its
+  connection in autocommit mode: each statement reads a fresh snapshot either way, and
+  what goes is the BEGIN and the ROLLBACK (two round trips) and, with the ROLLBACK,
+  psycopg's clearing of its prepared statements.
 
 Locks (`lock_booking_writers`): two PostgreSQL transactions that insert conflicting rows
 at the same instant each find the other's uncommitted row in the exclusion index, wait
@@ -42,8 +40,8 @@ change is committed (the outbox sends its mail). The callbacks run after the rea
 of the whole transaction forgets them. `separate()` gives a short transaction of its own
 beside the unit (the outbox's claim and record of each message).
 
-The hooks in this module are the app's only database event hooks: the engine's
-"connect" and "begin" (above), and the session's "after_commit" and
+The hooks here and in db/engine.py are the app's only database event hooks: the engine's
+"connect" (db/engine.py) and "begin" (SQLite), and the session's "after_commit" and
 "after_soft_rollback" (the callbacks).
 """
 
@@ -58,19 +56,18 @@ from typing import Any, TypeVar
 
 from flask import Flask, current_app, g, has_request_context, request
 from sqlalchemy import event, text
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 from sqlalchemy.orm import Session, SessionTransaction
 
 from ..core.errors import Conflict, InvalidValue
-from ..db import version
+from ..db import engine
 from ..extensions import db
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-SQLITE_BUSY_TIMEOUT_MS = 30_000
 ATTEMPTS = 5
 RETRY_SQLSTATES = frozenset({"40001", "40P01"})  # serialization failure, deadlock
 # Key spaces of pg_advisory_xact_lock(int, int): (space, therapist id) / (space, athlete id).
@@ -113,30 +110,28 @@ def reading() -> bool:
 
 def run_view(view: Callable[[], Any]) -> Any:
     """Run a request's view as the unit (see the module docstring); its response."""
-    for attempt in range(1, ATTEMPTS + 1):
-        try:
-            answer = current_app.make_response(view())
-            if reading() or answer.status_code >= 400:
-                db.session.rollback()
-            else:
-                db.session.commit()
-            return answer
-        except Exception as exc:
+    def finish(answer: Any) -> None:
+        if reading() or answer.status_code >= 400:
             db.session.rollback()
-            if attempt == ATTEMPTS or not _retryable(exc):
-                _raise_as_refusal(exc)
-                raise
-            _pause(attempt, exc)
-    raise AssertionError("unreachable")  # pragma: no cover
+        else:
+            db.session.commit()
+
+    return _attempts(lambda: current_app.make_response(view()), finish)
 
 
 def run(work: Callable[[], T]) -> T:
     """Run `work` (a command, a job) as one unit: commit at its end, roll back on an
     error, run again after a deadlock or serialization failure."""
+    return _attempts(work, lambda _result: db.session.commit())
+
+
+def _attempts(work: Callable[[], T], finish: Callable[[T], None]) -> T:
+    """`work`, then `finish` (commit), up to ATTEMPTS times while PostgreSQL reports a
+    deadlock or a serialization failure; any error rolls the transaction back first."""
     for attempt in range(1, ATTEMPTS + 1):
         try:
             result = work()
-            db.session.commit()
+            finish(result)
             return result
         except Exception as exc:
             db.session.rollback()
@@ -268,50 +263,26 @@ def separate() -> Iterator[Connection]:
 # --- installing ---------------------------------------------------------------------------------
 
 def install(app: Flask) -> None:
-    """Set up the app's engine for its backend and the session's after-commit hooks."""
+    """Set up the app's engine for its backend (db/engine.py: the connections), BEGIN or
+    BEGIN IMMEDIATE on SQLite, reads in autocommit on PostgreSQL, and the session's
+    after-commit hooks."""
     with app.app_context():
-        engine = db.engine
-        if engine.dialect.name == "sqlite":
-            _configure_sqlite(engine)
-            version.track(engine)
-        elif engine.dialect.name == "postgresql":
-            _configure_postgresql(engine)
-            app.before_request(_reads_without_transaction)
+        db_engine = db.engine
+    engine.configure(db_engine)
+    if db_engine.dialect.name == "sqlite":
+        event.listen(db_engine, "begin", _begin_sqlite)
+    elif db_engine.dialect.name == "postgresql":
+        app.before_request(_reads_without_transaction)
     for name, hook in (("after_commit", _run_after_commit),
                        ("after_soft_rollback", _forget_after_commit)):
         if not event.contains(db.session, name, hook):
             event.listen(db.session, name, hook)
 
 
-def _configure_sqlite(engine: Engine) -> None:
-    """Engine hooks: the connection pragmas, and BEGIN IMMEDIATE for a writer."""
-
-    @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_connection, _record):  # type: ignore[no-untyped-def]
-        dbapi_connection.isolation_level = None  # SQLAlchemy emits BEGIN itself
-        cursor = dbapi_connection.cursor()
-        cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
-        cursor.execute("PRAGMA foreign_keys = ON")
-        if engine.url.database not in (None, "", ":memory:"):
-            cursor.execute("PRAGMA journal_mode = WAL")
-            cursor.execute("PRAGMA synchronous = NORMAL")
-        cursor.close()
-
-    @event.listens_for(engine, "begin")
-    def _on_begin(connection):  # type: ignore[no-untyped-def]
-        writes = connection.get_execution_options().get(_WRITES) or not reading()
-        connection.exec_driver_sql("BEGIN IMMEDIATE" if writes else "BEGIN")
-
-
-def _configure_postgresql(engine: Engine) -> None:
-    """Engine hook: every session in UTC. Instants are compared and stored as timestamptz
-    either way, but psycopg then returns them with `datetime.UTC` itself, so reading one
-    needs no conversion (db/types.py; a proposals request reads about 1,500)."""
-
-    @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_connection, _record):  # type: ignore[no-untyped-def]
-        dbapi_connection.execute("SET TIME ZONE 'UTC'")
-        dbapi_connection.commit()
+def _begin_sqlite(connection: Connection) -> None:
+    """Engine hook "begin" (SQLite): BEGIN IMMEDIATE for a writer, BEGIN for a reader."""
+    writes = connection.get_execution_options().get(_WRITES) or not reading()
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if writes else "BEGIN")
 
 
 def _reads_without_transaction() -> None:

@@ -12,8 +12,8 @@ from athlete_sched.core.availability import (
     WorkingPeriod,
     free_starts,
     working_intervals,
-    working_period_containing,
 )
+from athlete_sched.core.checks import working_period_containing
 from athlete_sched.core.errors import InvalidPeriod
 from athlete_sched.core.intervals import Interval
 

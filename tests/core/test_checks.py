@@ -8,11 +8,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from athlete_sched.core.availability import (
-    TherapistSchedule,
-    WorkingPeriod,
-    check_bookable,
-)
+from athlete_sched.core.availability import TherapistSchedule, WorkingPeriod
+from athlete_sched.core.checks import check_bookable
 from athlete_sched.core.errors import (
     DomainError,
     InvalidPeriod,

@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from ...core.errors import AlreadyBooked, AthleteBusy, SlotTaken
 from ...core.intervals import Interval
 from ...core.kinds import OTHER_WINDOW
+from ...core.season import Session
 from ...extensions import db
 from ..models import Athlete, Booking, Event, Therapist
 from .spans import span_params, touching
@@ -25,14 +26,6 @@ from .spans import span_params, touching
 # holds status = 'confirmed'), every one of them, instead of the range on `end` (seen in
 # bench/bookings.py: 0.77x instead of 0.89x).
 ATHLETE_END_HINT = "INDEXED BY ix_booking_athlete_end"
-
-
-class SessionRow(NamedTuple):
-    """A confirmed session of an athlete: for which event, of which kind, when."""
-
-    event_id: int
-    kind: str
-    interval: Interval
 
 
 @cache
@@ -46,23 +39,23 @@ def _athlete_sessions_statement(spans: int) -> Select:
 
 
 def athletes_sessions_in(athlete_ids: Sequence[int], spans: Sequence[Interval]
-                         ) -> dict[int, list[SessionRow]]:
-    """Each athlete's confirmed sessions that overlap any of `spans`, with event and kind, in
-    one query; a session shared by two events comes twice, once for each (core/season.py
-    reads entries with the same interval as one session)."""
+                         ) -> dict[int, list[Session]]:
+    """Each athlete's confirmed sessions that overlap any of `spans` (core/season.py's
+    Session: event, kind, interval), in one query; a session shared by two events comes
+    twice, once for each (the core reads entries with the same interval as one session)."""
     params = {"athlete_ids": list(athlete_ids), **span_params(spans)}
     statement = _athlete_sessions_statement(len(spans))
-    found: dict[int, list[SessionRow]] = defaultdict(list)
+    found: dict[int, list[Session]] = defaultdict(list)
     for event_id, kind, start, end, shared_event_id, athlete_id in \
             db.session.connection().execute(statement, params).all():
-        found[athlete_id].append(SessionRow(event_id, kind, Interval(start, end)))
+        found[athlete_id].append(Session(event_id, kind, Interval(start, end)))
         if shared_event_id is not None:
             found[athlete_id].append(
-                SessionRow(shared_event_id, OTHER_WINDOW[kind], Interval(start, end)))
+                Session(shared_event_id, OTHER_WINDOW[kind], Interval(start, end)))
     return found
 
 
-def athlete_sessions_in(athlete_id: int, spans: Sequence[Interval]) -> list[SessionRow]:
+def athlete_sessions_in(athlete_id: int, spans: Sequence[Interval]) -> list[Session]:
     """athletes_sessions_in for one athlete."""
     return athletes_sessions_in([athlete_id], spans).get(athlete_id, [])
 

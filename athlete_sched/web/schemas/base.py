@@ -23,6 +23,7 @@ from pydantic import (
 from ...core.errors import UnknownTimezone
 from ...core.kinds import SESSION_KINDS, WINDOW_KINDS
 from ...core.zones import load_zone
+from ...services.access import ROLES
 from ...services.common import FIRST_YEAR, LAST_YEAR, MAX_ID
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -100,7 +101,7 @@ ClockIn = Annotated[str, AfterValidator(_clock),
                     WithJsonSchema({"type": "string", "pattern": r"^\d\d:\d\d$",
                                     "examples": ["08:00"]})]
 Sport = Literal["running", "mtb", "cycling", "triathlon", "other"]
-Role = Literal["admin", "therapist", "coach", "athlete"]
+Role = Literal[ROLES]  # type: ignore[valid-type]
 Kind = Literal[WINDOW_KINDS]  # type: ignore[valid-type]  # core/kinds.py
 BookingKind = Literal[SESSION_KINDS]  # type: ignore[valid-type]
 Day = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]

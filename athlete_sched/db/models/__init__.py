@@ -1,0 +1,43 @@
+"""Typed models (SQLAlchemy 2). Instants are UTC (UTCDateTime); local wall-clock values
+only where the domain means wall-clock (weekly working hours, in minutes after midnight).
+
+Invariants live in the database too: CHECK constraints here; the PostgreSQL exclusion
+constraints and the SQLite overlap triggers are created by the migrations. Models hold no
+event hooks: what a write sets off (locks, mail) is called by the service that writes
+(services/unit_of_work.py, services/mail.py).
+
+- people.py: users, therapists (working periods, time off), athletes, teams, screening;
+- bookings.py: events and bookings;
+- calendars.py: busy intervals and calendars, feeds, the mail outbox, the data version.
+"""
+
+from .bookings import Booking, Event
+from .calendars import BusyCalendar, BusyInterval, CalendarFeed, DataVersion, MailMessage
+from .common import (
+    CALENDAR_KINDS,
+    MAIL_METHODS,
+    ONCE_KINDS_WHERE,
+    PRIORITIES,
+    ROLES,
+    SCREENING_DECISIONS,
+    SPORTS,
+    STATUSES,
+)
+from .people import (
+    Athlete,
+    Screening,
+    Team,
+    TeamMember,
+    Therapist,
+    TherapistPeriod,
+    TimeOff,
+    User,
+    WorkingPeriodRow,
+)
+
+__all__ = [
+    "CALENDAR_KINDS", "MAIL_METHODS", "ONCE_KINDS_WHERE", "PRIORITIES", "ROLES",
+    "SCREENING_DECISIONS", "SPORTS", "STATUSES", "Athlete", "Booking", "BusyCalendar",
+    "BusyInterval", "CalendarFeed", "DataVersion", "Event", "MailMessage", "Screening", "Team",
+    "TeamMember", "Therapist", "TherapistPeriod", "TimeOff", "User", "WorkingPeriodRow",
+]

@@ -1,0 +1,98 @@
+"""Events (races and rides) and bookings (the sessions booked around them)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ...core.kinds import SESSION_KINDS
+from ...extensions import db
+from ..types import UTCDateTime
+from .common import ONCE_KINDS_WHERE, PRIORITIES, SPORTS, STATUSES, in_, stamp
+
+
+class Event(db.Model):
+    """A race or ride. Stored as instants plus the flags that say what the client gave:
+    `start_is_date` (all-day) and `end_is_date`; local days come back via `timezone`."""
+
+    __tablename__ = "event"
+    __table_args__ = (
+        CheckConstraint("(athlete_id IS NULL) <> (team_id IS NULL)", name="one_owner"),
+        CheckConstraint(in_("sport", SPORTS), name="sport"),
+        CheckConstraint(in_("priority", PRIORITIES), name="priority"),
+        CheckConstraint('"end" IS NULL OR "end" >= "start"', name="period"),
+        Index("ix_event_athlete_id", "athlete_id", "occupied_end"),
+        Index("ix_event_team_id", "team_id", "occupied_end"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    athlete_id: Mapped[int | None] = mapped_column(ForeignKey("athlete.id", ondelete="CASCADE"))
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("team.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(200))
+    sport: Mapped[str] = mapped_column(String(16))
+    timezone: Mapped[str] = mapped_column(String(64))
+    start: Mapped[datetime] = mapped_column(UTCDateTime)
+    start_is_date: Mapped[bool] = mapped_column(Boolean)
+    end: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    end_is_date: Mapped[bool] = mapped_column(Boolean, default=False)
+    priority: Mapped[str] = mapped_column(String(1), default="A")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=stamp, onupdate=stamp)
+    # The end of the instants the event occupies (core.windows.event_span): the finish when
+    # known, else local 00:00 after the last day. Stored so that SQL can tell whether the
+    # athlete is racing at a given time (db/guard.py); services.events keeps it current.
+    occupied_end: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Booking(db.Model):
+    """A dry-needling session. `block_end` = end + the therapist's buffer at booking time:
+    the therapist's blocked range [start, block_end) never overlaps another confirmed one."""
+
+    __tablename__ = "booking"
+    __table_args__ = (
+        CheckConstraint('"start" < "end"', name="period"),
+        CheckConstraint('"end" <= block_end', name="block"),
+        CheckConstraint(in_("kind", SESSION_KINDS), name="kind"),
+        CheckConstraint("(kind = 'tune-up') = (event_id IS NULL)", name="tune_up_event"),
+        CheckConstraint(in_("status", STATUSES), name="status"),
+        CheckConstraint("sequence >= 0", name="sequence"),
+        UniqueConstraint("uid", name="uq_booking_uid"),
+        Index("uq_booking_one_confirmed_per_kind", "athlete_id", "event_id", "kind", unique=True,
+              postgresql_where=text(ONCE_KINDS_WHERE), sqlite_where=text(ONCE_KINDS_WHERE)),
+        # Holds every column the therapist's window reads need (migration 0008).
+        Index("ix_booking_therapist_block_end", "therapist_id", "block_end", "start", "end",
+              "status"),
+        Index("ix_booking_athlete_end", "athlete_id", "end"),
+        Index("ix_booking_event", "event_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int | None] = mapped_column(ForeignKey("event.id", ondelete="CASCADE"))
+    athlete_id: Mapped[int] = mapped_column(ForeignKey("athlete.id", ondelete="CASCADE"))
+    therapist_id: Mapped[int] = mapped_column(ForeignKey("therapist.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(8))
+    start: Mapped[datetime] = mapped_column(UTCDateTime)
+    end: Mapped[datetime] = mapped_column(UTCDateTime)
+    block_end: Mapped[datetime] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(16), default="confirmed")
+    uid: Mapped[str] = mapped_column(String(255))
+    sequence: Mapped[int] = mapped_column(Integer, default=0)
+    notes: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # A session that also serves another event of the athlete: this post is that event's
+    # pre, or this pre is its post (services/season.py). NULL: this event only.
+    shared_event_id: Mapped[int | None] = mapped_column(
+        ForeignKey("event.id", ondelete="SET NULL"))
