@@ -20,6 +20,7 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -130,3 +131,21 @@ def running_server(database_url: str, tmp_dir: Path, workers: int = WORKERS) -> 
 def server_log(tmp_dir: Path) -> str:
     """The gunicorn log of a server started in `tmp_dir` (for failure messages)."""
     return _read(tmp_dir / "gunicorn.log")
+
+
+@dataclass(frozen=True)
+class Server:
+    """A running server: its base URL, and where its log is."""
+
+    url: str
+    log_dir: Path
+
+    def log(self) -> str:
+        return server_log(self.log_dir)
+
+
+def serve(database_url: str, log_dir: Path) -> Iterator[Server]:
+    """`gunicorn -w 4 wsgi:app` on the database until the generator is closed: the body of a
+    module-scoped `server` fixture (`yield from serve(...)`)."""
+    with running_server(database_url, log_dir) as url:
+        yield Server(url, log_dir)

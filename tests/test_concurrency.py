@@ -24,7 +24,6 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from pathlib import Path
 from threading import Barrier
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -32,21 +31,12 @@ from zoneinfo import ZoneInfo
 import pytest
 import requests
 import sqlalchemy as sa
-from server import running_server, server_log  # tests/ is on sys.path (rootdir)
+from server import Server, serve  # tests/ is on sys.path (rootdir)
 
 pytestmark = pytest.mark.slow
 BARRIER_TIMEOUT_S = 30
 REQUEST_TIMEOUT_S = 60
 BERLIN = ZoneInfo("Europe/Berlin")
-
-
-@dataclass(frozen=True)
-class Server:
-    url: str
-    log_dir: Path
-
-    def log(self) -> str:
-        return server_log(self.log_dir)
 
 
 @dataclass(frozen=True)
@@ -65,9 +55,7 @@ class Outcome:
 @pytest.fixture(scope="module")
 def server(database: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """`gunicorn -w 4 wsgi:app` on the backend's test database, for this module."""
-    log_dir = tmp_path_factory.mktemp("gunicorn")
-    with running_server(database, log_dir) as url:
-        yield Server(url, log_dir)
+    yield from serve(database, tmp_path_factory.mktemp("gunicorn"))
 
 
 # --- racing -------------------------------------------------------------------------------

@@ -30,7 +30,6 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from pathlib import Path
 from threading import Barrier
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -38,7 +37,7 @@ from urllib.parse import urlsplit, urlunsplit
 import pytest
 import requests
 import sqlalchemy as sa
-from server import running_server, server_log  # tests/ is on sys.path (rootdir)
+from server import Server, serve  # tests/ is on sys.path (rootdir)
 
 pytestmark = pytest.mark.slow
 BARRIER_TIMEOUT_S = 30
@@ -48,21 +47,10 @@ FIRST_RACE = date(2027, 5, 15)  # a Saturday; round r races r weeks later
 BUFFER = 10  # minutes every therapist here keeps clear after a session
 
 
-@dataclass(frozen=True)
-class Server:
-    url: str
-    log_dir: Path
-
-    def log(self) -> str:
-        return server_log(self.log_dir)
-
-
 @pytest.fixture(scope="module")
 def server(database: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """`gunicorn -w 4 wsgi:app` on the backend's test database, for this module."""
-    log_dir = tmp_path_factory.mktemp("gunicorn-team-race")
-    with running_server(database, log_dir) as url:
-        yield Server(url, log_dir)
+    yield from serve(database, tmp_path_factory.mktemp("gunicorn-team-race"))
 
 
 @pytest.fixture

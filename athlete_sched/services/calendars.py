@@ -130,7 +130,7 @@ def feed_of(owner: Owner) -> CalendarFeed:
     at = stamp()
     feed = CalendarFeed(token=secrets.token_urlsafe(32), created_at=at, rotated_at=at)
     setattr(feed, calendars.owner_column(owner), owner.id)
-    if calendars.add_feed_unless_there(feed):
+    if rows.add_unless_there(feed):
         return feed
     feed = calendars.feed_of(owner)
     if feed is None:

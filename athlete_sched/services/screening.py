@@ -71,7 +71,7 @@ def save_answers(athlete_id: int, answers: Mapping[str, bool | None], note: str)
     if row is None:
         first = Screening(athlete_id=athlete_id, answers=values, note=note,
                           answered_at=stamp())
-        if stored.add_unless_there(first):
+        if rows.add_unless_there(first):
             return first
         row = stored.locked(athlete_id)  # a concurrent first answer won: change that one
         if row is None:

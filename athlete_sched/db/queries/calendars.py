@@ -7,7 +7,6 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import delete, insert, select
-from sqlalchemy.exc import IntegrityError
 
 from ...extensions import db
 from ..models import Athlete, BusyCalendar, BusyInterval, CalendarFeed, Team, Therapist
@@ -77,17 +76,6 @@ def owner_column(owner: Owner) -> str:
 def feed_of(owner: Owner) -> CalendarFeed | None:
     column = getattr(CalendarFeed, owner_column(owner))
     return db.session.scalar(select(CalendarFeed).where(column == owner.id))
-
-
-def add_feed_unless_there(feed: CalendarFeed) -> bool:
-    """Insert the feed in a savepoint; False if a concurrent first use inserted the owner's
-    feed first (the unique owner column refused this one)."""
-    try:
-        with db.session.begin_nested():
-            db.session.add(feed)
-    except IntegrityError:
-        return False
-    return True
 
 
 def feed_by_token(token: str) -> CalendarFeed | None:

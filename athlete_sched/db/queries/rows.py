@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import TypeVar
 
+from sqlalchemy.exc import IntegrityError
+
 from ...extensions import db
 
 T = TypeVar("T")
@@ -38,3 +40,14 @@ def flush() -> None:
 def add_pending(row: object) -> None:
     """Add the row; the caller flushes (to map the database's refusals of it)."""
     db.session.add(row)
+
+
+def add_unless_there(row: object) -> bool:
+    """Insert the row in a savepoint; False if a concurrent insert of the same unique key
+    won (the first feed of an owner, the first screening of an athlete)."""
+    try:
+        with db.session.begin_nested():
+            db.session.add(row)
+    except IntegrityError:
+        return False
+    return True

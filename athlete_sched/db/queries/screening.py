@@ -8,7 +8,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
 from ...extensions import db
 from ..models import Screening
@@ -23,16 +22,6 @@ def locked(athlete_id: int) -> Screening | None:
     return db.session.scalar(
         select(Screening).where(Screening.athlete_id == athlete_id).with_for_update()
         .execution_options(populate_existing=True))
-
-
-def add_unless_there(row: Screening) -> bool:
-    """Insert the first answers in a savepoint; False if another transaction did first."""
-    try:
-        with db.session.begin_nested():
-            db.session.add(row)
-    except IntegrityError:
-        return False
-    return True
 
 
 def of_athletes(athlete_ids: Iterable[int]) -> dict[int, Screening]:
