@@ -38,8 +38,8 @@ def rotate_token(email: str) -> None:
     """Replace a user's API token and print the new one as the last line."""
     try:
         user, token = unit_of_work.run(lambda: accounts.rotate_token(email))
-    except DomainError:
-        raise click.ClickException(f"no user with email {email}") from None
+    except DomainError as exc:
+        raise click.ClickException(exc.message) from None
     click.echo(f"new API token for {user.email}:")
     click.echo(token)
 

@@ -7,7 +7,7 @@ import hashlib
 import re
 import secrets
 
-from ..core.errors import Conflict, InvalidValue, NotFound
+from ..core.errors import Conflict, DomainError, InvalidValue, NotFound
 from ..db.models import User
 from ..db.queries import rows, users
 from .access import ROLES, Caller, require_role
@@ -24,6 +24,11 @@ class EmailTaken(Conflict):
         article = "an" if what == "athlete" else "a"
         super().__init__(f"{article} {what} with email {email} already exists", field="email",
                          email=email)
+
+
+class UnknownUser(NotFound):
+    def __init__(self, email: str) -> None:
+        DomainError.__init__(self, f"no user with email {email}", field="email", email=email)
 
 
 def hash_token(token: str) -> str:
@@ -65,7 +70,7 @@ def rotate_token(email: str) -> tuple[User, str]:
     """Replace the user's token; the user and the new token (shown once)."""
     user = users.by_email(email.strip().lower())
     if user is None:
-        raise NotFound("user", email, field="email")
+        raise UnknownUser(email)
     token = secrets.token_urlsafe(32)
     user.token_hash = hash_token(token)
     rows.flush()

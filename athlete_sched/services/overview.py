@@ -100,7 +100,7 @@ def _sessions(athlete: Athlete, found_: list[Booking]) -> list[Session]:
 
 def home(caller: Caller) -> Home:
     """The athlete's events whose recovery window is still open, and future sessions."""
-    athlete = found(Athlete, caller.athlete_id or 0, "athlete")
+    athlete = found(Athlete, caller.athlete_id, "athlete")
     at = now()
     recent = events.of_athlete_since(athlete.id, at - timedelta(days=MAX_EVENT_DAYS + 4))
     open_ = [v for v in map(event_view, recent) if v.windows.post.end > at]
@@ -126,18 +126,23 @@ def _own_booking(caller: Caller, booking_id: int) -> Booking:
 
 def race(caller: Caller, event_id: int, slots: int) -> tuple[EventView, list[WindowItem]]:
     """The race and both its windows, each with the athlete's booking or the best free
-    slots."""
+    slots (their therapists read in one query)."""
     event = own_event(caller, event_id)
-    athlete = found(Athlete, event.athlete_id, "athlete")
     view = event_view(event)
     proposed = propose(event, WINDOW_KINDS, None, None, slots).found
-    booked = {kind: bookings.confirmed(athlete.id, event.id, kind) for kind in WINDOW_KINDS}
-    shown = _sessions(athlete, [b for b in booked.values() if b is not None])
-    by_kind = {s.booking.kind: s for s in shown}
-    who = therapists.by_ids(s.therapist_id for found_ in proposed.values() for s in found_)
+    booked = {kind: bookings.confirmed(event.athlete_id, event.id, kind)
+              for kind in WINDOW_KINDS}
+    who = therapists.by_ids([s.therapist_id for found_ in proposed.values() for s in found_]
+                            + [b.therapist_id for b in booked.values() if b is not None])
+
+    def session_of(booking: Booking | None) -> Session | None:
+        if booking is None:
+            return None
+        return Session(booking, event, who[booking.therapist_id], event.timezone)
+
     return view, [WindowItem(kind, view.windows.pre if kind == PRE else view.windows.post,
                              [(s, who[s.therapist_id]) for s in proposed[kind]],
-                             by_kind.get(kind)) for kind in WINDOW_KINDS]
+                             session_of(booked[kind])) for kind in WINDOW_KINDS]
 
 
 def book_slot(caller: Caller, event_id: int, kind: str, therapist_id: int,
