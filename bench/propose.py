@@ -6,6 +6,7 @@ Run from the repository root::
     .venv/bin/python bench/propose.py --backend postgresql     # fresh database on :5432
     .venv/bin/python bench/propose.py --quick                  # scaled down (smoke check)
     .venv/bin/python bench/propose.py --profile -v             # + cProfile, query plans
+    .venv/bin/python bench/propose.py --history 1000000        # + growth to 1M bookings
 
 The clinic (fixed seed): 50 therapists in four time zones with realistic weekly hours,
 4,000 athletes and 200 upcoming events (therapists and events created through the API, the
@@ -14,17 +15,23 @@ same database after two years of history went in by bulk insert: about 100,000 b
 (mostly past, 11 % in the coming three months; never overlapping per therapist or
 athlete, so the database's triggers / exclusion constraints accept them), 20,000 imported
 busy intervals and the therapists' time off. `--quick`: 10 therapists, 40 events, 10,000
-bookings, 2,000 busy intervals.
+bookings, 2,000 busy intervals. `--history N`: N bookings instead, the history reaching as
+far back as it takes at the same density (busy intervals and time off too); when N is more
+than the default, a second database with the same clinic gets the history of the last
+100,000 of those bookings only, and the two are measured in turns. A loaded database is
+analyzed before it is measured (SQLite ANALYZE, PostgreSQL VACUUM ANALYZE), as an
+operator keeps it (README: operations).
 
 Checks (exit 1 if one fails, 2 if a part could not be measured, e.g. wrk is missing):
 - in-process (Flask test client, admin token), one warm-up round over the events, then
   the median of `--runs` rounds' p50 / p95: loaded p95 <= 25 ms, and loaded p95 <= 3 x
-  empty p95 (the cost follows the window, not the history);
+  empty p95 (the cost follows the window, not the history); with `--history` N above the
+  default, p95 at N <= 1.5 x p95 at 100,000 bookings, measured in the same run;
 - no proposed slot overlaps a booking (buffer included), busy interval or time off of its
   therapist, checked against every future row with plain overlap tests (the bounded
   queries must not miss anything);
-- EXPLAIN of every query one proposals request sends: no full scan of booking,
-  busy_interval, time_off or event (tables of a few pages excepted);
+- EXPLAIN of every query one proposals request sends, before and after ANALYZE: no full
+  scan of booking, busy_interval, time_off or event (tables of a few pages excepted);
 - under `wrk` against gunicorn (2 workers, loopback, 4 connections), alternating runs
   after a warm-up, medians: proposals requests/s >= 0.25 x the requests/s of
   GET /api/v1/me on the same server (wrk rotates over the 200 events). The server runs
@@ -36,6 +43,7 @@ Checks (exit 1 if one fails, 2 if a part could not be measured, e.g. wrk is miss
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gc
 import math
 import os
@@ -72,6 +80,7 @@ NOW = datetime(2027, 1, 4, tzinfo=UTC)  # a Monday, as in tests/conftest.py
 RECOVERY_GAP = timedelta(minutes=60)
 P95_TARGET_MS = 25.0
 HISTORY_RATIO_TARGET = 3.0
+HISTORY_GROWTH_TARGET = 1.5  # loaded p95 at --history N / at the default size's bookings
 WRK_RATIO_TARGET = 0.25
 ZONES = ("Europe/Berlin", "Europe/Berlin", "Europe/London", "America/New_York",
          "America/Denver")
@@ -162,14 +171,27 @@ def make_app(url: str):
 
 
 def bulk_insert(engine: sa.Engine, table: sa.Table, rows: list[dict[str, Any]]) -> None:
-    """Insert rows in one transaction, in chunks; on PostgreSQL move the id sequence past
-    the explicit ids. Values for columns the table lacks are left out."""
-    if rows and set(rows[0]) - set(table.c.keys()):
-        rows = [{k: v for k, v in row.items() if k in table.c} for row in rows]
+    """Insert rows in one transaction: SQLite in chunks of executemany, PostgreSQL by COPY
+    (a million bookings: the server parses no INSERT, the constraints and triggers still
+    check every row); on PostgreSQL move the id sequence past the explicit ids. Values for
+    columns the table lacks are left out."""
+    if not rows:
+        return
+    columns = [c for c in rows[0] if c in table.c]
     with engine.begin() as conn:
-        for i in range(0, len(rows), 5_000):
-            conn.execute(table.insert(), rows[i:i + 5_000])
-        if engine.dialect.name == "postgresql" and rows and "id" in rows[0]:
+        if engine.dialect.name != "postgresql":
+            if set(rows[0]) - set(columns):
+                rows = [{c: row[c] for c in columns} for row in rows]
+            for i in range(0, len(rows), 50_000):
+                conn.execute(table.insert(), rows[i:i + 50_000])
+            return
+        quote = engine.dialect.identifier_preparer.quote
+        with conn.connection.driver_connection.cursor() as cursor, cursor.copy(
+                f"COPY {quote(table.name)} ({', '.join(map(quote, columns))}) FROM STDIN"
+                ) as copy:
+            for row in rows:
+                copy.write_row([row[c] for c in columns])
+        if "id" in columns:
             conn.execute(sa.text(
                 f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
                 f"(SELECT max(id) FROM {table.name}))"))
@@ -359,17 +381,18 @@ def history_event(rng: random.Random, event_id: int, athlete: tuple[int, str, st
            "end": None if timing.end is None else _stored(timing.end, tz),
            "end_is_date": "end" in body and "T" not in body["end"],
            "priority": body["priority"], "created_at": NOW - timedelta(days=800),
-           "occupied_end": event_span(timing).end}
+           "updated_at": NOW - timedelta(days=800), "occupied_end": event_span(timing).end}
     return row, timing
 
 
 def history_events(rng: random.Random, athletes: Sequence[tuple[int, str, str]],
-                   first_id: int) -> list[tuple[dict[str, Any], EventTiming]]:
-    """Each athlete races every 2 to 14 weeks; two events of one athlete are far enough
-    apart that their windows (D-3 .. E+4) never meet."""
+                   first_id: int, first: date = HISTORY_FIRST
+                   ) -> list[tuple[dict[str, Any], EventTiming]]:
+    """Each athlete races every 2 to 14 weeks from `first` on; two events of one athlete
+    are far enough apart that their windows (D-3 .. E+4) never meet."""
     found = []
     for athlete in athletes:
-        day = HISTORY_FIRST + timedelta(days=rng.randrange(40))
+        day = first + timedelta(days=rng.randrange(40))
         while day <= HISTORY_LAST:
             row, timing = history_event(rng, first_id + len(found), athlete, day)
             found.append((row, timing))
@@ -408,13 +431,13 @@ def history_bookings(rng: random.Random, events: list[tuple[dict[str, Any], Even
 
 
 def time_off_rows(rng: random.Random, therapists: Sequence[dict[str, Any]],
-                  board: TileBoard) -> list[dict[str, Any]]:
+                  board: TileBoard, first: date = HISTORY_FIRST) -> list[dict[str, Any]]:
     """Whole local days off: a holiday of 5 to 14 days every half year, and single days
     now and then. Their tiles are taken off the board, so no booking falls in them."""
     rows = []
     for therapist in therapists:
         tz = ZoneInfo(therapist["timezone"])
-        day = HISTORY_FIRST + timedelta(days=rng.randrange(60))
+        day = first + timedelta(days=rng.randrange(60))
         while day < HISTORY_LAST + timedelta(days=120):
             holiday = rng.random() < 0.3
             length = rng.randint(5, 14) if holiday else 1
@@ -428,14 +451,14 @@ def time_off_rows(rng: random.Random, therapists: Sequence[dict[str, Any]],
 
 
 def busy_rows(rng: random.Random, therapists: Sequence[dict[str, Any]],
-              count: int) -> list[dict[str, Any]]:
+              count: int, first: date = HISTORY_FIRST) -> list[dict[str, Any]]:
     """Imported calendar entries: 30 min to 3 h in the working day, a few whole days."""
     rows = []
-    span_days = (HISTORY_LAST - HISTORY_FIRST).days + 90
+    span_days = (HISTORY_LAST - first).days + 90
     for i in range(count):
         therapist = therapists[i % len(therapists)]
         tz = ZoneInfo(therapist["timezone"])
-        day = HISTORY_FIRST + timedelta(days=rng.randrange(span_days))
+        day = first + timedelta(days=rng.randrange(span_days))
         if rng.random() < 0.03:
             start = datetime.combine(day, time(), tzinfo=tz).astimezone(UTC)
             end = datetime.combine(day + timedelta(days=1), time(), tzinfo=tz).astimezone(UTC)
@@ -449,30 +472,96 @@ def busy_rows(rng: random.Random, therapists: Sequence[dict[str, Any]],
     return rows
 
 
-def load_history(app, clinic: Clinic, size: Size, rng: random.Random) -> dict[str, int]:
-    """Bulk-insert the history; returns the row counts."""
+@dataclass
+class History:
+    """Rows to bulk-insert, each list in the order it goes in."""
+
+    events: list[dict[str, Any]]
+    bookings: list[dict[str, Any]]
+    busy: list[dict[str, Any]]
+    time_off: list[dict[str, Any]]
+
+    def counts(self) -> dict[str, int]:
+        return {"events": len(self.events), "bookings": len(self.bookings),
+                "future bookings": sum(1 for b in self.bookings if b["start"] >= NOW),
+                "busy intervals": len(self.busy), "time off periods": len(self.time_off)}
+
+
+def history(clinic: Clinic, size: Size, rng: random.Random, bookings: int) -> History:
+    """About `bookings` bookings of history (fewer if the tiles run out) with their events,
+    busy intervals and time off, as dense as the default size's (`size.bookings` in two
+    years and three months): a longer history reaches further back, not deeper into the
+    coming weeks the proposals read. With `bookings` = size.bookings: the default clinic,
+    the same rows as ever for a seed."""
+    scale = max(1.0, bookings / size.bookings)
+    first = HISTORY_LAST - timedelta(days=round((HISTORY_LAST - HISTORY_FIRST).days * scale))
+    events = history_events(rng, clinic.athletes, max(clinic.event_ids) + 1, first)
+    board = TileBoard(clinic.therapists, first - timedelta(days=4),
+                      HISTORY_LAST + timedelta(days=14))
+    time_off = time_off_rows(rng, clinic.therapists, board, first)
+    booked = history_bookings(rng, events, board, bookings)
+    busy = busy_rows(rng, clinic.therapists, round(size.busy * scale), first)
+    return History([row for row, _ in events], booked, busy, time_off)
+
+
+def split_history(rows: History, recent: int) -> list[History]:
+    """`rows` as [the last `recent` bookings' history, the history before it] (just [rows]
+    if it holds no more): the events from the first of those bookings' events on with all
+    their bookings, and the busy intervals and time off from its start on; the rest,
+    older, second."""
+    if len(rows.bookings) <= recent:
+        return [rows]
+    start_of = {event["id"]: event["start"] for event in rows.events}
+    cut = sorted((start_of[b["event_id"]] for b in rows.bookings), reverse=True)[recent - 1]
+
+    def parts(items: list[dict[str, Any]], start: Any) -> tuple[list[dict[str, Any]], ...]:
+        return ([i for i in items if start(i) >= cut], [i for i in items if start(i) < cut])
+
+    events = parts(rows.events, lambda e: e["start"])
+    bookings = parts(rows.bookings, lambda b: start_of[b["event_id"]])
+    busy = parts(rows.busy, lambda b: b["start"])
+    time_off = parts(rows.time_off, lambda t: t["start"])
+    return [History(*(part[i] for part in (events, bookings, busy, time_off))) for i in (0, 1)]
+
+
+def insert_history(app, rows: History) -> None:
     from athlete_sched.db.models import Booking, BusyInterval, Event, TimeOff
     from athlete_sched.extensions import db
 
-    events = history_events(rng, clinic.athletes, max(clinic.event_ids) + 1)
-    board = TileBoard(clinic.therapists, HISTORY_FIRST - timedelta(days=4),
-                      HISTORY_LAST + timedelta(days=14))
-    time_off = time_off_rows(rng, clinic.therapists, board)
-    bookings = history_bookings(rng, events, board, size.bookings)
-    busy = busy_rows(rng, clinic.therapists, size.busy)
     with app.app_context():
         engine = db.engine
-        bulk_insert(engine, Event.__table__, [row for row, _ in events])
-        bulk_insert(engine, Booking.__table__, bookings)
-        bulk_insert(engine, BusyInterval.__table__, busy)
-        bulk_insert(engine, TimeOff.__table__, time_off)
+    bulk_insert(engine, Event.__table__, rows.events)
+    bulk_insert(engine, Booking.__table__, rows.bookings)
+    bulk_insert(engine, BusyInterval.__table__, rows.busy)
+    bulk_insert(engine, TimeOff.__table__, rows.time_off)
+
+
+def analyze(app) -> None:
+    """Fresh statistics, as an operator keeps them (README: PRAGMA optimize, autovacuum):
+    SQLite ANALYZE, PostgreSQL VACUUM ANALYZE (what autovacuum does after a bulk load).
+    SQLite's connections read statistics when they load the schema, so the pool starts
+    anew."""
+    from athlete_sched.extensions import db
+
+    with app.app_context():
+        db.session.remove()
+        engine = db.engine
         if engine.dialect.name == "postgresql":
-            with engine.connect() as conn:  # what autovacuum does after a bulk load
+            with engine.connect() as conn:
                 conn.execution_options(isolation_level="AUTOCOMMIT").execute(
                     sa.text("VACUUM ANALYZE"))
-    future = sum(1 for b in bookings if b["start"] >= NOW)
-    return {"events": len(events), "bookings": len(bookings), "future bookings": future,
-            "busy intervals": len(busy), "time off periods": len(time_off)}
+        else:
+            with engine.begin() as conn:
+                conn.execute(sa.text("ANALYZE"))
+        engine.dispose()
+
+
+def load_history(app, clinic: Clinic, size: Size, rng: random.Random) -> dict[str, int]:
+    """Bulk-insert the default size's history and analyze; returns the row counts."""
+    rows = history(clinic, size, rng, size.bookings)
+    insert_history(app, rows)
+    analyze(app)
+    return rows.counts()
 
 
 # --- in-process timing --------------------------------------------------------------------
@@ -518,14 +607,28 @@ def _instant(text: str) -> datetime:
 
 def measure_in_process(app, token: str, event_ids: Sequence[int], runs: int) -> Latency:
     """One warm-up round over all events, then the median p50 / p95 of `runs` rounds."""
-    client = app.test_client()
-    headers = {"Authorization": f"Bearer {token}"}
-    timed_round(client, headers, event_ids)
+    return measure_side_by_side([(app, token)], event_ids, runs)[0]
+
+
+def measure_side_by_side(apps: Sequence[tuple[Any, str]], event_ids: Sequence[int],
+                         runs: int) -> list[Latency]:
+    """measure_in_process for each (app, token), their rounds taken in turns (the first
+    app first in even rounds, last in odd ones), so that a slower or busier stretch of the
+    machine falls on all of them alike."""
+    sides = [(app, app.test_client(), {"Authorization": f"Bearer {token}"})
+             for app, token in apps]
+    for _, client, headers in sides:
+        timed_round(client, headers, event_ids)
     gc.collect()  # start the timed rounds without the set-up's garbage
-    rounds = [timed_round(client, headers, event_ids) for _ in range(runs)]
-    slots = len(proposed_slots(app, token, event_ids))
-    return Latency(statistics.median(percentile(r, 50) for r in rounds),
-                   statistics.median(percentile(r, 95) for r in rounds), slots)
+    rounds: list[list[list[float]]] = [[] for _ in sides]
+    for r in range(runs):
+        order = list(enumerate(sides))
+        for i, (_, client, headers) in (order if r % 2 == 0 else order[::-1]):
+            rounds[i].append(timed_round(client, headers, event_ids))
+    return [Latency(statistics.median(percentile(r, 50) for r in side_rounds),
+                    statistics.median(percentile(r, 95) for r in side_rounds),
+                    len(proposed_slots(app, token, event_ids)))
+            for (app, token), side_rounds in zip(apps, rounds, strict=True)]
 
 
 def conflicting_slots(app, clinic: Clinic) -> int:
@@ -663,18 +766,20 @@ def stop(process: subprocess.Popen) -> None:
 
 def first_ok(url: str, headers: dict[str, str], process: subprocess.Popen,
              timeout: float = 30.0) -> float:
-    """Poll `url` until it answers 200; the perf_counter time of that answer."""
+    """Poll `url` until it answers 200; the perf_counter time of that answer. A probe that
+    finds nobody listening, or a server too slow to answer it (a socket timeout: a worker
+    still importing on a slow start), is followed by the next, until `timeout`."""
     deadline = clock.perf_counter() + timeout
-    while clock.perf_counter() < deadline:
+    while (left := deadline - clock.perf_counter()) > 0:
         if process.poll() is not None:
             raise RuntimeError(f"server exited: {process.stderr.read().decode()[-2000:]}")
         try:
             with urllib.request.urlopen(urllib.request.Request(url, headers=headers),
-                                        timeout=5) as response:
+                                        timeout=min(5.0, left)) as response:
                 if response.status == 200:
                     return clock.perf_counter()
-        except (urllib.error.URLError, ConnectionError):
-            clock.sleep(0.01)  # not listening yet: polling is the only signal there is
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            clock.sleep(0.01)  # not answering yet: polling is the only signal there is
     raise RuntimeError(f"{url} did not answer 200 within {timeout} s")
 
 
@@ -736,35 +841,69 @@ def measure_wrk(url: str, clinic: Clinic, workdir: Path, runs: int,
 # --- the run ------------------------------------------------------------------------------
 
 def in_process_part(app, clinic: Clinic, size: Size, rng: random.Random, args,
-                    report: Report) -> None:
+                    report: Report, recent: tuple[Any, Clinic] | None = None) -> None:
+    """Empty, then loaded with the history (N = --history bookings) and analyzed; the
+    query plans are checked before that ANALYZE too. With N above the default size,
+    `recent` is a second database with the same clinic (built from the same seed), loaded
+    with the history of the last `size.bookings` bookings only: the two are measured in
+    turns and their p95 compared (HISTORY_GROWTH_TARGET). Each database gets its history
+    in time order, as the database's overlap triggers check it cheaply."""
     empty = measure_in_process(app, clinic.token, clinic.event_ids, args.runs)
     began = clock.perf_counter()
-    counts = load_history(app, clinic, size, rng)
+    rows = history(clinic, size, rng, args.history)
+    report.add("history generated in", f"{clock.perf_counter() - began:.1f} s")
+    began = clock.perf_counter()
+    insert_history(app, rows)
     report.add("history loaded in", f"{clock.perf_counter() - began:.1f} s")
-    for name, count in counts.items():
+    explain_part(app, clinic, args, report, "before ANALYZE")
+    analyze(app)
+    for name, count in rows.counts().items():
         report.add(f"history {name}", f"{count:,}")
-    loaded = measure_in_process(app, clinic.token, clinic.event_ids, args.runs)
+    sides = [(app, clinic.token)]
+    if recent is not None:
+        recent_rows = split_history(rows, size.bookings)[0]
+        began = clock.perf_counter()
+        insert_history(recent[0], recent_rows)
+        analyze(recent[0])
+        report.add(f"recent {recent_rows.counts()['bookings']:,} bookings' history "
+                   f"(second database) loaded in", f"{clock.perf_counter() - began:.1f} s")
+        sides.append((recent[0], recent[1].token))
+    measured = measure_side_by_side(sides, clinic.event_ids, args.runs)
+    loaded = measured[0]
     report.add("slots proposed (empty / loaded)", f"{empty.slots:,} / {loaded.slots:,}")
     bad = conflicting_slots(app, clinic)
     report.add("proposed slots hitting history", f"{bad}", "0", bad == 0)
     report.add("empty p50 / p95", f"{empty.p50:.2f} / {empty.p95:.2f} ms")
-    report.add("loaded p50 / p95", f"{loaded.p50:.2f} / {loaded.p95:.2f} ms")
+    report.add(f"loaded p50 / p95 at {len(rows.bookings):,} bookings",
+               f"{loaded.p50:.2f} / {loaded.p95:.2f} ms")
+    if recent is not None:
+        report.add(f"loaded p50 / p95 at {recent_rows.counts()['bookings']:,} bookings",
+                   f"{measured[1].p50:.2f} / {measured[1].p95:.2f} ms")
     report.add("loaded p95", f"{loaded.p95:.2f} ms", f"<= {P95_TARGET_MS:g} ms",
                loaded.p95 <= P95_TARGET_MS)
     ratio = loaded.p95 / empty.p95
     report.add("loaded p95 / empty p95", f"{ratio:.2f}x", f"<= {HISTORY_RATIO_TARGET:g}x",
                ratio <= HISTORY_RATIO_TARGET)
+    if recent is not None:
+        if measured[1].slots != loaded.slots:
+            report.add("slots proposed, second database", f"{measured[1].slots:,}",
+                       f"{loaded.slots:,}", False)
+        growth = loaded.p95 / measured[1].p95
+        report.add(f"p95 at {len(rows.bookings):,} / at {recent_rows.counts()['bookings']:,} "
+                   f"bookings", f"{growth:.2f}x", f"<= {HISTORY_GROWTH_TARGET:g}x",
+                   growth <= HISTORY_GROWTH_TARGET)
     if args.profile:
         profile_round(app, clinic.token, clinic.event_ids)
 
 
-def explain_part(app, clinic: Clinic, args, report: Report) -> None:
+def explain_part(app, clinic: Clinic, args, report: Report, when: str) -> None:
     plans = explain_plans(app, captured_queries(app, clinic.token, clinic.event_ids[0]))
     if args.verbose:
+        print(f"\n--- query plans {when}")
         print_plans(plans)
     scans = [statement for statement, _, bad in plans if bad]
-    report.add("queries per request / full scans", f"{len(plans)} / {len(scans)}", "0 full scans",
-               not scans)
+    report.add(f"queries per request / full scans, {when}", f"{len(plans)} / {len(scans)}",
+               "0 full scans", not scans)
     for statement in scans:
         print(f"FULL SCAN: {' '.join(statement.split())[:300]}")
 
@@ -797,18 +936,28 @@ def run(args) -> Report:
     report = Report()
     report.add("backend", args.backend)
     report.add("therapists / upcoming events", f"{size.therapists} / {size.events}")
-    with tempfile.TemporaryDirectory(prefix="bench-propose-") as tmp, \
-            fresh_database(args.backend) as url:
+    with contextlib.ExitStack() as stack:
+        tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-propose-"))
+        url = stack.enter_context(fresh_database(args.backend))
         app = make_app(url)
         rng = random.Random(args.seed)
         clinic = build_clinic(app, size, rng)
-        in_process_part(app, clinic, size, rng, args, report)
-        explain_part(app, clinic, args, report)
+        recent = None
+        if args.history > size.bookings:  # the default's history, for comparison
+            recent_app = make_app(stack.enter_context(fresh_database(args.backend)))
+            recent_clinic = build_clinic(recent_app, size, random.Random(args.seed))
+            if (recent_clinic.event_ids, recent_clinic.athletes) != (
+                    clinic.event_ids, clinic.athletes):
+                raise RuntimeError("the two databases' clinics differ")
+            recent = (recent_app, recent_clinic)
+        in_process_part(app, clinic, size, rng, args, report, recent)
+        explain_part(app, clinic, args, report, "after ANALYZE")
         from athlete_sched.extensions import db
 
-        with app.app_context():
-            db.session.remove()
-            db.engine.dispose()
+        for each in (app, *(recent[:1] if recent else ())):
+            with each.app_context():
+                db.session.remove()
+                db.engine.dispose()
         wrk_part(url, clinic, Path(tmp), args, report)
     return report
 
@@ -819,6 +968,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="10 therapists, 10k bookings")
     parser.add_argument("--runs", type=int, default=5, help="timed rounds (median), >= 5")
     parser.add_argument("--seed", type=int, default=20270104)
+    parser.add_argument("--history", type=int, default=None, metavar="N",
+                        help="bookings of history (default 100,000; 10,000 with --quick); "
+                             "more: the default's are loaded and measured first, then the "
+                             "older rest")
     parser.add_argument("--wrk-seconds", type=int, default=None,
                         help="length of each wrk run (default 3 s, 1 s with --quick)")
     parser.add_argument("--profile", action="store_true",
@@ -827,6 +980,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.runs < 5:
         parser.error("--runs must be at least 5")
+    if args.history is None:
+        args.history = (QUICK if args.quick else FULL).bookings
+    if args.history < 1_000:
+        parser.error("--history must be at least 1,000")
     if args.wrk_seconds is None:
         args.wrk_seconds = 1 if args.quick else 3
     report = run(args)

@@ -120,11 +120,18 @@ def test_athlete_events_include_the_teams_events(api, rows):
     body = {"name": "Relay", "sport": "running", "timezone": "UTC"}
     relay = api.post("/api/v1/events", {**body, "team_id": team["id"], "start": "2027-03-16"})
     far = api.post("/api/v1/events", {**body, "athlete_id": athlete.id, "start": "2027-06-01"})
-    assert (relay.status_code, far.status_code) == (201, 201)
+    far_relay = api.post("/api/v1/events", {**body, "team_id": team["id"],
+                                             "start": "2027-06-02"})
+    early_relay = api.post("/api/v1/events", {**body, "team_id": team["id"],
+                                               "start": "2026-12-01"})
+    assert {r.status_code for r in (relay, far, far_relay, early_relay)} == {201}
     db.session.rollback()  # see the API's commits
     span = Interval(S, S + timedelta(days=10))
     found = [e.id for e in events.athlete_events_in(athlete.id, [span])]
     assert found == [event.id, relay.get_json()["id"]]
+    assert [row.id for row in events.athletes_event_timings_in(
+        [athlete.id], [span])[athlete.id]] == found
+    assert events.athletes_event_timings_in([athlete.id + 1], [span]) == {}
 
 
 def test_therapist_rows_give_the_same_schedule_as_the_model(api, make_therapist, app):

@@ -13,6 +13,7 @@ back-filled for stored events and kept current when an event moves. Both backend
 from __future__ import annotations
 
 import importlib.util
+import itertools
 import re
 import sqlite3
 import threading
@@ -302,19 +303,62 @@ def test_one_statement_per_check_and_the_flush_does_not_lock_again(app, database
         0 if backend_of(database) == "postgresql" else 2)
 
 
-def test_the_postgresql_function_runs_the_same_query_as_sqlite():
-    """Migration 0003's booking_refusal() is guard.CHECK_SQL with `:name` as `p_name`."""
-    from athlete_sched.db.guard import CHECK_SQL
+VERSIONS = Path(__file__).parents[1] / "migrations" / "versions"
 
-    path = Path(__file__).parents[1] / "migrations" / "versions" / "0003_booking_guard.py"
-    spec = importlib.util.spec_from_file_location("migration_0003", path)
+
+def _migration(path: Path) -> Any:
+    spec = importlib.util.spec_from_file_location(f"migration_{path.stem}", path)
     migration = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(migration)
+    return migration
 
-    def words(sql: str) -> str:
-        return " ".join(sql.split())
 
-    assert words(re.sub(r":(\w+)", r"p_\1", CHECK_SQL)) in words(migration.BOOKING_REFUSAL)
+def _words(sql: str) -> str:
+    return " ".join(sql.split())
+
+
+def _function_sql(check_sql: str) -> str:
+    return _words(re.sub(r":(\w+)", r"p_\1", check_sql))
+
+
+def test_the_postgresql_function_runs_the_same_query_as_sqlite():
+    """The newest migration defining booking_refusal() (0003, redefined by 0009) gives it
+    guard.CHECK_SQL with `:name` as `p_name`; a redefinition's downgrade restores the
+    definition before it."""
+    from athlete_sched.db.guard import CHECK_SQL
+
+    definitions = [migration for migration in map(_migration, sorted(VERSIONS.glob("*.py")))
+                   if hasattr(migration, "BOOKING_REFUSAL")]
+    assert [m.revision for m in definitions] == ["0003", "0009"]
+    assert _function_sql(CHECK_SQL) in _words(definitions[-1].BOOKING_REFUSAL)
+    for before, after in itertools.pairwise(definitions):
+        assert _words(after.PREVIOUS_BOOKING_REFUSAL) == _words(before.BOOKING_REFUSAL).replace(
+            "CREATE FUNCTION", "CREATE OR REPLACE FUNCTION")
+
+
+def test_migration_0009_gives_booking_refusal_the_query_of_check_sql(scratch_database: str):
+    """PostgreSQL: the function the database runs holds CHECK_SQL after the upgrade and
+    0003's query after the downgrade; SQLite: nothing to do, up and down."""
+    from athlete_sched.db.guard import CHECK_SQL
+
+    def function_source() -> str | None:
+        if backend_of(scratch_database) != "postgresql":
+            return None
+        engine = sa.create_engine(scratch_database)
+        try:
+            with engine.connect() as conn:
+                return _words(conn.execute(sa.text(
+                    "SELECT prosrc FROM pg_proc WHERE proname = 'booking_refusal'")).scalar_one())
+        finally:
+            engine.dispose()
+
+    migrate(scratch_database)
+    source = function_source()
+    assert source is None or _function_sql(CHECK_SQL) in source
+    migrate(scratch_database, "0008", down=True)
+    source = function_source()
+    assert source is None or "JOIN event e ON e.team_id = m.team_id" in source
+    migrate(scratch_database)
 
 
 def _sqlite_write_lock_free(url: str) -> bool:

@@ -5,13 +5,17 @@ app by services/unit_of_work.install; the transactions on them are the unit of w
   keys on, and for a file WAL with synchronous=NORMAL; pysqlite's own implicit
   transaction handling is switched off, so that the BEGIN the unit of work sends is the
   one that counts (the recipe in SQLAlchemy's SQLite dialect documentation). The commits
-  this process makes are counted for the data version (version.py).
+  this process makes are counted for the data version (version.py). And a compiler that
+  renders the tuned reads' INDEXED BY hints (queries/spans.py), which SQLAlchemy's SQLite
+  compiler silently drops.
 - PostgreSQL: every session in UTC. Instants are compared and stored as timestamptz either
   way, but psycopg then returns them with `datetime.UTC` itself, so reading one needs no
   conversion (types.py; a proposals request reads about 1,500).
 """
 
 from __future__ import annotations
+
+from functools import cache
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
@@ -29,7 +33,25 @@ def configure(engine: Engine) -> None:
         _configure_postgresql(engine)
 
 
+@cache
+def _sqlite_compiler() -> type:
+    """SQLite's compiler, rendering the table hints of `Select.with_hint(..., "sqlite")`
+    after the table name (`FROM booking INDEXED BY ix_booking_athlete_end`), as the MySQL
+    compiler renders its own. SQLAlchemy's SQLite compiler drops them (its
+    get_from_hint_text returns None): without this, a hint is silently ignored. Imported
+    here, where a SQLite engine exists, so that a PostgreSQL worker does not load it."""
+    from sqlalchemy.dialects.sqlite.base import SQLiteCompiler
+
+    class HintingSQLiteCompiler(SQLiteCompiler):
+        def get_from_hint_text(self, table, text):  # type: ignore[no-untyped-def]
+            return text
+
+    return HintingSQLiteCompiler
+
+
 def _configure_sqlite(engine: Engine) -> None:
+    engine.dialect.statement_compiler = _sqlite_compiler()
+
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record):  # type: ignore[no-untyped-def]
         dbapi_connection.isolation_level = None  # SQLAlchemy emits BEGIN itself

@@ -18,11 +18,11 @@ maps their violations to the same errors).
 
 Concurrent writers: on SQLite the write transaction began with BEGIN IMMEDIATE, so there
 is no other writer and CHECK_SQL runs as it is. On PostgreSQL the same query runs inside
-the function booking_refusal() (migration 0003), which first takes the advisory locks of
-the therapist and the athlete (the keys and order of services/unit_of_work.py's
-lock_booking_writers): a writer of the same rows has committed by the time the query
-reads, and the function's queries read with a fresh snapshot, so the check sees that
-writer's booking. One round trip.
+the function booking_refusal() (migration 0003; its query as of 0009), which first takes
+the advisory locks of the therapist and the athlete (the keys and order of
+services/unit_of_work.py's lock_booking_writers): a writer of the same rows has committed
+by the time the query reads, and the function's queries read with a fresh snapshot, so
+the check sees that writer's booking. One round trip.
 
 The statements are built once, at import, with typed bind parameters: SQLAlchemy only
 looks up their compiled form per call. They run through the session, so pending changes
@@ -56,7 +56,11 @@ NO_BOOKING = 0
 # - time off, busy intervals: (therapist_id, end, start) from the session's start on;
 # - athlete bookings: (athlete_id, end) from the session's start to reach (same bound);
 # - events: (athlete_id, occupied_end) and, through team_member, (team_id, occupied_end),
-#   from the session's start on (the athlete's future events only).
+#   from the session's start on (the athlete's future events only). `CROSS JOIN` makes
+#   SQLite read team_member first (it keeps the order of a CROSS JOIN; PostgreSQL reads
+#   it as an inner join): after ANALYZE of a clinic without teams, SQLite's statistics say
+#   a team_id matches every event (all NULL), and it read event first, every future
+#   event of the clinic. Migration 0009 made booking_refusal() run this text.
 CHECK_SQL = """
 SELECT CASE
   WHEN EXISTS (
@@ -84,8 +88,9 @@ SELECT CASE
     SELECT 1 FROM event e
      WHERE e.athlete_id = :athlete_id AND e.occupied_end > :start AND e.start < :end)
     OR EXISTS (
-    SELECT 1 FROM team_member m JOIN event e ON e.team_id = m.team_id
-     WHERE m.athlete_id = :athlete_id AND e.occupied_end > :start AND e.start < :end)
+    SELECT 1 FROM team_member m CROSS JOIN event e
+     WHERE m.athlete_id = :athlete_id AND e.team_id = m.team_id
+       AND e.occupied_end > :start AND e.start < :end)
   THEN 'athlete-busy'
 END AS refused
 """
@@ -99,7 +104,7 @@ def _statement(sql: str) -> TextClause:
 
 
 CHECK = _statement(CHECK_SQL)
-# PostgreSQL: lock, then CHECK_SQL (migration 0003 defines the function; same parameters).
+# PostgreSQL: lock, then CHECK_SQL (migration 0009 defines the function; same parameters).
 LOCK_AND_CHECK = _statement(
     f"SELECT booking_refusal({', '.join(f':{name}' for name in PARAMS)}) AS refused")
 

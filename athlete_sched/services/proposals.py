@@ -17,7 +17,7 @@ from typing import Any
 
 from ..core import proposals as core_proposals
 from ..core.errors import NotFound
-from ..core.kinds import PRE
+from ..core.kinds import PRE, WINDOW_KINDS
 from ..core.proposals import Slot
 from ..core.season import needed_kinds
 from ..core.windows import Windows
@@ -54,7 +54,7 @@ def propose(event: Event, kinds: tuple[str, ...], therapist_id: int | None,
                       if athlete_id else None)
     unavailable = season.athlete_unavailable(event, athlete_season) if athlete_season else []
     at = now()
-    slots: dict[str, list[Slot]] = {"pre": [], "post": []}
+    slots: dict[str, list[Slot]] = {kind: [] for kind in WINDOW_KINDS}
     for kind, window in chosen.items():
         slots[kind] = core_proposals.propose(kind, window, start, states, unavailable, at,
                                              notice=rules.notice, limit=limit)

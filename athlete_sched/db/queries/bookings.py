@@ -20,22 +20,22 @@ from ...core.kinds import OTHER_WINDOW
 from ...core.season import Session
 from ...extensions import db
 from ..models import Athlete, Booking, Event, Therapist
-from .spans import span_params, touching
+from .spans import indexed, span_params, touching
 
 # SQLite may otherwise read an athlete's bookings through the partial unique index (it
 # holds status = 'confirmed'), every one of them, instead of the range on `end` (seen in
 # bench/bookings.py: 0.77x instead of 0.89x).
-ATHLETE_END_HINT = "INDEXED BY ix_booking_athlete_end"
+ATHLETE_END_INDEX = "ix_booking_athlete_end"
 
 
 @cache
 def _athlete_sessions_statement(spans: int) -> Select:
-    return select(Booking.event_id, Booking.kind, Booking.start, Booking.end,
-                  Booking.shared_event_id, Booking.athlete_id).where(
+    return indexed(select(Booking.event_id, Booking.kind, Booking.start, Booking.end,
+                          Booking.shared_event_id, Booking.athlete_id).where(
         Booking.athlete_id.in_(bindparam("athlete_ids", expanding=True)),
         Booking.status == "confirmed",
-        Booking.end < bindparam("reach"), *touching(Booking.start, Booking.end, spans)
-    ).with_hint(Booking, ATHLETE_END_HINT, "sqlite")
+        Booking.end < bindparam("reach"), *touching(Booking.start, Booking.end, spans)),
+        Booking, ATHLETE_END_INDEX)
 
 
 def athletes_sessions_in(athlete_ids: Sequence[int], spans: Sequence[Interval]
@@ -62,16 +62,18 @@ def athlete_sessions_in(athlete_id: int, spans: Sequence[Interval]) -> list[Sess
 
 def athlete_bookings_between(athlete_id: int, span: Interval) -> list[Booking]:
     """The athlete's confirmed bookings that overlap `span`, by start."""
-    return list(db.session.scalars(select(Booking).where(
+    return list(db.session.scalars(indexed(select(Booking).where(
         Booking.athlete_id == athlete_id, Booking.status == "confirmed",
-        Booking.end > span.start, Booking.start < span.end).order_by(Booking.start, Booking.id)))
+        Booking.end > span.start, Booking.start < span.end), Booking, ATHLETE_END_INDEX
+    ).order_by(Booking.start, Booking.id)))
 
 
 def confirmed(athlete_id: int, event_id: int, kind: str) -> Booking | None:
-    """The athlete's confirmed booking of this kind for the event, if any."""
-    return db.session.scalars(select(Booking).where(
+    """The athlete's confirmed booking of this kind for the event, if any: read through the
+    event's bookings (a few), not the athlete's (their whole history)."""
+    return db.session.scalars(indexed(select(Booking).where(
         Booking.athlete_id == athlete_id, Booking.event_id == event_id, Booking.kind == kind,
-        Booking.status == "confirmed").limit(1)).first()
+        Booking.status == "confirmed"), Booking, "ix_booking_event").limit(1)).first()
 
 
 def booked_athletes(event_id: int) -> set[int]:

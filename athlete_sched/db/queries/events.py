@@ -4,19 +4,28 @@ and an athlete's events near some spans (their own and their teams', tuned reads
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime, timedelta
 from functools import cache, lru_cache
-from typing import NamedTuple, Protocol
+from typing import Any, NamedTuple, Protocol
 
-from sqlalchemy import CompoundSelect, Select, bindparam, or_, select, union_all
+from sqlalchemy import (
+    ColumnElement,
+    CompoundSelect,
+    Select,
+    bindparam,
+    or_,
+    select,
+    true,
+    union_all,
+)
 
 from ...core.intervals import Interval
 from ...core.windows import EventTiming
 from ...core.zones import load_zone
 from ...extensions import db
 from ..models import Event, TeamMember
-from .spans import MAX_EVENT_DAYS
+from .spans import MAX_EVENT_DAYS, each, indexed
 
 
 class Timed(Protocol):
@@ -63,10 +72,6 @@ def timing_of(event: Timed) -> EventTiming:
 
 # --- an athlete's events near some spans -------------------------------------------------------
 
-def _near() -> tuple:
-    return Event.start < bindparam("hi"), Event.start > bindparam("lo")
-
-
 def _reach(spans: Sequence[Interval]) -> dict[str, datetime]:
     """The start range of the events that can touch the spans (an event lasts at most
     MAX_EVENT_DAYS)."""
@@ -74,36 +79,64 @@ def _reach(spans: Sequence[Interval]) -> dict[str, datetime]:
             "lo": min(span.start for span in spans) - timedelta(days=MAX_EVENT_DAYS + 1)}
 
 
+def _near_events(is_athlete: Callable[[Any], ColumnElement[bool]], columns: Sequence[Any],
+                 athlete_column: bool, postgresql: bool) -> CompoundSelect:
+    """The events starting in (lo, hi) of the athletes `is_athlete` picks: their own, and
+    their teams' through team_member, in two indexed branches (PostgreSQL cannot use an
+    index for `athlete_id = ? OR team_id IN (...)`), each row with `columns` and, if
+    `athlete_column`, the athlete it is for.
+
+    `occupied_end > lo` changes no result (an event occupies at least from its start:
+    occupied_end >= start > lo) but makes a range of the owner indexes (athlete_id or
+    team_id, occupied_end), start having none: they are read from lo on, not over all of an
+    owner's events. Team events are read team by team, through team_member first: SQLite
+    by its hints; PostgreSQL by a LATERAL join (as a plain join, without statistics it read
+    event once whole rather than probe ix_event_team_id for each of the athletes' teams).
+    """
+    near = (Event.start < bindparam("hi"), Event.start > bindparam("lo"),
+            Event.occupied_end > bindparam("lo"))
+    athlete = [Event.athlete_id] if athlete_column else []
+    own = indexed(select(*columns, *athlete).where(is_athlete(Event.athlete_id), *near),
+                  Event, "ix_event_athlete_id")
+    member = [TeamMember.athlete_id] if athlete_column else []
+    if postgresql:
+        found = each(select(*columns).where(Event.team_id == TeamMember.team_id, *near))
+        via_team = select(*found.c, *member).select_from(TeamMember).join(found, true())
+    else:
+        via_team = indexed(indexed(
+            select(*columns, *member).select_from(TeamMember).join(
+                Event, Event.team_id == TeamMember.team_id).where(*near),
+            TeamMember, "ix_team_member_athlete_id"), Event, "ix_event_team_id")
+    return union_all(own, via_team.where(is_athlete(TeamMember.athlete_id)))
+
+
 @cache
-def _athlete_events_statement() -> Select:
-    """Two indexed branches in a UNION (own events by athlete_id; team events through
-    team_member): PostgreSQL cannot use an index for `athlete_id = ? OR team_id IN (...)`
-    and would scan every event instead."""
-    own = select(Event.id).where(Event.athlete_id == bindparam("athlete_id"), *_near())
-    via_team = select(Event.id).join(TeamMember, TeamMember.team_id == Event.team_id).where(
-        TeamMember.athlete_id == bindparam("athlete_id"), *_near())
-    return select(Event).where(Event.id.in_(union_all(own, via_team))).order_by(Event.id)
+def _athlete_events_statement(postgresql: bool) -> Select:
+    found = _near_events(lambda column: column == bindparam("athlete_id"), [Event.id],
+                         athlete_column=False, postgresql=postgresql)
+    return select(Event).where(Event.id.in_(found)).order_by(Event.id)
+
+
+def _postgresql() -> bool:
+    return db.session.connection().dialect.name == "postgresql"
 
 
 def athlete_events_in(athlete_id: int, spans: Sequence[Interval]) -> list[Event]:
     """The athlete's own events and their teams' events that may touch the stretch from the
     first span's start to the last one's end (the caller keeps what touches a span), by id."""
-    return list(db.session.scalars(_athlete_events_statement(),
+    return list(db.session.scalars(_athlete_events_statement(_postgresql()),
                                    {"athlete_id": athlete_id, **_reach(spans)}))
 
 
 @cache
-def _athletes_event_timings_statement() -> CompoundSelect:
+def _athletes_event_timings_statement(postgresql: bool) -> CompoundSelect:
     """The events of the athletes in `athlete_ids` (their own, and their teams' through
     team_member) starting in (lo, hi), each with the athlete it is for."""
     columns = (Event.id, Event.timezone, Event.start, Event.start_is_date, Event.end,
                Event.end_is_date, Event.priority)
     ids = bindparam("athlete_ids", expanding=True)
-    own = select(*columns, Event.athlete_id).where(Event.athlete_id.in_(ids), *_near())
-    via_team = select(*columns, TeamMember.athlete_id).join(
-        TeamMember, TeamMember.team_id == Event.team_id).where(
-        TeamMember.athlete_id.in_(ids), *_near())
-    return union_all(own, via_team)
+    return _near_events(lambda column: column.in_(ids), columns, athlete_column=True,
+                        postgresql=postgresql)
 
 
 def athletes_event_timings_in(athlete_ids: Sequence[int], spans: Sequence[Interval]
@@ -112,9 +145,10 @@ def athletes_event_timings_in(athlete_ids: Sequence[int], spans: Sequence[Interv
     connection (no ORM objects): for the season rules that every proposal, booking and
     team plan applies. Each athlete's events by id."""
     found: dict[int, list[EventTimingRow]] = defaultdict(list)
-    for *row, athlete_id in db.session.connection().execute(
-            _athletes_event_timings_statement(),
-            {"athlete_ids": list(athlete_ids), **_reach(spans)}).all():
+    connection = db.session.connection()
+    statement = _athletes_event_timings_statement(connection.dialect.name == "postgresql")
+    for *row, athlete_id in connection.execute(
+            statement, {"athlete_ids": list(athlete_ids), **_reach(spans)}).all():
         found[athlete_id].append(EventTimingRow(*row))
     return {athlete_id: sorted(rows) for athlete_id, rows in found.items()}
 
