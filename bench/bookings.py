@@ -25,7 +25,9 @@ the same order:
   of the same row, COMMIT; but no conflict check, no advisory locks, and a booking table
   without the exclusion constraints (PostgreSQL), overlap triggers (SQLite) and partial
   unique index (dropped from that database after migrating; CHECKs stay). So the
-  baseline books the conflicting requests too, and its self-join finds their overlaps.
+  baseline books the conflicting requests that only the guard would refuse, and its
+  self-join finds their overlaps; a request the athlete's season refuses (a racer asking
+  again for a session of a kind they have) it refuses like the guarded side (rollback).
 - bare insert (information only, not judged): one Core INSERT of the row and a COMMIT, no
   loads, no checks, real schema (a conflict is refused by the constraints). It shows what
   the loads and the ORM cost on both sides.
@@ -78,7 +80,7 @@ from common import (
 from athlete_sched import create_app
 from athlete_sched.core.errors import Conflict
 from athlete_sched.db import guard
-from athlete_sched.db.models import Athlete, Booking, Event, Therapist, WorkingPeriod
+from athlete_sched.db.models import Athlete, Booking, Event, Therapist, WorkingPeriodRow
 from athlete_sched.extensions import db
 from athlete_sched.services import bookings, unit_of_work
 
@@ -209,7 +211,7 @@ def seed(clinic: Clinic) -> None:
         db.session.add(Therapist(
             id=t, name=f"Therapist {t}", email=f"t{t}@clinic.test", timezone="Europe/Berlin",
             session_minutes=SESSION_MIN, buffer_minutes=BUFFER_MIN, slot_step_minutes=15,
-            working_hours=[WorkingPeriod(day=d, start_minute=s, end_minute=e)
+            working_hours=[WorkingPeriodRow(day=d, start_minute=s, end_minute=e)
                            for d, s, e in periods]))
     for a in range(1, clinic.athletes + 1):
         db.session.add(Athlete(id=a, name=f"Athlete {a}", email=f"a{a}@athletes.test",
