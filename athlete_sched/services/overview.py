@@ -6,6 +6,7 @@ demo athlete (DEMO_ATHLETE_EMAIL), and only on their own events.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -70,13 +71,20 @@ class Home:
     sessions: list[Session]  # confirmed, not over yet
 
 
-def page_caller() -> Caller | None:
+def _page_athlete() -> Athlete | None:
     """Whom the pages act for: the demo athlete (None until the demo is loaded)."""
-    athlete = athletes.by_email(current_app.config["DEMO_ATHLETE_EMAIL"].strip().lower())
-    if athlete is None:
-        return None
+    return athletes.by_email(current_app.config["DEMO_ATHLETE_EMAIL"].strip().lower())
+
+
+def _caller_of(athlete: Athlete) -> Caller:
     return Caller(role="athlete", email=athlete.email, name=athlete.name,
                   athlete_id=athlete.id)
+
+
+def page_caller() -> Caller | None:
+    """The pages' caller: the demo athlete (None until the demo is loaded)."""
+    athlete = _page_athlete()
+    return None if athlete is None else _caller_of(athlete)
 
 
 def required_caller() -> Caller:
@@ -86,9 +94,13 @@ def required_caller() -> Caller:
     return caller
 
 
-def _sessions(athlete: Athlete, found_: list[Booking]) -> list[Session]:
-    """The bookings with their events and therapists, read in two queries."""
-    by_event = events.by_ids(b.event_id for b in found_ if b.event_id is not None)
+def _sessions(athlete: Athlete, found_: list[Booking],
+              known: Iterable[Event] = ()) -> list[Session]:
+    """The bookings with their events (those not `known` already) and therapists, read in
+    two queries at most."""
+    by_event = {e.id: e for e in known}
+    by_event |= events.by_ids({b.event_id for b in found_ if b.event_id is not None}
+                              - by_event.keys())
     by_therapist = therapists.by_ids(b.therapist_id for b in found_)
     sessions = []
     for b in found_:
@@ -100,13 +112,22 @@ def _sessions(athlete: Athlete, found_: list[Booking]) -> list[Session]:
 
 def home(caller: Caller) -> Home:
     """The athlete's events whose recovery window is still open, and future sessions."""
-    athlete = found(Athlete, caller.athlete_id, "athlete")
+    return _home(found(Athlete, caller.athlete_id, "athlete"))
+
+
+def page_home() -> Home | None:
+    """The home page of whom the pages act for (None until the demo is loaded)."""
+    athlete = _page_athlete()
+    return None if athlete is None else _home(athlete)
+
+
+def _home(athlete: Athlete) -> Home:
     at = now()
     recent = events.of_athlete_since(athlete.id, at - timedelta(days=MAX_EVENT_DAYS + 4))
     open_ = [v for v in map(event_view, recent) if v.windows.post.end > at]
     upcoming = bookings.listed(bookings.Filter(athlete_id=athlete.id, status="confirmed",
                                                ends_after=at))
-    return Home(athlete, open_, _sessions(athlete, upcoming))
+    return Home(athlete, open_, _sessions(athlete, upcoming, known=recent))
 
 
 def own_event(caller: Caller, event_id: int) -> Event:

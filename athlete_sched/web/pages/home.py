@@ -111,8 +111,7 @@ def render_index(found: Home | None, form: PlanForm | None, status: int = 200):
 
 @bp.get("/")
 def index():
-    caller = overview.page_caller()
-    found = overview.home(caller) if caller else None
+    found = overview.page_home()
     return render_index(found, found and plan_form(found.athlete))
 
 
