@@ -6,7 +6,9 @@
 For the checkout's `athlete_sched` package it reports, on a fresh SQLite database with a
 small clinic (the clock pinned, caches off):
 
-- the files a proposals request runs code in (traced with sys.setprofile), by layer;
+- the files a proposals request runs code in (traced with sys.setprofile), by layer, and
+  the calls from one layer into another (web -> services -> db -> core is the road; a
+  call that skips a layer or goes back up is not);
 - SQL statements per request for a few requests of the API and the pages;
 - modules over 300 lines;
 - import circles between modules (strongly connected components of grimp's import graph,
@@ -95,10 +97,21 @@ def measure(source: Path) -> dict:
     # Files a proposals request runs code in.
     root = str(source / "athlete_sched")
     seen: set[str] = set()
+    crossings: Counter[str] = Counter()
+
+    def layer(path: str) -> str | None:
+        if not path.startswith(root):
+            return None
+        parts = os.path.relpath(path, root).split(os.sep)
+        return parts[0] if len(parts) > 1 else "app"
 
     def tracer(frame, event, _arg):  # type: ignore[no-untyped-def]
         if event == "call" and frame.f_code.co_filename.startswith(root):
             seen.add(frame.f_code.co_filename)
+            callee, caller = layer(frame.f_code.co_filename), frame.f_back and layer(
+                frame.f_back.f_code.co_filename)
+            if caller and caller != callee:
+                crossings[f"{caller} -> {callee}"] += 1
 
     call("GET", proposals)  # warm: imports and caches of compiled statements
     sys.setprofile(tracer)
@@ -130,7 +143,7 @@ def measure(source: Path) -> dict:
     statements["POST /api/v1/bookings"] = n
     statements["POST /api/v1/bookings/{id}/cancel"] = statements_of(
         "POST", f"/api/v1/bookings/{booking['id']}/cancel")[0]
-    return {"files": files, "statements": statements}
+    return {"files": files, "statements": statements, "crossings": dict(crossings)}
 
 
 def static(source: Path) -> dict:
@@ -211,6 +224,9 @@ def main() -> None:
           f"({', '.join(f'{k} {v}' for k, v in sorted(layers.items()))})")
     for f in found["files"]:
         print(f"  {f}")
+    print("calls from one layer into another in that request:")
+    for pair, n in sorted(found["crossings"].items()):
+        print(f"  {n:5d}  {pair}")
     print("SQL statements per request:")
     for name, n in found["statements"].items():
         print(f"  {n:3d}  {name}")

@@ -11,9 +11,10 @@ one of sessions), then the core.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from ..core import proposals as core_proposals
 from ..core.errors import NotFound
@@ -28,6 +29,8 @@ from . import access, season
 from .access import Caller
 from .cache import ALWAYS, cache_for
 from .common import booking_athlete, found, now, policy, timing_of, windows_of
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -78,8 +81,12 @@ def kinds_for(event: Event, asked: str) -> tuple[str, ...]:
     return needed_kinds(season.season_event(event))
 
 
-def propose_for(caller: Caller, event_id: int, query: Any) -> Proposals:
-    """GET /events/{id}/proposals: `query` has kind, therapist_id, athlete_id, limit."""
+def propose_for(caller: Caller, event_id: int, query: Any,
+                render: Callable[[Proposals], T]) -> T:
+    """GET /events/{id}/proposals: `query` has kind, therapist_id, athlete_id, limit. The
+    answer is `render(proposals)`, and the cache keeps it as rendered (the view's JSON
+    bytes), so a request it answers costs no serializing either. Access is checked on
+    every request, cached or not."""
     cache = cache_for("proposals")
     # Read before any row the answer is built from (db/version.py); no cache, no query.
     version = data_version() if cache.size > 0 else None
@@ -91,8 +98,9 @@ def propose_for(caller: Caller, event_id: int, query: Any) -> Proposals:
     key, at = (event.id, kinds, query.therapist_id, athlete_id, query.limit), now()
     answer = cache.get(key, version, at)
     if answer is None:
-        answer = propose(event, kinds, query.therapist_id, athlete_id, query.limit)
-        cache.put(key, version, answer, at, fresh_until(answer.found))
+        found_ = propose(event, kinds, query.therapist_id, athlete_id, query.limit)
+        answer = render(found_)
+        cache.put(key, version, answer, at, fresh_until(found_.found))
     return answer
 
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from flask import jsonify
+from flask import current_app, jsonify
 
 from ..services import bookings, events, proposals
 from .api import bp, doc
-from .http import answer, current_caller, page, parse_body, parse_query
+from .http import answer, current_caller, json_bytes, page, parse_body, parse_query
 from .schemas import scheduling as ss
 from .schemas.base import page_of
 
@@ -40,8 +40,9 @@ def patch_event(event_id: int):
 @doc(summary="Ranked free slots in the event's windows (ranking: see README)",
      query=ss.ProposalQuery, response=ss.ProposalsOut)
 def list_proposals(event_id: int):
-    found = proposals.propose_for(current_caller(), event_id, parse_query(ss.ProposalQuery))
-    return jsonify(ss.proposals_json(found))
+    body = proposals.propose_for(current_caller(), event_id, parse_query(ss.ProposalQuery),
+                                 render=lambda found: json_bytes(ss.proposals_json(found)))
+    return current_app.response_class(body, mimetype="application/json")
 
 
 # --- bookings -----------------------------------------------------------------------------

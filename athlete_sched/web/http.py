@@ -55,6 +55,11 @@ def parse_body(model: type[M], *, wrap: str | None = None) -> M:
     return _validated(model, data)
 
 
+def json_bytes(value: Any) -> bytes:
+    """`value` as the bytes jsonify would send (for answers a service keeps in a cache)."""
+    return f"{current_app.json.dumps(value)}\n".encode()
+
+
 def parse_query(model: type[M]) -> M:
     return _validated(model, request.args.to_dict())
 
