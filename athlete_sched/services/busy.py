@@ -26,7 +26,6 @@ from urllib.parse import urlsplit, urlunsplit
 
 from flask import current_app
 
-from ..core import ical_import
 from ..core.errors import Conflict, DomainError, InvalidValue, NotFound
 from ..core.intervals import Interval, pieces
 from ..core.zones import load_zone
@@ -57,6 +56,11 @@ def horizon() -> Interval:
 def expand(body: bytes, zone: str) -> list[Interval]:
     """The busy intervals of `body` for a therapist in `zone` (no database access).
     Raises CalendarUnparsable or CalendarTooComplex."""
+    # The parser (icalendar's reading side, recurring-ical-events, x-wr-timezone) is
+    # imported by the first import, not with the app: a web worker starts about 8 ms
+    # sooner (bench/coldstart.py), and only uploads and syncs parse a calendar.
+    from ..core import ical_import
+
     return ical_import.busy_intervals(body, load_zone(zone), horizon())
 
 
