@@ -24,8 +24,12 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from functools import cache
+from types import ModuleType
+from typing import TYPE_CHECKING
 
-from icalendar import Alarm, Calendar, Event, vCalAddress, vDDDTypes, vDuration, vInt, vText
+if TYPE_CHECKING:
+    from icalendar import Calendar, Event, vCalAddress
 
 PRODID = "-//athlete_sched//Sessions and races 1.0//EN"
 REQUEST, CANCEL, PUBLISH = "REQUEST", "CANCEL", "PUBLISH"
@@ -132,12 +136,23 @@ def _utc(value: datetime) -> datetime:
     return value.astimezone(UTC)
 
 
+@cache
+def _lib() -> ModuleType:
+    """icalendar, imported when the first calendar is written rather than with the app:
+    about 25 ms of every web worker's start (bench/coldstart.py), which a worker answering
+    proposals never needs."""
+    import icalendar
+
+    return icalendar
+
+
 # Components are filled with icalendar's typed values directly (what `Component.add`
 # would store for these names, without its per-call type lookup): the same bytes, less
 # work per event (bench/ical.py checks both).
 
 def _calendar(method: str) -> Calendar:
-    calendar = Calendar()
+    ic = _lib()
+    calendar = ic.Calendar()
     calendar.add("prodid", PRODID)
     calendar.add("version", "2.0")
     calendar.add("method", method)
@@ -146,21 +161,23 @@ def _calendar(method: str) -> Calendar:
 
 def _vevent(session: Session) -> Event:
     """What every copy of a session holds, in an invite or a feed."""
-    event = Event()
-    event["UID"] = vText(session.uid)
-    event["SEQUENCE"] = vInt(session.sequence)
-    event["DTSTAMP"] = vDDDTypes(_utc(session.stamp))
-    event["DTSTART"] = vDDDTypes(_utc(session.start))
-    event["DTEND"] = vDDDTypes(_utc(session.end))
-    event["SUMMARY"] = vText(clean(session.summary))
+    ic = _lib()
+    event = ic.Event()
+    event["UID"] = ic.vText(session.uid)
+    event["SEQUENCE"] = ic.vInt(session.sequence)
+    event["DTSTAMP"] = ic.vDDDTypes(_utc(session.stamp))
+    event["DTSTART"] = ic.vDDDTypes(_utc(session.start))
+    event["DTEND"] = ic.vDDDTypes(_utc(session.end))
+    event["SUMMARY"] = ic.vText(clean(session.summary))
     if session.location:
-        event["LOCATION"] = vText(clean(session.location))
-    event["STATUS"] = vText("CANCELLED" if session.cancelled else "CONFIRMED")
+        event["LOCATION"] = ic.vText(clean(session.location))
+    event["STATUS"] = ic.vText("CANCELLED" if session.cancelled else "CONFIRMED")
     return event
 
 
 def _address(email: str, name: str, **params: str) -> vCalAddress:
-    address = vCalAddress(f"mailto:{_one_line(email)}")
+    ic = _lib()
+    address = ic.vCalAddress(f"mailto:{_one_line(email)}")
     address.params["CN"] = clean_param(name) or _one_line(email)
     address.params.update(params)
     return address
@@ -174,17 +191,18 @@ def description(session: Session) -> str:
 
 
 def _invite_vevent(session: Session, organizer: vCalAddress, reminder: timedelta) -> Event:
+    ic = _lib()
     event = _vevent(session)
-    event["DESCRIPTION"] = vText(description(session))
+    event["DESCRIPTION"] = ic.vText(description(session))
     event["ORGANIZER"] = organizer
     if session.attendees:
         event["ATTENDEE"] = [_address(p.email, p.name, **ATTENDEE_PARAMS)
                              for p in session.attendees]
     if not session.cancelled:
-        alarm = Alarm()
-        alarm["ACTION"] = vText("DISPLAY")
-        alarm["DESCRIPTION"] = vText(clean(session.summary))
-        alarm["TRIGGER"] = vDDDTypes(-reminder)
+        alarm = ic.Alarm()
+        alarm["ACTION"] = ic.vText("DISPLAY")
+        alarm["DESCRIPTION"] = ic.vText(clean(session.summary))
+        alarm["TRIGGER"] = ic.vDDDTypes(-reminder)
         event.add_component(alarm)
     return event
 
@@ -210,29 +228,31 @@ def invites(sessions: Iterable[Session], clinic: Clinic) -> bytes:
 
 
 def _race_vevent(race: Race) -> Event:
+    ic = _lib()
     timed = isinstance(race.start, datetime)
     if timed != isinstance(race.end, datetime):
         raise ValueError("a race's start and end are both dates or both datetimes")
-    event = Event()
-    event["UID"] = vText(race.uid)
-    event["SEQUENCE"] = vInt(0)  # a feed is replaced whole: no iTIP ordering to keep
-    event["DTSTAMP"] = vDDDTypes(_utc(race.stamp))
-    event["DTSTART"] = vDDDTypes(_utc(race.start) if timed else race.start)  # type: ignore[arg-type]
-    event["DTEND"] = vDDDTypes(_utc(race.end) if timed else race.end)  # type: ignore[arg-type]
-    event["SUMMARY"] = vText(clean(race.summary))
-    event["STATUS"] = vText("CONFIRMED")
-    event["TRANSP"] = vText("OPAQUE" if timed else "TRANSPARENT")
+    event = ic.Event()
+    event["UID"] = ic.vText(race.uid)
+    event["SEQUENCE"] = ic.vInt(0)  # a feed is replaced whole: no iTIP ordering to keep
+    event["DTSTAMP"] = ic.vDDDTypes(_utc(race.stamp))
+    event["DTSTART"] = ic.vDDDTypes(_utc(race.start) if timed else race.start)
+    event["DTEND"] = ic.vDDDTypes(_utc(race.end) if timed else race.end)
+    event["SUMMARY"] = ic.vText(clean(race.summary))
+    event["STATUS"] = ic.vText("CONFIRMED")
+    event["TRANSP"] = ic.vText("OPAQUE" if timed else "TRANSPARENT")
     return event
 
 
 def feed(name: str, sessions: Iterable[Session], races: Iterable[Race] = ()) -> bytes:
     """A subscription feed: METHOD:PUBLISH, the calendar's name, the refresh interval, the
     confirmed sessions (no attendees, no notes, no after-care) and the races."""
+    ic = _lib()
     calendar = _calendar(PUBLISH)
     calendar.add("name", clean(name))
     calendar.add("x-wr-calname", clean(name))
     calendar.add("refresh-interval", FEED_REFRESH, parameters={"VALUE": "DURATION"})
-    calendar.add("x-published-ttl", vDuration(FEED_REFRESH))
+    calendar.add("x-published-ttl", ic.vDuration(FEED_REFRESH))
     for session in sessions:
         if not session.cancelled:
             calendar.add_component(_vevent(session))
