@@ -1,4 +1,4 @@
-"""Flask commands: `users create`, `users rotate-token`, `demo`, `db`. Each runs as one
+"""Flask commands: `users create`, `users rotate-token`, `users set-password`, `demo`, `db`. Each runs as one
 unit of work (services/unit_of_work.run): committed once at its end."""
 
 from __future__ import annotations
@@ -42,6 +42,18 @@ def rotate_token(email: str) -> None:
         raise click.ClickException(exc.message) from None
     click.echo(f"new API token for {user.email}:")
     click.echo(token)
+
+
+@users.command("set-password")
+@click.option("--email", required=True)
+@click.password_option(help="The new password (asked twice when not given).")
+def set_password(email: str, password: str) -> None:
+    """Set a user's password for the pages (ends their other sessions)."""
+    try:
+        user = unit_of_work.run(lambda: accounts.set_password(email, password))
+    except DomainError as exc:
+        raise click.ClickException(exc.message) from None
+    click.echo(f"password set for {user.email}")
 
 
 @click.command("demo")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 
 
 def normalise_database_url(url: str) -> str:
@@ -35,8 +36,18 @@ class Config:
     # The app's public address (https://book.clinic.example) for links handed out, such as
     # feed URLs; unset: taken from each request (fine without a proxy in front).
     PUBLIC_URL: str | None = None
-    # The web page acts for this athlete until sign-in arrives.
-    DEMO_ATHLETE_EMAIL = "mara.runner@athletes.example"
+    # Signing in to the pages (web/auth.py): cookies HttpOnly and SameSite=Lax (Secure added
+    # on every HTTPS request); remember-me lasts 30 days; one-time links expire.
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_DURATION = timedelta(days=30)
+    RESET_LINK_HOURS = 2
+    INVITE_LINK_DAYS = 7
+    # Cancelling or moving a session on the pages: athletes and coaches up to this many hours
+    # before its start (domain: changes and cancellations).
+    CANCEL_NOTICE_HOURS = 24
     # Busy-calendar import (services/busy.py): the largest upload or fetched body, the days
     # ahead an import covers, the total seconds a subscription fetch may take, and whether
     # subscriptions may fetch from private / loopback addresses (tests; never in production).

@@ -4,6 +4,7 @@ server is reachable, and under CI=true any skip fails the run (see pytest_sessio
 
 - `app`, `client`, `runner`: a fresh app on the backend, clock pinned to NOW.
 - `api`: the test client with an admin bearer token; `api.as_(token)` acts as another user.
+- `page_as(role, email)`: a test client signed in to the pages (tests/pageutil.py reads them).
 - `make_therapist`, `make_athlete`, `make_event`, `make_user`: factories over the real API.
 """
 
@@ -172,18 +173,40 @@ class Api:
         return self._call("DELETE", url, **kw)
 
 
+PASSWORD = "correct horse battery"  # what `page_as` signs in with
+
+
 @pytest.fixture
 def make_user(app):
-    """make_user(role, email=None, name='') -> token (created through the service)."""
+    """make_user(role, email=None, name='', password=None) -> token (created through the
+    service; with a password, the user can also sign in to the pages)."""
     from athlete_sched.extensions import db
     from athlete_sched.services.accounts import create_user
 
-    def make(role: str, email: str | None = None, name: str = "") -> str:
+    def make(role: str, email: str | None = None, name: str = "",
+             password: str | None = None) -> str:
         with app.app_context():
             _, token = create_user(email or f"{role}-{uuid.uuid4().hex[:8]}@test.example",
-                                   role, name)
+                                   role, name, password)
             db.session.commit()
         return token
+
+    return make
+
+
+@pytest.fixture
+def page_as(app, make_user):
+    """page_as(role, email=None) -> a new test client signed in to the pages as a new user
+    of that role (an athlete or therapist user acts as the profile with its email: make
+    that first, with make_athlete / make_therapist)."""
+    from pageutil import sign_in
+
+    def make(role: str, email: str | None = None):
+        email = email or f"{role}-{uuid.uuid4().hex[:8]}@test.example"
+        make_user(role, email, password=PASSWORD)
+        signed = app.test_client()
+        assert sign_in(signed, email, PASSWORD).status_code == 303
+        return signed
 
     return make
 

@@ -55,7 +55,11 @@ def test_plan_and_book_in_a_real_browser(browser, server, api, javascript):
                                   viewport={"width": 1280, "height": 900})
     page = context.new_page()
     try:
-        page.goto(server + "/")
+        page.goto(server + "/")  # anonymous: sent to sign in, then back
+        expect(page).to_have_url(re.compile(r"/sign-in\?next="))
+        page.get_by_label("Email").fill("mara.runner@athletes.example")
+        page.get_by_label("Password").fill("athlete-demo-2027")
+        page.get_by_role("button", name="Sign in").click()
         expect(page.get_by_role("heading", name="Plan a race")).to_be_visible()
         page.get_by_label("Race or ride").fill("Spring 10K")
         page.get_by_label("Date").fill("2027-03-14")

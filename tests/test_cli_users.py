@@ -17,7 +17,8 @@ def users(app) -> list[tuple[str, str, str, str]]:
 
     with app.app_context():
         rows = db.session.execute(sa.text(
-            "SELECT email, role, name, token_hash FROM user_account ORDER BY id")).all()
+            "SELECT u.email, u.role, u.name, t.token_hash FROM user_account u "
+            "JOIN api_token t ON t.user_id = u.id ORDER BY u.id, t.id")).all()
         db.session.rollback()
     return [tuple(row) for row in rows]
 

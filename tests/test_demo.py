@@ -8,6 +8,7 @@ from itertools import pairwise
 from zoneinfo import ZoneInfo
 
 import pytest
+from pageutil import DEMO_LOGINS, sign_in
 from sqlalchemy import func, select
 
 from athlete_sched.core.windows import event_span
@@ -46,7 +47,10 @@ def rows(app, model) -> list:
 def test_demo_loads_the_clinic(app, runner):
     output = load(runner)
     assert "demo clinic loaded" in output
-    assert app.config["DEMO_ATHLETE_EMAIL"] in output
+    for role, (email, password) in DEMO_LOGINS.items():  # the contract's sign-in lines
+        assert f"sign in as {role}: {email} {password}" in output.splitlines()
+    assert output.splitlines()[-4:] == [f"sign in as {role}: {email} {password}"
+                                        for role, (email, password) in DEMO_LOGINS.items()]
     found = counts(app)
     assert found["Therapist"] == 3 and found["Athlete"] >= 4
     assert found["Event"] >= 4 and found["TimeOff"] >= 1 and found["Booking"] >= 4
@@ -67,7 +71,7 @@ def test_demo_athletes_and_their_races(app, runner):
     load(runner)
     athletes = {a.email: a for a in rows(app, Athlete)}
     events = rows(app, Event)
-    runner_ = athletes[app.config["DEMO_ATHLETE_EMAIL"]]
+    runner_ = athletes[DEMO_LOGINS["athlete"][0]]
     assert (runner_.sport, runner_.timezone) == ("running", "Europe/Berlin")
     marathon = [e for e in events if e.athlete_id == runner_.id]
     assert len(marathon) == 1 and not marathon[0].start_is_date and not marathon[0].end_is_date
@@ -135,18 +139,22 @@ def test_demo_athlete_can_plan_right_away(app, runner):
     load(runner)
     with app.app_context():
         athlete = db.session.scalar(select(Athlete).where(
-            Athlete.email == app.config["DEMO_ATHLETE_EMAIL"]))
+            Athlete.email == DEMO_LOGINS["athlete"][0]))
         event = db.session.scalar(select(Event).where(Event.athlete_id == athlete.id))
         found = proposals.propose(event, ("pre", "post"), None, None, 8).found
         assert found["pre"] and found["post"]
 
 
-def test_demo_athlete_email_in_mixed_case_config_stays_idempotent(app, runner, client):
-    """Regression: emails are stored lower-case, so a mixed-case DEMO_ATHLETE_EMAIL must be
-    looked up lower-case too, or the second run would try to create the athlete again."""
-    app.config["DEMO_ATHLETE_EMAIL"] = "Mara.Runner@Athletes.Example"
+def test_demo_twice_adds_nothing_and_every_role_signs_in(app, runner):
+    """The demo is idempotent, and each printed sign-in opens that role's home page."""
     load(runner)
     first = counts(app)
     assert "nothing added" in load(runner)
     assert counts(app) == first
-    assert "Planning as" in client.get("/").get_data(as_text=True)
+    homes = {"athlete": "/season", "coach": "/teams", "therapist": "/week", "admin": "/admin"}
+    for role, (email, password) in DEMO_LOGINS.items():
+        signed = app.test_client()
+        assert sign_in(signed, email, password).status_code == 303
+        home = signed.get("/")
+        assert home.status_code == 302 and home.location == homes[role]
+        assert signed.get(homes[role]).status_code == 200

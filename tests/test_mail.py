@@ -257,11 +257,12 @@ def test_moving_an_event_mails_the_moved_booking(api, smtp, booked):
         assert vev.decoded("DTSTART") > instant(booking["start"]) + timedelta(days=6)
 
 
-def test_a_booking_from_the_web_page_is_mailed_too(app, client, smtp, make_therapist,
+def test_a_booking_from_the_web_page_is_mailed_too(app, page_as, smtp, make_therapist,
                                                    make_athlete, make_event):
-    from test_pages import Page
+    from pageutil import Page
 
-    athlete = make_athlete(email=app.config["DEMO_ATHLETE_EMAIL"])  # who the pages act for
+    athlete = make_athlete()
+    client = page_as("athlete", athlete["email"])
     therapist = make_therapist()
     event = make_event(athlete["id"])
     slot = Page(client.get(f"/events/{event['id']}").get_data(as_text=True)).slots()[0]

@@ -66,14 +66,13 @@ def test_a_proposals_request_sends_six_statements(app, api, season):
     assert len(sent) == 6, "\n".join(sent)
 
 
-@pytest.mark.parametrize("path", ["/api/v1/bookings?limit=100", "/"])
+@pytest.mark.parametrize("path", ["/api/v1/bookings?limit=100", "/season"])
 def test_a_list_of_bookings_costs_the_same_statements_for_one_or_many(
-        app, api, season, make_therapist, path):
+        app, api, season, make_therapist, page_as, path):
     """The API's booking list and the athlete's home page read the bookings' screenings,
     events and therapists in one statement each, however many bookings they list (and
     with however many therapists)."""
-    app.config["DEMO_ATHLETE_EMAIL"] = season["athlete"]["email"]
-    client = api.client
+    client = page_as("athlete", season["athlete"]["email"])
     fetch = (lambda: api.get(path)) if path.startswith("/api/") else (lambda: client.get(path))
     assert fetch().status_code == 200
     with statements(app) as before:

@@ -5,73 +5,22 @@ from __future__ import annotations
 
 import re
 from datetime import UTC
-from html.parser import HTMLParser
 
 import icalendar
 import pytest
+from pageutil import DEMO_LOGINS, Page, csrf, sign_in, text
 from sqlalchemy import func, select
 
 from athlete_sched.db.models import Athlete, Booking, Event, Therapist
 from athlete_sched.extensions import db
 
+DEMO_EMAIL, DEMO_PASSWORD = DEMO_LOGINS["athlete"]
 RACE = {"name": "Spring 10K", "date": "2027-03-14", "start_time": "10:00",
         "finish_time": "11:00", "end_date": "", "timezone": "Europe/Berlin",
         "sport": "running"}
 STAGE_RACE = {"name": "Moab Stage Race", "date": "2027-03-19", "start_time": "",
               "finish_time": "", "end_date": "2027-03-21", "timezone": "America/Denver",
               "sport": "mtb"}
-
-
-class Page(HTMLParser):
-    """What a person (or a test) reads off a page: forms with their fields, <time> values,
-    elements marked aria-invalid, and the text of each slot."""
-
-    def __init__(self, html: str) -> None:
-        super().__init__()
-        self.forms: list[dict] = []
-        self.times: list[str] = []
-        self.invalid: list[str] = []
-        self.slot_texts: list[str] = []
-        self._in_slot = 0
-        self.feed(html)
-        self.slot_texts = [" ".join(t.split()) for t in self.slot_texts]
-
-    def handle_starttag(self, tag: str, attrs: list) -> None:
-        a = dict(attrs)
-        if tag == "form":
-            self.forms.append({"action": a.get("action"), "fields": {}})
-        elif tag in ("input", "select") and self.forms and "name" in a:
-            self.forms[-1]["fields"][a["name"]] = a.get("value")
-        if tag == "time" and "datetime" in a:
-            self.times.append(a["datetime"])
-        if a.get("aria-invalid") == "true":
-            self.invalid.append(a.get("id", ""))
-        if tag == "li" and "slot" in (a.get("class") or "").split():
-            self.slot_texts.append("")
-            self._in_slot = 1
-        elif self._in_slot and tag == "li":
-            self._in_slot += 1
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag == "li" and self._in_slot:
-            self._in_slot -= 1
-
-    def handle_data(self, data: str) -> None:
-        if self._in_slot:
-            self.slot_texts[-1] += data
-
-    def slots(self) -> list[dict]:
-        return [f["fields"] for f in self.forms if f["action"].endswith("/book")]
-
-
-def text(response) -> str:
-    """The page as one line of text, tags stripped, whitespace collapsed."""
-    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", response.get_data(as_text=True)))
-
-
-def csrf(client, url: str = "/") -> str:
-    form = Page(client.get(url).get_data(as_text=True)).forms[0]
-    return form["fields"]["csrf_token"]
 
 
 def plan(client, **fields: str):
@@ -90,12 +39,13 @@ def confirmed(app, **where: int) -> int:
 
 
 @pytest.fixture
-def demo(app, runner) -> int:
-    """The demo clinic; returns the demo athlete's id."""
+def demo(app, runner, client) -> int:
+    """The demo clinic, `client` signed in as its athlete; returns the athlete's id."""
     with app.app_context():
         assert runner.invoke(args=["demo"]).exit_code == 0
-        return db.session.scalar(select(Athlete.id).where(
-            Athlete.email == app.config["DEMO_ATHLETE_EMAIL"]))
+        athlete_id = db.session.scalar(select(Athlete.id).where(Athlete.email == DEMO_EMAIL))
+    assert sign_in(client, DEMO_EMAIL, DEMO_PASSWORD).status_code == 303
+    return athlete_id
 
 
 @pytest.fixture
@@ -174,7 +124,7 @@ def test_book_a_slot_then_see_the_confirmation(client, api, demo, therapists):
     event_page = Page(client.get(f"/events/{event_id}").get_data(as_text=True))
     assert f"Booked: {local} with {name}." in text(client.get(f"/events/{event_id}"))
     assert {s["kind"] for s in event_page.slots()} == {"post"}, "no more pre slots offered"
-    assert "Spring 10K" in text(client.get("/"))
+    assert "Spring 10K" in text(client.get("/season"))
 
 
 def test_the_confirmation_offers_the_invite_for_a_calendar_app(client, api, demo, therapists):
@@ -253,7 +203,7 @@ def test_bad_race_input_is_a_readable_422_and_saves_nothing(client, app, demo, f
     assert page.invalid == [field]
     assert event_count(app) == before
     kept = {k: v for k, v in {**RACE, **fields}.items() if k in ("name", "date")}
-    form = page.forms[0]["fields"]
+    form = next(f for f in page.forms if f["action"] == "/events")["fields"]
     for name, value in kept.items():
         if value.strip() and name != field:
             assert form[name] == value, "what the athlete typed is still in the form"
@@ -298,18 +248,18 @@ def test_someone_elses_or_missing_pages_are_404(client, demo, make_athlete, make
     assert "Something is not right" in text(response)
 
 
-def test_without_the_demo_the_pages_say_how_to_load_it(client, app):
-    home = client.get("/")
-    assert home.status_code == 200
-    assert "The demo clinic is not loaded" in text(home)
-    assert "flask --app wsgi demo" in text(home)
-    app.config["WTF_CSRF_ENABLED"] = False  # the notice has no form to take a token from
-    posted = client.post("/events", data=RACE)
-    assert posted.status_code == 409
-    assert "flask --app wsgi demo" in text(posted)
-    assert event_count(app) == 0
-    event_page = client.get("/events/1")
-    assert event_page.status_code == 409 and "flask --app wsgi demo" in text(event_page)
+def test_without_sign_in_the_pages_send_you_to_sign_in_and_save_nothing(app, runner):
+    with app.app_context():
+        assert runner.invoke(args=["demo"]).exit_code == 0
+    before = event_count(app)
+    anonymous = app.test_client()
+    for url in ("/", "/season", "/events/1", "/bookings/1"):
+        answer = anonymous.get(url)
+        assert answer.status_code == 302 and answer.location.startswith("/sign-in?next=")
+    app.config["WTF_CSRF_ENABLED"] = False  # even without the CSRF check: no sign-in, no change
+    posted = anonymous.post("/events", data=RACE)
+    assert posted.status_code == 302 and "/sign-in" in posted.location
+    assert event_count(app) == before
 
 
 def test_a_tune_up_booking_has_its_page_and_is_listed(client, api, demo):
@@ -326,4 +276,4 @@ def test_a_tune_up_booking_has_its_page_and_is_listed(client, api, demo):
     assert page.status_code == 200
     shown = text(page)
     assert "Tune-up session" in shown and "Periodic tune-up" in shown
-    assert "Tune-up session: Periodic tune-up" in text(client.get("/"))
+    assert "Tune-up session: Periodic tune-up" in text(client.get("/season"))

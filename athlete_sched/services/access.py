@@ -34,6 +34,7 @@ class Caller:
     user_id: int | None = None
     athlete_id: int | None = None
     therapist_id: int | None = None
+    login_version: int = 0  # part of a signed-in session's id (services/accounts.py)
 
     @cached_property
     def coached(self) -> frozenset[int]:

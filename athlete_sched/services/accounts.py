@@ -1,20 +1,38 @@
-"""Users and their bearer tokens. Tokens are shown once and stored only as SHA-256 hashes
-(a token is 256 random bits, so a plain hash is enough; no slow KDF needed)."""
+"""Users, their passwords and their API tokens.
+
+- **Passwords** are hashed with argon2id (argon2-cffi's defaults, RFC 9106's second
+  recommended setting), rehashed on sign-in when those parameters change. A user has none
+  until they set one through an invitation or a reset link (services/sign_in_links.py).
+- **Signed-in sessions** are named "<user id>.<login_version>" (what Flask-Login keeps in
+  the session and the remember-me cookie): a new password or "sign out everywhere" raises
+  the version, and every session named with the old one is over.
+- **API tokens** are named, several per user, shown once and stored only as SHA-256 hashes
+  (a token is 256 random bits, so a plain hash is enough; no slow KDF needed).
+"""
 
 from __future__ import annotations
 
 import hashlib
 import re
 import secrets
+from dataclasses import replace
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
 
 from ..core.errors import Conflict, DomainError, InvalidValue, NotFound
-from ..db.models import User
+from ..db.models import ApiToken, User
 from ..db.queries import rows, users
+from ..db.queries.users import Acting
 from .access import ROLES, Caller, require_role
 from .common import stamp
 
 EMAIL_RE = re.compile(r"^[^@\s\x00]+@[^@\s\x00]+\.[^@\s\x00]+$")
-MAX_EMAIL, MAX_NAME = 254, 200
+MAX_EMAIL, MAX_NAME, MAX_TOKEN_NAME = 254, 200, 100
+MIN_PASSWORD, MAX_PASSWORD = 10, 1024
+FIRST_TOKEN = "first token"
+_hasher = PasswordHasher()
+_NOBODY = _hasher.hash("no such user: the same work as a real check")
 
 
 class EmailTaken(Conflict):
@@ -31,14 +49,32 @@ class UnknownUser(NotFound):
         DomainError.__init__(self, f"no user with email {email}", field="email", email=email)
 
 
+class SignInFailed(InvalidValue):
+    code = "sign-in-failed"
+
+    def __init__(self) -> None:
+        super().__init__("that email and password do not match an account", field="password")
+
+
+class WrongPassword(InvalidValue):
+    code = "wrong-password"
+
+    def __init__(self) -> None:
+        super().__init__("that is not your current password", field="current")
+
+
 def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+def normal_email(email: str) -> str:
+    return email.strip().lower()
 
 
 def _checked_user(email: str, role: str, name: str) -> tuple[str, str, str]:
     """Normalised (email, role, name), or InvalidValue naming the field (the CLI's only check;
     the API's schema checks the same first)."""
-    email = email.strip().lower()
+    email = normal_email(email)
     if len(email) > MAX_EMAIL or not EMAIL_RE.match(email):
         raise InvalidValue(f"{email!r} is not an email address", field="email")
     if role not in ROLES:
@@ -49,15 +85,38 @@ def _checked_user(email: str, role: str, name: str) -> tuple[str, str, str]:
     return email, role, name
 
 
-def create_user(email: str, role: str, name: str = "") -> tuple[User, str]:
-    """Create a user; return it with its token (the only time the token is visible)."""
+def checked_password(password: str, field: str = "password") -> str:
+    if len(password) < MIN_PASSWORD:
+        raise InvalidValue(f"a password needs at least {MIN_PASSWORD} characters",
+                           field=field)
+    if len(password) > MAX_PASSWORD or "\x00" in password:
+        raise InvalidValue(f"a password has at most {MAX_PASSWORD} characters and no NUL",
+                           field=field)
+    return password
+
+
+def _new_token(user: User, name: str) -> tuple[ApiToken, str]:
+    token = secrets.token_urlsafe(32)
+    return rows.add(ApiToken(user_id=user.id, name=name, token_hash=hash_token(token),
+                             created_at=stamp())), token
+
+
+def new_user(email: str, role: str, name: str = "") -> User:
+    """A user without a password or a token (an invitation gives them a password)."""
     email, role, name = _checked_user(email, role, name)
     if users.email_taken(email):
         raise EmailTaken(email)
-    token = secrets.token_urlsafe(32)
-    user = rows.add(User(email=email, role=role, name=name, token_hash=hash_token(token),
+    return rows.add(User(email=email, role=role, name=name, login_version=0,
                          created_at=stamp()))
-    return user, token
+
+
+def create_user(email: str, role: str, name: str = "",
+                password: str | None = None) -> tuple[User, str]:
+    """Create a user; return it with its first token (the only time the token is visible)."""
+    user = new_user(email, role, name)
+    if password is not None:
+        user.password_hash = _hasher.hash(checked_password(password))
+    return user, _new_token(user, FIRST_TOKEN)[1]
 
 
 def create_user_for(caller: Caller, email: str, role: str, name: str) -> tuple[User, str]:
@@ -67,21 +126,119 @@ def create_user_for(caller: Caller, email: str, role: str, name: str) -> tuple[U
 
 
 def rotate_token(email: str) -> tuple[User, str]:
-    """Replace the user's token; the user and the new token (shown once)."""
-    user = users.by_email(email.strip().lower())
+    """Revoke every token of the user and give them a new one (shown once)."""
+    user = users.by_email(normal_email(email))
     if user is None:
         raise UnknownUser(email)
-    token = secrets.token_urlsafe(32)
-    user.token_hash = hash_token(token)
+    users.drop_tokens(user.id)
+    return user, _new_token(user, "rotated from the command line")[1]
+
+
+def set_password(email: str, password: str) -> User:
+    """Set a user's password (the CLI; the demo), ending their sessions elsewhere."""
+    user = users.by_email(normal_email(email))
+    if user is None:
+        raise UnknownUser(email)
+    store_password(user, password)
+    return user
+
+
+def store_password(user: User, password: str) -> None:
+    user.password_hash = _hasher.hash(checked_password(password))
+    user.login_version += 1
     rows.flush()
-    return user, token
+
+
+def _caller_of(acting: Acting) -> Caller:
+    user = acting.user
+    return Caller(role=user.role, email=user.email, name=user.name, user_id=user.id,
+                  athlete_id=acting.athlete_id, therapist_id=acting.therapist_id,
+                  login_version=user.login_version)
 
 
 def caller_for_token(token: str) -> Caller | None:
     """Who holds this token (None: nobody), with the profiles they act as (one query)."""
     acting = users.acting_by_token_hash(hash_token(token))
-    if acting is None:
+    return None if acting is None else _caller_of(acting)
+
+
+def session_id(caller: Caller) -> str:
+    return f"{caller.user_id}.{caller.login_version}"
+
+
+def caller_for_session(sid: str) -> Caller | None:
+    """Who a signed-in session belongs to (None: nobody, or a session that has ended)."""
+    user_id, _, version = sid.partition(".")
+    if not (user_id.isdigit() and version.isdigit()) or len(user_id) > 12:
         return None
-    user = acting.user
-    return Caller(role=user.role, email=user.email, name=user.name, user_id=user.id,
-                  athlete_id=acting.athlete_id, therapist_id=acting.therapist_id)
+    acting = users.acting_by_id(int(user_id))
+    if acting is None or acting.user.login_version != int(version):
+        return None
+    return _caller_of(acting)
+
+
+def sign_in(email: str, password: str) -> Caller:
+    """The caller whose email and password these are; SignInFailed otherwise (as long for
+    an unknown email as for a wrong password)."""
+    email = normal_email(email)
+    user = users.by_email(email) if len(email) <= MAX_EMAIL else None
+    stored = user.password_hash if user is not None and user.password_hash else _NOBODY
+    try:
+        _hasher.verify(stored, password)
+    except (VerificationError, InvalidHashError):
+        raise SignInFailed() from None
+    if user is None or not user.password_hash:
+        raise SignInFailed()
+    if _hasher.check_needs_rehash(stored):
+        user.password_hash = _hasher.hash(password)
+        rows.flush()
+    acting = users.acting_by_id(user.id)
+    assert acting is not None
+    return _caller_of(acting)
+
+
+def _own_user(caller: Caller) -> User:
+    user = rows.get(User, caller.user_id) if caller.user_id is not None else None
+    if user is None:
+        raise UnknownUser(caller.email)
+    return user
+
+
+def change_password_for(caller: Caller, current: str, new: str) -> Caller:
+    """Change one's own password; every other session ends. The caller to sign in again."""
+    user = _own_user(caller)
+    try:
+        _hasher.verify(user.password_hash or _NOBODY, current)
+    except (VerificationError, InvalidHashError):
+        raise WrongPassword() from None
+    checked_password(new, field="new")
+    store_password(user, new)
+    return replace(caller, login_version=user.login_version)
+
+
+def sign_out_everywhere_for(caller: Caller) -> None:
+    user = _own_user(caller)
+    user.login_version += 1
+    rows.flush()
+
+
+def tokens_for(caller: Caller) -> list[ApiToken]:
+    return users.tokens_of(_own_user(caller).id)
+
+
+def create_token_for(caller: Caller, name: str) -> tuple[ApiToken, str]:
+    """A new named token of one's own; the token is shown once."""
+    name = name.strip()
+    if not name or len(name) > MAX_TOKEN_NAME:
+        raise InvalidValue(f"give the token a name of 1 to {MAX_TOKEN_NAME} characters "
+                           "(what uses it)", field="name")
+    return _new_token(_own_user(caller), name)
+
+
+def revoke_token_for(caller: Caller, token_id: int) -> ApiToken:
+    """Revoke one of one's own tokens: it answers 401 from now on."""
+    token = users.token_of(_own_user(caller).id, token_id)
+    if token is None:
+        raise NotFound("token", token_id)
+    rows.delete(token)
+    return token

@@ -1,8 +1,9 @@
 """The demo clinic: `flask --app wsgi demo`.
 
 Three therapists in two time zones, five athletes with races and rides three to five weeks
-ahead of the services' clock (so the demo never goes stale), some time off and some
-sessions already booked. Idempotent: therapists and athletes are found by email, events by
+ahead of the services' clock (so the demo never goes stale), a coach's team, some time
+off and some sessions already booked, and one sign-in per role (LOGINS, printed as the
+contract says: `sign in as <role>: <email> <password>`). Idempotent: therapists and athletes are found by email, events by
 (athlete, name), time off by (therapist, reason), bookings by (athlete, event, kind); a
 second run adds nothing. Everything goes through the services the API uses (bookings
 through `proposals.propose` and `bookings.book`, so they obey every rule). Adds and
@@ -15,13 +16,11 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from types import SimpleNamespace
 
-from flask import current_app
-
 from ..core.kinds import POST, PRE
 from ..core.zones import load_zone
 from ..db.models import Athlete, Event, Therapist
-from ..db.queries import athletes, bookings, events, therapists
-from . import clinic, proposals
+from ..db.queries import athletes, bookings, events, therapists, users
+from . import accounts, clinic, proposals
 from .bookings import book
 from .clinic import DAY_NUMBERS
 from .common import now
@@ -76,9 +75,22 @@ class DemoEvent:
     bookings: tuple[tuple[str, str], ...] = field(default_factory=tuple)
 
 
+DEMO_ATHLETE = "mara.runner@athletes.example"
+COACH_EMAIL = "carla.brandt@coaches.example"
+TEAM = ("Havelland Running Club", (DEMO_ATHLETE, "lena.hoffmann@athletes.example",
+                                   "tom.becker@athletes.example"))
+# One sign-in per role: (role, email, name, password). Demo passwords, printed by `demo`.
+LOGINS = (
+    ("athlete", DEMO_ATHLETE, "Mara Runner", "athlete-demo-2027"),
+    ("coach", COACH_EMAIL, "Carla Brandt", "coach-demo-2027"),
+    ("therapist", "ana.ruiz@clinic.example", "Ana Ruiz", "therapist-demo-2027"),
+    ("admin", "admin@clinic.example", "Clinic admin", "admin-demo-2027"),
+)
+
+
 def demo_email() -> str:
-    """The demo athlete's email as stored (the pages act for this athlete)."""
-    return current_app.config["DEMO_ATHLETE_EMAIL"].strip().lower()
+    """The demo athlete's email (the athlete's demo sign-in)."""
+    return DEMO_ATHLETE
 
 
 def _athletes() -> tuple[dict[str, str], ...]:
@@ -131,7 +143,7 @@ class Added:
     """What one run added, by kind of row."""
 
     counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(
-        ("therapists", "athletes", "events", "time off", "bookings"), 0))
+        ("therapists", "athletes", "teams", "users", "events", "time off", "bookings"), 0))
 
     def add(self, what: str) -> None:
         self.counts[what] += 1
@@ -206,12 +218,37 @@ def _book(event: Event, athlete: Athlete, kind: str, therapist: Therapist,
         added.add("bookings")
 
 
-def _summary(added: Added, people: dict[str, Athlete]) -> str:
-    demo = people[demo_email()]
+def _team(people: dict[str, Athlete], added: Added) -> None:
+    name, members = TEAM
+    team = athletes.team_named(name, COACH_EMAIL)
+    if team is None:
+        team = clinic.create_team(name, COACH_EMAIL)
+        added.add("teams")
+    for email in members:
+        if not athletes.is_member(team.id, people[email].id):
+            clinic.add_member(team, people[email])
+
+
+def _logins(added: Added) -> None:
+    """One user per role with the demo password (set again if someone changed it)."""
+    for role, email, name, password in LOGINS:
+        if users.by_email(email) is None:
+            accounts.create_user(email, role, name, password)
+            added.add("users")
+            continue
+        try:
+            accounts.sign_in(email, password)
+        except accounts.SignInFailed:
+            accounts.set_password(email, password)
+
+
+def _summary(added: Added) -> str:
     parts = [f"{n} {what}" for what, n in added.counts.items() if n]
     head = "demo clinic loaded: added " + ", ".join(parts) if parts else (
         "demo clinic already loaded: nothing added")
-    return f"{head}\nthe pages act for {demo.name} <{demo.email}>; open / to plan a race"
+    lines = [head, "open the app and sign in as any of these (demo passwords):"]
+    lines += [f"sign in as {role}: {email} {password}" for role, email, _, password in LOGINS]
+    return "\n".join(lines)
 
 
 def load_demo() -> str:
@@ -220,10 +257,12 @@ def load_demo() -> str:
     days, added = anchors(today), Added()
     staff = _therapists(added)
     people = _athlete_rows(added)
+    _team(people, added)
+    _logins(added)
     _time_off(staff, days, added)
     for spec in _events():
         athlete = people[spec.athlete_email]
         event = _event(spec, athlete, days, added)
         for kind, therapist_email in spec.bookings:
             _book(event, athlete, kind, staff[therapist_email], added)
-    return _summary(added, people)
+    return _summary(added)

@@ -100,21 +100,26 @@ def compose(booking: Booking, to: Party, other: Party, event: Event | None,
     return message
 
 
-def team_summary(to_name: str, to_email: str, team_name: str, event: Event,
-                 lines: list[tuple[str, str, Booking]]) -> EmailMessage:
-    """The coach's one message after a team booking: who sees whom, when (in the event's
-    zone). Plain text only: every athlete and therapist gets their own invitation.
-    `lines`: (athlete name, therapist name, booking), in the order to list them."""
+def plain(to_name: str, to_email: str, subject: str, text: str) -> EmailMessage:
+    """A plain-text message from the clinic (a team summary, a sign-in link)."""
     config = current_app.config
     origin = sender()
     message = EmailMessage(policy=MAIL_POLICY)
     message["From"] = Address(_clean(config["CLINIC_NAME"]), addr_spec=origin)
     message["To"] = Address(_clean(to_name), addr_spec=to_email)
-    message["Subject"] = f"Booked for {_clean(team_name)}: {len(lines)} sessions, " \
-                         f"{_clean(event.name)}"
+    message["Subject"] = _clean(subject)
     message["Date"] = format_datetime(stamp())
     message["Message-ID"] = make_msgid(domain=origin.rpartition("@")[2] or None)
     message["Auto-Submitted"] = "auto-generated"
+    message.set_content(text, cte=_seven_bit(text, "quoted-printable"))
+    return message
+
+
+def team_summary(to_name: str, to_email: str, team_name: str, event: Event,
+                 lines: list[tuple[str, str, Booking]]) -> EmailMessage:
+    """The coach's one message after a team booking: who sees whom, when (in the event's
+    zone). Plain text only: every athlete and therapist gets their own invitation.
+    `lines`: (athlete name, therapist name, booking), in the order to list them."""
     body = [f"Hello {_clean(to_name) or 'coach'},", "",
             f"These sessions are booked for {_clean(team_name)} around {_clean(event.name)}:",
             ""]
@@ -122,7 +127,6 @@ def team_summary(to_name: str, to_email: str, team_name: str, event: Event,
         body.append(f"- {_clean(athlete)}: {title(booking.kind)}, "
                     f"{_when(booking, event.timezone)}, with {_clean(therapist)}")
     body += ["", "Each athlete and therapist has their own calendar invitation; the team's "
-             "calendar feed shows them all.", "", "-- ", config["CLINIC_NAME"]]
-    text = "\n".join(body) + "\n"
-    message.set_content(text, cte=_seven_bit(text, "quoted-printable"))
-    return message
+             "calendar feed shows them all.", "", "-- ", current_app.config["CLINIC_NAME"]]
+    return plain(to_name, to_email, f"Booked for {team_name}: {len(lines)} sessions, "
+                 f"{event.name}", "\n".join(body) + "\n")

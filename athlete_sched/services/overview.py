@@ -1,7 +1,6 @@
 """What the athlete's pages show and do: their races with the windows and the best slots,
 their sessions with the event and therapist of each, read in batches (one query for each
-kind of row, never one per row). The pages act for one athlete: until sign-in arrives, the
-demo athlete (DEMO_ATHLETE_EMAIL), and only on their own events.
+kind of row, never one per row). The signed-in athlete sees and books only their own.
 """
 
 from __future__ import annotations
@@ -10,27 +9,17 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from flask import current_app
-
-from ..core.errors import Conflict, InvalidValue, NotFound
+from ..core.errors import InvalidValue, NotFound
 from ..core.intervals import Interval
 from ..core.kinds import PRE, WINDOW_KINDS
 from ..core.proposals import Slot
 from ..db.models import Athlete, Booking, Event, Screening, Therapist
-from ..db.queries import MAX_EVENT_DAYS, athletes, bookings, events, rows, therapists
+from ..db.queries import MAX_EVENT_DAYS, bookings, events, rows, therapists
 from . import calendars, screening
 from .access import Caller
 from .bookings import book
 from .common import EventView, event_view, found, now
 from .proposals import propose
-
-
-class DemoNotLoaded(Conflict):
-    code = "demo-not-loaded"
-
-    def __init__(self) -> None:
-        super().__init__("The demo clinic is not loaded yet. Run `flask --app wsgi demo` "
-                         "(with the same DATABASE_URL) and reload this page.")
 
 
 class UnknownSlot(InvalidValue):
@@ -71,29 +60,6 @@ class Home:
     sessions: list[Session]  # confirmed, not over yet
 
 
-def _page_athlete() -> Athlete | None:
-    """Whom the pages act for: the demo athlete (None until the demo is loaded)."""
-    return athletes.by_email(current_app.config["DEMO_ATHLETE_EMAIL"].strip().lower())
-
-
-def _caller_of(athlete: Athlete) -> Caller:
-    return Caller(role="athlete", email=athlete.email, name=athlete.name,
-                  athlete_id=athlete.id)
-
-
-def page_caller() -> Caller | None:
-    """The pages' caller: the demo athlete (None until the demo is loaded)."""
-    athlete = _page_athlete()
-    return None if athlete is None else _caller_of(athlete)
-
-
-def required_caller() -> Caller:
-    caller = page_caller()
-    if caller is None:
-        raise DemoNotLoaded()
-    return caller
-
-
 def _sessions(athlete: Athlete, found_: list[Booking],
               known: Iterable[Event] = ()) -> list[Session]:
     """The bookings with their events (those not `known` already) and therapists, read in
@@ -113,12 +79,6 @@ def _sessions(athlete: Athlete, found_: list[Booking],
 def home(caller: Caller) -> Home:
     """The athlete's events whose recovery window is still open, and future sessions."""
     return _home(found(Athlete, caller.athlete_id, "athlete"))
-
-
-def page_home() -> Home | None:
-    """The home page of whom the pages act for (None until the demo is loaded)."""
-    athlete = _page_athlete()
-    return None if athlete is None else _home(athlete)
 
 
 def _home(athlete: Athlete) -> Home:

@@ -3,7 +3,7 @@
 - api.py: the JSON API's blueprint (/api/v1) and its guard; api_*.py add the routes of
   each area to it (clinic, scheduling, team, screening, busy calendars, calendars);
 - feeds.py: the public calendar feeds (/feeds/<token>.ics);
-- pages/: the server-rendered pages;
+- pages/: the server-rendered pages, behind sign-in (auth.py: Flask-Login);
 - schemas/: the pydantic models that validate requests, serialize answers and make the
   OpenAPI document (openapi.py); http.py: parsing, auth, answers; errors.py: the mapping
   of every error to the contract's JSON or a readable page.
@@ -29,9 +29,20 @@ def register(app: Flask) -> None:
         feeds,
         pages,
     )
-    from .pages import home, race, session  # noqa: F401 - imported for their routes
+    from . import auth
+    from .pages import (  # noqa: F401 - imported for their routes
+        account,
+        admin,
+        coach,
+        home,
+        race,
+        session,
+        therapist,
+    )
+    from .pages import auth as sign_in_pages  # noqa: F401
 
     errors.register(app)
+    auth.register(app)
     app.register_blueprint(api.bp)
     app.register_blueprint(feeds.bp)  # GET /feeds/<token>.ics (public)
     app.register_blueprint(pages.bp)

@@ -259,7 +259,7 @@ def test_created_user_gets_a_working_token_stored_only_as_a_hash(app, api, clini
 
     with app.app_context():
         stored = db.session.execute(sa.text(
-            "SELECT token_hash FROM user_account WHERE id = :id"), {"id": body["id"]}).scalar()
+            "SELECT token_hash FROM api_token WHERE user_id = :id"), {"id": body["id"]}).scalar()
         assert stored == hashlib.sha256(token.encode()).hexdigest()
         for table in db.metadata.sorted_tables:
             for row in db.session.execute(sa.select(table)):

@@ -324,11 +324,11 @@ def page_text(client, url: str) -> str:
     return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
 
 
-def test_booking_page_shows_the_athletes_flags_and_the_decision(app, api, client, make_user,
+def test_booking_page_shows_the_athletes_flags_and_the_decision(app, api, page_as, make_user,
                                                                 make_athlete, make_event,
                                                                 make_therapist):
-    email = app.config["DEMO_ATHLETE_EMAIL"]  # the pages act for this athlete
-    athlete, therapist = make_athlete(email=email), make_therapist(email="ana@clinic.test")
+    athlete, therapist = make_athlete(), make_therapist(email="ana@clinic.test")
+    client = page_as("athlete", athlete["email"])  # signed in as this athlete
     booking = book(api, make_event(athlete["id"])["id"], therapist["id"], "pre",
                    "2027-05-12T09:00")
     url = f"/bookings/{booking['id']}"
@@ -384,14 +384,14 @@ def mail_texts(app) -> list[tuple[str, str]]:
     return found
 
 
-def test_no_screening_word_in_any_ics_feed_or_email(app, api, client, monkeypatch,
+def test_no_screening_word_in_any_ics_feed_or_email(app, api, client, page_as, monkeypatch,
                                                     make_user, make_athlete, make_event,
                                                     make_therapist):
     from athlete_sched.services import mail
 
     monkeypatch.setattr(mail, "deliver", lambda ids: None)  # queue, do not send
     app.config["MAIL_SERVER"] = "127.0.0.1"
-    athlete = make_athlete(email=app.config["DEMO_ATHLETE_EMAIL"], name="Mara Runner")
+    athlete = make_athlete(email="mara.runner@athletes.example", name="Mara Runner")
     therapist = make_therapist(name="Ana Ruiz")
     team = created(api.post("/api/v1/teams", {"name": "Trail Club", "coach_email": "c@c.test"}))
     created(api.post(f"/api/v1/teams/{team['id']}/members", {"athlete_id": athlete["id"]}))
@@ -414,7 +414,8 @@ def test_no_screening_word_in_any_ics_feed_or_email(app, api, client, monkeypatc
              for b in (pre, post, relay_pre)}
     files["therapist's invite"] = therapist_api.get(f"/api/v1/bookings/{pre['id']}/invite.ics")
     files["race invites"] = api.get(f"/api/v1/events/{race['id']}/invites.ics")
-    files["page invite"] = client.get(f"/bookings/{pre['id']}/invite.ics")
+    athlete_page = page_as("athlete", athlete["email"])
+    files["page invite"] = athlete_page.get(f"/bookings/{pre['id']}/invite.ics")
     for kind, ident in (("therapists", therapist["id"]), ("athletes", athlete["id"]),
                         ("teams", team["id"])):
         feed = urlsplit(ok(api.get(f"/api/v1/{kind}/{ident}/feed"))["url"]).path

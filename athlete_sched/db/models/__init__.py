@@ -15,6 +15,7 @@ from .bookings import Booking, Event
 from .calendars import BusyCalendar, BusyInterval, CalendarFeed, DataVersion, MailMessage
 from .common import (
     CALENDAR_KINDS,
+    LINK_PURPOSES,
     MAIL_METHODS,
     ONCE_KINDS_WHERE,
     PRIORITIES,
@@ -24,6 +25,7 @@ from .common import (
     STATUSES,
 )
 from .people import (
+    ApiToken,
     Athlete,
     Screening,
     Team,
@@ -31,13 +33,14 @@ from .people import (
     Therapist,
     TherapistPeriod,
     TimeOff,
+    SignInLink,
     User,
     WorkingPeriodRow,
 )
 
 __all__ = [
-    "CALENDAR_KINDS", "MAIL_METHODS", "ONCE_KINDS_WHERE", "PRIORITIES", "ROLES",
-    "SCREENING_DECISIONS", "SPORTS", "STATUSES", "Athlete", "Booking", "BusyCalendar",
-    "BusyInterval", "CalendarFeed", "DataVersion", "Event", "MailMessage", "Screening", "Team",
+    "CALENDAR_KINDS", "LINK_PURPOSES", "MAIL_METHODS", "ONCE_KINDS_WHERE", "PRIORITIES", "ROLES",
+    "SCREENING_DECISIONS", "SPORTS", "STATUSES", "ApiToken", "Athlete", "Booking", "BusyCalendar",
+    "BusyInterval", "CalendarFeed", "DataVersion", "Event", "MailMessage", "Screening", "SignInLink", "Team",
     "TeamMember", "Therapist", "TherapistPeriod", "TimeOff", "User", "WorkingPeriodRow",
 ]

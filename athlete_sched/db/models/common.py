@@ -9,6 +9,7 @@ from ...core.screening import DECISIONS
 from ...core.season import PRIORITIES as PRIORITIES  # an event's priority
 
 ROLES = ("admin", "therapist", "coach", "athlete")
+LINK_PURPOSES = ("reset", "invite")  # one-time sign-in links
 SPORTS = ("running", "mtb", "cycling", "triathlon", "other")
 STATUSES = ("confirmed", "cancelled")
 SCREENING_DECISIONS = DECISIONS

@@ -1,4 +1,4 @@
-"""The clinic's people and their schedules: users, therapists with their weekly working
+"""The clinic's people and their schedules: users (passwords, API tokens, one-time links), therapists with their weekly working
 periods and time off, athletes, teams, and the athletes' screening."""
 
 from __future__ import annotations
@@ -17,10 +17,15 @@ from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
 
 from ...extensions import db
 from ..types import UTCDateTime
-from .common import ROLES, SCREENING_DECISIONS, SPORTS, in_
+from .common import LINK_PURPOSES, ROLES, SCREENING_DECISIONS, SPORTS, in_
 
 
 class User(db.Model):
+    """Someone who signs in: with a password on the pages (argon2id hash; None until they
+    set one through an invitation or a reset link), with bearer tokens on the API.
+    `login_version` is part of the signed-in session's id: raising it (a new password,
+    "sign out everywhere") ends every session and remember-me cookie issued before."""
+
     __tablename__ = "user_account"
     __table_args__ = (CheckConstraint(in_("role", ROLES), name="role"),)
 
@@ -28,8 +33,41 @@ class User(db.Model):
     email: Mapped[str] = mapped_column(String(254), unique=True)
     name: Mapped[str] = mapped_column(String(200), default="")
     role: Mapped[str] = mapped_column(String(16))
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    login_version: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ApiToken(db.Model):
+    """A named bearer token of a user, stored only as its SHA-256 hash (the token is 256
+    random bits). Revoking deletes the row."""
+
+    __tablename__ = "api_token"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"),
+                                         index=True)
+    name: Mapped[str] = mapped_column(String(100))
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class SignInLink(db.Model):
+    """A one-time link emailed to a user: `reset` (forgotten password) or `invite` (a new
+    account sets its password). Stored as the token's hash; single use (`used_at`) and
+    expiring (`expires_at`)."""
+
+    __tablename__ = "sign_in_link"
+    __table_args__ = (CheckConstraint(in_("purpose", LINK_PURPOSES), name="purpose"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"),
+                                         index=True)
+    purpose: Mapped[str] = mapped_column(String(16))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class Therapist(db.Model):

@@ -65,3 +65,13 @@ def coached_athlete_ids(coach_email: str) -> set[int]:
     return set(db.session.scalars(
         select(TeamMember.athlete_id).join(Team, Team.id == TeamMember.team_id)
         .where(Team.coach_email == coach_email)))
+
+
+def team_named(name: str, coach_email: str | None) -> Team | None:
+    return db.session.scalar(select(Team).where(Team.name == name,
+                                                Team.coach_email == coach_email))
+
+
+def teams_of_coach(coach_email: str) -> list[Team]:
+    return list(db.session.scalars(select(Team).where(Team.coach_email == coach_email)
+                                   .order_by(Team.name, Team.id)))

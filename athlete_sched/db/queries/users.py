@@ -1,15 +1,16 @@
-"""Users and the profiles they act as (a therapist or athlete user acts as the therapist or
-athlete profile with the same email)."""
+"""Users, their API tokens and one-time links, and the profiles they act as (a therapist or
+athlete user acts as the therapist or athlete profile with the same email)."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from functools import cache
 from typing import NamedTuple
 
-from sqlalchemy import Select, bindparam, select
+from sqlalchemy import Select, bindparam, delete, func, select, update
 
 from ...extensions import db
-from ..models import Athlete, Therapist, User
+from ..models import ApiToken, Athlete, SignInLink, Therapist, User
 
 
 class Acting(NamedTuple):
@@ -28,16 +29,67 @@ def email_taken(email: str) -> bool:
     return db.session.scalar(select(User.id).where(User.email == email)) is not None
 
 
-@cache
-def _acting_statement() -> Select:
-    """Built once: every API request authenticates (db/queries/spans.py, on statements)."""
+def _acting() -> Select:
     return (select(User, Athlete.id, Therapist.id)
             .outerjoin(Athlete, Athlete.email == User.email)
-            .outerjoin(Therapist, Therapist.email == User.email)
-            .where(User.token_hash == bindparam("token_hash")))
+            .outerjoin(Therapist, Therapist.email == User.email))
+
+
+@cache
+def _by_token_statement() -> Select:
+    """Built once: every API request authenticates (db/queries/spans.py, on statements)."""
+    return (_acting().join(ApiToken, ApiToken.user_id == User.id)
+            .where(ApiToken.token_hash == bindparam("token_hash")))
+
+
+@cache
+def _by_id_statement() -> Select:
+    """Built once: every signed-in page request reads its user."""
+    return _acting().where(User.id == bindparam("user_id"))
 
 
 def acting_by_token_hash(token_hash: str) -> Acting | None:
     """The user holding this token, with its profiles' ids, in one query."""
-    row = db.session.execute(_acting_statement(), {"token_hash": token_hash}).first()
+    row = db.session.execute(_by_token_statement(), {"token_hash": token_hash}).first()
     return None if row is None else Acting(*row)
+
+
+def acting_by_id(user_id: int) -> Acting | None:
+    """The user, with its profiles' ids, in one query."""
+    row = db.session.execute(_by_id_statement(), {"user_id": user_id}).first()
+    return None if row is None else Acting(*row)
+
+
+def tokens_of(user_id: int) -> list[ApiToken]:
+    return list(db.session.scalars(select(ApiToken).where(ApiToken.user_id == user_id)
+                                   .order_by(ApiToken.id)))
+
+
+def token_of(user_id: int, token_id: int) -> ApiToken | None:
+    return db.session.scalar(select(ApiToken).where(ApiToken.id == token_id,
+                                                    ApiToken.user_id == user_id))
+
+
+def drop_tokens(user_id: int) -> None:
+    db.session.execute(delete(ApiToken).where(ApiToken.user_id == user_id))
+
+
+def link_by_hash(token_hash: str) -> SignInLink | None:
+    return db.session.scalar(select(SignInLink).where(SignInLink.token_hash == token_hash))
+
+
+def page(after_id: int, limit: int) -> list[User]:
+    return list(db.session.scalars(select(User).where(User.id > after_id)
+                                   .order_by(User.id).limit(limit)))
+
+
+def count() -> int:
+    return db.session.scalar(select(func.count()).select_from(User)) or 0
+
+
+def use_links(user_id: int, purpose: str, at: datetime) -> None:
+    """Use up every open link of this purpose of the user."""
+    db.session.execute(update(SignInLink)
+                       .where(SignInLink.user_id == user_id, SignInLink.purpose == purpose,
+                              SignInLink.used_at.is_(None))
+                       .values(used_at=at))

@@ -1,22 +1,53 @@
-"""Server-rendered pages: plan a race, see its windows and the best slots, book one.
+"""Server-rendered pages for every role, behind sign-in (web/auth.py).
 
-Until sign-in arrives, the pages act for the athlete whose email is DEMO_ATHLETE_EMAIL
-(`flask --app wsgi demo` creates it; services/overview.py). Plain HTML forms with
-POST-redirect-GET, so every page works without JavaScript; forms carry a Flask-WTF CSRF
-token. Each view is one unit of work (services/unit_of_work.py): a POST that answers an
-error page changes nothing.
+Plain HTML forms with POST-redirect-GET, so every page works without JavaScript; forms
+carry a Flask-WTF CSRF token. Each view is one unit of work (services/unit_of_work.py): a
+POST that answers an error page changes nothing.
 
-The views, by area: home.py (the athlete's races and sessions, the plan-a-race form),
+The views, by area: auth.py (sign in and out, password reset, invitations), account.py
+(one's password and API tokens); the athlete's home.py (their season, plan a race),
 race.py (a race's windows and slots, booking one), session.py (a booked session and its
-invite); format.py formats times and zones for all of them.
+invite); coach.py, therapist.py, admin.py, docs.py (the API's documentation); format.py
+formats times and zones for all of them. Templates: one folder per area.
 """
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+from flask import Blueprint, current_app, render_template
+from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 
+from ...services.accounts import MIN_PASSWORD
+
 bp = Blueprint("pages", __name__)
+
+# The navigation of each role: (endpoint, label). An endpoint not there yet is left out.
+NAV = {
+    "athlete": (("pages.season", "My season"), ("pages.screening", "Screening")),
+    "coach": (("pages.teams", "Teams"),),
+    "therapist": (("pages.week", "My week"), ("pages.hours", "Hours"),
+                  ("pages.time_off", "Time off"), ("pages.busy", "Busy calendar")),
+    "admin": (("pages.admin_home", "Clinic"), ("pages.admin_therapists", "Therapists"),
+              ("pages.admin_athletes", "Athletes"), ("pages.admin_teams", "Teams"),
+              ("pages.admin_users", "Users"), ("pages.admin_settings", "Settings")),
+}
+ROLE_HOME = {"athlete": "pages.season", "coach": "pages.teams", "therapist": "pages.week",
+             "admin": "pages.admin_home"}
+
+
+@bp.app_context_processor
+def _navigation() -> dict:
+    def nav() -> list[tuple[str, str]]:
+        if not current_user.is_authenticated:
+            return []
+        views = current_app.view_functions
+        return [(e, label) for e, label in NAV.get(current_user.role, ()) if e in views]
+
+    def has_page(endpoint: str) -> bool:
+        return endpoint in current_app.view_functions
+
+    return {"nav": nav, "has_page": has_page, "role_home": ROLE_HOME,
+            "min_password": MIN_PASSWORD}
 
 
 @bp.errorhandler(CSRFError)

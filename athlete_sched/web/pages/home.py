@@ -18,6 +18,7 @@ from ...services import events, overview, unit_of_work
 from ...services.common import now
 from ...services.overview import Home
 from ..schemas.scheduling import EventIn
+from ..auth import page_caller, signed_in
 from . import bp
 from .format import booking_row, event_when
 
@@ -98,28 +99,25 @@ def plan_form(athlete: Any) -> PlanForm:
     return form
 
 
-def render_index(found: Home | None, form: PlanForm | None, status: int = 200):
-    """The home page: without the demo, how to load it."""
-    if found is None:
-        return render_template("index.html", athlete=None, form=None, events=[],
-                               bookings=[]), status
+def render_index(found: Home, form: PlanForm, status: int = 200):
+    """The athlete's home page: their races and sessions, and the plan-a-race form."""
     return render_template(
         "index.html", athlete=found.athlete, form=form,
         events=[(v.event, event_when(v)) for v in found.events],
         bookings=[booking_row(s) for s in found.sessions]), status
 
 
-@bp.get("/")
-def index():
-    found = overview.page_home()
-    return render_index(found, found and plan_form(found.athlete))
+@bp.get("/season")
+@signed_in("athlete")
+def season():
+    found = overview.home(page_caller())
+    return render_index(found, plan_form(found.athlete))
 
 
 @bp.post("/events")
+@signed_in("athlete")
 def plan_race():
-    caller = overview.page_caller()
-    if caller is None:
-        return render_index(None, None, 409)
+    caller = page_caller()
     form = PlanForm()
     if form.timezone.data not in COMMON_ZONES:
         form.timezone.choices = [form.timezone.data, *COMMON_ZONES]

@@ -13,6 +13,7 @@ from ...core.zones import load_zone
 from ...services import overview, unit_of_work
 from ...services.access import Caller
 from ..errors import domain_status
+from ..auth import page_caller, signed_in
 from . import bp
 from .format import KIND_TITLES, event_when, window_view
 from .home import SPORTS
@@ -40,8 +41,9 @@ def render_event(caller: Caller, event_id: int, status: int = 200, error: str | 
 
 
 @bp.get("/events/<int:event_id>")
+@signed_in("athlete")
 def event_page(event_id: int):
-    return render_event(overview.required_caller(), event_id)
+    return render_event(page_caller(), event_id)
 
 
 def requested_slot() -> tuple[str, int, datetime]:
@@ -61,8 +63,9 @@ def requested_slot() -> tuple[str, int, datetime]:
 
 
 @bp.post("/events/<int:event_id>/book")
+@signed_in("athlete")
 def book_slot(event_id: int):
-    caller = overview.required_caller()
+    caller = page_caller()
     overview.own_event(caller, event_id)
     try:
         kind, therapist_id, start = requested_slot()

@@ -8,13 +8,15 @@ from ...core.screening import CONSIDERATIONS
 from ...services import overview
 from ..http import ics
 from ..schemas.screening import screening_json
+from ..auth import page_caller, signed_in
 from . import bp
 from .format import booking_row
 
 
 @bp.get("/bookings/<int:booking_id>")
+@signed_in("athlete")
 def booking_page(booking_id: int):
-    caller = overview.required_caller()
+    caller = page_caller()
     found, answers = overview.session(caller, booking_id)  # their own: flags and decision
     return render_template("booking.html", athlete=caller, row=booking_row(found),
                            considerations=CONSIDERATIONS,
@@ -22,7 +24,8 @@ def booking_page(booking_id: int):
 
 
 @bp.get("/bookings/<int:booking_id>/invite.ics")
+@signed_in("athlete")
 def booking_invite(booking_id: int):
     """The session as a calendar invite (what the API's invite.ics serves: METHOD REQUEST,
     or CANCEL once cancelled)."""
-    return ics(overview.invite(overview.required_caller(), booking_id))
+    return ics(overview.invite(page_caller(), booking_id))
