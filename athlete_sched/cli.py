@@ -1,5 +1,5 @@
-"""Flask commands: `users create`, `users rotate-token`, `users set-password`, `demo`, `db`. Each runs as one
-unit of work (services/unit_of_work.run): committed once at its end."""
+"""Flask commands: `users create`, `users rotate-token`, `users set-password`, `demo`,
+`db`. Each runs as one unit of work (services/unit_of_work.run): committed once at its end."""
 
 from __future__ import annotations
 

@@ -3,9 +3,10 @@
 Three therapists in two time zones, five athletes with races and rides three to five weeks
 ahead of the services' clock (so the demo never goes stale), a coach's team, some time
 off and some sessions already booked, and one sign-in per role (LOGINS, printed as the
-contract says: `sign in as <role>: <email> <password>`). Idempotent: therapists and athletes are found by email, events by
-(athlete, name), time off by (therapist, reason), bookings by (athlete, event, kind); a
-second run adds nothing. Everything goes through the services the API uses (bookings
+contract says: `sign in as <role>: <email> <password>`). Idempotent: therapists,
+athletes and users are found by email, the team by name and coach, events by (athlete,
+name), time off by (therapist, reason), bookings by (athlete, event, kind); a second run
+adds nothing. Everything goes through the services the API uses (bookings
 through `proposals.propose` and `bookings.book`, so they obey every rule). Adds and
 flushes only; the CLI command runs it as one unit of work.
 """

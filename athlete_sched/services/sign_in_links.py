@@ -21,7 +21,7 @@ from ..db.models import SignInLink, User
 from ..db.queries import rows, users
 from . import mail
 from .access import Caller, require_role
-from .accounts import store_password, hash_token, new_user, normal_email
+from .accounts import hash_token, new_user, normal_email, store_password
 from .common import now, stamp
 from .mail_text import plain
 

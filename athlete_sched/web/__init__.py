@@ -25,11 +25,11 @@ def register(app: Flask) -> None:
         api_scheduling,
         api_screening,
         api_team,
+        auth,
         errors,
         feeds,
         pages,
     )
-    from . import auth
     from .pages import (  # noqa: F401 - imported for their routes
         account,
         admin,

@@ -28,12 +28,12 @@ from .people import (
     ApiToken,
     Athlete,
     Screening,
+    SignInLink,
     Team,
     TeamMember,
     Therapist,
     TherapistPeriod,
     TimeOff,
-    SignInLink,
     User,
     WorkingPeriodRow,
 )
@@ -41,6 +41,7 @@ from .people import (
 __all__ = [
     "CALENDAR_KINDS", "LINK_PURPOSES", "MAIL_METHODS", "ONCE_KINDS_WHERE", "PRIORITIES", "ROLES",
     "SCREENING_DECISIONS", "SPORTS", "STATUSES", "ApiToken", "Athlete", "Booking", "BusyCalendar",
-    "BusyInterval", "CalendarFeed", "DataVersion", "Event", "MailMessage", "Screening", "SignInLink", "Team",
-    "TeamMember", "Therapist", "TherapistPeriod", "TimeOff", "User", "WorkingPeriodRow",
+    "BusyInterval", "CalendarFeed", "DataVersion", "Event", "MailMessage", "Screening",
+    "SignInLink", "Team", "TeamMember", "Therapist", "TherapistPeriod", "TimeOff", "User",
+    "WorkingPeriodRow",
 ]

@@ -1,4 +1,5 @@
-"""The clinic's people and their schedules: users (passwords, API tokens, one-time links), therapists with their weekly working
+"""The clinic's people and their schedules: users (passwords, API tokens, one-time
+links), therapists with their weekly working
 periods and time off, athletes, teams, and the athletes' screening."""
 
 from __future__ import annotations

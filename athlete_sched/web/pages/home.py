@@ -17,8 +17,8 @@ from ...core.zones import load_zone
 from ...services import events, overview, unit_of_work
 from ...services.common import now
 from ...services.overview import Home
-from ..schemas.scheduling import EventIn
 from ..auth import page_caller, signed_in
+from ..schemas.scheduling import EventIn
 from . import bp
 from .format import booking_row, event_when
 

@@ -12,8 +12,8 @@ from ...core.kinds import WINDOW_KINDS
 from ...core.zones import load_zone
 from ...services import overview, unit_of_work
 from ...services.access import Caller
-from ..errors import domain_status
 from ..auth import page_caller, signed_in
+from ..errors import domain_status
 from . import bp
 from .format import KIND_TITLES, event_when, window_view
 from .home import SPORTS

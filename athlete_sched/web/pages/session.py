@@ -6,9 +6,9 @@ from flask import render_template
 
 from ...core.screening import CONSIDERATIONS
 from ...services import overview
+from ..auth import page_caller, signed_in
 from ..http import ics
 from ..schemas.screening import screening_json
-from ..auth import page_caller, signed_in
 from . import bp
 from .format import booking_row
 
