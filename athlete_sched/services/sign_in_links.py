@@ -48,7 +48,7 @@ def _lifetime(purpose: str) -> timedelta:
 def issue(user: User, purpose: str) -> str:
     """A new link for the user; the raw token (it is never stored)."""
     token = secrets.token_urlsafe(32)
-    at = stamp()
+    at = now()  # the services' clock, which expiry is checked against
     rows.add(SignInLink(user_id=user.id, purpose=purpose, token_hash=hash_token(token),
                         created_at=at, expires_at=at + _lifetime(purpose)))
     return token

@@ -15,7 +15,8 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar
 
-from flask import Flask, Response, request
+from flask import Flask, Response, has_request_context, request
+from flask.sessions import SecureCookieSessionInterface
 from flask_login import LoginManager, UserMixin, current_user
 
 from ..core.errors import Forbidden
@@ -81,8 +82,17 @@ def public(view: F) -> F:
     return view
 
 
+class _SessionCookie(SecureCookieSessionInterface):
+    """Flask's signed-cookie session, Secure whenever the request came over HTTPS (the
+    session is saved after every after_request hook, so the hook below cannot do it)."""
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        return super().get_cookie_secure(app) or (has_request_context() and request.is_secure)
+
+
 def _secure_cookies(response: Response) -> Response:
-    """Mark every cookie Secure when the request came over HTTPS."""
+    """Mark every cookie set so far Secure when the request came over HTTPS (the
+    remember-me cookie)."""
     if request.is_secure:
         cookies = response.headers.getlist("Set-Cookie")
         if cookies:
@@ -92,5 +102,6 @@ def _secure_cookies(response: Response) -> Response:
 
 
 def register(app: Flask) -> None:
+    app.session_interface = _SessionCookie()
+    app.after_request(_secure_cookies)  # first in, so it runs last: after the remember cookie
     login_manager.init_app(app)
-    app.after_request(_secure_cookies)

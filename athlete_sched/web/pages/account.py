@@ -3,7 +3,7 @@ integrations (created with a name, shown once, revoked here)."""
 
 from __future__ import annotations
 
-from flask import flash, redirect, render_template, url_for
+from flask import flash, redirect, render_template, session, url_for
 from flask_login import login_user, logout_user
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
@@ -47,7 +47,8 @@ def render_account(password: PasswordForm | None = None, token: TokenForm | None
 @bp.get("/account")
 @signed_in()
 def account():
-    return render_account()
+    # A token just made is shown on this one answer (then it is gone from the session).
+    return render_account(new_token=session.pop("new_token", None))
 
 
 @bp.post("/account/password")
@@ -90,7 +91,10 @@ def create_token():
         unit_of_work.rollback()
         form.name.errors.append(exc.message[:1].upper() + exc.message[1:] + ".")
         return render_account(token=form, status=422)
-    return render_account(new_token=token)  # shown once, in this answer only
+    # Post-redirect-get, so that a reload cannot make a second token. The session cookie is
+    # the user's own (signed, HttpOnly) and the token leaves it on the next page.
+    session["new_token"] = token
+    return redirect(url_for(".account"), 303)
 
 
 @bp.post("/account/tokens/<int:token_id>/revoke")
