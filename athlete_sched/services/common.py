@@ -37,11 +37,12 @@ TUNE_UP_HORIZON = timedelta(days=400)
 @dataclass(frozen=True)
 class Policy:
     """The clinic's rules of time (config: RECOVERY_GAP_MINUTES, BOOKING_NOTICE_MINUTES,
-    MIN_SESSION_GAP_HOURS)."""
+    MIN_SESSION_GAP_HOURS, CANCEL_NOTICE_HOURS)."""
 
     recovery_gap: timedelta
     notice: timedelta
     min_gap: timedelta  # between sessions of different events (core/season.py)
+    cancel_notice: timedelta = timedelta(hours=24)  # an athlete's last change before a session
 
 
 def policy() -> Policy:
@@ -52,7 +53,8 @@ def policy() -> Policy:
         found_ = g.policy = Policy(
             recovery_gap=timedelta(minutes=config["RECOVERY_GAP_MINUTES"]),
             notice=timedelta(minutes=config["BOOKING_NOTICE_MINUTES"]),
-            min_gap=timedelta(hours=config["MIN_SESSION_GAP_HOURS"]))
+            min_gap=timedelta(hours=config["MIN_SESSION_GAP_HOURS"]),
+            cancel_notice=timedelta(hours=config["CANCEL_NOTICE_HOURS"]))
     return found_
 
 

@@ -30,16 +30,6 @@ def register(app: Flask) -> None:
         feeds,
         pages,
     )
-    from .pages import (  # noqa: F401 - imported for their routes
-        account,
-        admin,
-        coach,
-        home,
-        race,
-        session,
-        therapist,
-    )
-    from .pages import auth as sign_in_pages  # noqa: F401
 
     errors.register(app)
     auth.register(app)

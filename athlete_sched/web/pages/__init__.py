@@ -13,6 +13,9 @@ formats times and zones for all of them. Templates: one folder per area.
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
+
 from flask import Blueprint, current_app, render_template
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
@@ -56,3 +59,13 @@ def _csrf_error(_exc: CSRFError):
     message = ("This form has expired or did not come from this site. "
                "Go back, reload the page and try again.")
     return render_template("error.html", status=400, message=message, fields={}), 400
+
+
+def _import_views() -> None:
+    """Import every module of this package so that its routes join the blueprint: a new
+    page module needs no registration anywhere else."""
+    for module in pkgutil.iter_modules(__path__):
+        importlib.import_module(f"{__name__}.{module.name}")
+
+
+_import_views()
