@@ -8,7 +8,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import time, timedelta
 from functools import cache, lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import (
     ColumnElement,
@@ -31,8 +31,16 @@ from ...core.intervals import Interval
 from ...core.proposals import TherapistState
 from ...core.zones import load_zone
 from ...extensions import db
-from ..models import Booking, BusyInterval, Therapist, TimeOff, WorkingPeriodRow
-from .spans import MAX_BUSY_SPAN, each, indexed, span_params, touching
+from ..models import (
+    Athlete,
+    Booking,
+    BusyInterval,
+    Event,
+    Therapist,
+    TimeOff,
+    WorkingPeriodRow,
+)
+from .spans import MAX_BOOKING_SPAN, MAX_BUSY_SPAN, each, indexed, span_params, touching
 
 # --- rows -----------------------------------------------------------------------------------
 
@@ -223,3 +231,33 @@ def states_in(therapists: Sequence[TherapistSchedule],
         ids, windows, [Interval(w.start - widest, w.end + widest) for w in windows])
     return [TherapistState(t, tuple(blocked.get(t.therapist_id, ())),
                            tuple(bookings.get(t.therapist_id, ()))) for t in therapists]
+
+
+# --- the therapist's week (pages) ---------------------------------------------------------------
+
+class WeekRow(NamedTuple):
+    """A booking as the therapist's week lists it, with the athlete's and event's names."""
+
+    id: int
+    athlete_id: int
+    athlete: str
+    event: str | None  # None: a tune-up
+    kind: str
+    status: str
+    start: Any
+    end: Any
+
+
+def week_rows(therapist_id: int, span: Interval) -> list[WeekRow]:
+    """The therapist's bookings (cancelled ones too) that start within `span`, by start, in
+    one query whatever their number."""
+    return [WeekRow(*row) for row in db.session.execute(
+        select(Booking.id, Booking.athlete_id, Athlete.name, Event.name, Booking.kind,
+               Booking.status, Booking.start, Booking.end)
+        .join(Athlete, Athlete.id == Booking.athlete_id)
+        .outerjoin(Event, Event.id == Booking.event_id)
+        .where(Booking.therapist_id == therapist_id,  # read along its block_end index:
+               Booking.block_end > span.start,  # a blocked range is never longer than
+               Booking.block_end < span.end + MAX_BOOKING_SPAN,  # MAX_BOOKING_SPAN
+               Booking.start >= span.start, Booking.start < span.end)
+        .order_by(Booking.start, Booking.id))]

@@ -1,0 +1,212 @@
+"""The therapist's pages through the test client, on SQLite and PostgreSQL: the week (by
+day in the therapist's zone, screening flags and the review, the feed with rotate, a
+bounded number of statements), the hours editor, time off and the busy calendar; each
+form's bad input; other roles refused and anonymous visitors sent to sign in."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from pageutil import Page, csrf, text
+from test_one_road import statements
+
+from athlete_sched.db.models import Screening
+from athlete_sched.extensions import db
+
+MONDAY = "2027-05-10"  # the week of the race on Sat 15 May 2027 (make_event's default)
+
+
+@pytest.fixture
+def ana(make_therapist) -> dict[str, Any]:
+    return make_therapist(email=f"ana-{uuid.uuid4().hex[:6]}@clinic.test")
+
+
+@pytest.fixture
+def therapist_page(page_as, ana):
+    return page_as("therapist", ana["email"])
+
+
+def book(api, athlete_id: int, event_id: int, therapist_id: int, kind: str, start: str):
+    made = api.post("/api/v1/bookings", {"event_id": event_id, "athlete_id": athlete_id,
+                                         "therapist_id": therapist_id, "kind": kind,
+                                         "start": start})
+    assert made.status_code == 201, made.get_json()
+    return made.get_json()
+
+
+@pytest.fixture
+def booked(api, ana, make_athlete, make_event):
+    """An athlete with a pre session (Wed 12 May 09:00 Berlin) and a recovery session (Sat
+    15 May 14:00) with Ana, and flagged screening answers."""
+    athlete = make_athlete(name="Mara Runner")
+    event = make_event(athlete["id"])
+    pre = book(api, athlete["id"], event["id"], ana["id"], "pre", "2027-05-12T09:00")
+    post = book(api, athlete["id"], event["id"], ana["id"], "post", "2027-05-15T14:00")
+    answered = api.put(f"/api/v1/athletes/{athlete['id']}/screening",
+                       {"answers": {"blood_thinners": True, "pregnancy": False},
+                        "note": "I take aspirin daily"})
+    assert answered.status_code == 200, answered.get_json()
+    return {"athlete": athlete, "event": event, "pre": pre, "post": post}
+
+
+# --- the week -----------------------------------------------------------------------------
+
+def test_the_week_lists_sessions_by_day_in_the_therapists_zone(therapist_page, booked):
+    page = therapist_page.get(f"/week?start={MONDAY}")
+    assert page.status_code == 200
+    words = text(page)
+    assert "Mon 10 May 2027 – Sun 16 May 2027" in words and "Europe/Berlin" in words
+    wed = words.index("Wed 12 May 2027")
+    assert words.index("09:00 – 09:45", wed) < words.index("Thu 13 May 2027")
+    assert "Mara Runner" in words and "Pre-race" in words or "Pre" in words
+    assert "Rennsteig Marathon" in words
+    assert "Blood thinners" in words and "Awaiting review" in words
+    assert "I take aspirin daily" in words  # the therapist with a session reads the note
+    assert re.search(r'href="webcal://localhost/feeds/[\w-]+\.ics"', page.get_data(as_text=True))
+
+
+def test_the_week_defaults_to_this_week_and_links_the_next(therapist_page, booked):
+    page = therapist_page.get("/week")  # FROZEN_NOW: Mon 4 Jan 2027
+    assert "Mon 4 Jan 2027 – Sun 10 Jan 2027" in text(page)
+    html = page.get_data(as_text=True)
+    assert "start=2027-01-11" in html and "start=2026-12-28" in html
+    assert "Mara Runner" not in text(page)
+
+
+def test_a_cancelled_session_is_shown_as_cancelled(api, therapist_page, booked):
+    cancelled = api.post(f"/api/v1/bookings/{booked['pre']['id']}/cancel")
+    assert cancelled.status_code == 200, cancelled.get_json()
+    words = text(therapist_page.get(f"/week?start={MONDAY}"))
+    assert "09:00 – 09:45" in words and "cancelled" in words
+
+
+def test_a_bad_start_date_is_a_readable_error(therapist_page):
+    page = therapist_page.get("/week?start=10-05-2027")
+    assert page.status_code == 422 and "2027-05-10" in text(page)
+
+
+def review(client, athlete_id: int, data: dict[str, str]):
+    prefix = f"review-{athlete_id}-"
+    body = {prefix + k: v for k, v in data.items() if k != "start"}
+    body["start"] = MONDAY
+    body["csrf_token"] = csrf(client, f"/week?start={MONDAY}")
+    return client.post(f"/week/review/{athlete_id}", data=body)
+
+
+def test_the_therapist_records_the_review_and_the_athlete_sees_it(
+        therapist_page, page_as, booked):
+    athlete_id = booked["athlete"]["id"]
+    done = review(therapist_page, athlete_id, {"decision": "cleared", "note": "Fine to go"})
+    assert done.status_code == 303
+    assert done.location == f"/week?start={MONDAY}#athlete-{athlete_id}"
+    words = text(therapist_page.get(done.location))
+    assert "Your decision is recorded: Cleared for dry needling." in words
+    assert "Cleared" in words and "Fine to go" in words
+    athlete_page = page_as("athlete", booked["athlete"]["email"])
+    seen = text(athlete_page.get(f"/bookings/{booked['pre']['id']}"))
+    assert "Cleared for dry needling" in seen and "Fine to go" in seen
+
+
+def test_a_review_without_a_decision_keeps_the_note_and_says_what_is_missing(
+        app, therapist_page, booked):
+    athlete_id = booked["athlete"]["id"]
+    answer = review(therapist_page, athlete_id, {"note": "Talk about the aspirin first"})
+    assert answer.status_code == 422
+    assert "Choose “cleared” or “not cleared”." in text(answer)
+    assert "Talk about the aspirin first" in answer.get_data(as_text=True)
+    assert f"review-{athlete_id}-decision-0" in Page(answer.get_data(as_text=True)).invalid
+    with app.app_context():
+        assert db.session.execute(sa.text("SELECT decision FROM screening")).scalar() is None
+
+
+def db_set_answered_at(app, athlete_id: int, at: datetime) -> None:
+    with app.app_context():
+        db.session.get(Screening, athlete_id).answered_at = at
+        db.session.commit()
+
+
+def test_a_review_of_answers_changed_meanwhile_is_refused(app, api, therapist_page, booked):
+    athlete_id = booked["athlete"]["id"]
+    client = therapist_page
+    token = csrf(client, f"/week?start={MONDAY}")
+    form = Page(client.get(f"/week?start={MONDAY}").get_data(as_text=True)).forms
+    seen = next(f["fields"] for f in form if f["action"].endswith(f"/review/{athlete_id}"))
+    assert seen[f"review-{athlete_id}-answered_at"].endswith("Z")
+    # the answers as read at 00:00 UTC; then the athlete changes them
+    seen[f"review-{athlete_id}-answered_at"] = "2027-01-04T00:00:00Z"
+    db_set_answered_at(app, athlete_id, datetime(2027, 1, 4, tzinfo=UTC))
+    api.put(f"/api/v1/athletes/{athlete_id}/screening", {"answers": {"diabetes": True}})
+    answer = client.post(f"/week/review/{athlete_id}", data={
+        **{k: v for k, v in seen.items() if v is not None}, "csrf_token": token,
+        f"review-{athlete_id}-decision": "cleared"})
+    assert answer.status_code == 422 and "changed their answers" in text(answer)
+    assert "Diabetes" in text(answer)
+
+
+def test_rotate_gives_the_feed_a_new_address(client, therapist_page, booked):
+    before = re.search(r"/feeds/([\w-]+)\.ics", therapist_page.get(f"/week?start={MONDAY}")
+                       .get_data(as_text=True)).group(1)
+    assert client.get(f"/feeds/{before}.ics").status_code == 200
+    rotated = therapist_page.post("/week/feed/rotate", data={
+        "csrf_token": csrf(therapist_page, "/week"), "start": MONDAY})
+    assert rotated.status_code == 303 and rotated.location.endswith("#feed")
+    after = re.search(r"/feeds/([\w-]+)\.ics", therapist_page.get(rotated.location)
+                      .get_data(as_text=True)).group(1)
+    assert after != before
+    assert client.get(f"/feeds/{before}.ics").status_code == 404
+    assert client.get(f"/feeds/{after}.ics").status_code == 200
+
+
+def test_an_admin_opens_any_therapists_week_and_another_therapist_cannot(
+        page_as, make_therapist, ana, booked):
+    admin = page_as("admin")
+    assert ana["name"] in text(admin.get("/week"))  # the choice of therapists
+    words = text(admin.get(f"/week?therapist_id={ana['id']}&start={MONDAY}"))
+    assert "Ana Ruiz’s week" in words and "Mara Runner" in words
+    other = make_therapist(email="other@clinic.test")
+    stranger = page_as("therapist", other["email"])
+    assert stranger.get(f"/week?therapist_id={ana['id']}").status_code == 404
+    assert "Mara Runner" not in text(stranger.get(f"/week?start={MONDAY}"))
+    refused = review(stranger, booked["athlete"]["id"], {"decision": "not-cleared"})
+    assert refused.status_code == 404
+
+
+@pytest.mark.parametrize("role", ["athlete", "coach"])
+def test_other_roles_are_refused_the_week(page_as, role):
+    assert page_as(role).get("/week").status_code == 403
+
+
+def test_anonymous_visitors_are_sent_to_sign_in(client):
+    for url in ("/week", "/hours", "/time-off", "/busy-calendar"):
+        answer = client.get(url)
+        assert answer.status_code == 302 and answer.location.startswith("/sign-in"), url
+
+
+def _add_sessions(api, ana, make_athlete, make_event, hours: list[int]) -> None:
+    """An athlete with a session on Wed 12 May at each of `hours`, with flagged answers."""
+    for hour in hours:
+        athlete = make_athlete(name=f"Runner {hour}")
+        event = make_event(athlete["id"])
+        book(api, athlete["id"], event["id"], ana["id"], "pre", f"2027-05-12T{hour:02d}:00")
+        api.put(f"/api/v1/athletes/{athlete['id']}/screening", {"answers": {"diabetes": True}})
+
+
+def test_the_week_reads_as_many_statements_for_one_session_as_for_eight(
+        app, api, therapist_page, ana, make_athlete, make_event):
+    """Bounded queries: the page never reads per session or per athlete."""
+    counts = []
+    for hours in ([8], [9, 10, 11, 13, 14, 15, 16]):  # 1, then 8 (not in the lunch break)
+        _add_sessions(api, ana, make_athlete, make_event, hours)
+        therapist_page.get(f"/week?start={MONDAY}")  # the feed exists from here on
+        with statements(app) as seen:
+            page = therapist_page.get(f"/week?start={MONDAY}")
+        assert page.status_code == 200
+        counts.append(len(seen))
+    # each athlete in their day, and in the screening: their heading and review form
+    assert text(page).count("Runner ") == 3 * 8
+    assert counts[0] == counts[1], counts
