@@ -9,7 +9,7 @@ from datetime import date, datetime
 
 from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, SelectChoice, RadioField, TextAreaField
+from wtforms import HiddenField, RadioField, SelectChoice, TextAreaField
 from wtforms.validators import InputRequired, Length
 
 from ...core import screening as core
@@ -111,7 +111,8 @@ def record_review(athlete_id: int):
     form = review_form(athlete_id, request.form)
     if form.validate():
         try:
-            screening.review_for(caller, athlete_id, form.decision.data, (form.note.data or "").strip(),
+            note = (form.note.data or "").strip()
+            screening.review_for(caller, athlete_id, form.decision.data, note,
                                  _seen(form.answered_at.data))
         except StaleScreening:
             unit_of_work.rollback()
