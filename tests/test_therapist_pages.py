@@ -210,3 +210,86 @@ def test_the_week_reads_as_many_statements_for_one_session_as_for_eight(
     # each athlete in their day, and in the screening: their heading and review form
     assert text(page).count("Runner ") == 3 * 8
     assert counts[0] == counts[1], counts
+
+
+# --- hours ----------------------------------------------------------------------------------
+
+def hours_form(client, url: str = "/hours") -> dict[str, str]:
+    """The hours form as the page fills it (blank rows as empty strings)."""
+    forms = Page(client.get(url).get_data(as_text=True)).forms
+    fields = next(f["fields"] for f in forms if f["action"] == "/hours")
+    return {k: v or "" for k, v in fields.items()}
+
+
+def stored_hours(api, therapist_id: int) -> list[dict]:
+    return api.get(f"/api/v1/therapists/{therapist_id}").get_json()["working_hours"]
+
+
+def test_the_hours_page_shows_the_periods_with_a_blank_row_each_day(therapist_page):
+    fields = hours_form(therapist_page)
+    assert fields["mon-0-start"] == "08:00" and fields["mon-0-end"] == "12:00"
+    assert fields["mon-1-start"] == "13:00" and fields["mon-2-start"] == ""
+    assert fields["sun-0-start"] == "" and fields["sun-1-end"] == ""
+    assert fields["session_minutes"] == "45"
+
+
+def test_saving_hours_with_a_break_and_new_settings(api, therapist_page, ana):
+    fields = {k: "" for k in hours_form(therapist_page) if k[:3] in
+              ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
+    fields.update({"mon-0-start": "09:00", "mon-0-end": "12:30", "mon-1-start": "14:00",
+                   "mon-1-end": "19:00", "sun-0-start": "10:00", "sun-0-end": "14:00",
+                   "session_minutes": "60", "buffer_minutes": "10", "slot_step_minutes": "30",
+                   "csrf_token": csrf(therapist_page, "/hours")})
+    saved = therapist_page.post("/hours", data=fields)
+    assert saved.status_code == 303 and saved.location == "/hours"
+    assert stored_hours(api, ana["id"]) == [
+        {"day": "mon", "start": "09:00", "end": "12:30"},
+        {"day": "mon", "start": "14:00", "end": "19:00"},
+        {"day": "sun", "start": "10:00", "end": "14:00"}]
+    therapist = api.get(f"/api/v1/therapists/{ana['id']}").get_json()
+    assert (therapist["session_minutes"], therapist["buffer_minutes"],
+            therapist["slot_step_minutes"]) == (60, 10, 30)
+    assert "Your hours are saved." in text(therapist_page.get("/hours"))
+
+
+@pytest.mark.parametrize(("change", "field", "message"), [
+    ({"tue-0-end": "07:00"}, "tue-0-end", "The end must be after the start."),
+    ({"tue-1-start": "11:00"}, "tue-1-start", "Overlaps 08:00–12:00 on the same day."),
+    ({"wed-2-start": "19:00"}, "wed-2-end", "Give the end of this period too."),
+    ({"thu-0-start": "8 o'clock"}, "thu-0-start", "Not a valid time value."),
+    ({"session_minutes": "2"}, "session_minutes", "Between 5 and 480 minutes."),
+    ({"buffer_minutes": ""}, "buffer_minutes", "Give the minutes kept free after a session"),
+], ids=["reversed", "overlap", "half", "not-a-time", "too-short", "no-buffer"])
+def test_bad_hours_keep_what_was_typed_and_save_nothing(api, therapist_page, ana, change,
+                                                        field, message):
+    before = stored_hours(api, ana["id"])
+    fields = {**hours_form(therapist_page), "mon-0-start": "07:30", **change,
+              "csrf_token": csrf(therapist_page, "/hours")}
+    answer = therapist_page.post("/hours", data=fields)
+    assert answer.status_code == 422
+    assert message in text(answer), text(answer)[:3000]
+    assert "Nothing was saved." in text(answer)
+    page = Page(answer.get_data(as_text=True))
+    assert page.invalid == [field]
+    typed = next(f["fields"] for f in page.forms if f["action"] == "/hours")
+    assert typed["mon-0-start"] == "07:30" and typed[field] == change.get(field, typed[field])
+    assert stored_hours(api, ana["id"]) == before
+
+
+def test_an_admin_edits_a_therapists_hours_and_another_therapist_cannot(
+        api, page_as, make_therapist, ana):
+    admin = page_as("admin")
+    assert ana["name"] in text(admin.get("/hours"))
+    url = f"/hours?therapist_id={ana['id']}"
+    fields = {**hours_form(admin, url), "sat-0-start": "", "sat-0-end": "", "sat-1-start": "",
+              "sat-1-end": "", "csrf_token": csrf(admin, url)}
+    saved = admin.post("/hours", data=fields)
+    assert saved.status_code == 303 and saved.location == url
+    assert not [p for p in stored_hours(api, ana["id"]) if p["day"] == "sat"]
+    stranger = page_as("therapist", make_therapist(email="b@clinic.test")["email"])
+    assert stranger.get(url).status_code == 404
+    refused = stranger.post("/hours", data={**fields, "csrf_token": csrf(stranger, "/hours")})
+    assert refused.status_code == 403
+    assert not [p for p in stored_hours(api, ana["id"]) if p["day"] == "sat"]
+    for role in ("athlete", "coach"):
+        assert page_as(role).get("/hours").status_code == 403

@@ -58,7 +58,8 @@ def _start() -> date | None:
                            field="start") from None
 
 
-def _therapist_id() -> int | None:
+def therapist_id_arg() -> int | None:
+    """The therapist a page is about (?therapist_id= or the form's field: admins), or None."""
     raw = request.args.get("therapist_id") or request.form.get("therapist_id")
     if raw is None or raw == "":
         return None
@@ -67,14 +68,23 @@ def _therapist_id() -> int | None:
     return int(raw)
 
 
-def week_url(monday: date | None, therapist_id: int | None, anchor: str | None = None) -> str:
-    """A week's address (for an admin: with the therapist's id)."""
-    args: dict[str, object] = {"_anchor": anchor}
-    if monday is not None:
-        args["start"] = weeks.monday_of(monday).isoformat()
+def choose_therapist(endpoint: str):
+    """For an admin who opened a therapist's page without saying whose: the choice."""
+    return render_template("therapist/choose.html", endpoint=endpoint,
+                           therapists=clinic.therapists_page(0, 1000))
+
+
+def schedule_url(endpoint: str, therapist_id: int | None, **args: object) -> str:
+    """The address of one of a therapist's pages (for an admin: with the therapist's id)."""
     if page_caller().role == "admin" and therapist_id is not None:
         args["therapist_id"] = therapist_id
-    return url_for(".week", **args)
+    return url_for(endpoint, **args)
+
+
+def week_url(monday: date | None, therapist_id: int | None, anchor: str | None = None) -> str:
+    """A week's address."""
+    start = None if monday is None else weeks.monday_of(monday).isoformat()
+    return schedule_url(".week", therapist_id, start=start, _anchor=anchor)
 
 
 def render_week(found: weeks.Week, failed: dict[int, ReviewForm] | None = None,
@@ -97,17 +107,16 @@ def stamp(at: datetime, tz) -> str:
 @bp.get("/week")
 @signed_in("therapist", "admin")
 def week():
-    caller, therapist_id = page_caller(), _therapist_id()
+    caller, therapist_id = page_caller(), therapist_id_arg()
     if caller.role == "admin" and therapist_id is None:
-        return render_template("therapist/choose.html",
-                               therapists=clinic.therapists_page(0, 1000))
+        return choose_therapist("pages.week")
     return render_week(weeks.week_for(caller, therapist_id, _start()))
 
 
 @bp.post("/week/review/<int:athlete_id>")
 @signed_in("therapist", "admin")
 def record_review(athlete_id: int):
-    caller, therapist_id, start = page_caller(), _therapist_id(), _start()
+    caller, therapist_id, start = page_caller(), therapist_id_arg(), _start()
     form = review_form(athlete_id, request.form)
     if form.validate():
         try:
@@ -137,7 +146,7 @@ def _seen(value: str | None) -> datetime | None:
 @bp.post("/week/feed/rotate")
 @signed_in("therapist", "admin")
 def rotate_feed():
-    therapist_id = _therapist_id()
+    therapist_id = therapist_id_arg()
     weeks.rotate_feed_for(page_caller(), therapist_id)
     flash("The feed has a new address. Subscribe to it again in your calendar app: "
           "the old address no longer works.", "success")
