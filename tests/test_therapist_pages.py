@@ -293,3 +293,87 @@ def test_an_admin_edits_a_therapists_hours_and_another_therapist_cannot(
     assert not [p for p in stored_hours(api, ana["id"]) if p["day"] == "sat"]
     for role in ("athlete", "coach"):
         assert page_as(role).get("/hours").status_code == 403
+
+
+# --- time off -------------------------------------------------------------------------------
+
+def time_off_rows(api, therapist_id: int) -> list[tuple[str, str]]:
+    found = api.get(f"/api/v1/therapists/{therapist_id}/time-off").get_json()["items"]
+    return [(t["start"], t["end"]) for t in found]
+
+
+def add_off(client, data: dict[str, str], url: str = "/time-off"):
+    return client.post("/time-off", data={"first": "", "last": "", "start": "", "end": "",
+                                          "reason": "", **data, "csrf_token": csrf(client, url)})
+
+
+@pytest.mark.parametrize(("data", "stored", "shown"), [
+    ({"first": "2027-06-07", "last": "2027-06-09"},  # CEST: UTC+2
+     ("2027-06-06T22:00:00Z", "2027-06-09T22:00:00Z"),
+     "Mon 7 Jun 2027 – Wed 9 Jun 2027 (whole days)"),
+    ({"first": "2027-03-27", "last": "2027-03-28"},  # the clocks go forward on the 28th
+     ("2027-03-26T23:00:00Z", "2027-03-28T22:00:00Z"),
+     "Sat 27 Mar 2027 – Sun 28 Mar 2027 (whole days)"),
+    ({"first": "2027-06-07"}, ("2027-06-06T22:00:00Z", "2027-06-07T22:00:00Z"),
+     "Mon 7 Jun 2027 (whole days)"),
+    ({"first": "2027-06-07", "start": "14:00"},
+     ("2027-06-07T12:00:00Z", "2027-06-07T22:00:00Z"),
+     "Mon 7 Jun 2027 14:00 – Tue 8 Jun 2027 00:00 Europe/Berlin"),
+    ({"first": "2027-06-07", "last": "2027-06-08", "start": "14:00", "end": "10:00"},
+     ("2027-06-07T12:00:00Z", "2027-06-08T08:00:00Z"),
+     "Mon 7 Jun 2027 14:00 – Tue 8 Jun 2027 10:00 Europe/Berlin"),
+], ids=["days", "dst", "one-day", "afternoon", "part-days"])
+def test_time_off_is_whole_days_with_the_last_included_in_the_therapists_zone(
+        api, therapist_page, ana, data, stored, shown):
+    added = add_off(therapist_page, {**data, "reason": "Holiday"})
+    assert added.status_code == 303 and added.location == "/time-off"
+    assert time_off_rows(api, ana["id"]) == [stored]
+    words = text(therapist_page.get("/time-off"))
+    assert shown in words and "Holiday" in words and "Time off added" in words
+
+
+@pytest.mark.parametrize(("data", "field", "message"), [
+    ({"first": ""}, "first", "Give the first day off."),
+    ({"first": "2027-06-09", "last": "2027-06-07"}, "last",
+     "The last day cannot be before the first day."),
+    ({"first": "2027-06-07", "start": "14:00", "end": "10:00"}, "end",
+     "The time off must end after it starts"),
+    ({"first": "7 June"}, "first", "Not a valid date value."),
+    ({"first": "2027-06-07", "reason": "x" * 501}, "reason", "Use at most 500 characters."),
+], ids=["no-first", "reversed-days", "reversed-times", "not-a-date", "long-reason"])
+def test_bad_time_off_keeps_what_was_typed_and_adds_nothing(api, therapist_page, ana, data,
+                                                            field, message):
+    answer = add_off(therapist_page, data)
+    assert answer.status_code == 422
+    assert message in text(answer) and "Nothing was added." in text(answer)
+    page = Page(answer.get_data(as_text=True))
+    assert page.invalid == [field]
+    typed = next(f["fields"] for f in page.forms if f["action"] == "/time-off")
+    assert all((typed[k] or "") == v for k, v in data.items() if k != "reason")
+    assert time_off_rows(api, ana["id"]) == []
+
+
+def test_time_off_is_removed_and_only_by_its_therapist_or_an_admin(
+        api, therapist_page, page_as, make_therapist, ana):
+    add_off(therapist_page, {"first": "2027-06-07"})
+    add_off(therapist_page, {"first": "2027-07-01"})
+    ids = [t["id"] for t in api.get(f"/api/v1/therapists/{ana['id']}/time-off")
+           .get_json()["items"]]
+    stranger = page_as("therapist", make_therapist(email="c@clinic.test")["email"])
+    token = csrf(stranger, "/time-off")
+    refused = stranger.post(f"/time-off/{ids[0]}/remove", data={"csrf_token": token})
+    assert refused.status_code == 404 and len(time_off_rows(api, ana["id"])) == 2
+    assert "Mon 7 Jun 2027" not in text(stranger.get("/time-off"))
+    removed = therapist_page.post(f"/time-off/{ids[0]}/remove",
+                                  data={"csrf_token": csrf(therapist_page, "/time-off")})
+    assert removed.status_code == 303
+    assert len(time_off_rows(api, ana["id"])) == 1
+    admin = page_as("admin")
+    url = f"/time-off?therapist_id={ana['id']}"
+    assert "Thu 1 Jul 2027 (whole days)" in text(admin.get(url))
+    gone = admin.post(f"/time-off/{ids[1]}/remove", data={"csrf_token": csrf(admin, url),
+                                                          "therapist_id": ana["id"]})
+    assert gone.status_code == 303 and gone.location == url
+    assert time_off_rows(api, ana["id"]) == []
+    for role in ("athlete", "coach"):
+        assert page_as(role).get("/time-off").status_code == 403
