@@ -5,6 +5,7 @@ form's bad input; other roles refused and anonymous visitors sent to sign in."""
 
 from __future__ import annotations
 
+import io
 import re
 import uuid
 from datetime import UTC, datetime
@@ -13,7 +14,9 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from pageutil import Page, csrf, text
+from test_ical_import import ics
 from test_one_road import statements
+from test_subscriptions import Route, server  # noqa: F401 - the calendar server fixture
 
 from athlete_sched.db.models import Screening
 from athlete_sched.extensions import db
@@ -377,3 +380,120 @@ def test_time_off_is_removed_and_only_by_its_therapist_or_an_admin(
     assert time_off_rows(api, ana["id"]) == []
     for role in ("athlete", "coach"):
         assert page_as(role).get("/time-off").status_code == 403
+
+
+# --- the busy calendar ------------------------------------------------------------------------
+
+def upload_busy(client, body: bytes, name: str = "calendar.ics", url: str = "/busy-calendar"):
+    return client.post("/busy-calendar/upload", content_type="multipart/form-data", data={
+        "calendar": (io.BytesIO(body), name), "csrf_token": csrf(client, url)})
+
+
+def busy_count(app, therapist_id: int) -> int:
+    with app.app_context():
+        count = db.session.execute(sa.text("SELECT count(*) FROM busy_interval WHERE "
+                                           "therapist_id = :t"), {"t": therapist_id}).scalar()
+        db.session.rollback()
+    return count
+
+
+def test_an_uploaded_calendar_blocks_its_busy_times_until_removed(app, therapist_page, ana):
+    done = upload_busy(therapist_page, ics("google.ics"))
+    assert done.status_code == 303 and done.location == "/busy-calendar"
+    words = text(therapist_page.get("/busy-calendar"))
+    assert "Calendar imported: 9 busy times block bookings." in words
+    assert "Last synced" in words and "9 busy times" in words and "Europe/Berlin" in words
+    assert busy_count(app, ana["id"]) == 9
+    removed = therapist_page.post("/busy-calendar/upload/remove",
+                                  data={"csrf_token": csrf(therapist_page, "/busy-calendar")})
+    assert removed.status_code == 303 and busy_count(app, ana["id"]) == 0
+    assert "No calendar uploaded." in text(therapist_page.get("/busy-calendar"))
+
+
+@pytest.mark.parametrize(("body", "message"), [
+    (b"", "Choose the .ics file your calendar app exported."),
+    (b"this is not a calendar", "Nothing was imported."),
+], ids=["no-file", "not-ics"])
+def test_a_bad_upload_says_so_and_keeps_the_calendar_in_force(app, therapist_page, ana, body,
+                                                              message):
+    upload_busy(therapist_page, ics("google.ics"))
+    answer = (upload_busy(therapist_page, body) if body else therapist_page.post(
+        "/busy-calendar/upload", data={"csrf_token": csrf(therapist_page, "/busy-calendar")}))
+    assert answer.status_code == 422 and message in text(answer)
+    assert Page(answer.get_data(as_text=True)).invalid == ["calendar"]
+    assert busy_count(app, ana["id"]) == 9
+
+
+def test_an_oversized_upload_is_a_readable_page(app, therapist_page, ana):
+    # the multipart body built here (the test client would spool it to a file it never closes)
+    token = csrf(therapist_page, "/busy-calendar")
+    body = (f'--b\r\nContent-Disposition: form-data; name="csrf_token"\r\n\r\n{token}\r\n'
+            '--b\r\nContent-Disposition: form-data; name="calendar"; filename="big.ics"\r\n'
+            'Content-Type: text/calendar\r\n\r\n').encode()
+    body += b"X" * app.config["MAX_CONTENT_LENGTH"] + b"\r\n--b--\r\n"
+    answer = therapist_page.post("/busy-calendar/upload", data=body,
+                                 content_type="multipart/form-data; boundary=b")
+    assert answer.status_code == 413 and answer.mimetype == "text/html"
+    assert "That file is too large: the limit is 1 MiB." in text(answer)
+    assert busy_count(app, ana["id"]) == 0
+
+
+def subscribe(client, url: str, page: str = "/busy-calendar"):
+    return client.post("/busy-calendar/subscriptions", data={
+        "url": url, "interval": "60", "csrf_token": csrf(client, page)})
+
+
+def test_a_subscription_syncs_now_shows_its_error_and_is_removed(app, therapist_page, ana,
+                                                                 server):
+    app.config["CALENDAR_FETCH_PRIVATE"] = True  # the calendar server is on loopback
+    server.routes["/cal.ics"] = Route(ics("google.ics"), etag='"v1"')
+    assert subscribe(therapist_page, server.url("/cal.ics")).status_code == 303
+    page = therapist_page.get("/busy-calendar")
+    assert "Not synced yet." in text(page) and "/cal.ics" not in page.get_data(as_text=True)
+    sub_id = int(re.search(r"/subscriptions/(\d+)/sync", page.get_data(as_text=True)).group(1))
+    token = csrf(therapist_page, "/busy-calendar")
+    synced = therapist_page.post(f"/busy-calendar/subscriptions/{sub_id}/sync",
+                                 data={"csrf_token": token})
+    assert synced.status_code == 303
+    words = text(therapist_page.get("/busy-calendar"))
+    assert "Synced: imported 9 busy intervals." in words and "9 busy times" in words
+    server.routes["/cal.ics"] = Route(b"", status=500)
+    therapist_page.post(f"/busy-calendar/subscriptions/{sub_id}/sync", data={"csrf_token": token})
+    words = text(therapist_page.get("/busy-calendar"))
+    assert "The sync failed: the server answered HTTP 500" in words
+    assert "Last error" in words and "Last synced" in words  # the last good import stays
+    assert busy_count(app, ana["id"]) == 9
+    removed = therapist_page.post(f"/busy-calendar/subscriptions/{sub_id}/remove",
+                                  data={"csrf_token": token})
+    assert removed.status_code == 303 and busy_count(app, ana["id"]) == 0
+
+
+@pytest.mark.parametrize(("url", "message"), [
+    ("", "secret address (https:// or webcal://)"),
+    ("ftp://example.com/cal.ics", "The address must be an http(s):// or webcal:// URL."),
+], ids=["empty", "ftp"])
+def test_a_bad_subscription_address_keeps_what_was_typed(therapist_page, url, message):
+    answer = subscribe(therapist_page, url)
+    assert answer.status_code == 422 and message in text(answer)
+    page = Page(answer.get_data(as_text=True))
+    assert page.invalid == ["url"]
+    typed = next(f["fields"] for f in page.forms if f["action"].endswith("/subscriptions"))
+    assert (typed["url"] or "") == url
+    assert "Sync now" not in text(answer)
+
+
+def test_a_duplicate_subscription_is_refused(therapist_page):
+    assert subscribe(therapist_page, "https://calendar.example/a.ics").status_code == 303
+    answer = subscribe(therapist_page, "webcal://calendar.example/a.ics")
+    assert answer.status_code == 422 and "already subscribed" in text(answer)
+
+
+def test_busy_calendars_are_the_therapists_own(page_as, make_therapist, therapist_page, ana):
+    subscribe(therapist_page, "https://calendar.example/secret.ics")
+    stranger = page_as("therapist", make_therapist(email="d@clinic.test")["email"])
+    assert stranger.get(f"/busy-calendar?therapist_id={ana['id']}").status_code == 404
+    assert "calendar.example" not in text(stranger.get("/busy-calendar"))
+    admin = page_as("admin")
+    assert "calendar.example" in text(admin.get(f"/busy-calendar?therapist_id={ana['id']}"))
+    for role in ("athlete", "coach"):
+        assert page_as(role).get("/busy-calendar").status_code == 403

@@ -252,3 +252,44 @@ def record(due: Due, outcome: Outcome) -> bool:
     calendar.checked_at = at
     calendar.due_at = at + timedelta(minutes=calendar.interval_minutes)
     return True
+
+
+# --- for the therapist's page -------------------------------------------------------------
+
+class BusyCalendars(NamedTuple):
+    """A therapist's busy calendars: the uploaded export (if any) and the subscriptions."""
+
+    therapist: Therapist
+    upload: BusyCalendar | None
+    subscriptions: list[BusyCalendar]
+
+
+def calendars_for(caller: Caller, therapist_id: int) -> BusyCalendars:
+    therapist = access.own_therapist(caller, therapist_id)
+    return BusyCalendars(therapist, calendars.upload_of(therapist.id),
+                         calendars.subscriptions(therapist.id))
+
+
+def delete_upload_for(caller: Caller, therapist_id: int) -> None:
+    """Remove the uploaded calendar and the busy intervals it brought in."""
+    therapist = access.own_therapist(caller, therapist_id)
+    calendar = calendars.upload_of(therapist.id, lock=True)
+    if calendar is None:
+        raise NotFound("busy calendar upload", therapist.id)
+    calendars.delete_calendar(calendar)
+
+
+def sync_now_for(caller: Caller, therapist_id: int, subscription_id: int) -> Outcome:
+    """Fetch one subscription now and record the outcome (its error, if it failed). The
+    unit's transaction is released while the address is fetched and expanded."""
+    therapist = access.own_therapist(caller, therapist_id)
+    calendar = rows.get(BusyCalendar, subscription_id)
+    if calendar is None or calendar.therapist_id != therapist.id or calendar.kind != URL:
+        raise NotFound("calendar subscription", subscription_id)
+    due = Due(calendar.id, therapist.id, therapist.timezone, calendar.url or "", calendar.etag,
+              calendar.last_modified, calendar.body_hash, calendar.synced_at)
+    unit_of_work.release()
+    outcome = refresh(due)
+    if not record(due, outcome):
+        raise NotFound("calendar subscription", subscription_id)
+    return outcome
