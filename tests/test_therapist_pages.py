@@ -16,7 +16,10 @@ import sqlalchemy as sa
 from pageutil import Page, csrf, text
 from test_ical_import import ics
 from test_one_road import statements
-from test_subscriptions import Route, server  # noqa: F401 - the calendar server fixture
+from test_subscriptions import (
+    Route,
+    server,  # noqa: F401 - the calendar server fixture
+)
 
 from athlete_sched.db.models import Screening
 from athlete_sched.extensions import db
@@ -444,7 +447,7 @@ def subscribe(client, url: str, page: str = "/busy-calendar"):
 
 
 def test_a_subscription_syncs_now_shows_its_error_and_is_removed(app, therapist_page, ana,
-                                                                 server):
+                                                                 server):  # noqa: F811
     app.config["CALENDAR_FETCH_PRIVATE"] = True  # the calendar server is on loopback
     server.routes["/cal.ics"] = Route(ics("google.ics"), etag='"v1"')
     assert subscribe(therapist_page, server.url("/cal.ics")).status_code == 303
