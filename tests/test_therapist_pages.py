@@ -500,3 +500,25 @@ def test_busy_calendars_are_the_therapists_own(page_as, make_therapist, therapis
     assert "calendar.example" in text(admin.get(f"/busy-calendar?therapist_id={ana['id']}"))
     for role in ("athlete", "coach"):
         assert page_as(role).get("/busy-calendar").status_code == 403
+
+
+def test_hours_that_leave_booked_sessions_outside_ask_first_and_keep_them(
+        api, therapist_page, ana, booked):
+    """The pre session is Wed 12 May 09:00; new Wednesday hours from 10:00 leave it out."""
+    before = stored_hours(api, ana["id"])
+    fields = {**hours_form(therapist_page), "wed-0-start": "10:00",
+              "csrf_token": csrf(therapist_page, "/hours")}
+    asked = therapist_page.post("/hours", data=fields)
+    assert asked.status_code == 409
+    words = text(asked)
+    assert "1 booked session would fall outside these hours" in words
+    assert "Wed 12 May 09:00–09:45 Europe/Berlin · Mara Runner" in words
+    assert stored_hours(api, ana["id"]) == before
+    typed = next(f["fields"] for f in Page(asked.get_data(as_text=True)).forms
+                 if f["action"] == "/hours")
+    assert typed["wed-0-start"] == "10:00"
+    kept = therapist_page.post("/hours", data={**fields, "affected": "keep"})
+    assert kept.status_code == 303
+    assert {"day": "wed", "start": "10:00", "end": "12:00"} in stored_hours(api, ana["id"])
+    pre = api.get(f"/api/v1/bookings/{booked['pre']['id']}").get_json()
+    assert pre["status"] == "confirmed"

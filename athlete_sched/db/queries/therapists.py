@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from datetime import time, timedelta
+from datetime import datetime, time, timedelta
 from functools import cache, lru_cache
 from typing import Any, NamedTuple
 
@@ -244,20 +244,31 @@ class WeekRow(NamedTuple):
     event: str | None  # None: a tune-up
     kind: str
     status: str
-    start: Any
-    end: Any
+    start: datetime
+    end: datetime
+
+
+def _week_rows() -> Select:
+    return (select(Booking.id, Booking.athlete_id, Athlete.name, Event.name, Booking.kind,
+                   Booking.status, Booking.start, Booking.end)
+            .join(Athlete, Athlete.id == Booking.athlete_id)
+            .outerjoin(Event, Event.id == Booking.event_id))
+
+
+def upcoming_confirmed(therapist_id: int, since: datetime) -> list[WeekRow]:
+    """The therapist's confirmed bookings that end after `since`, by start."""
+    return [WeekRow(*row) for row in db.session.execute(_week_rows().where(
+        Booking.therapist_id == therapist_id, Booking.status == "confirmed",
+        Booking.block_end > since, Booking.end > since).order_by(Booking.start, Booking.id))]
 
 
 def week_rows(therapist_id: int, span: Interval) -> list[WeekRow]:
     """The therapist's bookings (cancelled ones too) that start within `span`, by start, in
     one query whatever their number."""
     return [WeekRow(*row) for row in db.session.execute(
-        select(Booking.id, Booking.athlete_id, Athlete.name, Event.name, Booking.kind,
-               Booking.status, Booking.start, Booking.end)
-        .join(Athlete, Athlete.id == Booking.athlete_id)
-        .outerjoin(Event, Event.id == Booking.event_id)
-        .where(Booking.therapist_id == therapist_id,  # read along its block_end index:
-               Booking.block_end > span.start,  # a blocked range is never longer than
-               Booking.block_end < span.end + MAX_BOOKING_SPAN,  # MAX_BOOKING_SPAN
-               Booking.start >= span.start, Booking.start < span.end)
+        _week_rows().where(
+            Booking.therapist_id == therapist_id,  # read along its block_end index:
+            Booking.block_end > span.start,  # a blocked range is never longer than
+            Booking.block_end < span.end + MAX_BOOKING_SPAN,  # MAX_BOOKING_SPAN
+            Booking.start >= span.start, Booking.start < span.end)
         .order_by(Booking.start, Booking.id))]

@@ -5,17 +5,20 @@ from __future__ import annotations
 
 from datetime import time
 
-from flask import flash, redirect, render_template
+from flask import flash, redirect, render_template, request
 from flask_wtf import FlaskForm
 from pydantic import ValidationError as SchemaError
 from wtforms import FieldList, Form, FormField, IntegerField, TimeField
 from wtforms.validators import InputRequired, NumberRange, Optional
 
+from ...core.zones import load_zone
 from ...services import hours as work_hours
 from ...services import unit_of_work
+from ...services.hours import SessionsAffected
 from ..auth import page_caller, signed_in
 from ..schemas.clinic import WorkingHoursBody
 from . import bp
+from .format import KIND_TITLES, span
 from .therapist import choose_therapist, schedule_url, therapist_id_arg
 
 DAY_NAMES = {"mon": "Monday", "tue": "Tuesday", "wed": "Wednesday", "thu": "Thursday",
@@ -119,9 +122,13 @@ def hours_form(therapist) -> HoursForm:
     return form
 
 
-def render_hours(therapist, form: HoursForm, status: int = 200):
+def render_hours(therapist, form: HoursForm, status: int = 200,
+                 affected: list | None = None):
+    tz = load_zone(therapist.timezone)
     return render_template("therapist/hours.html", therapist=therapist, form=form,
-                           admin=page_caller().role == "admin", failed=status != 200), status
+                           admin=page_caller().role == "admin", failed=status == 422,
+                           affected=[(r, span(r.start, r.end, tz)) for r in affected or ()],
+                           kinds=KIND_TITLES), status
 
 
 @bp.get("/hours")
@@ -141,11 +148,15 @@ def save_hours():
     own = therapist_id or caller.therapist_id or 0
     form = HoursForm()
     if form.validate():
+        keep = request.form.get("affected") == "keep"
         try:
-            work_hours.save_hours_for(caller, own, form.working_hours(), form.settings())
+            work_hours.save_hours_for(caller, own, form.working_hours(), form.settings(), keep)
         except SchemaError as exc:  # what the form let through and the API's schema did not
             unit_of_work.rollback()
             form.session_minutes.errors.append(exc.errors()[0]["msg"])
+        except SessionsAffected as exc:
+            unit_of_work.rollback()
+            return render_hours(work_hours.hours_for(caller, own), form, 409, exc.sessions)
         else:
             flash("Your hours are saved.", "success")
             return redirect(schedule_url(".hours", therapist_id), 303)
