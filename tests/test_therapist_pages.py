@@ -522,3 +522,24 @@ def test_hours_that_leave_booked_sessions_outside_ask_first_and_keep_them(
     assert {"day": "wed", "start": "10:00", "end": "12:00"} in stored_hours(api, ana["id"])
     pre = api.get(f"/api/v1/bookings/{booked['pre']['id']}").get_json()
     assert pre["status"] == "confirmed"
+
+
+def test_time_off_over_booked_sessions_asks_first_and_keeps_them(api, therapist_page, ana,
+                                                                 booked):
+    """The sessions: Wed 12 May 09:00 and Sat 15 May 14:00 (Berlin)."""
+    asked = add_off(therapist_page, {"first": "2027-05-12", "last": "2027-05-15",
+                                     "reason": "Conference"})
+    assert asked.status_code == 409
+    words = text(asked)
+    assert "2 booked sessions fall in this time off" in words
+    assert "Wed 12 May 09:00–09:45 Europe/Berlin · Mara Runner" in words
+    assert "Sat 15 May 14:00–14:45 Europe/Berlin" in words
+    assert time_off_rows(api, ana["id"]) == []
+    kept = add_off(therapist_page, {"first": "2027-05-12", "last": "2027-05-15",
+                                    "reason": "Conference", "affected": "keep"})
+    assert kept.status_code == 303
+    assert time_off_rows(api, ana["id"]) == [("2027-05-11T22:00:00Z", "2027-05-15T22:00:00Z")]
+    assert api.get(f"/api/v1/bookings/{booked['post']['id']}").get_json()["status"] == \
+        "confirmed"
+    beside = add_off(therapist_page, {"first": "2027-05-13"})  # no session that day
+    assert beside.status_code == 303

@@ -52,13 +52,14 @@ def periods_by_day(therapist: Therapist) -> dict[str, list[tuple[int, int]]]:
 
 
 class SessionsAffected(Conflict):
-    """Confirmed sessions to come that the change would leave outside working hours."""
+    """Confirmed sessions to come that a change of hours or time off would leave outside
+    working hours or inside time off."""
 
     code = "sessions-affected"
 
     def __init__(self, sessions: list[WeekRow]) -> None:
-        super().__init__(f"{len(sessions)} confirmed session(s) would fall outside the new "
-                         "hours", affected=[s.id for s in sessions])
+        super().__init__(f"{len(sessions)} confirmed session(s) to come are affected by the "
+                         "change", affected=[s.id for s in sessions])
         self.sessions = sessions
 
 

@@ -255,11 +255,16 @@ def _week_rows() -> Select:
             .outerjoin(Event, Event.id == Booking.event_id))
 
 
-def upcoming_confirmed(therapist_id: int, since: datetime) -> list[WeekRow]:
-    """The therapist's confirmed bookings that end after `since`, by start."""
-    return [WeekRow(*row) for row in db.session.execute(_week_rows().where(
-        Booking.therapist_id == therapist_id, Booking.status == "confirmed",
-        Booking.block_end > since, Booking.end > since).order_by(Booking.start, Booking.id))]
+def upcoming_confirmed(therapist_id: int, since: datetime,
+                       before: datetime | None = None) -> list[WeekRow]:
+    """The therapist's confirmed bookings that end after `since` (and start before
+    `before`), by start."""
+    where = [Booking.therapist_id == therapist_id, Booking.status == "confirmed",
+             Booking.block_end > since, Booking.end > since]
+    if before is not None:
+        where.append(Booking.start < before)
+    return [WeekRow(*row) for row in db.session.execute(
+        _week_rows().where(*where).order_by(Booking.start, Booking.id))]
 
 
 def week_rows(therapist_id: int, span: Interval) -> list[WeekRow]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import time, timedelta
 from zoneinfo import ZoneInfo
 
-from flask import flash, redirect, render_template
+from flask import flash, redirect, render_template, request
 from flask_wtf import FlaskForm
 from wtforms import DateField, StringField, TimeField
 from wtforms.validators import InputRequired, Length, Optional, ValidationError
@@ -15,9 +15,10 @@ from ...core.errors import InvalidPeriod
 from ...services import time_off as days_off
 from ...services import unit_of_work
 from ...services.common import now
+from ...services.hours import SessionsAffected
 from ..auth import page_caller, signed_in
 from . import bp
-from .format import day_name, iso
+from .format import KIND_TITLES, day_name, iso, span
 from .therapist import choose_therapist, schedule_url, therapist_id_arg
 
 
@@ -47,12 +48,14 @@ def describe(entry, tz: ZoneInfo) -> tuple[str, bool]:
             f"{end:%H:%M} {tz.key}"), False
 
 
-def render_time_off(found: days_off.DaysOff, form: TimeOffForm, status: int = 200):
+def render_time_off(found: days_off.DaysOff, form: TimeOffForm, status: int = 200,
+                    affected: list | None = None):
     at = now()
     entries = [(t, *describe(t, found.tz), t.end <= at) for t in found.entries]
-    return render_template("therapist/time_off.html", found=found, form=form,
-                           entries=entries, iso=iso, admin=page_caller().role == "admin",
-                           failed=status != 200), status
+    return render_template(
+        "therapist/time_off.html", found=found, form=form, entries=entries, iso=iso,
+        admin=page_caller().role == "admin", failed=status == 422, kinds=KIND_TITLES,
+        affected=[(r, span(r.start, r.end, found.tz)) for r in affected or ()]), status
 
 
 def _own() -> int:
@@ -74,9 +77,14 @@ def add_time_off():
     caller, form = page_caller(), TimeOffForm()
     if form.validate():
         last = form.last.data or form.first.data
+        keep = request.form.get("affected") == "keep"
         try:
             days_off.add_days_off_for(caller, _own(), form.first.data, last, form.start.data,
-                                      form.end.data, (form.reason.data or "").strip())
+                                      form.end.data, (form.reason.data or "").strip(), keep)
+        except SessionsAffected as exc:
+            unit_of_work.rollback()
+            return render_time_off(days_off.time_off_for(caller, _own()), form, 409,
+                                   exc.sessions)
         except InvalidPeriod:
             unit_of_work.rollback()
             form.end.errors.append("The time off must end after it starts: pick a later "
