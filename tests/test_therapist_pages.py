@@ -543,3 +543,11 @@ def test_time_off_over_booked_sessions_asks_first_and_keeps_them(api, therapist_
         "confirmed"
     beside = add_off(therapist_page, {"first": "2027-05-13"})  # no session that day
     assert beside.status_code == 303
+
+
+def test_a_therapist_account_without_a_profile_is_told_so(page_as):
+    lost = page_as("therapist", "no-profile@clinic.test")
+    for url in ("/week", "/hours", "/time-off", "/busy-calendar"):
+        answer = lost.get(url)
+        assert answer.status_code == 403, url
+        assert "no therapist profile" in text(answer)

@@ -14,7 +14,7 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from ..core import screening as core
-from ..core.errors import InvalidValue
+from ..core.errors import Forbidden, InvalidValue
 from ..core.intervals import Interval
 from ..core.windows import local_midnight
 from ..core.zones import load_zone
@@ -83,7 +83,10 @@ def therapist_id_of(caller: Caller, therapist_id: int | None) -> int:
     if therapist_id is not None:
         return therapist_id
     if caller.therapist_id is None:
-        raise InvalidValue("choose a therapist", field="therapist_id")
+        if caller.role == "admin":
+            raise InvalidValue("choose a therapist", field="therapist_id")
+        raise Forbidden("this account has no therapist profile: ask the clinic to add "
+                        "you as a therapist with this email address")
     return caller.therapist_id
 
 

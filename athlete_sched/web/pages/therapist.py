@@ -68,6 +68,12 @@ def therapist_id_arg() -> int | None:
     return int(raw)
 
 
+def schedule_owner() -> int:
+    """The id of the therapist whose page this is: the one asked for (admins), else the
+    caller's own profile."""
+    return weeks.therapist_id_of(page_caller(), therapist_id_arg())
+
+
 def choose_therapist(endpoint: str):
     """For an admin who opened a therapist's page without saying whose: the choice."""
     return render_template("therapist/choose.html", endpoint=endpoint,

@@ -17,7 +17,13 @@ from ...services import busy as busy_calendars
 from ...services import unit_of_work
 from ..auth import page_caller, signed_in
 from . import bp
-from .therapist import choose_therapist, schedule_url, stamp, therapist_id_arg
+from .therapist import (
+    choose_therapist,
+    schedule_owner,
+    schedule_url,
+    stamp,
+    therapist_id_arg,
+)
 
 INTERVALS = {"15": "every 15 minutes", "60": "every hour", "360": "every 6 hours",
              "1440": "once a day"}
@@ -50,13 +56,10 @@ def _read(file) -> bytes:
     return body
 
 
-def _own() -> int:
-    return therapist_id_arg() or page_caller().therapist_id or 0
-
 
 def render_busy(upload: UploadForm | None = None, subscribe: SubscribeForm | None = None,
                 status: int = 200):
-    found = busy_calendars.calendars_for(page_caller(), _own())
+    found = busy_calendars.calendars_for(page_caller(), schedule_owner())
     return render_template(
         "therapist/busy.html", found=found, stamp=stamp, zone=load_zone, intervals=INTERVALS,
         admin=page_caller().role == "admin", upload_form=upload or UploadForm(formdata=None),
@@ -81,7 +84,7 @@ def upload_busy():
     form = UploadForm()
     if form.validate():
         try:
-            calendar = busy_calendars.import_busy_upload(page_caller(), _own(),
+            calendar = busy_calendars.import_busy_upload(page_caller(), schedule_owner(),
                                                lambda: _read(form.calendar.data))
         except DomainError as exc:
             unit_of_work.rollback()
@@ -96,7 +99,7 @@ def upload_busy():
 @bp.post("/busy-calendar/upload/remove")
 @signed_in("therapist", "admin")
 def remove_busy_upload():
-    busy_calendars.delete_upload_for(page_caller(), _own())
+    busy_calendars.delete_upload_for(page_caller(), schedule_owner())
     flash("The uploaded calendar is removed; its busy times no longer block bookings.", "info")
     return _back()
 
@@ -107,8 +110,8 @@ def subscribe_busy():
     form = SubscribeForm()
     if form.validate():
         try:
-            busy_calendars.add_subscription_for(page_caller(), _own(), form.url.data,
-                                      int(form.interval.data))
+            busy_calendars.add_subscription_for(page_caller(), schedule_owner(),
+                                                form.url.data, int(form.interval.data))
         except DomainError as exc:
             unit_of_work.rollback()
             form.url.errors.append(_message(exc))
@@ -122,7 +125,7 @@ def subscribe_busy():
 @bp.post("/busy-calendar/subscriptions/<int:subscription_id>/sync")
 @signed_in("therapist", "admin")
 def sync_busy(subscription_id: int):
-    outcome = busy_calendars.sync_now_for(page_caller(), _own(), subscription_id)
+    outcome = busy_calendars.sync_now_for(page_caller(), schedule_owner(), subscription_id)
     if outcome.error is None:
         flash(f"Synced: {outcome.summary}.", "success")
     else:
@@ -134,7 +137,7 @@ def sync_busy(subscription_id: int):
 @bp.post("/busy-calendar/subscriptions/<int:subscription_id>/remove")
 @signed_in("therapist", "admin")
 def unsubscribe_busy(subscription_id: int):
-    busy_calendars.delete_subscription_for(page_caller(), _own(), subscription_id)
+    busy_calendars.delete_subscription_for(page_caller(), schedule_owner(), subscription_id)
     flash("The subscription is removed; its busy times no longer block bookings.", "info")
     return _back()
 

@@ -19,7 +19,7 @@ from ..auth import page_caller, signed_in
 from ..schemas.clinic import WorkingHoursBody
 from . import bp
 from .format import KIND_TITLES, span
-from .therapist import choose_therapist, schedule_url, therapist_id_arg
+from .therapist import choose_therapist, schedule_owner, schedule_url, therapist_id_arg
 
 DAY_NAMES = {"mon": "Monday", "tue": "Tuesday", "wed": "Wednesday", "thu": "Thursday",
              "fri": "Friday", "sat": "Saturday", "sun": "Sunday"}
@@ -137,7 +137,7 @@ def hours():
     caller, therapist_id = page_caller(), therapist_id_arg()
     if caller.role == "admin" and therapist_id is None:
         return choose_therapist("pages.hours")
-    therapist = work_hours.hours_for(caller, therapist_id or caller.therapist_id or 0)
+    therapist = work_hours.hours_for(caller, schedule_owner())
     return render_hours(therapist, hours_form(therapist))
 
 
@@ -145,7 +145,7 @@ def hours():
 @signed_in("therapist", "admin")
 def save_hours():
     caller, therapist_id = page_caller(), therapist_id_arg()
-    own = therapist_id or caller.therapist_id or 0
+    own = schedule_owner()
     form = HoursForm()
     if form.validate():
         keep = request.form.get("affected") == "keep"

@@ -19,7 +19,7 @@ from ...services.hours import SessionsAffected
 from ..auth import page_caller, signed_in
 from . import bp
 from .format import KIND_TITLES, day_name, iso, span
-from .therapist import choose_therapist, schedule_url, therapist_id_arg
+from .therapist import choose_therapist, schedule_owner, schedule_url, therapist_id_arg
 
 
 class TimeOffForm(FlaskForm):
@@ -58,16 +58,13 @@ def render_time_off(found: days_off.DaysOff, form: TimeOffForm, status: int = 20
         affected=[(r, span(r.start, r.end, found.tz)) for r in affected or ()]), status
 
 
-def _own() -> int:
-    return therapist_id_arg() or page_caller().therapist_id or 0
-
 
 @bp.get("/time-off")
 @signed_in("therapist", "admin")
 def time_off():
     if page_caller().role == "admin" and therapist_id_arg() is None:
         return choose_therapist("pages.time_off")
-    return render_time_off(days_off.time_off_for(page_caller(), _own()),
+    return render_time_off(days_off.time_off_for(page_caller(), schedule_owner()),
                            TimeOffForm(formdata=None))
 
 
@@ -79,11 +76,12 @@ def add_time_off():
         last = form.last.data or form.first.data
         keep = request.form.get("affected") == "keep"
         try:
-            days_off.add_days_off_for(caller, _own(), form.first.data, last, form.start.data,
-                                      form.end.data, (form.reason.data or "").strip(), keep)
+            days_off.add_days_off_for(caller, schedule_owner(), form.first.data, last,
+                                      form.start.data, form.end.data,
+                                      (form.reason.data or "").strip(), keep)
         except SessionsAffected as exc:
             unit_of_work.rollback()
-            return render_time_off(days_off.time_off_for(caller, _own()), form, 409,
+            return render_time_off(days_off.time_off_for(caller, schedule_owner()), form, 409,
                                    exc.sessions)
         except InvalidPeriod:
             unit_of_work.rollback()
@@ -93,13 +91,13 @@ def add_time_off():
             flash(f"Time off added from {day_name(form.first.data)} to {day_name(last)} "
                   "(included).", "success")
             return redirect(schedule_url(".time_off", therapist_id_arg()), 303)
-    return render_time_off(days_off.time_off_for(caller, _own()), form, 422)
+    return render_time_off(days_off.time_off_for(caller, schedule_owner()), form, 422)
 
 
 @bp.post("/time-off/<int:time_off_id>/remove")
 @signed_in("therapist", "admin")
 def remove_time_off(time_off_id: int):
-    days_off.remove_for(page_caller(), _own(), time_off_id)
+    days_off.remove_for(page_caller(), schedule_owner(), time_off_id)
     flash("The time off is removed.", "info")
     return redirect(schedule_url(".time_off", therapist_id_arg()), 303)
 
