@@ -63,7 +63,8 @@ def render_busy(upload: UploadForm | None = None, subscribe: SubscribeForm | Non
     return render_template(
         "therapist/busy.html", found=found, stamp=stamp, zone=load_zone, intervals=INTERVALS,
         admin=page_caller().role == "admin", upload_form=upload or UploadForm(formdata=None),
-        subscribe_form=subscribe or SubscribeForm(formdata=None)), status
+        subscribe_form=subscribe or SubscribeForm(formdata=None),
+        limit_mib=(request.max_content_length or 0) / 2**20), status
 
 
 def _back():
