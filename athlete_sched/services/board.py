@@ -1,0 +1,101 @@
+"""The coach's board of a team event: every member × pre and post, with the session booked
+or the one the plan proposes (services/team.py), why an athlete stays unplaced, and
+"book all" (the team booking, all or nothing).
+
+Read in a bounded number of statements whatever the roster's size: the plan's own reads,
+then the members, their booked sessions, the therapists named and the screening states,
+one statement each. Of the screening only the state, never an answer or a note.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..core.errors import NotFound
+from ..core.kinds import POST, PRE
+from ..core.proposals import Slot
+from ..db.models import Athlete, Booking, Team, Therapist
+from ..db.queries import athletes, bookings, therapists
+from . import team as team_booking
+from .access import Caller, require_role
+from .common import EventView, event_view, found
+from .roster import COACHES, screening_states
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One session of an athlete: booked (a booking) or proposed (a slot), or neither."""
+
+    kind: str
+    therapist: Therapist | None = None
+    slot: Slot | None = None
+    booking: Booking | None = None
+
+
+@dataclass(frozen=True)
+class Row:
+    athlete: Athlete
+    screening: str
+    pre: Cell
+    post: Cell
+    reason: str | None  # why the plan leaves the athlete out (None: placed or booked)
+
+    cells = property(lambda self: (self.pre, self.post))
+
+
+@dataclass(frozen=True)
+class Board:
+    team: Team
+    view: EventView
+    rows: list[Row]
+
+    @property
+    def proposed(self) -> int:
+        """How many athletes "book all" would book."""
+        return sum(1 for r in self.rows if r.pre.slot is not None)
+
+    @property
+    def unplaced(self) -> list[Row]:
+        return [r for r in self.rows if r.reason not in (None, team_booking.ALREADY_BOOKED)]
+
+
+def board_event(caller: Caller, team_id: int, event_id: int):
+    """The team's event, if the caller coaches the team (an admin: any team); NotFound for
+    an event of another team."""
+    require_role(caller, COACHES)
+    event = team_booking.team_event(caller, event_id)
+    if event.team_id != team_id:
+        raise NotFound("event", event_id)
+    return event
+
+
+def board_for(caller: Caller, team_id: int, event_id: int) -> Board:
+    """The board: the fresh plan beside the sessions already booked."""
+    event = board_event(caller, team_id, event_id)
+    plan = team_booking.plan(event)
+    booked = bookings.listed(bookings.Filter(event_id=event.id, status="confirmed"))
+    members = athletes.members(team_id)
+    planned = {a.athlete_id: a for a in plan.assignments}
+    slots = [s for a in plan.assignments for s in (a.pre, a.post) if s is not None]
+    staff = therapists.by_ids([s.therapist_id for s in slots]
+                              + [b.therapist_id for b in booked])
+    states = screening_states(a.id for a in members)
+    held = {(b.athlete_id, b.kind): b for b in booked}
+
+    def cell(athlete_id: int, kind: str) -> Cell:
+        if (athlete_id, kind) in held:
+            booking = held[athlete_id, kind]
+            return Cell(kind, staff.get(booking.therapist_id), booking=booking)
+        assignment = planned.get(athlete_id)
+        slot = None if assignment is None else getattr(assignment, kind)
+        return Cell(kind, slot and staff.get(slot.therapist_id), slot=slot)
+
+    rows = [Row(a, states[a.id], cell(a.id, PRE), cell(a.id, POST), plan.unplaced.get(a.id))
+            for a in members]
+    team = found(Team, team_id, "team")
+    return Board(team, event_view(event), rows)
+
+
+def book_all(caller: Caller, team_id: int, event_id: int) -> list[Booking]:
+    """Book a fresh plan for every member not booked yet, all or nothing."""
+    return team_booking.book_team(board_event(caller, team_id, event_id), None)
