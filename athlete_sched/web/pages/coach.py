@@ -24,6 +24,11 @@ from .format import event_when
 from .home import SPORTS
 
 COACHES = ("coach", "admin")
+MESSAGES = {
+    "already-member": "That athlete is already on this team",
+    "email-taken": "Someone with this email already has an account here: if they are an "
+                   "athlete you coach, add them by email instead; otherwise ask the clinic",
+}
 
 
 def feed_links(feed) -> dict[str, str]:
@@ -85,8 +90,9 @@ def team_page(team_id: int):
 
 
 def _refused(team_id: int, name: str, form, exc: DomainError, default: str):
+    """The form again with the service's refusal on its field; nothing saved."""
     unit_of_work.rollback()
-    show_error(form, exc, default)
+    show_error(form, exc, default, MESSAGES.get(exc.code))
     return render_team(team_id, 422, **{name: form})
 
 

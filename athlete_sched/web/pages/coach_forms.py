@@ -46,12 +46,25 @@ class TeamForm(FlaskForm):
         DataRequired("Give the team a name."), AT_MOST_200])
 
 
-class AddAthleteForm(FlaskForm):
+class Prefixed(FlaskForm):
+    """A form whose fields carry a prefix (`PREFIX`), so that several on one page keep
+    distinct ids and names."""
+
+    PREFIX = ""
+
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("prefix", self.PREFIX)
+        super().__init__(*args, **kwargs)
+
+
+class AddAthleteForm(Prefixed):
+    PREFIX = "add"
     email = StringField("Athlete's email", validators=[
         DataRequired("Enter the email of an athlete you coach."), Length(max=254), _email])
 
 
-class InviteForm(FlaskForm):
+class InviteForm(Prefixed):
+    PREFIX = "invite"
     name = StringField("Name", validators=[
         DataRequired("Enter the athlete's name."), AT_MOST_200])
     email = StringField("Email", validators=[
@@ -66,7 +79,8 @@ class InviteForm(FlaskForm):
                                sport=self.sport.data, timezone=self.timezone.data)
 
 
-class TeamEventForm(FlaskForm):
+class TeamEventForm(Prefixed):
+    PREFIX = "event"
     name = StringField("Event name", validators=[
         DataRequired("Give the event a name."), AT_MOST_200])
     sport = SelectField("Sport", choices=[SelectChoice(k, v) for k, v in SPORTS.items()])
@@ -104,7 +118,10 @@ class TeamEventForm(FlaskForm):
         return {"start": "date"}.get(name or "", name if name in self._fields else "name")
 
 
-def show_error(form: FlaskForm, exc: DomainError, default: str) -> None:
-    """Put a service's refusal on the field it names (else on `default`)."""
+def show_error(form: FlaskForm, exc: DomainError, default: str,
+               message: str | None = None) -> None:
+    """Put a service's refusal (or `message` for it) on the field it names, else on
+    `default`."""
     name = exc.field if exc.field in form._fields else default
-    form[name].errors = [*form[name].errors, exc.message[:1].upper() + exc.message[1:] + "."]
+    said = message or exc.message[:1].upper() + exc.message[1:]
+    form[name].errors = [*form[name].errors, said + "."]
