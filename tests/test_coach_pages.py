@@ -9,6 +9,8 @@ from typing import Any
 
 import pytest
 from pageutil import Page, text
+from test_accounts import link_in
+from test_mail import serve
 from test_one_road import statements
 
 WORLD_EVENT = {"name": "Spreewald Relay", "sport": "running", "timezone": "Europe/Berlin",
@@ -166,6 +168,23 @@ def test_an_invitation_without_mail_shows_the_link_once(world, client):
     assert accept.status_code == 200 and "cleo@test.example" in text(accept)
 
 
+def test_an_invitation_with_mail_on_is_emailed_not_shown(world, app, client):
+    coach, url = world["coach"], f"/teams/{world['team']['id']}"
+    with serve() as smtp:
+        app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=smtp.port, MAIL_TIMEOUT=5)
+        sent = post(coach, url, f"{url}/invitations", {
+            "invite-name": "Cleo Voss", "invite-email": "Cleo@Test.example",
+            "invite-sport": "running", "invite-timezone": "Europe/Berlin"})
+        assert sent.status_code == 303
+        [mail] = smtp.take()
+    page = coach.get(url)
+    assert "an invitation went to cleo@test.example" in text(page)
+    assert "/invitation/" not in page.get_data(as_text=True)
+    assert mail.rcpt == ["cleo@test.example"] and "invited you" in mail.text
+    accept = client.get(link_in(mail.text))
+    assert accept.status_code == 200 and "cleo@test.example" in text(accept)
+
+
 @pytest.mark.parametrize(("fields", "invalid", "message"), [
     ({"invite-name": ""}, "invite-name", "Enter the athlete"),
     ({"invite-email": "cleo(at)test"}, "invite-email", "Enter an email address"),
@@ -254,6 +273,8 @@ def _bookings(api, event_id: int) -> list[dict]:
 def test_book_all_books_the_board_once_and_the_athletes_see_it(world, api, page_as):
     coach, team, event = world["coach"], world["team"], world["event"]
     url = board_url(team["id"], event["id"])
+    athlete = page_as("athlete", world["members"][0]["email"])
+    assert "Spreewald Relay" not in text(athlete.get("/season"))
     board = coach.get(url)
     assert text(board).count("Proposed") == 4 and "Book all (4 sessions)" in text(board)
     assert "Ana Ruiz" in text(board)
@@ -269,9 +290,7 @@ def test_book_all_books_the_board_once_and_the_athletes_see_it(world, api, page_
                        data={"csrf_token": token})
     assert again.status_code == 303
     assert len(_bookings(api, event["id"])) == 4, "a second book-all books nothing more"
-    athlete = page_as("athlete", world["members"][0]["email"])
-    season = text(athlete.get("/season"))
-    assert "Spreewald Relay" in season
+    assert "Spreewald Relay" in text(athlete.get("/season"))  # their sessions
 
 
 def test_a_second_book_all_from_a_stale_page_books_nothing(world, api):
