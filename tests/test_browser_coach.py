@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 
 from browser import *  # noqa: F403
-from browser import PHONE, as_role, check_page, expect, sideways_overflow
+from browser import DESKTOP, PHONE, as_role, check_page, expect, sideways_overflow
 
 pytestmark = browser_marks  # noqa: F405
 
@@ -64,6 +64,8 @@ def test_a_coach_books_the_team_in_a_few_clicks(browser, server):
         mara = page.locator("tr", has_text="Mara Runner")
         booked_text = mara.locator(".board__cell--booked").first.inner_text()
 
+        page.set_viewport_size(DESKTOP)  # the board as a table
+        checked(page, "coach-board-booked-desktop")
         page.get_by_role("link", name=TEAM).click()
         page.get_by_role("link", name="Havelland Relay: board").click()
         expect(page.get_by_role("heading", name=re.compile("Havelland Relay"))).to_be_visible()

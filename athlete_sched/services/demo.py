@@ -1,15 +1,15 @@
 """The demo clinic: `flask --app wsgi demo`.
 
-Three therapists in two time zones, five athletes with races and rides three to five weeks
+Three therapists in two time zones, five athletes with races and rides three to six weeks
 ahead of the services' clock (so the demo never goes stale), a coach's team with a team
-event (its board unbooked, for the coach to book), some time
-off and some sessions already booked, and one sign-in per role (LOGINS, printed as the
-contract says: `sign in as <role>: <email> <password>`). Idempotent: therapists,
-athletes and users are found by email, the team by name and coach, events by (athlete,
-name), time off by (therapist, reason), bookings by (athlete, event, kind); a second run
-adds nothing. Everything goes through the services the API uses (bookings
-through `proposals.propose` and `bookings.book`, so they obey every rule). Adds and
-flushes only; the CLI command runs it as one unit of work.
+event (nothing booked: the coach's board books it), some time off and some sessions
+already booked, and one sign-in per role (LOGINS, printed as the contract says: `sign in
+as <role>: <email> <password>`). Idempotent: therapists, athletes and users are found by
+email, the team by name and coach, events by (athlete or team, name), time off by
+(therapist, reason), bookings by (athlete, event, kind); a second run adds nothing.
+Everything goes through the services the API uses (bookings through `proposals.propose`
+and `bookings.book`, so they obey every rule). Adds and flushes only; the CLI command
+runs it as one unit of work.
 """
 
 from __future__ import annotations
@@ -62,8 +62,9 @@ THERAPISTS = (
 
 @dataclass(frozen=True)
 class DemoEvent:
-    """A race or ride of one athlete (or of the team: TEAM_EVENT), in days after an anchor day, with its bookings:
-    (kind, therapist email) pairs, each booked in the best slot that therapist has."""
+    """A race or ride of one athlete (or the team's: TEAM_EVENT), in days after an anchor
+    day, with its bookings: (kind, therapist email) pairs, each booked in the best slot
+    that therapist has."""
 
     athlete_email: str
     name: str
