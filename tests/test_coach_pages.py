@@ -248,6 +248,7 @@ def test_a_coach_plans_a_team_event_and_lands_on_its_board(world):
 @pytest.mark.parametrize(("fields", "invalid", "message"), [
     ({"event-name": ""}, "event-name", "Give the event a name"),
     ({"event-date": ""}, "event-date", "Pick the date of the event"),
+    ({"event-date": "2026-12-20"}, "event-date", "recovery window has closed"),
     ({"event-finish_time": "08:00"}, "event-finish_time", "must be after the start time"),
     ({"event-end_date": "2027-06-10"}, "event-end_date", "cannot be before the first day"),
     ({"event-timezone": "Nowhere/City"}, "event-timezone", "not a time zone we know"),
@@ -355,3 +356,8 @@ def test_the_board_reads_the_same_statements_for_two_or_six_athletes(app, api, w
         page = coach.get(url)
     assert "Extra 3" in text(page)
     assert len(large) == len(small), "\n".join(large)
+    # The sign-in's user, the team and its members, the event, the plan's reads (therapists,
+    # their blocked time and bookings, the members, their bookings, screenings, events and
+    # sessions near the windows), the booked sessions, the roster, the therapists named,
+    # the screening states.
+    assert len(small) <= 16, "\n".join(small)

@@ -14,8 +14,9 @@ from dataclasses import dataclass
 from ..core.errors import NotFound
 from ..core.kinds import POST, PRE
 from ..core.proposals import Slot
-from ..db.models import Athlete, Booking, Team, Therapist
+from ..db.models import Athlete, Booking, Event, Team, Therapist
 from ..db.queries import athletes, bookings, therapists
+from . import access
 from . import team as team_booking
 from .access import Caller, require_role
 from .common import EventView, event_view, found
@@ -59,19 +60,20 @@ class Board:
         return [r for r in self.rows if r.reason not in (None, team_booking.ALREADY_BOOKED)]
 
 
-def board_event(caller: Caller, team_id: int, event_id: int):
-    """The team's event, if the caller coaches the team (an admin: any team); NotFound for
-    an event of another team."""
+def board_event(caller: Caller, team_id: int, event_id: int) -> tuple[Team, Event]:
+    """The team and its event, if the caller coaches the team (an admin: any team);
+    NotFound for another's team or for an event of another team."""
     require_role(caller, COACHES)
-    event = team_booking.team_event(caller, event_id)
-    if event.team_id != team_id:
+    team = access.coached_team(caller, team_id)
+    event = found(Event, event_id, "event")
+    if event.team_id != team.id:
         raise NotFound("event", event_id)
-    return event
+    return team, event
 
 
 def board_for(caller: Caller, team_id: int, event_id: int) -> Board:
     """The board: the fresh plan beside the sessions already booked."""
-    event = board_event(caller, team_id, event_id)
+    team, event = board_event(caller, team_id, event_id)
     plan = team_booking.plan(event)
     booked = bookings.listed(bookings.Filter(event_id=event.id, status="confirmed"))
     members = athletes.members(team_id)
@@ -92,10 +94,9 @@ def board_for(caller: Caller, team_id: int, event_id: int) -> Board:
 
     rows = [Row(a, states[a.id], cell(a.id, PRE), cell(a.id, POST), plan.unplaced.get(a.id))
             for a in members]
-    team = found(Team, team_id, "team")
     return Board(team, event_view(event), rows)
 
 
 def book_all(caller: Caller, team_id: int, event_id: int) -> list[Booking]:
     """Book a fresh plan for every member not booked yet, all or nothing."""
-    return team_booking.book_team(board_event(caller, team_id, event_id), None)
+    return team_booking.book_team(board_event(caller, team_id, event_id)[1], None)

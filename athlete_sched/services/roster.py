@@ -57,9 +57,9 @@ class Invitation:
 def screening_states(athlete_ids: Iterable[int]) -> dict[int, str]:
     """Each athlete's screening state, in one query: the decision alone, never an answer."""
     ids = sorted(set(athlete_ids))
-    rows = stored_screening.of_athletes(ids)
-    return {athlete_id: NOT_ANSWERED if (row := rows.get(athlete_id)) is None
-            else row.decision or AWAITING_REVIEW for athlete_id in ids}
+    decisions = stored_screening.decisions_of(ids)
+    return {athlete_id: NOT_ANSWERED if athlete_id not in decisions
+            else decisions[athlete_id] or AWAITING_REVIEW for athlete_id in ids}
 
 
 def teams_for(caller: Caller) -> list[tuple[Team, int]]:

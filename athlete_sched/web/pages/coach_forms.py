@@ -4,7 +4,7 @@ Each keeps what was typed and says per field what is wrong."""
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import datetime, timedelta
 from types import SimpleNamespace
 
 from flask_wtf import FlaskForm
@@ -13,6 +13,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, Optional, Va
 
 from ...core.errors import DomainError, UnknownTimezone
 from ...core.zones import load_zone
+from ...services.common import now
 from ..schemas.scheduling import EventIn
 from .home import COMMON_ZONES, SPORTS
 
@@ -90,6 +91,16 @@ class TeamEventForm(Prefixed):
     finish_time = TimeField("Finish time", validators=[Optional()])
     timezone = SelectField("Time zone", choices=list(COMMON_ZONES), validate_choice=False,
                            default="Europe/Berlin", validators=[_zone])
+
+    def validate_date(self, field: DateField) -> None:
+        last = self.end_date.data or field.data
+        try:
+            today = now().astimezone(load_zone(self.timezone.data or "")).date()
+        except UnknownTimezone:
+            return  # the zone's own message says it
+        if last is not None and last + timedelta(days=3) < today:
+            raise ValidationError("That event is over and its recovery window has closed: "
+                                  "pick a date still to come.")
 
     def validate_end_date(self, field: DateField) -> None:
         if field.data and self.date.data and field.data < self.date.data:
