@@ -9,11 +9,13 @@ one statement each. Of the screening only the state, never an answer or a note.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from ..core.errors import NotFound
 from ..core.kinds import POST, PRE
 from ..core.proposals import Slot
+from ..core.team_plan import TeamPlan
 from ..db.models import Athlete, Booking, Event, Team, Therapist
 from ..db.queries import athletes, bookings, therapists
 from . import access
@@ -77,12 +79,21 @@ def board_for(caller: Caller, team_id: int, event_id: int) -> Board:
     plan = team_booking.plan(event)
     booked = bookings.listed(bookings.Filter(event_id=event.id, status="confirmed"))
     members = athletes.members(team_id)
-    planned = {a.athlete_id: a for a in plan.assignments}
     slots = [s for a in plan.assignments for s in (a.pre, a.post) if s is not None]
     staff = therapists.by_ids([s.therapist_id for s in slots]
                               + [b.therapist_id for b in booked])
+    cell = _cells(plan, booked, staff)
     states = screening_states(a.id for a in members)
+    rows = [Row(a, states[a.id], cell(a.id, PRE), cell(a.id, POST), plan.unplaced.get(a.id))
+            for a in members]
+    return Board(team, event_view(event), rows)
+
+
+def _cells(plan: TeamPlan, booked: list[Booking], staff: dict[int, Therapist]
+           ) -> Callable[[int, str], Cell]:
+    """An athlete's cell of a kind: their booked session, else the plan's slot."""
     held = {(b.athlete_id, b.kind): b for b in booked}
+    planned = {a.athlete_id: a for a in plan.assignments}
 
     def cell(athlete_id: int, kind: str) -> Cell:
         if (athlete_id, kind) in held:
@@ -92,9 +103,7 @@ def board_for(caller: Caller, team_id: int, event_id: int) -> Board:
         slot = None if assignment is None else getattr(assignment, kind)
         return Cell(kind, slot and staff.get(slot.therapist_id), slot=slot)
 
-    rows = [Row(a, states[a.id], cell(a.id, PRE), cell(a.id, POST), plan.unplaced.get(a.id))
-            for a in members]
-    return Board(team, event_view(event), rows)
+    return cell
 
 
 def book_all(caller: Caller, team_id: int, event_id: int) -> list[Booking]:
