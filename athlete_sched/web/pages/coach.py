@@ -54,7 +54,7 @@ def teams():
 
 @bp.post("/teams")
 @signed_in(*COACHES)
-def create_team():
+def team_create():
     form = TeamForm()
     if not form.validate():
         return render_teams(form, 422)
@@ -98,7 +98,7 @@ def _refused(team_id: int, name: str, form, exc: DomainError, default: str):
 
 @bp.post("/teams/<int:team_id>/members")
 @signed_in(*COACHES)
-def add_member(team_id: int):
+def team_add_member(team_id: int):
     form = AddAthleteForm()
     if not form.validate():
         return render_team(team_id, 422, add=form)
@@ -112,7 +112,7 @@ def add_member(team_id: int):
 
 @bp.post("/teams/<int:team_id>/invitations")
 @signed_in(*COACHES)
-def invite_athlete(team_id: int):
+def team_invite(team_id: int):
     form = zone_choices(InviteForm())
     if not form.validate():
         return render_team(team_id, 422, invite=form)
@@ -133,7 +133,7 @@ def invite_athlete(team_id: int):
 
 @bp.post("/teams/<int:team_id>/members/<int:athlete_id>/remove")
 @signed_in(*COACHES)
-def remove_member(team_id: int, athlete_id: int):
+def team_remove_member(team_id: int, athlete_id: int):
     athlete = roster.remove_member(page_caller(), team_id, athlete_id)
     flash(f"{athlete.name} is off the team; sessions already booked stay booked.", "info")
     return redirect(url_for(".team_page", team_id=team_id), 303)
@@ -141,7 +141,7 @@ def remove_member(team_id: int, athlete_id: int):
 
 @bp.post("/teams/<int:team_id>/events")
 @signed_in(*COACHES)
-def plan_team_event(team_id: int):
+def team_plan_event(team_id: int):
     form = zone_choices(TeamEventForm())
     if not form.validate():
         return render_team(team_id, 422, event=form)
@@ -160,7 +160,7 @@ def plan_team_event(team_id: int):
 
 @bp.post("/teams/<int:team_id>/feed/rotate")
 @signed_in(*COACHES)
-def rotate_team_feed(team_id: int):
+def team_feed_rotate(team_id: int):
     roster.rotate_feed(page_caller(), team_id)
     flash("The team's feed has a new address: subscribe again with it; the old one no "
           "longer works.", "info")

@@ -82,7 +82,7 @@ def team_board(team_id: int, event_id: int):
 
 @bp.post("/teams/<int:team_id>/events/<int:event_id>/book-all")
 @signed_in("coach", "admin")
-def book_all(team_id: int, event_id: int):
+def team_book_all(team_id: int, event_id: int):
     try:
         booked = board.book_all(page_caller(), team_id, event_id)
     except DomainError as exc:
