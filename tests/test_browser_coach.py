@@ -40,6 +40,7 @@ def test_a_coach_books_the_team_in_a_few_clicks(browser, server):
         expect(page.get_by_text("give them the invitation link below")).to_be_visible()
         link = page.get_by_label("Link to copy").input_value()
         assert re.search(r"/invitation/[\w-]+$", link), link
+        expect(page.get_by_role("button", name="Copy link")).to_be_visible()  # coach.js
         expect(page.locator(".roster").get_by_text("Nina Kraus", exact=True)).to_be_visible()
         checked(page, "coach-team-invited")
 
@@ -80,3 +81,16 @@ def test_a_coach_books_the_team_in_a_few_clicks(browser, server):
             session = page.locator("li", has_text=f"{kind}: Spree Cup")
             expect(session).to_have_count(1)
             expect(session).to_contain_text(therapist)
+
+
+def test_without_javascript_the_coach_books_the_demo_relay(browser, server):
+    """The core flow is plain forms: the demo team's relay booked from its board."""
+    with as_role(browser, server, "coach", javascript=False, viewport=PHONE) as page:
+        page.get_by_role("link", name=TEAM).click()
+        expect(page.get_by_role("button", name="Copy address")).to_be_hidden()
+        page.get_by_role("link", name="Havelland Relay: board").click()
+        assert page.locator(".board__cell--proposed").count() == 6  # three athletes
+        page.get_by_role("button", name=re.compile(r"^Book all")).click()
+        expect(page.get_by_text("Booked 6 sessions for 3 athletes")).to_be_visible()
+        assert page.locator(".board__cell--booked").count() == 6
+        assert sideways_overflow(page) == 0
