@@ -1,14 +1,15 @@
 """The demo clinic: `flask --app wsgi demo`.
 
-Three therapists in two time zones, five athletes with races and rides three to five weeks
-ahead of the services' clock (so the demo never goes stale), a coach's team, some time
-off and some sessions already booked, and one sign-in per role (LOGINS, printed as the
-contract says: `sign in as <role>: <email> <password>`). Idempotent: therapists,
-athletes and users are found by email, the team by name and coach, events by (athlete,
-name), time off by (therapist, reason), bookings by (athlete, event, kind); a second run
-adds nothing. Everything goes through the services the API uses (bookings
-through `proposals.propose` and `bookings.book`, so they obey every rule). Adds and
-flushes only; the CLI command runs it as one unit of work.
+Three therapists in two time zones, five athletes with races and rides three to six weeks
+ahead of the services' clock (so the demo never goes stale), a coach's team with a team
+event (nothing booked: the coach's board books it), some time off and some sessions
+already booked, and one sign-in per role (LOGINS, printed as the contract says: `sign in
+as <role>: <email> <password>`). Idempotent: therapists, athletes and users are found by
+email, the team by name and coach, events by (athlete or team, name), time off by
+(therapist, reason), bookings by (athlete, event, kind); a second run adds nothing.
+Everything goes through the services the API uses (bookings through `proposals.propose`
+and `bookings.book`, so they obey every rule). Adds and flushes only; the CLI command
+runs it as one unit of work.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from types import SimpleNamespace
 
 from ..core.kinds import POST, PRE
 from ..core.zones import load_zone
-from ..db.models import Athlete, Event, Therapist
+from ..db.models import Athlete, Event, Team, Therapist
 from ..db.queries import athletes, bookings, events, therapists, users
 from . import accounts, clinic, proposals
 from .bookings import book
@@ -61,8 +62,9 @@ THERAPISTS = (
 
 @dataclass(frozen=True)
 class DemoEvent:
-    """A race or ride of one athlete, in days after an anchor day, with its bookings:
-    (kind, therapist email) pairs, each booked in the best slot that therapist has."""
+    """A race or ride of one athlete (or the team's: TEAM_EVENT), in days after an anchor
+    day, with its bookings: (kind, therapist email) pairs, each booked in the best slot
+    that therapist has."""
 
     athlete_email: str
     name: str
@@ -80,6 +82,8 @@ DEMO_ATHLETE = "mara.runner@athletes.example"
 COACH_EMAIL = "carla.brandt@coaches.example"
 TEAM = ("Havelland Running Club", (DEMO_ATHLETE, "lena.hoffmann@athletes.example",
                                    "tom.becker@athletes.example"))
+TEAM_EVENT = DemoEvent("", "Havelland Relay", "running", BERLIN, "marathon", 7,
+                       time(10, 0), time(12, 30))
 # One sign-in per role: (role, email, name, password). Demo passwords, printed by `demo`.
 LOGINS = (
     ("athlete", DEMO_ATHLETE, "Mara Runner", "athlete-demo-2027"),
@@ -219,7 +223,7 @@ def _book(event: Event, athlete: Athlete, kind: str, therapist: Therapist,
         added.add("bookings")
 
 
-def _team(people: dict[str, Athlete], added: Added) -> None:
+def _team(people: dict[str, Athlete], added: Added) -> Team:
     name, members = TEAM
     team = athletes.team_named(name, COACH_EMAIL)
     if team is None:
@@ -228,6 +232,17 @@ def _team(people: dict[str, Athlete], added: Added) -> None:
     for email in members:
         if not athletes.is_member(team.id, people[email].id):
             clinic.add_member(team, people[email])
+    return team
+
+
+def _team_event(team: Team, days: dict[str, date], added: Added) -> None:
+    """The team's relay a week after the marathon, nothing booked yet: the coach's board
+    shows the plan, and "Book all" books it."""
+    spec = TEAM_EVENT
+    if events.team_event_named(team.id, spec.name) is None:
+        day = days[spec.anchor] + timedelta(days=spec.offset_days)
+        create_event(_event_body(spec, day), team)
+        added.add("events")
 
 
 def _logins(added: Added) -> None:
@@ -258,7 +273,7 @@ def load_demo() -> str:
     days, added = anchors(today), Added()
     staff = _therapists(added)
     people = _athlete_rows(added)
-    _team(people, added)
+    _team_event(_team(people, added), days, added)
     _logins(added)
     _time_off(staff, days, added)
     for spec in _events():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from ...extensions import db
 from ..models import Athlete, Team, TeamMember
@@ -75,3 +75,25 @@ def team_named(name: str, coach_email: str | None) -> Team | None:
 def teams_of_coach(coach_email: str) -> list[Team]:
     return list(db.session.scalars(select(Team).where(Team.coach_email == coach_email)
                                    .order_by(Team.name, Team.id)))
+
+
+def teams_listed(coach_email: str | None) -> list[tuple[Team, int]]:
+    """Teams by name with how many members each has, in one query: the coach's (every
+    team when `coach_email` is None)."""
+    count = (select(TeamMember.team_id, func.count().label("n")).group_by(TeamMember.team_id)
+             .subquery())
+    query = (select(Team, func.coalesce(count.c.n, 0)).outerjoin(count, count.c.team_id == Team.id)
+             .order_by(Team.name, Team.id))
+    if coach_email is not None:
+        query = query.where(Team.coach_email == coach_email)
+    return [(team, n) for team, n in db.session.execute(query)]
+
+
+def remove_member(team_id: int, athlete_id: int) -> bool:
+    """Take the athlete off the team; False if they were not in it."""
+    member = db.session.get(TeamMember, (team_id, athlete_id))
+    if member is None:
+        return False
+    db.session.delete(member)
+    db.session.flush()
+    return True

@@ -187,3 +187,9 @@ def by_ids(ids: Iterable[int]) -> dict[int, Event]:
     if not wanted:
         return {}
     return {e.id: e for e in db.session.scalars(select(Event).where(Event.id.in_(wanted)))}
+
+
+def team_event_named(team_id: int, name: str) -> Event | None:
+    """The team's event of this name (the first by id)."""
+    return db.session.scalars(select(Event).where(
+        Event.team_id == team_id, Event.name == name).order_by(Event.id).limit(1)).first()

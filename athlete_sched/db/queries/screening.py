@@ -40,3 +40,13 @@ def with_decision(athlete_ids: Iterable[int], decision: str) -> list[int]:
         return []
     return list(db.session.scalars(select(Screening.athlete_id).where(
         Screening.athlete_id.in_(ids), Screening.decision == decision)))
+
+
+def decisions_of(athlete_ids: Iterable[int]) -> dict[int, str | None]:
+    """The recorded decision of each athlete who answered (None: awaiting review), in one
+    query that reads no answer and no note."""
+    ids = sorted(set(athlete_ids))
+    if not ids:
+        return {}
+    return dict(db.session.execute(select(Screening.athlete_id, Screening.decision)
+                                   .where(Screening.athlete_id.in_(ids))).all())
