@@ -105,9 +105,9 @@ def add_day_change():
         message = exc.message[:1].upper() + exc.message[1:] + "."
         (form.day if exc.field == "date" else form.hours).errors.append(message)
         return render_page(form, "The day was not changed. Check the form.", 422)
-    flash(f"{day_name(form.day.data)}: "
-          + ("closed" if closed else ", ".join(f"{_clock(a)}–{_clock(b)}" for a, b in sorted(periods)))
-          + " instead of your weekly hours.", "success")
+    hours = "closed" if closed else ", ".join(f"{_clock(a)}–{_clock(b)}"
+                                              for a, b in sorted(periods))
+    flash(f"{day_name(form.day.data)}: {hours} instead of your weekly hours.", "success")
     return redirect(url_for(".day_changes"), 303)
 
 
