@@ -76,9 +76,10 @@ def remove_day(therapist: Therapist, day: date) -> None:
 
 def list_for(caller: Caller, therapist_id: int, first: date | None, last: date | None,
              limit: int) -> list[WorkingDay]:
-    """GET /therapists/{id}/working-days: up to `limit` changes from `first` to `last`."""
+    """GET /therapists/{id}/working-days: up to `limit` changes from `first` to `last`
+    (one more than a page holds, to tell that there is more)."""
     therapist = access.managed_therapist(caller, therapist_id)
-    return days.between(therapist.id, first, last, min(limit, MAX_LIST))
+    return days.between(therapist.id, first, last, min(limit, MAX_LIST + 1))
 
 
 def set_for(caller: Caller, therapist_id: int, day: date, closed: bool,
