@@ -179,3 +179,67 @@ def test_the_team_plan_and_the_season_read_the_changes(api, therapist, make_athl
     plan = api.post(f"/api/v1/events/{relay['id']}/plan").get_json()
     assert plan["placed"] == 1, plan
     assert plan["assignments"][0]["pre"]["start"].startswith("2027-05-12")
+
+
+# --- the migration and the database's own rules -----------------------------------------------
+
+@pytest.fixture
+def scratch_database(database: str, tmp_path):
+    """An empty database on the same backend, for migrating up and down."""
+    from conftest import _create_pg_database, _drop_pg_database, backend_of
+
+    if backend_of(database) == "sqlite":
+        yield f"sqlite:///{tmp_path / 'scratch.db'}"
+        return
+    url, admin = _create_pg_database()
+    try:
+        yield url
+    finally:
+        _drop_pg_database(url, admin)
+
+
+def test_migration_0011_adds_the_tables_with_their_rules_and_goes_back(scratch_database):
+    import sqlalchemy as sa
+    from conftest import migrate
+    from sqlalchemy.exc import IntegrityError
+
+    migrate(scratch_database, "0010")
+    engine = sa.create_engine(scratch_database)
+    try:
+        with engine.begin() as conn:
+            conn.execute(sa.text("INSERT INTO therapist (id, name, email, timezone, "
+                                 "session_minutes, buffer_minutes, slot_step_minutes) VALUES "
+                                 "(1, 'Ana', 'ana@m.test', 'Europe/Berlin', 45, 0, 15)"))
+        migrate(scratch_database)
+        version = "SELECT sum(n) FROM data_version"
+        with engine.begin() as conn:
+            before = conn.execute(sa.text(version)).scalar_one()
+        with engine.begin() as conn:
+            conn.execute(sa.text("INSERT INTO working_day (id, therapist_id, day, closed) "
+                                 "VALUES (1, 1, '2027-05-15', false)"))
+            conn.execute(sa.text("INSERT INTO working_day_period (working_day_id, "
+                                 "start_minute, end_minute) VALUES (1, 840, 1080)"))
+        with engine.begin() as conn:
+            after = conn.execute(sa.text(version)).scalar_one()
+        if engine.dialect.name == "postgresql":  # cached proposals must see the change
+            assert after > before
+        for refused in ("INSERT INTO working_day (therapist_id, day, closed) "
+                        "VALUES (1, '2027-05-15', true)",
+                        "INSERT INTO working_day_period (working_day_id, start_minute, "
+                        "end_minute) VALUES (1, 900, 900)",
+                        "INSERT INTO working_day_period (working_day_id, start_minute, "
+                        "end_minute) VALUES (1, 900, 1441)"):
+            with pytest.raises(IntegrityError), engine.begin() as conn:
+                conn.execute(sa.text(refused))
+        with engine.begin() as conn:  # deleted with the therapist
+            if engine.dialect.name == "sqlite":
+                conn.exec_driver_sql("PRAGMA foreign_keys = ON")
+            conn.execute(sa.text("DELETE FROM therapist"))
+            assert conn.execute(sa.text("SELECT count(*) FROM working_day_period")
+                                ).scalar_one() == 0
+        migrate(scratch_database, "0010", down=True)
+        assert not {"working_day", "working_day_period"} & set(sa.inspect(engine)
+                                                                 .get_table_names())
+        migrate(scratch_database)
+    finally:
+        engine.dispose()
