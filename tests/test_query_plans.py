@@ -2,8 +2,9 @@
 backends: the reads of db/queries/ and the booking guard (db/guard.py's CHECK_SQL; on
 PostgreSQL the query of booking_refusal() as the database holds it).
 
-A clinic is bulk-loaded as bench/propose.py loads its history (50 therapists, 24,000
-bookings, 12,000 events, then 10,000 busy intervals and 6,000 periods of time off). The
+A clinic is bulk-loaded as bench/propose.py loads its history (50 therapists with 5,000
+day changes, 24,000 bookings, 12,000 events, then 10,000 busy intervals and 6,000 periods
+of time off). The
 statements are captured from real calls of the query functions (a before_cursor_execute
 hook, so the test follows the code) and explained (EXPLAIN QUERY PLAN / EXPLAIN):
 
@@ -16,10 +17,10 @@ hook, so the test follows the code) and explained (EXPLAIN QUERY PLAN / EXPLAIN)
 On PostgreSQL each statement is explained with its values (a custom plan) and as a generic
 plan: psycopg prepares a statement it has run a few times, and the server may then keep
 one plan for all values (booking_refusal() caches its plan the same way). No plan may read
-booking, busy_interval, time_off or event whole (SQLite: SCAN, or a skip-scan through an
-index whose first column is unconstrained; PostgreSQL: Seq Scan), unless the table holds
-fewer than 2,000 rows, as in bench/propose.py: reading a few pages whole is the planner's
-right call.
+booking, busy_interval, time_off, event or working_day whole (SQLite: SCAN, or a skip-scan
+through an index whose first column is unconstrained; PostgreSQL: Seq Scan), unless the
+table holds fewer than 2,000 rows, as in bench/propose.py: reading a few pages whole is the
+planner's right call.
 
 The case seen in production: team and team_member empty while event and booking are big.
 After ANALYZE, SQLite's statistics say every event has the same team_id (all NULL), and it
@@ -44,7 +45,7 @@ from conftest import _create_pg_database, _drop_pg_database, backend_of, migrate
 
 from athlete_sched.core.intervals import Interval
 
-BIG_TABLES = ("booking", "busy_interval", "time_off", "event")
+BIG_TABLES = ("booking", "busy_interval", "time_off", "event", "working_day")
 SCAN_MATTERS_FROM_ROWS = 2_000  # as bench/propose.py
 
 THERAPISTS = 50
@@ -87,6 +88,7 @@ def _clinic(conn: sa.Connection) -> None:
     _insert(conn, "working_period", [
         {"therapist_id": t, "day": d, "start_minute": 480, "end_minute": 1080}
         for t in range(1, THERAPISTS + 1) for d in range(6)])
+    _working_days(conn)
     _insert(conn, "athlete", [
         {"id": a, "name": f"A{a}", "email": f"a{a}@plans.test", "sport": "running",
          "timezone": "Europe/Berlin"} for a in range(1, ATHLETES + 1)])
@@ -106,6 +108,18 @@ def _clinic(conn: sa.Connection) -> None:
                 "updated_at": T0})
     _insert(conn, "event", events)
     _insert(conn, "booking", bookings)
+
+
+def _working_days(conn: sa.Connection) -> None:
+    """A day change a week per therapist over the two years (5,000): every other one
+    closed, the others with one period."""
+    days = [(t, (T0 + timedelta(weeks=w, days=t % 7)).date())
+            for t in range(1, THERAPISTS + 1) for w in range(100)]
+    _insert(conn, "working_day", [{"id": i + 1, "therapist_id": t, "day": day,
+                                   "closed": i % 2 == 0} for i, (t, day) in enumerate(days)])
+    _insert(conn, "working_day_period", [
+        {"working_day_id": i + 1, "start_minute": 600, "end_minute": 840}
+        for i in range(len(days)) if i % 2])
 
 
 def _teams(conn: sa.Connection, first: int, count: int, members: int) -> None:
@@ -135,7 +149,7 @@ def _blocks(conn: sa.Connection, first: int, busy: int, time_off: int) -> None:
 
 def _fix_sequences(conn: sa.Connection) -> None:
     if conn.dialect.name == "postgresql":
-        for table in ("therapist", "athlete", "event", "booking", "team"):
+        for table in ("therapist", "athlete", "event", "booking", "team", "working_day"):
             conn.execute(sa.text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
                                  f"(SELECT coalesce(max(id), 1) FROM {table}))"))
 
@@ -167,7 +181,7 @@ def _reads() -> list[tuple[str, Callable[[], Any]]]:
     """Every tuned read, called as the services call it (one and two spans; one and several
     therapists or athletes)."""
     from athlete_sched.db import guard
-    from athlete_sched.db.queries import bookings, events, therapists
+    from athlete_sched.db.queries import bookings, events, therapists, working_days
 
     pre = Interval(NEAR, NEAR + timedelta(days=2))
     post = Interval(NEAR + timedelta(days=5), NEAR + timedelta(days=8))
@@ -178,6 +192,10 @@ def _reads() -> list[tuple[str, Callable[[], Any]]]:
     return [
         ("therapist schedules", lambda: therapists.schedules()),
         ("therapist schedule", lambda: therapists.schedules(3)),
+        ("therapist schedules with day changes",
+         lambda: therapists.schedules(near=[pre, post])),
+        ("therapist schedule with day changes", lambda: therapists.schedules(3, [pre])),
+        ("day changes of one", lambda: working_days.near(3, [session])),
         ("blocked and booked", lambda: therapists.blocked_and_booked_in(every, [pre, post],
                                                                        [pre, post])),
         ("blocked and booked of one", lambda: therapists.blocked_and_booked_in([3], [pre],

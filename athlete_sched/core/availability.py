@@ -7,6 +7,9 @@ takes the offset in force before the change (02:30 in a 02:00->03:00 gap is 03:3
 it), and a repeated time is its first occurrence. A period left empty that way (02:00-03:00
 on a day that jumps from 02:00 to 03:00) is skipped.
 
+A one-day change (core/working_days.py) gives a local date its own periods, or none
+(closed): on that date they stand in for the weekday's weekly periods, read the same way.
+
 A session start `s` of duration `dur` is free when `s` lies on the slot grid of one working
 period P (`s = P.start + k * step`, k >= 0) and `[s, s + dur)` fits wholly inside P and
 the window, `s >= not_before`, `[s, s + dur)` overlaps no blocked interval (time off,
@@ -29,6 +32,7 @@ from .errors import (
     InvalidPeriod,
 )
 from .intervals import Interval
+from .working_days import DayTable, WorkingDay, day_table
 
 _ONE_DAY = timedelta(days=1)
 _TICK = timedelta(microseconds=1)
@@ -60,7 +64,9 @@ class WorkingPeriod:
 
 @dataclass(frozen=True)
 class TherapistSchedule:
-    """What fixes a therapist's slots: zone, weekly hours and the session settings."""
+    """What fixes a therapist's slots: zone, weekly hours and the session settings, and
+    the one-day changes of the dates it is asked about (`working_days`; none: the weekly
+    hours every day)."""
 
     therapist_id: int
     tz: ZoneInfo
@@ -68,6 +74,7 @@ class TherapistSchedule:
     session_minutes: int = 45
     buffer_minutes: int = 0
     slot_step_minutes: int = 15
+    working_days: tuple[WorkingDay, ...] = ()
 
     def __post_init__(self) -> None:
         if self.session_minutes <= 0 or self.slot_step_minutes <= 0:
@@ -80,6 +87,12 @@ class TherapistSchedule:
         """The working hours as wall-clock (start, end) pairs per weekday (see
         _weekday_table), worked out once per schedule."""
         return _weekday_table(tuple(self.working_hours))
+
+    @cached_property
+    def days(self) -> DayTable:
+        """The one-day changes: local date -> its wall-clock periods, worked out once per
+        schedule."""
+        return day_table(self.working_days)
 
 
 @lru_cache(maxsize=1024)
@@ -118,14 +131,15 @@ def _day_periods(tz: ZoneInfo, hours: tuple[tuple[time, time], ...],
     return tuple(found)
 
 
-def _utc_periods(tz: ZoneInfo, table: WeekTable, lo: datetime,
-                 hi: datetime) -> list[tuple[datetime, datetime]]:
+def _utc_periods(tz: ZoneInfo, table: WeekTable, lo: datetime, hi: datetime,
+                 days: DayTable) -> list[tuple[datetime, datetime]]:
     """(start, end) in UTC of every working period of every local day overlapping [lo, hi),
-    sorted, without the periods a daylight-saving gap leaves empty (see _day_periods)."""
+    sorted, without the periods a daylight-saving gap leaves empty (see _day_periods). A
+    date of `days` has its own periods instead of its weekday's."""
     day, last = lo.astimezone(tz).date(), (hi - _TICK).astimezone(tz).date()
     found: list[tuple[datetime, datetime]] = []
     while day <= last:
-        hours = table[day.weekday()]
+        hours = days[day] if days and day in days else table[day.weekday()]
         if hours:
             found += _day_periods(tz, hours, day)
         day += _ONE_DAY
@@ -134,8 +148,10 @@ def _utc_periods(tz: ZoneInfo, table: WeekTable, lo: datetime,
 
 
 def working_intervals(tz: ZoneInfo, working_hours: Sequence[WorkingPeriod],
-                      span: Interval) -> list[Interval]:
-    """Every working period, in UTC, of every local day (in `tz`) that overlaps `span`.
+                      span: Interval, working_days: tuple[WorkingDay, ...] = ()
+                      ) -> list[Interval]:
+    """Every working period, in UTC, of every local day (in `tz`) that overlaps `span`; a
+    date of `working_days` has its own periods (or none) instead of the weekly ones.
 
     Periods are whole, not clipped to `span`: the slot grid counts from a period's own
     start. Sorted by start; periods emptied by a daylight-saving gap are left out.
@@ -143,7 +159,8 @@ def working_intervals(tz: ZoneInfo, working_hours: Sequence[WorkingPeriod],
     if not span.start < span.end:
         return []
     table = _weekday_table(tuple(working_hours))
-    return list(starmap(Interval, _utc_periods(tz, table, span.start, span.end)))
+    return list(starmap(Interval, _utc_periods(tz, table, span.start, span.end,
+                                               day_table(tuple(working_days)))))
 
 
 def _unavailable(blocked: Iterable[Interval], bookings: Iterable[Interval],
@@ -224,7 +241,7 @@ def free_starts(schedule: TherapistSchedule, window: Interval, blocked: Sequence
     lo, hi = max(window.start, not_before), window.end
     if dur <= _ZERO or hi - lo < dur:
         return []
-    periods = _utc_periods(schedule.tz, schedule.week, lo, hi)
+    periods = _utc_periods(schedule.tz, schedule.week, lo, hi, schedule.days)
     unavailable = unavailable_of(blocked, bookings, schedule.buffer_minutes)
     step, segments = timedelta(minutes=schedule.slot_step_minutes), ((lo, hi),)
     found = [start for origin, end in periods
@@ -253,8 +270,8 @@ class FreeStarts:
         self._step = timedelta(minutes=schedule.slot_step_minutes)
         self._dur = timedelta(minutes=schedule.session_minutes)
         lo, hi = (segments[0][0], segments[-1][1]) if segments else (_NEVER, _NEVER)
-        self._periods = _utc_periods(schedule.tz, schedule.week, lo, hi) if hi - lo >= \
-            self._dur else []
+        self._periods = _utc_periods(schedule.tz, schedule.week, lo, hi, schedule.days) \
+            if hi - lo >= self._dur else []
         self._merged: list[datetime] | None = None
         if not _disjoint(self._periods):
             # Overlapping periods have no order per period: their starts, worked out at

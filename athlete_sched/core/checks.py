@@ -13,8 +13,10 @@ from .intervals import Interval, contains
 
 def working_period_containing(schedule: TherapistSchedule,
                               session: Interval) -> Interval | None:
-    """The working period (UTC) that wholly contains `session`, or None."""
-    for period in working_intervals(schedule.tz, schedule.working_hours, session):
+    """The working period (UTC) that wholly contains `session`, or None (the day's own
+    periods on a date with a one-day change)."""
+    for period in working_intervals(schedule.tz, schedule.working_hours, session,
+                                    schedule.working_days):
         if contains(period, session):
             return period
     return None

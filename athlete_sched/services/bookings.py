@@ -31,7 +31,7 @@ from ..core.zones import load_zone
 from ..db import guard
 from ..db.models import Athlete, Booking, Event, Therapist
 from ..db.queries import bookings, rows
-from ..db.queries.therapists import schedule_of
+from ..db.queries.therapists import schedule_near
 from . import access, mail, screening, season
 from .access import Caller
 from .common import booking_athlete, found, localize, now, policy, stamp, window_for
@@ -73,8 +73,9 @@ def _place(booking: Booking, event: Event | None, therapist: Therapist, start: d
     """Every rule of the contract, in order: the 422s (notice, window, working hours), then
     the 409s in one guarded query (already booked, therapist not free, athlete not free),
     then the athlete's season; then put the booking there."""
-    session = check_bookable(schedule_of(therapist), booking.kind, window_for(event, booking.kind),
-                             start, duration, now(), policy().notice)
+    schedule = schedule_near(therapist, [Interval.of(start, start + duration)])
+    session = check_bookable(schedule, booking.kind, window_for(event, booking.kind), start,
+                             duration, now(), policy().notice)
     # A course has several sessions per event: no "one of this kind" rule (kind None).
     once = booking.kind if booking.kind in WINDOW_KINDS else None
     guard.check(guard.Claim(booking.id, booking.athlete_id, booking.event_id, once,

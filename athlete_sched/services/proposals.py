@@ -52,7 +52,8 @@ def propose(event: Event, kinds: tuple[str, ...], therapist_id: int | None,
     windows, start, rules = windows_of(event), timing_of(event).start_instant, policy()
     athlete_id = event.athlete_id or athlete_id
     chosen = {kind: windows.pre if kind == PRE else windows.post for kind in kinds}
-    states = therapists.states_in(therapists.schedules(therapist_id), list(chosen.values()))
+    spans = list(chosen.values())
+    states = therapists.states_in(therapists.schedules(therapist_id, spans), spans)
     athlete_season = (season.season_near(athlete_id, list(chosen.values()))
                       if athlete_id else None)
     unavailable = season.athlete_unavailable(event, athlete_season) if athlete_season else []

@@ -65,7 +65,8 @@ def season_view(athlete_id: int, span: Interval, *, course_sessions: int, tune_u
         [season_event(v.event) for v in near], sessions, span, now=now(),
         min_gap=rules.min_gap, recovery_gap=rules.recovery_gap,
         course_sessions=course_sessions, tune_up_weeks=tune_up_weeks)
-    states = (therapists.states_in(therapists.schedules(), [s.window for s in plan])
+    spans = [s.window for s in plan]
+    states = (therapists.states_in(therapists.schedules(near=spans), spans)
               if plan and slots else [])
     starts = {v.event.id: v.timing.start_instant for v in shown}
     return SeasonView(athlete_id, span,

@@ -68,11 +68,12 @@ def team_event(caller: Caller, event_id: int) -> Event:
 def plan(event: Event, schedules: Sequence[TherapistSchedule] | None = None
          ) -> core_plan.TeamPlan:
     """The best plan for every member of the team event (see core.team_plan), with the
-    given therapists (default: all of them)."""
+    given therapists (default: all of them; given ones carry the one-day changes of the
+    event's windows: therapists.schedules(near=...))."""
     windows, rules = windows_of(event), policy()
     spans = [windows.pre, windows.post]
-    states = therapists.states_in(therapists.schedules() if schedules is None else schedules,
-                                  spans)
+    staff = therapists.schedules(near=spans) if schedules is None else schedules
+    states = therapists.states_in(staff, spans)
     not_before = now() + rules.notice
     start = timing_of(event).start_instant
     pre = core_plan.candidates(PRE, windows.pre, start, states, not_before)
@@ -107,7 +108,8 @@ def book_team(event: Event, placements: Sequence[Placement] | None) -> list[Book
     The locks come first (see the module docstring)."""
     members = athletes.member_ids(event.team_id)
     if placements is None:
-        staff = therapists.schedules()
+        windows = windows_of(event)
+        staff = therapists.schedules(near=[windows.pre, windows.post])
         unit_of_work.lock_booking_writers([t.therapist_id for t in staff], members)
         placements = placements_of(plan(event, staff))  # read after the locks: nothing stale
     else:

@@ -25,6 +25,7 @@ def register(app: Flask) -> None:
         api_scheduling,
         api_screening,
         api_team,
+        api_working_days,
         auth,
         errors,
         feeds,

@@ -52,9 +52,13 @@ def is_public(view: Callable | None) -> bool:
     return bool(getattr(view, "openapi", {}).get("public"))
 
 
-def _path(rule: str) -> tuple[str, list[str]]:
-    names = re.findall(r"<(?:[^:<>]+:)?([^<>]+)>", rule)
-    return re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", r"{\1}", rule), names
+def _path(rule: str) -> tuple[str, list[tuple[str, dict[str, str]]]]:
+    """The OpenAPI path of a Flask rule, and each path parameter with its schema: an
+    integer for <int:...>, else a string (a <date> parameter: an ISO 8601 date)."""
+    params = [(name, {"type": "integer"} if converter == "int" else
+               {"type": "string", "format": "date"} if name == "date" else {"type": "string"})
+              for converter, name in re.findall(r"<(?:([^:<>]+):)?([^<>]+)>", rule)]
+    return re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", r"{\1}", rule), params
 
 
 def build(app: Flask) -> dict[str, Any]:
@@ -100,11 +104,11 @@ def _mode(model: type[BaseModel]) -> str:
     return "serialization" if issubclass(model, Out) else "validation"
 
 
-def _operation(meta: dict, params: list[str], refs: dict, components: dict,
-               method: str) -> dict[str, Any]:
+def _operation(meta: dict, params: list[tuple[str, dict[str, str]]], refs: dict,
+               components: dict, method: str) -> dict[str, Any]:
     op: dict[str, Any] = {"summary": meta["summary"], "parameters": [
-        {"name": p, "in": "path", "required": True, "schema": {"type": "integer"}}
-        for p in params]}
+        {"name": name, "in": "path", "required": True, "schema": schema}
+        for name, schema in params]}
     if meta.get("roles"):
         op["description"] = "Roles: " + ", ".join(meta["roles"])
     if meta.get("public"):
@@ -131,7 +135,7 @@ def _operation(meta: dict, params: list[str], refs: dict, components: dict,
     return op
 
 
-def _may_answer(code: str, meta: dict, params: list[str], method: str) -> bool:
+def _may_answer(code: str, meta: dict, params: list, method: str) -> bool:
     """Whether an operation can answer this error status at all."""
     if code in ("400", "415"):
         return meta["body"] is not None

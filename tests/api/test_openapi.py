@@ -21,7 +21,8 @@ DOC = "/api/v1/openapi.json"
 METHODS = {"get", "put", "post", "patch", "delete"}
 # path parameter -> the world's row it names
 PARAMS = {"therapist_id": "therapist", "time_off_id": "time_off", "athlete_id": "athlete",
-          "team_id": "team", "event_id": "event", "booking_id": "booking"}
+          "team_id": "team", "event_id": "event", "booking_id": "booking",
+          "date": "working_day"}
 
 
 @pytest.fixture
@@ -33,8 +34,10 @@ def doc(client) -> dict[str, Any]:
 
 
 @pytest.fixture
-def world(api, make_therapist, make_athlete, make_event) -> dict[str, int]:
-    return build_world(api, make_therapist, make_athlete, make_event)
+def world(api, make_therapist, make_athlete, make_event) -> dict[str, Any]:
+    """The API tests' clinic, and a date for the working-day routes ({date})."""
+    return {**build_world(api, make_therapist, make_athlete, make_event),
+            "working_day": "2027-06-05"}
 
 
 def validator(doc: dict[str, Any], schema: dict[str, Any]) -> Draft202012Validator:
@@ -176,6 +179,8 @@ EXAMPLES: dict[tuple[str, str], Any] = {
         "working_hours": [{"day": "mon", "start": "08:00", "end": "12:00"}]},
     ("put", "/api/v1/therapists/{therapist_id}/working-hours"): [
         {"day": "tue", "start": "09:00", "end": "17:00"}],
+    ("put", "/api/v1/therapists/{therapist_id}/working-days/{date}"): {
+        "periods": [{"start": "09:00", "end": "13:00"}]},
     ("post", "/api/v1/therapists/{therapist_id}/time-off"): {
         "start": "2027-03-01T08:00", "end": "2027-03-02", "reason": "course"},
     ("post", "/api/v1/athletes"): {"name": "Kai", "email": "kai@new.test", "sport": "mtb",

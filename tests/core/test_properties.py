@@ -3,7 +3,9 @@
 The brute force works on integer minutes: it walks every grid point of every working
 period of every local day near the window and tests each rule directly against every
 interval, with no merging and no sweeping. Zones include DST changes (Berlin, New York),
-a +05:45 zone and Lord Howe's 30-minute DST, on weeks that cross a change.
+a +05:45 zone and Lord Howe's 30-minute DST, on weeks that cross a change. Schedules may
+carry one-day changes (a date with its own periods, or closed) on those weeks: the brute
+force takes that date's periods instead of the weekday's.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from hypothesis import strategies as st
 from athlete_sched.core.availability import TherapistSchedule, WorkingPeriod, free_starts
 from athlete_sched.core.intervals import Interval
 from athlete_sched.core.proposals import PRE_TARGET, TherapistState, propose
+from athlete_sched.core.working_days import WorkingDay
 
 ZONES = ("UTC", "Europe/Berlin", "America/New_York", "Asia/Kathmandu", "Australia/Lord_Howe")
 # Thursdays/Fridays just before 2027 changes (US 03-14, EU 03-28, AU 04-04 and 10-03,
@@ -54,14 +57,15 @@ def period_minutes(schedule: TherapistSchedule, window: Interval) -> list[tuple[
     tz = schedule.tz
     day = window.start.astimezone(tz).date() - timedelta(days=2)
     last = window.end.astimezone(tz).date() + timedelta(days=2)
+    changes = {d.day: d.periods for d in schedule.working_days}
     found = []
     while day <= last:
-        for p in schedule.working_hours:
-            if p.day == day.weekday():
-                begin = datetime(day.year, day.month, day.day, p.start.hour, p.start.minute,
-                                 tzinfo=tz)
-                end = datetime(day.year, day.month, day.day, p.end.hour, p.end.minute, tzinfo=tz)
-                found.append((minutes(begin), minutes(end)))
+        periods = changes[day] if day in changes else [
+            (p.start, p.end) for p in schedule.working_hours if p.day == day.weekday()]
+        for start, stop in periods:
+            begin = datetime(day.year, day.month, day.day, start.hour, start.minute, tzinfo=tz)
+            end = datetime(day.year, day.month, day.day, stop.hour, stop.minute, tzinfo=tz)
+            found.append((minutes(begin), minutes(end)))
         day += timedelta(days=1)
     return found
 
@@ -113,6 +117,21 @@ def working_hours(draw: st.DrawFn) -> tuple[WorkingPeriod, ...]:
     return tuple(periods)
 
 
+@st.composite
+def working_days(draw: st.DrawFn) -> tuple[WorkingDay, ...]:
+    """Up to three one-day changes on the tested weeks: each closed (no period) or with up
+    to three disjoint periods."""
+    found = {}
+    for _ in range(draw(st.integers(0, 3))):
+        day = draw(st.sampled_from(BASE_DAYS)) + timedelta(days=draw(st.integers(-1, 7)))
+        points = sorted(draw(st.lists(st.integers(0, 24 * 60 - 1), max_size=6, unique=True)))
+        points = points[:len(points) // 2 * 2]
+        found[day] = WorkingDay(day, tuple(
+            (time(a // 60, a % 60), time(b // 60, b % 60))
+            for a, b in zip(points[::2], points[1::2], strict=True)))
+    return tuple(found.values())
+
+
 def intervals_in(lo: int, hi: int, most: int, longest: int) -> st.SearchStrategy[list[Interval]]:
     """Up to `most` intervals starting within [lo, hi] minutes, unsorted, free to overlap."""
     one = st.tuples(st.integers(lo, hi), st.integers(1, longest))
@@ -125,7 +144,8 @@ def schedules(draw: st.DrawFn, therapist_id: int = 1) -> TherapistSchedule:
     return TherapistSchedule(
         therapist_id=therapist_id, tz=ZoneInfo(draw(st.sampled_from(ZONES))),
         working_hours=draw(working_hours()), session_minutes=draw(st.integers(5, 120)),
-        buffer_minutes=draw(st.integers(0, 30)), slot_step_minutes=draw(st.sampled_from(STEPS)))
+        buffer_minutes=draw(st.integers(0, 30)), slot_step_minutes=draw(st.sampled_from(STEPS)),
+        working_days=draw(working_days()))
 
 
 @st.composite

@@ -5,6 +5,7 @@ touches the SQLAlchemy session. Functions add and flush, never commit.
 - `rows`: a row by id, add, delete, flush (any model);
 - `therapists`: therapists, working hours, time off; their schedules (row -> core) and the
   blocked time and bookings near some windows (the tuned reads of every proposal);
+- `working_days`: one-day changes of working hours; those near some spans (row -> core);
 - `athletes`: athletes, teams and their members;
 - `users`: users, their tokens and the profile each acts as;
 - `events`: events and their timing (row -> core); an athlete's events near some spans;

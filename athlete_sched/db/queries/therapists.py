@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from datetime import datetime, time, timedelta
 from functools import cache, lru_cache
 from typing import Any, NamedTuple
@@ -29,6 +30,7 @@ from sqlalchemy.types import ARRAY
 from ...core.availability import TherapistSchedule, WorkingPeriod
 from ...core.intervals import Interval
 from ...core.proposals import TherapistState
+from ...core.working_days import WorkingDay
 from ...core.zones import load_zone
 from ...extensions import db
 from ..models import (
@@ -40,6 +42,7 @@ from ..models import (
     TimeOff,
     WorkingPeriodRow,
 )
+from . import working_days
 from .spans import MAX_BOOKING_SPAN, MAX_BUSY_SPAN, each, indexed, span_params, touching
 
 # --- rows -----------------------------------------------------------------------------------
@@ -95,12 +98,14 @@ def _order(period: WorkingPeriod) -> tuple:
 
 @lru_cache(maxsize=4096)
 def _schedule(therapist_id: int, zone: str, session_minutes: int, buffer_minutes: int,
-              slot_step_minutes: int, hours: tuple[WorkingPeriod, ...]) -> TherapistSchedule:
+              slot_step_minutes: int, hours: tuple[WorkingPeriod, ...],
+              days: tuple[WorkingDay, ...] = ()) -> TherapistSchedule:
     """Memoized on the values (a schedule is an immutable value): a proposals request needs
     every therapist's, and the schedule keeps its weekday table worked out."""
     return TherapistSchedule(therapist_id=therapist_id, tz=load_zone(zone),
                              working_hours=hours, session_minutes=session_minutes,
-                             buffer_minutes=buffer_minutes, slot_step_minutes=slot_step_minutes)
+                             buffer_minutes=buffer_minutes, slot_step_minutes=slot_step_minutes,
+                             working_days=days)
 
 
 def schedule_of(therapist: Therapist) -> TherapistSchedule:
@@ -112,6 +117,13 @@ def schedule_of(therapist: Therapist) -> TherapistSchedule:
                      therapist.buffer_minutes, therapist.slot_step_minutes, hours)
 
 
+def schedule_near(therapist: Therapist, spans: Sequence[Interval]) -> TherapistSchedule:
+    """The therapist's schedule with its one-day changes of the dates the spans touch
+    (one query), as a booking's rules read it."""
+    days = working_days.near(therapist.id, spans)
+    return replace(schedule_of(therapist), working_days=days) if days else schedule_of(therapist)
+
+
 # A therapist's weekly hours travel as one text, "day:start:end" per period joined by ","
 # (aggregated by the database: one row per therapist instead of one per period), and are
 # parsed once per distinct text (_hours_of).
@@ -121,13 +133,17 @@ _HOURS_TEXT = func.aggregate_strings(
 
 
 @cache
-def _schedules_statement(one: bool) -> Select:
-    """Each therapist's settings and weekly hours (NULL for none), one row per therapist,
-    by id."""
-    query = select(Therapist.id, Therapist.timezone, Therapist.session_minutes,
-                   Therapist.buffer_minutes, Therapist.slot_step_minutes, _HOURS_TEXT
-                   ).outerjoin(WorkingPeriodRow, WorkingPeriodRow.therapist_id == Therapist.id
-                               ).group_by(Therapist.id).order_by(Therapist.id)
+def _schedules_statement(one: bool, days: bool) -> Select:
+    """Each therapist's settings and weekly hours (NULL for none), and with `days` the text
+    of their one-day changes between :days_from and :days_to (working_days.days_text), one
+    row per therapist, by id."""
+    columns = [Therapist.id, Therapist.timezone, Therapist.session_minutes,
+               Therapist.buffer_minutes, Therapist.slot_step_minutes, _HOURS_TEXT]
+    if days:
+        columns.append(working_days.days_text(Therapist.id))
+    query = select(*columns).outerjoin(
+        WorkingPeriodRow, WorkingPeriodRow.therapist_id == Therapist.id
+    ).group_by(Therapist.id).order_by(Therapist.id)
     return query.where(Therapist.id == bindparam("therapist_id")) if one else query
 
 
@@ -142,14 +158,22 @@ def _hours_of(text: str | None) -> tuple[WorkingPeriod, ...]:
                         key=_order))
 
 
-def schedules(therapist_id: int | None = None) -> list[TherapistSchedule]:
-    """Every therapist's schedule (or the one asked for), ordered by id, read as plain rows
-    through the connection in one round trip (no ORM step): for 50 therapists 50 short
-    rows, where loading the ORM objects takes ~5 ms."""
-    params = {"therapist_id": therapist_id}
+def schedules(therapist_id: int | None = None,
+              near: Sequence[Interval] = ()) -> list[TherapistSchedule]:
+    """Every therapist's schedule (or the one asked for), ordered by id, with its one-day
+    changes of the local dates the spans `near` touch (none without spans: pass the
+    windows the schedules will be asked about), read as plain rows through the connection
+    in one round trip (no ORM step): for 50 therapists 50 short rows, where loading the ORM
+    objects takes ~5 ms."""
+    params: dict[str, object] = {"therapist_id": therapist_id}
+    if near:
+        params["days_from"], params["days_to"] = working_days.dates_near(near)
     rows = db.session.connection().execute(
-        _schedules_statement(therapist_id is not None), params).all()
-    return [_schedule(*row[:5], _hours_of(row[5])) for row in rows]
+        _schedules_statement(therapist_id is not None, bool(near)), params).all()
+    if not near:
+        return [_schedule(*row[:5], _hours_of(row[5])) for row in rows]
+    return [_schedule(*row[:5], _hours_of(row[5]), working_days.days_of(row[6]))
+            for row in rows]
 
 
 # --- blocked time and bookings near windows ---------------------------------------------------
