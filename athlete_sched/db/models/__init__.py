@@ -8,7 +8,8 @@ event hooks: what a write sets off (locks, mail) is called by the service that w
 
 - people.py: users, therapists (working periods, time off), athletes, teams, screening;
 - bookings.py: events and bookings;
-- calendars.py: busy intervals and calendars, feeds, the mail outbox, the data version.
+- calendars.py: busy intervals and calendars, feeds, the mail outbox, the data version;
+- settings.py: the clinic's settings (one row).
 """
 
 from .bookings import Booking, Event
@@ -37,11 +38,12 @@ from .people import (
     User,
     WorkingPeriodRow,
 )
+from .settings import ClinicSettings
 
 __all__ = [
     "CALENDAR_KINDS", "LINK_PURPOSES", "MAIL_METHODS", "ONCE_KINDS_WHERE", "PRIORITIES", "ROLES",
     "SCREENING_DECISIONS", "SPORTS", "STATUSES", "ApiToken", "Athlete", "Booking", "BusyCalendar",
-    "BusyInterval", "CalendarFeed", "DataVersion", "Event", "MailMessage", "Screening",
-    "SignInLink", "Team", "TeamMember", "Therapist", "TherapistPeriod", "TimeOff", "User",
-    "WorkingPeriodRow",
+    "BusyInterval", "CalendarFeed", "ClinicSettings", "DataVersion", "Event", "MailMessage",
+    "Screening", "SignInLink", "Team", "TeamMember", "Therapist", "TherapistPeriod", "TimeOff",
+    "User", "WorkingPeriodRow",
 ]
