@@ -140,7 +140,8 @@ def _coach(email: str | None) -> str | None:
         return None
     user = users.by_email(normal_email(email))
     if user is None or user.role != "coach":
-        raise InvalidValue(f"{email} is not a coach: invite them as a coach first",
+        raise InvalidValue(f"only a coach can coach a team, and {email} is not one: "
+                           "invite them as a coach first",
                            field="coach_email")
     return user.email
 

@@ -49,11 +49,17 @@ class AthleteForm(PersonForm):
     sport = SelectField("Sport", choices=[SelectChoice(k, v) for k, v in SPORTS.items()])
 
 
+def sentence(message: str) -> str:
+    message = message.removeprefix("Value error, ")
+    return message[:1].upper() + message[1:] + ("" if message.endswith(".") else ".")
+
+
 def problems(exc: DomainError | SchemaError) -> list[tuple[str | None, str]]:
     """(field, message) for each thing refused, worded for a page."""
     if isinstance(exc, DomainError):
-        return [(exc.field, exc.message[:1].upper() + exc.message[1:] + ".")]
-    return [(str(e["loc"][0]) if e["loc"] else None, e["msg"]) for e in exc.errors()]
+        return [(exc.field, sentence(exc.message))]
+    return [(str(e["loc"][0]) if e["loc"] else None, sentence(e["msg"]))
+            for e in exc.errors()]
 
 
 def refused(form: FlaskForm, exc: DomainError | SchemaError) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from flask import flash, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
-from wtforms import EmailField, IntegerField, SelectField, StringField
+from wtforms import EmailField, IntegerField, SelectChoice, SelectField, StringField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from ...core.errors import DomainError
@@ -13,7 +13,7 @@ from ...services import accounts, admin, clinic_settings, unit_of_work
 from ...services.access import ROLES
 from ..auth import page_caller, signed_in
 from . import bp
-from .admin import after_id, handover, refused, render_people
+from .admin import after_id, handover, refused, render_people, sentence
 from .auth import link_to
 
 
@@ -28,11 +28,11 @@ def coach_choices(form: FlaskForm) -> None:
     """The coach users to pick from, and "no coach"; a value typed that is not one of them
     stays offered, so that the form shows what was sent."""
     coaches = admin.coaches_for(page_caller())
-    choices = [("", "No coach yet")] + [(c.email, f"{c.name or c.email} ({c.email})")
-                                        for c in coaches]
+    choices = [SelectChoice("", "No coach yet")] + [
+        SelectChoice(c.email, f"{c.name or c.email} ({c.email})") for c in coaches]
     sent = form.coach_email.data
     if sent and sent not in {c.email for c in coaches}:
-        choices.append((sent, sent))
+        choices.append(SelectChoice(sent, sent))
     form.coach_email.choices = choices
 
 
@@ -76,7 +76,7 @@ def admin_assign_coach(team_id: int):
         if exc.field != "coach_email":
             raise
         unit_of_work.rollback()
-        return render_teams(status=422, error=f"{exc.message[:1].upper()}{exc.message[1:]}.")
+        return render_teams(status=422, error=sentence(exc.message))
     who = team.coach_email or "no coach"
     flash(f"The team {team.name} now has {who}.", "success")
     return redirect(url_for(".admin_teams"), 303)
@@ -86,7 +86,7 @@ class InviteForm(FlaskForm):
     name = StringField("Name", validators=[Length(max=200, message="Use at most 200 characters.")])
     email = EmailField("Email", validators=[DataRequired("Give their email address."),
                                             Length(max=254, message="That email is too long.")])
-    role = SelectField("Role", choices=[(r, r) for r in admin.INVITED_ROLES])
+    role = SelectField("Role", choices=[SelectChoice(r, r) for r in admin.INVITED_ROLES])
 
 
 def role_filter() -> str | None:
@@ -136,7 +136,7 @@ def admin_change_role(user_id: int):
         if exc.field != "role":
             raise
         unit_of_work.rollback()
-        return render_users(422, f"{exc.message[:1].upper()}{exc.message[1:]}.")
+        return render_users(422, sentence(exc.message))
     flash(f"{user.email} is now {user.role}.", "success")
     return redirect(url_for(".admin_users", role=role_filter(), after=after_id() or None), 303)
 
