@@ -329,3 +329,25 @@ def test_each_admin_list_costs_the_same_statements_for_few_rows_or_many(
     with statements(app) as many:
         assert admin.get(url).status_code == 200
     assert len(many) == len(few) <= 5, "\n".join(many)
+
+
+def test_someone_without_a_sign_in_is_invited_from_the_list(app, admin, make_therapist,
+                                                           make_athlete):
+    therapist, athlete = make_therapist(), make_athlete()
+    listed = admin.get("/admin/therapists")
+    action = f"/admin/therapists/{therapist['id']}/invite"
+    assert "no sign-in" in text(listed) and action in listed.get_data(as_text=True)
+    assert post(admin, action, {}, page="/admin/therapists").status_code == 303
+    page = admin.get("/admin/therapists")
+    assert handed_over(page).startswith("/invitation/") and "invited" in text(page)
+    assert action not in page.get_data(as_text=True)  # invited: no second button
+    assert scalar(app, "SELECT role FROM user_account WHERE email = :e",
+                  e=therapist["email"]) == "therapist"
+    assert post(admin, f"/admin/athletes/{athlete['id']}/invite", {},
+                page="/admin/athletes").status_code == 303
+    assert scalar(app, "SELECT role FROM user_account WHERE email = :e",
+                  e=athlete["email"]) == "athlete"
+    again = post(admin, action, {}, page="/admin/therapists")
+    assert again.status_code == 409  # a user with that email exists now
+    assert post(admin, "/admin/athletes/999999/invite", {}, page="/admin/athletes"
+                ).status_code == 404

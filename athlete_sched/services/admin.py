@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from ..core.errors import InvalidValue, NotFound
-from ..db.models import Team, User
+from ..db.models import Athlete, Team, Therapist, User
 from ..db.queries import admin as queries
 from ..db.queries import rows, users
 from . import clinic, mail, sign_in_links
@@ -121,6 +121,17 @@ def invite_user_for(caller: Caller, email: str, role: str, name: str,
     user = users.by_email(user_email)
     assert user is not None
     return Invited(user.id, user.email, link)
+
+
+def invite_profile_for(caller: Caller, kind: str, profile_id: int,
+                       link_for: LinkTo) -> Invited:
+    """Invite a therapist or an athlete who has no sign-in yet (made by the API or the
+    demo) to sign in as themself."""
+    _admin(caller)
+    model = {"therapist": Therapist, "athlete": Athlete}[kind]
+    profile = found(model, profile_id, kind)
+    link = _invite(caller, profile.email, kind, profile.name, link_for)
+    return Invited(profile.id, profile.email, link)
 
 
 def teams_for(caller: Caller, after_id: int = 0) -> Page[queries.TeamRow]:

@@ -160,3 +160,14 @@ def admin_add_athlete():
     flash(f"{data.name} is added as an athlete.", "success")
     handover("invitation", added.email, added.link)
     return redirect(url_for(".admin_athletes"), 303)
+
+
+@bp.post("/admin/<any(therapists, athletes):kind>/<int:profile_id>/invite")
+@signed_in("admin")
+def admin_invite_profile(kind: str, profile_id: int):
+    """Invite someone on the list who has no sign-in yet."""
+    invited = admin.invite_profile_for(page_caller(), kind[:-1], profile_id,
+                                       link_to("pages.accept_invitation"))
+    handover("invitation", invited.email, invited.link)
+    return redirect(url_for(f".admin_{kind}", after=after_id() or None,
+                            q=request.args.get("q") or None), 303)
