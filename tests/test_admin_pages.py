@@ -21,7 +21,8 @@ from athlete_sched.extensions import db
 
 ADMIN_GETS = ["/admin", "/admin/therapists", "/admin/athletes", "/admin/teams",
               "/admin/users", "/admin/settings"]
-ADMIN_POSTS = ["/admin/therapists", "/admin/athletes", "/admin/teams", "/admin/teams/1/coach",
+ADMIN_POSTS = ["/admin/therapists", "/admin/athletes", "/admin/therapists/1/invite",
+               "/admin/athletes/1/invite", "/admin/teams", "/admin/teams/1/coach",
                "/admin/users", "/admin/users/1/role", "/admin/users/1/reset",
                "/admin/settings"]
 THERAPIST = {"name": "Lena Vogt", "email": "lena.vogt@clinic.test", "timezone": "Europe/Vienna",

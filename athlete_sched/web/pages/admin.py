@@ -162,12 +162,22 @@ def admin_add_athlete():
     return redirect(url_for(".admin_athletes"), 303)
 
 
-@bp.post("/admin/<any(therapists, athletes):kind>/<int:profile_id>/invite")
-@signed_in("admin")
-def admin_invite_profile(kind: str, profile_id: int):
-    """Invite someone on the list who has no sign-in yet."""
-    invited = admin.invite_profile_for(page_caller(), kind[:-1], profile_id,
+def invite_listed(kind: str, profile_id: int):
+    """Invite someone on a list who has no sign-in yet; back to that list."""
+    invited = admin.invite_profile_for(page_caller(), kind, profile_id,
                                        link_to("pages.accept_invitation"))
     handover("invitation", invited.email, invited.link)
-    return redirect(url_for(f".admin_{kind}", after=after_id() or None,
+    return redirect(url_for(f".admin_{kind}s", after=after_id() or None,
                             q=request.args.get("q") or None), 303)
+
+
+@bp.post("/admin/therapists/<int:profile_id>/invite")
+@signed_in("admin")
+def admin_invite_therapist(profile_id: int):
+    return invite_listed("therapist", profile_id)
+
+
+@bp.post("/admin/athletes/<int:profile_id>/invite")
+@signed_in("admin")
+def admin_invite_athlete(profile_id: int):
+    return invite_listed("athlete", profile_id)
