@@ -53,17 +53,18 @@ def cache_off(app) -> None:
     app.extensions.get("athlete_sched.caches", {}).pop("proposals", None)
 
 
-def test_a_proposals_request_sends_six_statements(app, api, season):
-    """The bearer token with the caller's profiles, the event, the therapists with their
-    hours, their blocked time and bookings near the windows, the athlete's events and
-    sessions near them: one statement each (with the cache on, a seventh reads the data
-    version)."""
+def test_a_proposals_request_sends_seven_statements(app, api, season):
+    """The bearer token with the caller's profiles, the event, the clinic's saved settings
+    (the policy's booking notice and recovery gap, which an admin changes on the pages: a
+    read by primary key), the therapists with their hours, their blocked time and bookings
+    near the windows, the athlete's events and sessions near them: one statement each
+    (with the cache on, an eighth reads the data version)."""
     cache_off(app)
     url = f"/api/v1/events/{season['races'][2]['id']}/proposals"
     assert api.get(url).status_code == 200  # warm: the app's first request
     with statements(app) as sent:
         assert api.get(url).status_code == 200
-    assert len(sent) == 6, "\n".join(sent)
+    assert len(sent) == 7, "\n".join(sent)
 
 
 @pytest.mark.parametrize("path", ["/api/v1/bookings?limit=100", "/season"])

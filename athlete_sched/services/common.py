@@ -17,15 +17,15 @@ from ..core.intervals import Interval
 from ..core.kinds import COURSE, PRE, TUNE_UP
 from ..core.windows import EventTiming, Windows, event_windows, local_midnight
 from ..db.models import Event
-from ..db.queries import athletes, rows
+from ..db.queries import athletes, rows, settings
 from ..db.queries.events import timing_of
 from ..db.queries.rows import MAX_ID
 
 T = TypeVar("T")
 
 __all__ = ["FIRST_YEAR", "LAST_YEAR", "MAX_ID", "EventView", "Policy", "booking_athlete",
-           "event_view", "found", "localize", "now", "policy", "stamp", "timing_of",
-           "window_for", "windows_of"]
+           "clinic_name", "event_view", "forget_settings", "found", "localize", "now",
+           "policy", "saved_settings", "stamp", "timing_of", "window_for", "windows_of"]
 
 # The years an input date may fall in: wide enough for any season, narrow enough that
 # every window and local-day computation stays inside what `datetime` can represent.
@@ -36,8 +36,9 @@ TUNE_UP_HORIZON = timedelta(days=400)
 
 @dataclass(frozen=True)
 class Policy:
-    """The clinic's rules of time (config: RECOVERY_GAP_MINUTES, BOOKING_NOTICE_MINUTES,
-    MIN_SESSION_GAP_HOURS, CANCEL_NOTICE_HOURS)."""
+    """The clinic's rules of time: the clinic's saved settings where an admin set them
+    (services/clinic_settings.py), else the config (RECOVERY_GAP_MINUTES,
+    BOOKING_NOTICE_MINUTES, CANCEL_NOTICE_HOURS; MIN_SESSION_GAP_HOURS only there)."""
 
     recovery_gap: timedelta
     notice: timedelta
@@ -45,16 +46,45 @@ class Policy:
     cancel_notice: timedelta = timedelta(hours=24)  # an athlete's last change before a session
 
 
+SETTINGS = ("clinic_name", "booking_notice_minutes", "cancel_notice_hours",
+            "recovery_gap_minutes")
+
+
+def saved_settings() -> dict[str, Any]:
+    """The settings the clinic saved (name -> value; one left out falls back to the
+    config), read once per request or command (one primary-key read)."""
+    found_ = g.get("clinic_settings")
+    if found_ is None:
+        row = settings.stored()
+        values = {} if row is None else {name: getattr(row, name) for name in SETTINGS}
+        found_ = g.clinic_settings = {k: v for k, v in values.items() if v is not None}
+    return found_
+
+
+def forget_settings() -> None:
+    """The settings changed: read them again on the next use in this request."""
+    g.pop("clinic_settings", None)
+    g.pop("policy", None)
+
+
+def clinic_name() -> str:
+    return saved_settings().get("clinic_name") or current_app.config["CLINIC_NAME"]
+
+
 def policy() -> Policy:
-    """The policy, read from the config once per request or command."""
+    """The policy, read from the saved settings and the config once per request or
+    command."""
     found_ = g.get("policy")
     if found_ is None:
-        config = current_app.config
+        config, saved = current_app.config, saved_settings()
         found_ = g.policy = Policy(
-            recovery_gap=timedelta(minutes=config["RECOVERY_GAP_MINUTES"]),
-            notice=timedelta(minutes=config["BOOKING_NOTICE_MINUTES"]),
+            recovery_gap=timedelta(minutes=saved.get("recovery_gap_minutes",
+                                                     config["RECOVERY_GAP_MINUTES"])),
+            notice=timedelta(minutes=saved.get("booking_notice_minutes",
+                                               config["BOOKING_NOTICE_MINUTES"])),
             min_gap=timedelta(hours=config["MIN_SESSION_GAP_HOURS"]),
-            cancel_notice=timedelta(hours=config["CANCEL_NOTICE_HOURS"]))
+            cancel_notice=timedelta(hours=saved.get("cancel_notice_hours",
+                                                    config["CANCEL_NOTICE_HOURS"])))
     return found_
 
 

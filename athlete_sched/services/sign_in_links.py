@@ -22,7 +22,7 @@ from ..db.queries import rows, users
 from . import mail
 from .access import Caller, require_role
 from .accounts import hash_token, new_user, normal_email, store_password
-from .common import now, stamp
+from .common import clinic_name, now, stamp
 from .mail_text import plain
 
 LinkTo = Callable[[str], str]
@@ -86,7 +86,7 @@ def request_reset(email: str, link_for: LinkTo) -> None:
             f"someone (we hope you) asked to set a new password for {user.email}.\n"
             f"Open this link within {hours:g} hours to choose one:\n\n{link}\n\n"
             "The link works once. If you did not ask, ignore this message: your password "
-            "stays as it is.\n\n-- \n" + current_app.config["CLINIC_NAME"] + "\n")
+            "stays as it is.\n\n-- \n" + clinic_name() + "\n")
     mail.queue_summary(user.email, plain(user.name, user.email, "Set a new password", text))
 
 
@@ -97,7 +97,7 @@ def invite(email: str, role: str, name: str, link_for: LinkTo,
     user = new_user(email, role, name)
     link = link_for(issue(user, "invite"))
     days = _lifetime("invite") / timedelta(days=1)
-    clinic = current_app.config["CLINIC_NAME"]
+    clinic = clinic_name()
     text = (f"Hello {user.name or user.email},\n\n"
             f"{inviter or clinic} invited you to {clinic} as {ROLE_WORDS[user.role]}.\n"
             f"Open this link within {days:g} days to choose your password and sign in:\n\n"

@@ -13,6 +13,7 @@ touches the SQLAlchemy session. Functions add and flush, never commit.
 - `calendars`: busy calendars and their busy intervals, calendar feeds;
 - `screening`: the athletes' screening answers and decisions;
 - `outbox`: invitation emails waiting to be sent;
+- `settings`: the clinic's settings (one row);
 - `spans`: the bounds that keep the window reads short (shared by the tuned reads).
 
 The tuned reads (therapists.schedules / blocked_and_booked_in, bookings.athletes_sessions_in,

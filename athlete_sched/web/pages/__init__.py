@@ -7,8 +7,9 @@ POST that answers an error page changes nothing.
 The views, by area: auth.py (sign in and out, password reset, invitations), account.py
 (one's password and API tokens); the athlete's home.py (their season, plan a race),
 race.py (a race's windows and slots, booking one), session.py (a booked session and its
-invite); coach.py, therapist.py, admin.py, docs.py (the API's documentation); format.py
-formats times and zones for all of them. Templates: one folder per area.
+invite); coach.py, therapist.py, admin.py and admin_clinic.py, docs.py (the API's
+documentation); format.py formats times and zones for all of them. Templates: one folder
+per area. Every page's title and footer name the clinic as its settings say.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 
 from ...services.accounts import MIN_PASSWORD
+from ...services.common import clinic_name
 
 bp = Blueprint("pages", __name__)
 
@@ -51,7 +53,7 @@ def _navigation() -> dict:
         return endpoint in current_app.view_functions
 
     return {"nav": nav, "has_page": has_page, "role_home": ROLE_HOME,
-            "min_password": MIN_PASSWORD}
+            "min_password": MIN_PASSWORD, "clinic_name": clinic_name}
 
 
 @bp.errorhandler(CSRFError)
