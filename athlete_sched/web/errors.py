@@ -12,8 +12,7 @@ from flask import Flask, jsonify, render_template, request
 from pydantic import ValidationError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
-from ..core.errors import (Conflict, DomainError, Forbidden, InvalidValue, NotFound, Started,
-                           TooLate)
+from ..core.errors import Conflict, DomainError, Forbidden, InvalidValue, NotFound, Started, TooLate
 
 log = logging.getLogger(__name__)
 
