@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from flask import flash, redirect, render_template, url_for
 from flask_wtf import FlaskForm
-from wtforms import RadioField, TextAreaField
+from wtforms import RadioField, SelectChoice, TextAreaField
 from wtforms.validators import Length
 
 from ...core.screening import CLEARED, CONSIDERATIONS, MAX_NOTE_LENGTH
@@ -16,7 +16,8 @@ from ..auth import page_caller, signed_in
 from ..schemas.screening import screening_json
 from . import bp
 
-CHOICES = [("yes", "Applies to me"), ("no", "Does not apply"), ("", "Not answered")]
+CHOICES = [SelectChoice("yes", "Applies to me"), SelectChoice("no", "Does not apply"),
+           SelectChoice("", "Not answered")]
 VALUES = {"yes": True, "no": False, "": None}
 ANSWERS = {True: "yes", False: "no", None: ""}
 
@@ -30,9 +31,7 @@ class ScreeningForm(FlaskForm):
 
 
 for _c in CONSIDERATIONS:
-    setattr(ScreeningForm, _c.key, RadioField(
-        _c.label, choices=CHOICES, default="",
-        validate_choice=True))
+    setattr(ScreeningForm, _c.key, RadioField(_c.label, choices=CHOICES, default=""))
 
 
 def state_of(found: dict | None) -> str:

@@ -14,7 +14,7 @@ from ...core.kinds import COURSE, POST, PRE, TITLES, TUNE_UP
 from ...core.windows import local_midnight
 from ...core.zones import load_zone
 from ...services.my_season import SeasonPage
-from .format import day_name, span, window_from, window_through
+from .format import day_name, period, span
 
 WIDTH = 1000  # viewBox units; the SVG scales to its box
 LANE = 44
@@ -102,11 +102,12 @@ def timeline(page: SeasonPage) -> Timeline:
         lane = lanes.get(b.event_id, extra) if b.kind not in (TUNE_UP, COURSE) else extra
         title = f"Booked: {TITLES[b.kind]}, {span(b.start, b.end, load_zone(s.zone))} ({s.zone})"
         _add(lane, scale.shape(Interval(b.start, b.end), "session", title))
+    names = {v.event.id: v.event.name for v in page.timeline}
     for g in page.suggestions:
         lane = extra if g.kind in (TUNE_UP, COURSE) or not g.event_ids else lanes.get(
             g.event_ids[0], extra)
-        title = (f"Suggested: {g.label}, {window_from(g.window.start, home)} "
-                 f"{window_through(g.window.end, home)} ({home.key})")
+        title = (f"Suggested: {_suggestion(g.kind, [names.get(i, '') for i in g.event_ids])}"
+                 f", {period(g.window.start, g.window.end, home)} ({home.key})")
         _add(lane, scale.shape(g.window, "suggestion", title))
     shown = [*lanes.values(), *([extra] if extra.shapes else [])]
     return Timeline(AXIS + LANE * max(len(shown), 1), _months(page.span, home, scale), shown,
@@ -119,8 +120,15 @@ def _add(lane: Lane, shape: Shape | None) -> None:
 
 
 def _window_title(kind: str, piece: Interval, tz: ZoneInfo) -> str:
-    return (f"{TITLES[kind].capitalize()} window: {window_from(piece.start, tz)} "
-            f"{window_through(piece.end, tz)} ({tz.key})")
+    return f"{TITLES[kind].capitalize()} window: {period(piece.start, piece.end, tz)} ({tz.key})"
+
+
+def _suggestion(kind: str, events: list[str]) -> str:
+    """What a suggested session is for, as people read it."""
+    if kind == "shared" and len(events) == 2:
+        return f"one session as recovery from {events[0]} and pre-race for {events[1]}"
+    title = TITLES.get(kind, f"{kind} session")
+    return f"{title} for {events[0]}" if events and events[0] else title
 
 
 def _days(first: date, last: date) -> str:

@@ -76,6 +76,13 @@ def event_when(view: EventView) -> str:
     return days
 
 
+def period(start: datetime, end: datetime, tz: ZoneInfo) -> str:
+    """A window or a suggestion's span: 'Thu 11 Mar 2027 through Fri 12 Mar 2027', or just
+    'Thu 13 May 2027' for one whole day."""
+    first, through = window_from(start, tz), window_through(end, tz)
+    return first if through == f"through {first}" else f"{first} {through}"
+
+
 @dataclass(frozen=True)
 class SlotView:
     slot: Slot
