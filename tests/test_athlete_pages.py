@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
+from zoneinfo import ZoneInfo
 
 import icalendar
 import pytest
@@ -17,6 +18,7 @@ from test_one_road import statements
 
 from athlete_sched.db.models import Athlete, Booking, Screening
 from athlete_sched.extensions import db
+from athlete_sched.web.pages.format import clock_span, period
 
 DEMO_EMAIL, DEMO_PASSWORD = DEMO_LOGINS["athlete"]
 RACE = {"name": "Spring 10K", "date": "2027-03-14", "start_time": "10:00",
@@ -71,7 +73,8 @@ def test_season_page_draws_the_timeline_and_lists_it_as_text(client, demo):
     assert '<title id="tl-title">Season timeline</title>' in html and "<desc" in html
     shown = text(client.get("/season"))
     assert "Spring 10K" in shown and "Autumn Trail" in shown
-    assert "Pre-race session window: Thu 11 Mar 2027 through Fri 12 Mar 2027 (Europe/Berlin)" in shown
+    assert ("Pre-race session window: Thu 11 Mar 2027 through Fri 12 Mar 2027 "
+            "(Europe/Berlin)") in shown
     assert re.search(r"Booked: pre-race session, Thu 15 Apr 2027 \d\d:\d\d–\d\d:\d\d", shown)
     assert "Suggested: recovery session for Autumn Trail, Sun 18 Apr 2027 12:00 through " \
         "Wed 21 Apr 2027 (Europe/Berlin)" in shown
@@ -157,10 +160,11 @@ def test_session_page_offers_the_calendar_links(client, app, demo):
     invite = icalendar.Calendar.from_ical(client.get(f"/bookings/{booking_id}/invite.ics")
                                           .get_data())
     [vevent] = invite.walk("VEVENT")
-    assert vevent.decoded("DTSTART").astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") == slot["start"]
-    links = dict(re.findall(r'href="((?:https|webcal)://[^"]+)"', html) and
-                 [(urlsplit(u.replace("&amp;", "&")).netloc, u.replace("&amp;", "&"))
-                  for u in re.findall(r'href="((?:https|webcal)://[^"]+)"', html)])
+    assert vevent.decoded("DTSTART").astimezone(UTC).strftime(
+        "%Y-%m-%dT%H:%M:%SZ") == slot["start"]
+    found = [u.replace("&amp;", "&")
+             for u in re.findall(r'href="((?:https|webcal)://[^"]+)"', html)]
+    links = {urlsplit(u).netloc: u for u in found}
     start = datetime.fromisoformat(slot["start"].replace("Z", "+00:00"))
     end = start + timedelta(minutes=45)
     google = parse_qs(urlsplit(links["calendar.google.com"]).query)
@@ -177,7 +181,8 @@ def test_session_page_offers_the_calendar_links(client, app, demo):
 def test_move_to_another_slot_of_the_window(client, app, demo):
     booking_id, slot = booked(client)
     html = client.get(f"/bookings/{booking_id}").get_data(as_text=True)
-    assert "you can move or cancel this session until" in text(client.get(f"/bookings/{booking_id}"))
+    assert "you can move or cancel this session until" in text(
+        client.get(f"/bookings/{booking_id}"))
     options = form_of(html, "/reschedule")
     assert options and all(o["kind"] == "pre" for o in options)
     assert slot["start"] not in [o["start"] for o in options]
@@ -338,3 +343,32 @@ def test_someone_elses_booking_cannot_be_changed(client, app, api, demo, make_at
     assert client.post(f"/bookings/{theirs['id']}/cancel",
                        data={"csrf_token": token}).status_code == 404
     assert booking_row(app, theirs["id"])[:2] == ("confirmed", 0)
+
+
+# --- how the pages say times (no database) --------------------------------------------------
+
+BERLIN = ZoneInfo("Europe/Berlin")
+
+
+@pytest.mark.parametrize("start, end, expected", [
+    ("2027-03-11T08:00Z", "2027-03-11T08:45Z", "09:00–09:45"),
+    ("2027-03-11T22:30Z", "2027-03-11T23:15Z", "23:30 – Fri 12 Mar 2027 00:15"),
+], ids=["within-the-day", "across-midnight"])
+def test_a_slot_within_its_day(start, end, expected):
+    assert clock_span(instant(start), instant(end), BERLIN) == expected
+
+
+@pytest.mark.parametrize("start, end, expected", [
+    ("2026-12-22T23:00Z", "2026-12-25T23:00Z", "Wed 23 Dec 2026 through Fri 25 Dec 2026"),
+    ("2027-03-14T11:00Z", "2027-03-17T23:00Z", "Sun 14 Mar 2027 12:00 through Wed 17 Mar 2027"),
+    ("2027-05-12T22:00Z", "2027-05-13T22:00Z", "Thu 13 May 2027"),
+    ("2027-01-04T00:00Z", "2027-01-05T00:00Z",
+     "Mon 4 Jan 2027 01:00 until Tue 5 Jan 2027 01:00"),
+], ids=["whole-days", "opens-after-the-finish", "one-day", "not-on-midnights"])
+def test_a_window_ends_through_its_last_day(start, end, expected):
+    """Never 'Sat 26 Dec 00:00' for a window that ends with Friday 25 December."""
+    assert period(instant(start), instant(end), BERLIN) == expected
+
+
+def instant(text_: str) -> datetime:
+    return datetime.fromisoformat(text_.replace("Z", "+00:00"))
