@@ -90,7 +90,7 @@ def session_page(caller: Caller, booking_id: int) -> SessionPage:
 
 def _options(session: Session, booking: Booking) -> list[tuple[Slot, Therapist]]:
     """The best free slots of the session's window, but its own time."""
-    found_ = propose(session.event, (booking.kind,), None, None, MOVE_SLOTS).found
+    found_ = propose(session.event, (booking.kind,), None, booking.athlete_id, MOVE_SLOTS).found
     slots = [s for s in found_[booking.kind] if s.start != booking.start]
     who = therapists.by_ids(s.therapist_id for s in slots)
     return [(s, who[s.therapist_id]) for s in slots]
