@@ -17,7 +17,7 @@ from ...services.my_season import SeasonPage
 from .format import day_name, period, span
 
 WIDTH = 1000  # viewBox units; the SVG scales to its box
-LANE = 44
+LANE = 50
 AXIS = 28  # the month labels' band at the top
 MIN_MARK = 4  # a session is drawn at least this wide
 
