@@ -68,10 +68,10 @@ def planned(client, **fields: str) -> tuple[int, Page]:
 # --- the happy path -----------------------------------------------------------------------
 
 @pytest.mark.parametrize("race, pre_text, post_text", [
-    (RACE, "Thu 11 Mar 00:00 – Sat 13 Mar 00:00 (Europe/Berlin)",
-     "Sun 14 Mar 12:00 – Thu 18 Mar 00:00 (Europe/Berlin)"),
-    (STAGE_RACE, "Tue 16 Mar 00:00 – Thu 18 Mar 00:00 (America/Denver)",
-     "Mon 22 Mar 00:00 – Thu 25 Mar 00:00 (America/Denver)"),
+    (RACE, "Thu 11 Mar 2027 through Fri 12 Mar 2027 (Europe/Berlin)",
+     "Sun 14 Mar 2027 12:00 through Wed 17 Mar 2027 (Europe/Berlin)"),
+    (STAGE_RACE, "Tue 16 Mar 2027 through Wed 17 Mar 2027 (America/Denver)",
+     "Mon 22 Mar 2027 through Wed 24 Mar 2027 (America/Denver)"),
 ], ids=["marathon-with-finish", "date-only-stage-race"])
 def test_planned_race_shows_the_api_windows_and_slots(client, api, demo, race, pre_text,
                                                       post_text):
@@ -81,10 +81,13 @@ def test_planned_race_shows_the_api_windows_and_slots(client, api, demo, race, p
     assert page.times == [windows["pre"]["start"], windows["pre"]["end"],
                           windows["post"]["start"], windows["post"]["end"]]
     shown = [(s["kind"], int(s["therapist_id"]), s["start"]) for s in page.slots()]
-    expected = [(s["kind"], s["therapist_id"], s["start"])
-                for s in proposals["pre"] + proposals["post"]]
     assert proposals["pre"] and proposals["post"]
-    assert shown == expected
+    for kind in ("pre", "post"):  # the API's slots, listed in time order
+        expected = sorted((s["kind"], s["therapist_id"], s["start"]) for s in proposals[kind])
+        assert [s for s in shown if s[0] == kind] == sorted(expected, key=lambda s: (s[2], s[1]))
+    best = [shown[i] for i, t in enumerate(page.slot_texts) if " Best " in f" {t} "]
+    assert best == [(k, proposals[k][0]["therapist_id"], proposals[k][0]["start"])
+                    for k in ("pre", "post")], "the API's best slot of each window is marked"
     html = text(client.get(f"/events/{event_id}"))
     assert pre_text in html and post_text in html
     assert api.get(f"/api/v1/events/{event_id}").get_json()["athlete_id"] == demo
@@ -99,8 +102,8 @@ def test_slot_times_in_the_event_zone_and_the_therapists(client, api, demo, ther
     mine = [t for s, t in slots if (int(s["therapist_id"]), s["start"]) == (
         ana, "2027-03-11T16:00:00Z")]
     assert mine, "72 h before 10:00 MDT is 16:00 UTC, Ana's best pre slot"
-    assert "Thu 11 Mar 09:00–09:45" in mine[0]
-    assert "Therapist's time: Thu 11 Mar 17:00–17:45 (Europe/Berlin)" in mine[0]
+    assert "Thu 11 Mar 2027 09:00–09:45" in mine[0]
+    assert "Therapist's time: Thu 11 Mar 2027 17:00–17:45 (Europe/Berlin)" in mine[0]
     kelsey = therapists["Kelsey Moreno"].id
     for fields, slot_text in slots:
         differs = int(fields["therapist_id"]) != kelsey
@@ -118,7 +121,8 @@ def test_book_a_slot_then_see_the_confirmation(client, api, demo, therapists):
             ) == (slot["kind"], int(slot["therapist_id"]), slot["start"], demo)
     shown = text(client.get(response.location))
     name = next(n for n, t in therapists.items() if t.id == booking["therapist_id"])
-    local = page.slot_texts[0].split(" Best")[0].strip()  # e.g. "Thu 11 Mar 10:00–10:45"
+    # e.g. "Thu 11 Mar 2027 10:00–10:45", as the Book button's label names it
+    local = re.search(r"\w{3} \d+ \w{3} \d{4} \d\d:\d\d–\d\d:\d\d", page.slot_texts[0]).group(0)
     assert "Your pre-race session is booked" in shown and name in shown and local in shown
     assert "No strenuous activity for 24–48 hours" in shown
     event_page = Page(client.get(f"/events/{event_id}").get_data(as_text=True))

@@ -103,6 +103,29 @@ class AlreadyBooked(Conflict):
                          field="kind", athlete_id=athlete_id, event_id=event_id, kind=kind)
 
 
+class TooLate(Conflict):
+    """An athlete or coach changing a session later than the clinic's cancellation notice
+    before its start (only a therapist or an admin still can)."""
+
+    code = "too-late"
+
+    def __init__(self, booking_id: int, start: datetime, deadline: datetime) -> None:
+        super().__init__(f"this session can no longer be cancelled or moved online: changes "
+                         f"are possible until {deadline:%Y-%m-%dT%H:%M:%SZ}; "
+                         "please contact the clinic",
+                         booking_id=booking_id, start=start, deadline=deadline)
+
+
+class Started(Conflict):
+    """A session that has started (or is over) can no longer be cancelled or moved."""
+
+    code = "started"
+
+    def __init__(self, booking_id: int, start: datetime) -> None:
+        super().__init__(f"this session started at {start:%Y-%m-%dT%H:%M:%SZ}: it can no "
+                         "longer be cancelled or moved", booking_id=booking_id, start=start)
+
+
 # --- access and lookups --------------------------------------------------------------------
 
 

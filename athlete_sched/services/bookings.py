@@ -24,7 +24,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from ..core.checks import check_bookable
-from ..core.errors import Conflict, Forbidden, InvalidValue, NotFound
+from ..core.errors import Conflict, Forbidden, InvalidValue, NotFound, Started, TooLate
 from ..core.intervals import Interval
 from ..core.kinds import TUNE_UP, WINDOW_KINDS
 from ..core.zones import load_zone
@@ -184,13 +184,34 @@ def list_for(caller: Caller, query: Any, limit: int) -> list[BookingView]:
     return views_of(bookings.page(where, query.after_id, limit))
 
 
+# Who may still change a session inside the cancellation notice.
+LATE_CHANGERS = frozenset({"therapist", "admin"})
+
+
+def check_change(caller: Caller, booking: Booking) -> None:
+    """A confirmed session may be cancelled or moved before it starts (anyone: Started
+    after that); athletes and coaches only until the clinic's cancellation notice before
+    its start (TooLate), therapists and admins until the start."""
+    if booking.status != "confirmed":
+        return
+    at = now()
+    if booking.start <= at:
+        raise Started(booking.id, booking.start)
+    deadline = booking.start - policy().cancel_notice
+    if at > deadline and caller.role not in LATE_CHANGERS:
+        raise TooLate(booking.id, booking.start, deadline)
+
+
 def reschedule_for(caller: Caller, booking_id: int, start: datetime,
                    therapist_id: int | None) -> BookingView:
     booking = access.booking(caller, booking_id)
+    check_change(caller, booking)
     therapist = (None if therapist_id is None
                  else found(Therapist, therapist_id, "therapist", "therapist_id"))
     return view_of(reschedule(booking, start, therapist))
 
 
 def cancel_for(caller: Caller, booking_id: int) -> BookingView:
-    return view_of(cancel(access.booking(caller, booking_id)))
+    booking = access.booking(caller, booking_id)
+    check_change(caller, booking)
+    return view_of(cancel(booking))

@@ -60,7 +60,7 @@ class Home:
     sessions: list[Session]  # confirmed, not over yet
 
 
-def _sessions(athlete: Athlete, found_: list[Booking],
+def sessions_of(athlete: Athlete, found_: list[Booking],
               known: Iterable[Event] = ()) -> list[Session]:
     """The bookings with their events (those not `known` already) and therapists, read in
     two queries at most."""
@@ -87,7 +87,7 @@ def _home(athlete: Athlete) -> Home:
     open_ = [v for v in map(event_view, recent) if v.windows.post.end > at]
     upcoming = bookings.listed(bookings.Filter(athlete_id=athlete.id, status="confirmed",
                                                ends_after=at))
-    return Home(athlete, open_, _sessions(athlete, upcoming, known=recent))
+    return Home(athlete, open_, sessions_of(athlete, upcoming, known=recent))
 
 
 def own_event(caller: Caller, event_id: int) -> Event:
@@ -98,7 +98,7 @@ def own_event(caller: Caller, event_id: int) -> Event:
     return event
 
 
-def _own_booking(caller: Caller, booking_id: int) -> Booking:
+def own_booking(caller: Caller, booking_id: int) -> Booking:
     booking = found(Booking, booking_id, "booking")
     if booking.athlete_id != caller.athlete_id:
         raise NotFound("booking", booking_id)
@@ -139,14 +139,14 @@ def book_slot(caller: Caller, event_id: int, kind: str, therapist_id: int,
 
 def session(caller: Caller, booking_id: int) -> tuple[Session, Screening | None]:
     """One of the athlete's sessions, with their own screening (flags and decision)."""
-    booking = _own_booking(caller, booking_id)
+    booking = own_booking(caller, booking_id)
     athlete = found(Athlete, booking.athlete_id, "athlete")
-    return _sessions(athlete, [booking])[0], screening.screening_of(athlete.id)
+    return sessions_of(athlete, [booking])[0], screening.screening_of(athlete.id)
 
 
 def invite(caller: Caller, booking_id: int) -> calendars.Invite:
     """The session as a calendar invite to open in any calendar app (what the API's
     invite.ics serves: METHOD REQUEST, or CANCEL once cancelled)."""
-    booking = _own_booking(caller, booking_id)
+    booking = own_booking(caller, booking_id)
     return calendars.Invite(calendars.invite_ics(booking), calendars.invite_method(booking),
                             f"session-{booking.id}.ics")

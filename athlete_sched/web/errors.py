@@ -12,7 +12,7 @@ from flask import Flask, jsonify, render_template, request
 from pydantic import ValidationError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
-from ..core.errors import Conflict, DomainError, Forbidden, InvalidValue, NotFound
+from ..core.errors import Conflict, DomainError, Forbidden, InvalidValue, NotFound, Started, TooLate
 
 log = logging.getLogger(__name__)
 
@@ -31,8 +31,11 @@ def error_body(code: str, message: str, fields: dict[str, str] | None = None) ->
     return {"error": {"code": code, "message": message, "fields": fields or {}}}
 
 
+# The first class that matches decides (the contract's "Changes and cancellations": a change
+# too late or a session started is 409 `too-late` / `started`).
 STATUSES: tuple[tuple[type[DomainError], int], ...] = (
-    (NotFound, 404), (Forbidden, 403), (Conflict, 409), (InvalidValue, 422))
+    (NotFound, 404), (Forbidden, 403), (TooLate, 409), (Started, 409), (Conflict, 409),
+    (InvalidValue, 422))
 
 
 def domain_status(exc: DomainError) -> int:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from ...core.intervals import Interval
@@ -16,21 +16,47 @@ from ...services.overview import Session, WindowItem
 KIND_TITLES = {kind: title.capitalize() for kind, title in TITLES.items()}
 
 
+def day_name(day: date) -> str:
+    """'Wed 12 May 2027'."""
+    return f"{day:%a} {day.day} {day:%b %Y}"
+
+
 def when(at: datetime, tz: ZoneInfo) -> str:
-    """'Wed 12 May 09:00' in `tz`."""
+    """'Wed 12 May 2027 09:00' in `tz`."""
     local = at.astimezone(tz)
-    return f"{local:%a} {local.day} {local:%b %H:%M}"
+    return f"{day_name(local.date())} {local:%H:%M}"
 
 
 def span(start: datetime, end: datetime, tz: ZoneInfo) -> str:
-    """'Wed 12 May 09:00–09:45', or 'Wed 12 May 00:00 – Fri 14 May 00:00' across days."""
+    """'Wed 12 May 2027 09:00–09:45', or 'Wed 12 May 2027 23:30 – Thu 13 May 2027 00:15'
+    across days."""
     if start.astimezone(tz).date() == end.astimezone(tz).date():
         return f"{when(start, tz)}–{end.astimezone(tz):%H:%M}"
     return f"{when(start, tz)} – {when(end, tz)}"
 
 
-def day_name(day: date) -> str:
-    return f"{day:%a} {day.day} {day:%b %Y}"
+def clock_span(start: datetime, end: datetime, tz: ZoneInfo) -> str:
+    """A slot within its day: '09:00–09:45', or '23:30 – Thu 13 May 2027 00:15' when it
+    ends on the next day."""
+    local_start, local_end = start.astimezone(tz), end.astimezone(tz)
+    if local_start.date() == local_end.date():
+        return f"{local_start:%H:%M}–{local_end:%H:%M}"
+    return f"{local_start:%H:%M} – {when(end, tz)}"
+
+
+def window_from(start: datetime, tz: ZoneInfo) -> str:
+    """A window's first moment: its day ('Thu 11 Mar 2027') when it opens at midnight."""
+    local = start.astimezone(tz)
+    return day_name(local.date()) if local.time() == time(0) else when(start, tz)
+
+
+def window_through(end: datetime, tz: ZoneInfo) -> str:
+    """A window's end as people say it: 'through Fri 12 Mar 2027' (its last whole day)
+    when it ends at midnight, else 'until Fri 12 Mar 2027 18:00'."""
+    local = end.astimezone(tz)
+    if local.time() == time(0):
+        return f"through {day_name(local.date() - timedelta(days=1))}"
+    return f"until {when(end, tz)}"
 
 
 def iso(at: datetime) -> str:
@@ -50,22 +76,52 @@ def event_when(view: EventView) -> str:
     return days
 
 
+def period(start: datetime, end: datetime, tz: ZoneInfo) -> str:
+    """A window or a suggestion's span: 'Thu 11 Mar 2027 through Fri 12 Mar 2027', or just
+    'Thu 13 May 2027' for one whole day."""
+    first, through = window_from(start, tz), window_through(end, tz)
+    return first if through == f"through {first}" else f"{first} {through}"
+
+
 @dataclass(frozen=True)
 class SlotView:
     slot: Slot
     therapist: object  # a therapist row: id, name, timezone
     local: str
     therapist_local: str | None  # only when the therapist's zone differs from the event's
+    clock: str = ""  # the time within its local day (day lists)
+    best: bool = False  # the best of its window
 
     @property
     def start(self) -> str:
         return iso(self.slot.start)
 
 
-def slot_view(slot: Slot, therapist: object, tz: ZoneInfo) -> SlotView:
+def slot_view(slot: Slot, therapist: object, tz: ZoneInfo, best: bool = False) -> SlotView:
     own = load_zone(therapist.timezone)  # type: ignore[attr-defined]
     other = None if own.key == tz.key else span(slot.start, slot.end, own)
-    return SlotView(slot, therapist, span(slot.start, slot.end, tz), other)
+    return SlotView(slot, therapist, span(slot.start, slot.end, tz), other,
+                    clock_span(slot.start, slot.end, tz), best)
+
+
+@dataclass(frozen=True)
+class DayOfSlots:
+    day: str  # 'Thu 11 Mar 2027'
+    slots: list[SlotView]
+
+
+def by_day(ranked: list[tuple[Slot, object]], tz: ZoneInfo) -> list[DayOfSlots]:
+    """Ranked slots (best first) listed in time order, grouped by their local day; the
+    best one marked."""
+    views = sorted((slot_view(s, t, tz, best=i == 0) for i, (s, t) in enumerate(ranked)),
+                   key=lambda v: (v.slot.start, v.slot.therapist_id))
+    days: list[DayOfSlots] = []
+    for view in views:
+        day = day_name(view.slot.start.astimezone(tz).date())
+        if not days or days[-1].day != day:
+            days.append(DayOfSlots(day, []))
+        days[-1].slots.append(view)
+    return days
 
 
 @dataclass(frozen=True)
@@ -93,16 +149,15 @@ class WindowView:
     kind: str
     window: Interval
     zone: ZoneInfo
-    slots: list[SlotView]
+    days: list[DayOfSlots]
     booked: BookingRow | None
 
-    start_text = property(lambda self: when(self.window.start, self.zone))
-    end_text = property(lambda self: when(self.window.end, self.zone))
+    start_text = property(lambda self: window_from(self.window.start, self.zone))
+    end_text = property(lambda self: window_through(self.window.end, self.zone))
     start_iso = property(lambda self: iso(self.window.start))
     end_iso = property(lambda self: iso(self.window.end))
 
 
 def window_view(item: WindowItem, tz: ZoneInfo) -> WindowView:
-    return WindowView(item.kind, item.window, tz,
-                      [slot_view(slot, therapist, tz) for slot, therapist in item.slots],
+    return WindowView(item.kind, item.window, tz, by_day(item.slots, tz),
                       item.booked and booking_row(item.booked))

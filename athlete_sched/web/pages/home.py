@@ -1,10 +1,12 @@
-"""The home page: the athlete's races and sessions, and the plan-a-race form."""
+"""The athlete's season page (GET /season): the timeline of the coming months, their races
+and sessions (cancelled and past ones too), and the plan-a-race form."""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, available_timezones
 
 from flask import redirect, render_template, url_for
 from flask_wtf import FlaskForm
@@ -14,12 +16,13 @@ from wtforms.validators import DataRequired, InputRequired, Length, Optional, Va
 
 from ...core.errors import DomainError, UnknownTimezone
 from ...core.zones import load_zone
-from ...services import events, overview, unit_of_work
+from ...services import events, my_season, unit_of_work
 from ...services.common import now
-from ...services.overview import Home
+from ...services.my_season import SeasonPage
 from ..auth import page_caller, signed_in
 from ..schemas.scheduling import EventIn
 from . import bp
+from .athlete_timeline import timeline
 from .format import booking_row, event_when
 
 COMMON_ZONES = (
@@ -43,10 +46,12 @@ class PlanForm(FlaskForm):
     start_time = TimeField("Start time", validators=[Optional()])
     finish_time = TimeField("Finish time", validators=[Optional()])
     end_date = DateField("Last day (stage races)", validators=[Optional()])
-    timezone = SelectField("Time zone", choices=list(COMMON_ZONES), validate_choice=False)
+    timezone = StringField("Time zone", validators=[
+        DataRequired("Pick the time zone of the race from the list.")])
     sport = SelectField("Sport", choices=[SelectChoice(k, v) for k, v in SPORTS.items()])
 
-    def validate_timezone(self, field: SelectField) -> None:
+    def validate_timezone(self, field: StringField) -> None:
+        field.data = (field.data or "").strip()
         try:
             load_zone(field.data)
         except UnknownTimezone:
@@ -93,25 +98,35 @@ class PlanForm(FlaskForm):
 
 def plan_form(athlete: Any) -> PlanForm:
     """The form for the athlete (a row): their zone and sport first."""
-    form = PlanForm(timezone=athlete.timezone, sport=athlete.sport)
-    if athlete.timezone not in COMMON_ZONES:
-        form.timezone.choices = [athlete.timezone, *COMMON_ZONES]
-    return form
+    return PlanForm(timezone=athlete.timezone, sport=athlete.sport)
 
 
-def render_index(found: Home, form: PlanForm, status: int = 200):
-    """The athlete's home page: their races and sessions, and the plan-a-race form."""
+@cache
+def all_zones() -> tuple[str, ...]:
+    """Every IANA zone name this system knows, the common ones first (the datalist)."""
+    rest = sorted(z for z in available_timezones() if "/" in z and not z.startswith(
+        ("Etc/", "SystemV/", "US/", "posix/", "right/")) and z not in COMMON_ZONES)
+    return (*COMMON_ZONES, *rest)
+
+
+def render_season(found: SeasonPage, form: PlanForm, status: int = 200):
+    """The season page: the timeline, the races and sessions, and the plan-a-race form
+    (`fresh`: not sent yet, so a script may put the browser's zone in)."""
+    sessions = [booking_row(s) for s in found.sessions]
     return render_template(
-        "index.html", athlete=found.athlete, form=form,
+        "athlete/season.html", athlete=found.athlete, form=form, zones=all_zones(),
+        fresh=not form.is_submitted(), timeline=timeline(found), now=found.now,
         events=[(v.event, event_when(v)) for v in found.events],
-        bookings=[booking_row(s) for s in found.sessions]), status
+        upcoming=[r for r in sessions if r.booking.end > found.now],
+        past=[r for r in reversed(sessions) if r.booking.end <= found.now],
+        suggestions=found.suggestions), status
 
 
 @bp.get("/season")
 @signed_in("athlete")
 def season():
-    found = overview.home(page_caller())
-    return render_index(found, plan_form(found.athlete))
+    found = my_season.season_page(page_caller())
+    return render_season(found, plan_form(found.athlete))
 
 
 @bp.post("/events")
@@ -119,17 +134,15 @@ def season():
 def plan_race():
     caller = page_caller()
     form = PlanForm()
-    if form.timezone.data not in COMMON_ZONES:
-        form.timezone.choices = [form.timezone.data, *COMMON_ZONES]
     if not form.validate():
-        return render_index(overview.home(caller), form, 422)
+        return render_season(my_season.season_page(caller), form, 422)
     try:
         view = events.create_event_for(caller, form.event_in(caller.athlete_id))
     except (DomainError, SchemaError) as exc:
         unit_of_work.rollback()
         for name, message in _problems(exc):
             form[form.field_for(name)].errors.append(message)
-        return render_index(overview.home(caller), form, 422)
+        return render_season(my_season.season_page(caller), form, 422)
     return redirect(url_for(".event_page", event_id=view.event.id), 303)
 
 

@@ -35,7 +35,7 @@ def render_event(caller: Caller, event_id: int, status: int = 200, error: str | 
     view, windows = overview.race(caller, event_id, SLOTS_PER_WINDOW)
     tz = load_zone(view.event.timezone)
     return render_template(
-        "event.html", athlete=caller, event=view.event, when=event_when(view), error=error,
+        "athlete/event.html", athlete=caller, event=view.event, when=event_when(view), error=error,
         windows=[window_view(w, tz) for w in windows], sport=SPORTS[view.event.sport],
         titles=KIND_TITLES), status
 
