@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app, url_for
-
 from ..services import calendars
 from .api import bp, doc
+from .feeds import feed_links
 from .http import answer, current_caller, ics, parse_query
 from .schemas import calendars as sc
 
@@ -33,10 +32,7 @@ def event_invites(event_id: int):
 
 def _feed_json(feed: Any) -> dict:
     """A feed's addresses (a CalendarFeed row)."""
-    base = current_app.config.get("PUBLIC_URL")  # behind a proxy: the address users see
-    url = (base.rstrip("/") + url_for("feeds.feed", token=feed.token) if base
-           else url_for("feeds.feed", token=feed.token, _external=True))
-    return {"url": url, "webcal": "webcal://" + url.split("://", 1)[1]}
+    return feed_links(feed.token)
 
 
 @bp.get("/therapists/<int:therapist_id>/feed")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from flask import Blueprint, current_app, request
+from flask import Blueprint, current_app, request, url_for
 from werkzeug.http import http_date, unquote_etag
 
 from ..services import calendars
@@ -18,6 +18,15 @@ from ..services import calendars
 bp = Blueprint("feeds", __name__)
 TOKEN_RE = re.compile(r"[A-Za-z0-9_-]{16,64}")
 FEED_CACHE_CONTROL = "private, no-cache"  # may be kept, but revalidated (ETag) every time
+
+
+def feed_links(token: str) -> dict[str, str]:
+    """A feed's addresses: `url` (https; PUBLIC_URL behind a proxy, else this request's
+    host) and its `webcal` twin, which calendar apps open as a subscription."""
+    base = current_app.config.get("PUBLIC_URL")
+    url = (base.rstrip("/") + url_for("feeds.feed", token=token) if base
+           else url_for("feeds.feed", token=token, _external=True))
+    return {"url": url, "webcal": "webcal://" + url.split("://", 1)[1]}
 
 
 def _no_feed():

@@ -4,12 +4,20 @@ Plain HTML forms with POST-redirect-GET, so every page works without JavaScript;
 carry a Flask-WTF CSRF token. Each view is one unit of work (services/unit_of_work.py): a
 POST that answers an error page changes nothing.
 
-The views, by area: auth.py (sign in and out, password reset, invitations), account.py
-(one's password and API tokens); the athlete's home.py (their season, plan a race),
-race.py (a race's windows and slots, booking one), session.py (a booked session and its
-invite); coach.py, therapist.py, admin.py and admin_clinic.py, docs.py (the API's
-documentation); format.py formats times and zones for all of them. Templates: one folder
-per area. Every page's title and footer name the clinic as its settings say.
+The views, by area (each module here joins the blueprint by being here):
+- everyone: auth.py (sign in and out, password reset, invitations), account.py (one's
+  password and API tokens), docs.py (the API's documentation, Swagger UI);
+- athlete: home.py (my season, plan a race) with athlete_timeline.py (the SVG timeline),
+  race.py (a race's windows and slots, booking one), session.py (a session: move, cancel,
+  add to calendar via calendar_links.py), athlete_screening.py (the questionnaire);
+- coach: coach.py (teams, rosters, invitations, team events, the feed), coach_board.py
+  (a team event's plan as a board, book all), coach_forms.py;
+- therapist: therapist.py (the week, screening reviews, the feed), therapist_hours.py,
+  day_changes.py, therapist_time_off.py, therapist_busy.py (the busy calendar);
+- admin: admin.py (therapists, athletes, teams, users and roles), admin_clinic.py (the
+  overview and the clinic's settings);
+format.py formats times and zones for all of them. Templates: one folder per area, a
+stylesheet per area in static/.
 """
 
 from __future__ import annotations

@@ -7,12 +7,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from urllib.parse import urlencode, urlsplit, urlunsplit
-
-from flask import current_app, url_for
+from urllib.parse import urlencode
 
 from ...core.ical import AFTER_CARE
 from ...core.kinds import summary
+from ..feeds import feed_links
 
 GOOGLE = "https://calendar.google.com/calendar/render"
 OUTLOOK = "https://outlook.live.com/calendar/0/deeplink/compose"
@@ -23,18 +22,6 @@ class CalendarLinks:
     webcal: str
     google: str
     outlook: str
-
-
-def feed_url(token: str) -> str:
-    """The feed's https address (PUBLIC_URL behind a proxy, else this request's host)."""
-    base = current_app.config.get("PUBLIC_URL")
-    path = url_for("feeds.feed", token=token)
-    return base.rstrip("/") + path if base else url_for("feeds.feed", token=token,
-                                                        _external=True)
-
-
-def webcal(url: str) -> str:
-    return urlunsplit(("webcal", *urlsplit(url)[1:]))
 
 
 def _google_time(at: datetime) -> str:
@@ -54,5 +41,5 @@ def links(kind: str, start: datetime, end: datetime, location: str,
     outlook = urlencode({"path": "/calendar/action/compose", "rru": "addevent",
                          "subject": title, "body": AFTER_CARE, "location": location,
                          "startdt": _outlook_time(start), "enddt": _outlook_time(end)})
-    return CalendarLinks(webcal(feed_url(feed_token)), f"{GOOGLE}?{google}",
+    return CalendarLinks(feed_links(feed_token)["webcal"], f"{GOOGLE}?{google}",
                          f"{OUTLOOK}?{outlook}")

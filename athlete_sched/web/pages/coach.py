@@ -4,12 +4,13 @@ An admin opens every team; a coach only their own (another's answers 404)."""
 
 from __future__ import annotations
 
-from flask import current_app, flash, redirect, render_template, session, url_for
+from flask import flash, redirect, render_template, session, url_for
 from pydantic import ValidationError as SchemaError
 
 from ...core.errors import DomainError
 from ...services import roster, unit_of_work
 from ..auth import page_caller, signed_in
+from ..feeds import feed_links
 from . import bp
 from .auth import link_to
 from .coach_forms import (
@@ -29,14 +30,6 @@ MESSAGES = {
     "email-taken": "Someone with this email already has an account here: if they are an "
                    "athlete you coach, add them by email instead; otherwise ask the clinic",
 }
-
-
-def feed_links(feed) -> dict[str, str]:
-    """The feed's https address and its webcal:// twin (PUBLIC_URL behind a proxy)."""
-    base = current_app.config.get("PUBLIC_URL")
-    url = (base.rstrip("/") + url_for("feeds.feed", token=feed.token) if base
-           else url_for("feeds.feed", token=feed.token, _external=True))
-    return {"url": url, "webcal": "webcal://" + url.split("://", 1)[1]}
 
 
 # --- the teams ------------------------------------------------------------------------------
@@ -78,7 +71,7 @@ def render_team(team_id: int, status: int = 200, **forms):
         zone_choices(forms[name])
     return render_template(
         "coach/team.html", team=found.team, members=found.members, sports=SPORTS,
-        events=[(v.event, event_when(v)) for v in found.events], feed=feed_links(found.feed),
+        events=[(v.event, event_when(v)) for v in found.events], feed=feed_links(found.feed.token),
         screening=roster.screening_words(), invite_link=session.pop("invite_link", None),
         **forms), status
 

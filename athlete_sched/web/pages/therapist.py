@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from flask import current_app, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, RadioField, SelectChoice, TextAreaField
 from wtforms.validators import InputRequired, Length
@@ -18,6 +18,7 @@ from ...services import clinic, screening, unit_of_work
 from ...services import week as weeks
 from ...services.screening import StaleScreening
 from ..auth import page_caller, signed_in
+from ..feeds import feed_links
 from . import bp
 from .format import KIND_TITLES, day_name, iso
 
@@ -37,14 +38,6 @@ class ReviewForm(FlaskForm):
 def review_form(athlete_id: int, formdata: object = None) -> ReviewForm:
     """One athlete's review form; its fields are named apart by the athlete's id."""
     return ReviewForm(formdata=formdata, prefix=f"review-{athlete_id}")
-
-
-def feed_links(feed) -> dict[str, str]:
-    """A feed's https and webcal addresses (PUBLIC_URL when set, as the API gives them)."""
-    base = current_app.config.get("PUBLIC_URL")
-    url = (base.rstrip("/") + url_for("feeds.feed", token=feed.token) if base
-           else url_for("feeds.feed", token=feed.token, _external=True))
-    return {"url": url, "webcal": "webcal://" + url.split("://", 1)[1]}
 
 
 def _start() -> date | None:
@@ -99,7 +92,7 @@ def render_week(found: weeks.Week, failed: dict[int, ReviewForm] | None = None,
     for athlete_id, form in forms.items():  # the answers this page shows
         form.answered_at.data = iso(found.screening[athlete_id].answered_at)
     return render_template("therapist/week.html", week=found, forms=forms,
-                           feed=feed_links(found.feed), week_url=week_url,
+                           feed=feed_links(found.feed.token), week_url=week_url,
                            admin=page_caller().role == "admin", kinds=KIND_TITLES,
                            day_name=day_name, iso=iso, stamp=stamp), status
 
