@@ -10,6 +10,8 @@ marathon is on Sun 2027-02-07, 09:00-13:15 Berlin: its recovery window opens at 
 
 from __future__ import annotations
 
+import re
+
 from browser import *  # noqa: F403
 from browser import PHONE, as_role, check_page, expect, sideways_overflow
 
@@ -56,8 +58,10 @@ def test_a_race_day_shift_gives_the_athlete_a_slot_that_day(browser, server):
     with as_role(browser, server, "athlete", viewport=PHONE) as page:
         slot = race_day_slot(page, server)
         expect(slot).to_have_count(1)
-        expect(slot).to_contain_text("Sun 7 Feb 14:15")
+        expect(slot).to_contain_text("14:15–15:00")
         expect(slot).to_contain_text("with Ana Ruiz")
+        expect(slot.get_by_role("button")).to_have_accessible_name(
+            re.compile(r"Sun 7 Feb 2027 14:15–15:00"))
         check_page(page, "day-changes-athlete-race")
         assert sideways_overflow(page) == 0
 

@@ -32,7 +32,7 @@ from ..db.version import data_version
 from . import access, unit_of_work
 from .access import Caller
 from .cache import cache_for
-from .common import found, now, stamp, timing_of
+from .common import clinic_name, found, now, stamp, timing_of
 
 log = logging.getLogger(__name__)
 UID_DOMAIN = "athlete-sched"  # as in booking UIDs (services/bookings.book)
@@ -50,10 +50,11 @@ class NoSessions(NotFound):
 # --- invites ------------------------------------------------------------------------------
 
 def clinic() -> ical.Clinic:
-    """The organizer, location and reminder of invites (config: CLINIC_*, INVITE_*)."""
-    config = current_app.config
-    location = ", ".join(p for p in (config["CLINIC_NAME"], config.get("CLINIC_ADDRESS")) if p)
-    return ical.Clinic(name=config["CLINIC_NAME"], email=config["CLINIC_EMAIL"],
+    """The organizer, location and reminder of invites (config: CLINIC_*, INVITE_*; the
+    name as the clinic's settings say)."""
+    config, name = current_app.config, clinic_name()
+    location = ", ".join(p for p in (name, config.get("CLINIC_ADDRESS")) if p)
+    return ical.Clinic(name=name, email=config["CLINIC_EMAIL"],
                        location=location,
                        reminder=timedelta(minutes=config.get("INVITE_REMINDER_MINUTES", 120)))
 

@@ -15,7 +15,7 @@ from ..core.ical import AFTER_CARE
 from ..core.kinds import title
 from ..core.zones import load_zone
 from ..db.models import Booking, Event
-from .common import stamp
+from .common import clinic_name, stamp
 
 MAIL_POLICY = SMTP  # CRLF, RFC 2047 headers; parts are kept 7-bit below
 
@@ -81,16 +81,15 @@ def _seven_bit(text: str, otherwise: str) -> str:
 def compose(booking: Booking, to: Party, other: Party, event: Event | None,
             ics: bytes, method: str, location: str) -> EmailMessage:
     """One recipient's message: text/plain summary + text/calendar with `method`."""
-    config = current_app.config
     origin = sender()
     message = EmailMessage(policy=MAIL_POLICY)
-    message["From"] = Address(_clean(config["CLINIC_NAME"]), addr_spec=origin)
+    message["From"] = Address(_clean(clinic_name()), addr_spec=origin)
     message["To"] = Address(_clean(to.name), addr_spec=to.email)
     message["Subject"] = subject_line(booking, method, to)
     message["Date"] = format_datetime(stamp())
     message["Message-ID"] = make_msgid(domain=origin.rpartition("@")[2] or None)
     message["Auto-Submitted"] = "auto-generated"  # RFC 3834: no vacation replies
-    text = summary_text(booking, method, to, other, event, config["CLINIC_NAME"], location)
+    text = summary_text(booking, method, to, other, event, clinic_name(), location)
     message.set_content(text, cte=_seven_bit(text, "quoted-printable"))
     calendar, part = ics.decode("utf-8"), MIMEPart(policy=MAIL_POLICY)  # no MIME-Version
     part.set_content(calendar, subtype="calendar", params={"method": method},
@@ -102,10 +101,9 @@ def compose(booking: Booking, to: Party, other: Party, event: Event | None,
 
 def plain(to_name: str, to_email: str, subject: str, text: str) -> EmailMessage:
     """A plain-text message from the clinic (a team summary, a sign-in link)."""
-    config = current_app.config
     origin = sender()
     message = EmailMessage(policy=MAIL_POLICY)
-    message["From"] = Address(_clean(config["CLINIC_NAME"]), addr_spec=origin)
+    message["From"] = Address(_clean(clinic_name()), addr_spec=origin)
     message["To"] = Address(_clean(to_name), addr_spec=to_email)
     message["Subject"] = _clean(subject)
     message["Date"] = format_datetime(stamp())
@@ -127,6 +125,6 @@ def team_summary(to_name: str, to_email: str, team_name: str, event: Event,
         body.append(f"- {_clean(athlete)}: {title(booking.kind)}, "
                     f"{_when(booking, event.timezone)}, with {_clean(therapist)}")
     body += ["", "Each athlete and therapist has their own calendar invitation; the team's "
-             "calendar feed shows them all.", "", "-- ", current_app.config["CLINIC_NAME"]]
+             "calendar feed shows them all.", "", "-- ", clinic_name()]
     return plain(to_name, to_email, f"Booked for {team_name}: {len(lines)} sessions, "
                  f"{event.name}", "\n".join(body) + "\n")
