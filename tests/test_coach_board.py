@@ -60,7 +60,7 @@ def test_book_all_books_the_board_once_and_the_athletes_see_it(world, api, page_
     coach, team, event = world["coach"], world["team"], world["event"]
     url = board_url(team["id"], event["id"])
     athlete = page_as("athlete", world["members"][0]["email"])
-    assert "Spreewald Relay" not in text(athlete.get("/season"))
+    assert "Pre-race session: Spreewald Relay" not in text(athlete.get("/season"))
     board = coach.get(url)
     assert text(board).count("Proposed") == 4 and "Book all (4 sessions)" in text(board)
     assert "Ana Ruiz" in text(board)
@@ -76,7 +76,9 @@ def test_book_all_books_the_board_once_and_the_athletes_see_it(world, api, page_
                        data={"csrf_token": token})
     assert again.status_code == 303
     assert len(_bookings(api, event["id"])) == 4, "a second book-all books nothing more"
-    assert "Spreewald Relay" in text(athlete.get("/season"))  # their sessions
+    season = text(athlete.get("/season"))  # their sessions
+    assert "Pre-race session: Spreewald Relay" in season
+    assert "Recovery session: Spreewald Relay" in season
 
 
 def test_a_second_book_all_from_a_stale_page_books_nothing(world, api):

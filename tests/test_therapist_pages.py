@@ -427,18 +427,42 @@ def test_a_bad_upload_says_so_and_keeps_the_calendar_in_force(app, therapist_pag
     assert busy_count(app, ana["id"]) == 9
 
 
-def test_an_oversized_upload_is_a_readable_page(app, therapist_page, ana):
+def _multipart(token: str, calendar: bytes) -> bytes:
     # the multipart body built here (the test client would spool it to a file it never closes)
-    token = csrf(therapist_page, "/busy-calendar")
-    body = (f'--b\r\nContent-Disposition: form-data; name="csrf_token"\r\n\r\n{token}\r\n'
+    return (f'--b\r\nContent-Disposition: form-data; name="csrf_token"\r\n\r\n{token}\r\n'
             '--b\r\nContent-Disposition: form-data; name="calendar"; filename="big.ics"\r\n'
-            'Content-Type: text/calendar\r\n\r\n').encode()
-    body += b"X" * app.config["MAX_CONTENT_LENGTH"] + b"\r\n--b--\r\n"
+            'Content-Type: text/calendar\r\n\r\n').encode() + calendar + b"\r\n--b--\r\n"
+
+
+def test_an_oversized_upload_is_a_readable_page(app, therapist_page, ana):
+    token = csrf(therapist_page, "/busy-calendar")
+    body = _multipart(token, b"X" * app.config["CALENDAR_MAX_BYTES"])
     answer = therapist_page.post("/busy-calendar/upload", data=body,
                                  content_type="multipart/form-data; boundary=b")
     assert answer.status_code == 413 and answer.mimetype == "text/html"
-    assert "That file is too large: the limit is 1 MiB." in text(answer)
+    assert "That file is too large: the limit is 5 MiB." in text(answer)
     assert busy_count(app, ana["id"]) == 0
+
+
+def test_an_upload_over_the_forms_limit_but_within_the_calendars_is_imported(
+        app, therapist_page, ana):
+    """The page takes calendars as large as the API does (CALENDAR_MAX_BYTES), not only
+    as large as other forms (MAX_CONTENT_LENGTH): the limit is raised before the CSRF check
+    reads the form."""
+    events = "".join(
+        f"BEGIN:VEVENT\r\nUID:pad-{n}@example.test\r\nDTSTAMP:20261201T000000Z\r\n"
+        f"DTSTART:2027{1 + n // 28 % 12:02d}{1 + n % 28:02d}T{6 + n // 336 % 12:02d}0000Z\r\n"
+        f"DURATION:PT30M\r\nSUMMARY:Busy {n} {'x' * 60}\r\nEND:VEVENT\r\n"
+        for n in range(8000))
+    calendar = ("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//test//pad//EN\r\n" + events
+                + "END:VCALENDAR\r\n").encode()
+    assert app.config["MAX_CONTENT_LENGTH"] < len(calendar) < app.config["CALENDAR_MAX_BYTES"]
+    token = csrf(therapist_page, "/busy-calendar")
+    answer = therapist_page.post("/busy-calendar/upload", data=_multipart(token, calendar),
+                                 content_type="multipart/form-data; boundary=b")
+    assert answer.status_code == 303, text(answer)
+    assert busy_count(app, ana["id"]) > 0
+    assert "At most 5 MiB." in text(therapist_page.get("/busy-calendar"))
 
 
 def subscribe(client, url: str, page: str = "/busy-calendar"):
@@ -512,7 +536,7 @@ def test_hours_that_leave_booked_sessions_outside_ask_first_and_keep_them(
     assert asked.status_code == 409
     words = text(asked)
     assert "1 booked session would fall outside these hours" in words
-    assert "Wed 12 May 09:00–09:45 Europe/Berlin · Mara Runner" in words
+    assert "Wed 12 May 2027 09:00–09:45 Europe/Berlin · Mara Runner" in words
     assert stored_hours(api, ana["id"]) == before
     typed = next(f["fields"] for f in Page(asked.get_data(as_text=True)).forms
                  if f["action"] == "/hours")
@@ -532,8 +556,8 @@ def test_time_off_over_booked_sessions_asks_first_and_keeps_them(api, therapist_
     assert asked.status_code == 409
     words = text(asked)
     assert "2 booked sessions fall in this time off" in words
-    assert "Wed 12 May 09:00–09:45 Europe/Berlin · Mara Runner" in words
-    assert "Sat 15 May 14:00–14:45 Europe/Berlin" in words
+    assert "Wed 12 May 2027 09:00–09:45 Europe/Berlin · Mara Runner" in words
+    assert "Sat 15 May 2027 14:00–14:45 Europe/Berlin" in words
     assert time_off_rows(api, ana["id"]) == []
     kept = add_off(therapist_page, {"first": "2027-05-12", "last": "2027-05-15",
                                     "reason": "Conference", "affected": "keep"})

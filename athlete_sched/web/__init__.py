@@ -29,9 +29,11 @@ def register(app: Flask) -> None:
         auth,
         errors,
         feeds,
+        http,
         pages,
     )
 
+    app.before_request(http.raise_body_limit)  # first: before CSRF reads a page's form
     errors.register(app)
     auth.register(app)
     app.register_blueprint(api.bp)

@@ -11,20 +11,9 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from ..services import busy
 from .api import bp, doc
 from .errors import ApiError
-from .http import answer, current_caller, parse_body
+from .http import answer, body_limit, current_caller, parse_body
 from .schemas import calendars as sc
 from .schemas.base import page_of
-
-
-def body_limit(config_key: str):
-    """Let this view's request body grow to the config value `config_key` (web/api.py's
-    guard applies it before the global MAX_CONTENT_LENGTH check)."""
-
-    def decorate(view):
-        view.body_limit = config_key
-        return view
-
-    return decorate
 
 
 def _calendar_body() -> bytes:

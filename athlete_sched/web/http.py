@@ -19,6 +19,25 @@ from .errors import ApiError, validation_fields
 M = TypeVar("M", bound=BaseModel)
 
 
+def body_limit(config_key: str) -> Callable[[F], F]:
+    """Let this view's request body grow to the config value `config_key` (a calendar
+    upload, API or page); `raise_body_limit` applies it before anything reads the body."""
+
+    def decorate(view: F) -> F:
+        view.body_limit = config_key  # type: ignore[attr-defined]
+        return view
+
+    return decorate
+
+
+def raise_body_limit() -> None:
+    """Before every request, ahead of the CSRF check that reads a page's form: the view's
+    own body limit where it has one (`body_limit`), else MAX_CONTENT_LENGTH."""
+    view = current_app.view_functions.get(request.endpoint or "")
+    if getattr(view, "body_limit", None):
+        request.max_content_length = current_app.config[view.body_limit]  # type: ignore[union-attr]
+
+
 def refuse_large_body() -> None:
     """413 for a declared body over the request's limit (MAX_CONTENT_LENGTH unless the
     view raised it), on every route (also those that read no body); an undeclared

@@ -16,6 +16,7 @@ from ...core.zones import load_zone
 from ...services import busy as busy_calendars
 from ...services import unit_of_work
 from ..auth import page_caller, signed_in
+from ..http import body_limit
 from . import bp
 from .therapist import (
     choose_therapist,
@@ -64,7 +65,7 @@ def render_busy(upload: UploadForm | None = None, subscribe: SubscribeForm | Non
         "therapist/busy.html", found=found, stamp=stamp, zone=load_zone, intervals=INTERVALS,
         admin=page_caller().role == "admin", upload_form=upload or UploadForm(formdata=None),
         subscribe_form=subscribe or SubscribeForm(formdata=None),
-        limit_mib=(request.max_content_length or 0) / 2**20), status
+        limit_mib=current_app.config["CALENDAR_MAX_BYTES"] / 2**20), status
 
 
 def _back():
@@ -80,6 +81,7 @@ def busy():
 
 
 @bp.post("/busy-calendar/upload")
+@body_limit("CALENDAR_MAX_BYTES")
 @signed_in("therapist", "admin")
 def upload_busy():
     form = UploadForm()
