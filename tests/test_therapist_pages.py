@@ -84,6 +84,16 @@ def test_the_week_defaults_to_this_week_and_links_the_next(therapist_page, booke
     assert "Mara Runner" not in text(page)
 
 
+def test_an_empty_week_points_to_the_week_of_the_next_session(therapist_page, booked):
+    """The demo's therapist opens this week with nothing in it: the page says when the
+    next session is and links its week (Wed 12 May 2027: the week of Mon 10 May)."""
+    words = text(therapist_page.get("/week"))
+    assert "No session this week. The next one is on Wed 12 May 2027" in words
+    assert f'href="/week?start={MONDAY}"' in therapist_page.get("/week").get_data(as_text=True)
+    assert "No session this week" not in text(therapist_page.get(f"/week?start={MONDAY}"))
+    assert "No session this week" not in text(therapist_page.get("/week?start=2027-05-17"))
+
+
 def test_a_cancelled_session_is_shown_as_cancelled(api, therapist_page, booked):
     cancelled = api.post(f"/api/v1/bookings/{booked['pre']['id']}/cancel")
     assert cancelled.status_code == 200, cancelled.get_json()

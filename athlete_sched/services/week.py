@@ -66,6 +66,7 @@ class Week:
     feed: CalendarFeed
 
     names: dict[int, str]  # athlete id -> name
+    later: datetime | None = None  # a week with no session: when the next one starts
 
     sunday = property(lambda self: self.monday + timedelta(days=6))
     previous = property(lambda self: self.monday - timedelta(days=7))
@@ -106,10 +107,11 @@ def week_for(caller: Caller, therapist_id: int | None, start: date | None) -> We
     answers = stored.of_athletes(athlete_ids)
     confirmed = {row.athlete_id for row in found if row.status == "confirmed"}
     reviewable = athlete_ids if caller.role == "admin" else confirmed
+    later = None if confirmed else therapists.next_confirmed_start(therapist.id, span.end)
     return Week(therapist, tz, monday, list(rows_by_day.items()),
                 {a: screening_state(answers.get(a)) for a in athlete_ids},
                 frozenset(a for a in reviewable if a in answers), feed,
-                {row.athlete_id: row.athlete for row in found})
+                {row.athlete_id: row.athlete for row in found}, later)
 
 
 def rotate_feed_for(caller: Caller, therapist_id: int | None) -> CalendarFeed:

@@ -291,6 +291,16 @@ def upcoming_confirmed(therapist_id: int, since: datetime,
         _week_rows().where(*where).order_by(Booking.start, Booking.id))]
 
 
+def next_confirmed_start(therapist_id: int, after: datetime) -> datetime | None:
+    """When the therapist's first confirmed booking starting at or after `after` starts
+    (one row read along the block_end index), or None."""
+    return db.session.execute(
+        select(Booking.start).where(
+            Booking.therapist_id == therapist_id, Booking.status == "confirmed",
+            Booking.block_end > after, Booking.start >= after)
+        .order_by(Booking.block_end, Booking.start).limit(1)).scalar_one_or_none()
+
+
 def week_rows(therapist_id: int, span: Interval) -> list[WeekRow]:
     """The therapist's bookings (cancelled ones too) that start within `span`, by start, in
     one query whatever their number."""
