@@ -20,7 +20,7 @@ from ..auth import page_caller, signed_in
 from ..schemas.clinic import AthleteIn, TherapistIn
 from . import bp
 from .auth import link_to
-from .home import COMMON_ZONES, SPORTS
+from .event_form import COMMON_ZONES, SPORTS
 
 HANDOVER = "admin_handover"  # session key: an invitation or reset link to pass on, once
 

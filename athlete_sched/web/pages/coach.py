@@ -21,8 +21,8 @@ from .coach_forms import (
     show_error,
     zone_choices,
 )
+from .event_form import SPORTS
 from .format import event_when
-from .home import SPORTS
 
 COACHES = ("coach", "admin")
 MESSAGES = {
@@ -139,7 +139,7 @@ def team_plan_event(team_id: int):
     if not form.validate():
         return render_team(team_id, 422, event=form)
     try:
-        view = roster.plan_team_event(page_caller(), team_id, form.event_in(team_id))
+        view = roster.plan_team_event(page_caller(), team_id, form.event_in(team_id=team_id))
     except SchemaError as exc:
         unit_of_work.rollback()
         for problem in exc.errors():

@@ -16,8 +16,8 @@ from ...services import board, roster, unit_of_work
 from ..auth import page_caller, signed_in
 from ..errors import domain_status
 from . import bp
+from .event_form import SPORTS
 from .format import KIND_TITLES, day_name, event_when, iso
-from .home import SPORTS
 
 REASONS = {
     "already-booked": "Already has a session for this event (shown in the row).",

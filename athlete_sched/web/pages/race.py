@@ -15,8 +15,8 @@ from ...services.access import Caller
 from ..auth import page_caller, signed_in
 from ..errors import domain_status
 from . import bp
+from .event_form import SPORTS
 from .format import KIND_TITLES, event_when, window_view
-from .home import SPORTS
 
 SLOTS_PER_WINDOW = 8
 BOOKING_MESSAGES = {
