@@ -87,7 +87,7 @@ def sessions(count: int, rng: random.Random) -> list[ical.Session]:
             stamp=NOW - timedelta(seconds=rng.randrange(1, 10**7)), start=start,
             end=start + timedelta(minutes=rng.choice((30, 45, 60))), cancelled=False,
             summary=f"Physio session – {kind} · {athlete} · Race {i % 97}",
-            location=CLINIC.location, notes=rng.choice(("", "", "left calf, tight; \"sore\"")),
+            location=CLINIC.location,
             attendees=(ical.Person(f"athlete{i}@athletes.test", athlete),
                        ical.Person(f"therapist{i % 50}@clinic.test", therapist))))
     return out

@@ -126,6 +126,18 @@ class Started(Conflict):
                          "longer be cancelled or moved", booking_id=booking_id, start=start)
 
 
+class ScreeningNotCleared(Conflict):
+    """The athlete's latest screening decision is "not cleared": nobody can book them a
+    session (or move one) until a therapist clears their current answers."""
+
+    code = "screening-not-cleared"
+
+    def __init__(self, athlete_id: int) -> None:
+        super().__init__("a therapist has not cleared this athlete for dry needling: no "
+                         "session can be booked or moved until a therapist reviews their "
+                         "screening answers and clears them", athlete_id=athlete_id)
+
+
 # --- access and lookups --------------------------------------------------------------------
 
 

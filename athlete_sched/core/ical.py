@@ -5,7 +5,8 @@ without splitting a UTF-8 character. Pure: values in, bytes out.
 Three kinds of file:
 - `invite`: one session as an iTIP message, METHOD:REQUEST (METHOD:CANCEL and
   STATUS:CANCELLED once cancelled), ORGANIZER the clinic, the athlete and the therapist
-  each an ATTENDEE, the after-care notes (domain.md) in DESCRIPTION and a VALARM reminder
+  each an ATTENDEE, the after-care notes (domain.md) in DESCRIPTION (never the booking's
+  notes: no free text an athlete wrote leaves the app) and a VALARM reminder
   (none in a CANCEL). Each change raises SEQUENCE and gives a fresh DTSTAMP, so clients
   replace the earlier copy of the same UID.
 - `invites`: several confirmed sessions (an event's pre and post) in one REQUEST file.
@@ -76,7 +77,9 @@ class Clinic:
 @dataclass(frozen=True, slots=True)
 class Session:
     """One booking as a calendar entry. `start`/`end` aware (written in UTC); `stamp` is the
-    booking's last change (DTSTAMP). `notes` and `attendees` appear in invites only."""
+    booking's last change (DTSTAMP). `attendees` appear in invites only. No free text an
+    athlete wrote (a booking's notes, the screening note) is ever part of a Session: it
+    stays in the app, for the therapist."""
 
     uid: str
     sequence: int
@@ -86,7 +89,6 @@ class Session:
     cancelled: bool
     summary: str
     location: str = ""
-    notes: str = ""
     attendees: tuple[Person, ...] = ()
 
 
@@ -184,10 +186,9 @@ def _address(email: str, name: str, **params: str) -> vCalAddress:
 
 
 def description(session: Session) -> str:
-    """An invite's DESCRIPTION: (cancelled,) the after-care notes, then the booking's notes."""
-    text = f"{CANCELLED_NOTE}\n\n{AFTER_CARE}" if session.cancelled else AFTER_CARE
-    notes = session.notes.strip()
-    return f"{text}\n\nNotes:\n{clean(notes)}" if notes else text
+    """An invite's DESCRIPTION: (cancelled,) the after-care notes. Never the booking's
+    notes: free text an athlete wrote stays in the app (contract, "Screening")."""
+    return f"{CANCELLED_NOTE}\n\n{AFTER_CARE}" if session.cancelled else AFTER_CARE
 
 
 def _invite_vevent(session: Session, organizer: vCalAddress, reminder: timedelta) -> Event:

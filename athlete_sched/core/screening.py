@@ -45,6 +45,10 @@ MAX_NOTE_LENGTH = 2000  # the athlete's free-text note and the therapist's revie
 CLEARED, NOT_CLEARED = "cleared", "not-cleared"
 DECISIONS: tuple[str, ...] = (CLEARED, NOT_CLEARED)
 EXCLUSION_REASON = "screening"  # why a planner leaves an athlete out (team plan)
+# The states a coach may see (never the answers): no row, a row awaiting a decision, or
+# the decision itself.
+NOT_ANSWERED, AWAITING_REVIEW = "not-answered", "awaiting-review"
+STATES: tuple[str, ...] = (NOT_ANSWERED, AWAITING_REVIEW, CLEARED, NOT_CLEARED)
 
 Answers = Mapping[str, bool | None]
 
@@ -90,3 +94,10 @@ def labels(keys: Iterable[str]) -> list[str]:
     """The display labels of `keys`, in the given order."""
     return [LABELS[key] for key in keys]
 
+
+
+def state(answered: bool, decision: str | None) -> str:
+    """The screening's state: NOT_ANSWERED, AWAITING_REVIEW, CLEARED or NOT_CLEARED."""
+    if not answered:
+        return NOT_ANSWERED
+    return decision or AWAITING_REVIEW

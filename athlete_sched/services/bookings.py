@@ -70,9 +70,11 @@ def view_of(booking: Booking) -> BookingView:
 
 def _place(booking: Booking, event: Event | None, therapist: Therapist, start: datetime,
            duration: timedelta, shared_with: int | None = None) -> None:
-    """Every rule of the contract, in order: the 422s (notice, window, working hours), then
-    the 409s in one guarded query (already booked, therapist not free, athlete not free),
-    then the athlete's season; then put the booking there."""
+    """Every rule of the contract, in order: the screening gate (409 while the athlete is
+    not cleared: every booking path and every move passes here), the 422s (notice,
+    window, working hours), then the 409s in one guarded query (already booked, therapist
+    not free, athlete not free), then the athlete's season; then put the booking there."""
+    screening.check_cleared(booking.athlete_id)
     schedule = schedule_near(therapist, [Interval.of(start, start + duration)])
     session = check_bookable(schedule, booking.kind, window_for(event, booking.kind), start,
                              duration, now(), policy().notice)

@@ -68,7 +68,7 @@ def _invite_session(booking: Booking, location: str) -> ical.Session:
     return ical.Session(
         uid=booking.uid, sequence=booking.sequence, stamp=booking.updated_at,
         start=booking.start, end=booking.end, cancelled=booking.status == "cancelled",
-        summary=summary, location=location, notes=booking.notes,
+        summary=summary, location=location,
         attendees=(ical.Person(athlete.email, athlete.name),
                    ical.Person(therapist.email, therapist.name)))
 

@@ -28,7 +28,7 @@ from .common import EventView, event_view
 from .events import create_event
 
 COACHES = ("coach", "admin")
-NOT_ANSWERED, AWAITING_REVIEW = "not-answered", "awaiting-review"
+NOT_ANSWERED, AWAITING_REVIEW = core_screening.NOT_ANSWERED, core_screening.AWAITING_REVIEW
 
 
 @dataclass(frozen=True)

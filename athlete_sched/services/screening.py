@@ -6,12 +6,17 @@ therapist records after reviewing them (core/screening.py has the list and the f
   review again. Sending the same answers again changes nothing.
 - `record_review` stores a therapist's (or an admin's) decision on the current answers.
 - `excluded_by_screening` tells a planner which athletes a therapist did not clear.
+- `check_cleared` is the gate: every booking and every move of a session runs it
+  (services/bookings._place, the one road of every booking path), so while the latest
+  decision is "not cleared" nothing can be booked for the athlete (ScreeningNotCleared,
+  409). New answers alone do not lift it; a "cleared" review of the current answers does.
 
 Who may do what (someone who may not see the athlete's screening at all gets NotFound,
 someone who may see it but not do this gets Forbidden):
-- read: the athlete, their coaches, admins, and a therapist who has or had a booking with
-  the athlete (any status);
-- answer: the athlete, their coaches, admins;
+- read: the athlete, admins, and a therapist who has or had a booking with the athlete
+  (any status); their coaches read the *state* only (not-answered, awaiting-review,
+  cleared, not-cleared), never an answer or a note;
+- answer: the athlete and admins (a coach or a therapist: Forbidden);
 - review: a therapist with a confirmed booking with the athlete, or an admin.
 
 The app informs and flags; it never decides a medical question: flagged answers alone
@@ -22,17 +27,20 @@ exclude no one. Nothing of this goes into a calendar file, a feed or an email
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from ..core import screening as core
-from ..core.errors import Conflict, DomainError, Forbidden, NotFound
+from ..core.errors import Conflict, DomainError, Forbidden, NotFound, ScreeningNotCleared
 from ..db.models import Athlete, Screening
 from ..db.queries import bookings, rows
 from ..db.queries import screening as stored
 from . import access
 from .access import Caller
 from .common import found, stamp
+
+ANSWERERS = ("athlete", "admin")  # who writes answers (among those acting for the athlete)
 
 
 class NoScreening(NotFound):
@@ -122,6 +130,18 @@ def excluded_by_screening(athlete_ids: Iterable[int]) -> dict[int, str]:
             for athlete_id in stored.with_decision(athlete_ids, core.NOT_CLEARED)}
 
 
+def not_cleared(athlete_id: int) -> bool:
+    """Whether the athlete's latest recorded decision is "not cleared" (one small query)."""
+    return stored.decision_of(athlete_id)[1] == core.NOT_CLEARED
+
+
+def check_cleared(athlete_id: int) -> None:
+    """The gate of every booking path: ScreeningNotCleared while the athlete's latest
+    decision is "not cleared". Flagged answers, or none, never block."""
+    if not_cleared(athlete_id):
+        raise ScreeningNotCleared(athlete_id)
+
+
 # --- for a caller -------------------------------------------------------------------------------
 
 def _readable(caller: Caller, athlete_id: int) -> Athlete:
@@ -135,21 +155,35 @@ def _readable(caller: Caller, athlete_id: int) -> Athlete:
     raise NotFound("athlete", athlete.id)
 
 
-def read_for(caller: Caller, athlete_id: int) -> Screening:
-    """The athlete's screening (NoScreening until answered)."""
+@dataclass(frozen=True)
+class ScreeningRead:
+    """What a caller reads of a screening: the row (its answers and notes), or, for a
+    coach, the state alone (`row` None)."""
+
+    athlete_id: int
+    state: str
+    row: Screening | None = None
+
+
+def read_for(caller: Caller, athlete_id: int) -> ScreeningRead:
+    """The athlete's screening (NoScreening until answered); a coach gets the state only,
+    also before any answer, and never reads an answer or a note."""
     athlete = _readable(caller, athlete_id)
+    if caller.role == "coach":
+        answered, decision = stored.decision_of(athlete.id)
+        return ScreeningRead(athlete.id, core.state(answered, decision))
     row = screening_of(athlete.id)
     if row is None:
         raise NoScreening(athlete.id)
-    return row
+    return ScreeningRead(athlete.id, core.state(True, row.decision), row)
 
 
 def answer_for(caller: Caller, athlete_id: int, answers: Mapping[str, bool | None],
                note: str) -> Screening:
-    """The athlete, their coach or an admin answers."""
+    """The athlete or an admin answers (a coach or a therapist: Forbidden)."""
     athlete = _readable(caller, athlete_id)
-    if not access.acts_for_athlete(caller, athlete.id):
-        raise Forbidden("only the athlete, their coach or an admin answers the screening")
+    if caller.role not in ANSWERERS or not access.acts_for_athlete(caller, athlete.id):
+        raise Forbidden("only the athlete or an admin answers the screening")
     return save_answers(athlete.id, answers, note)
 
 

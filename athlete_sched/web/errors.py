@@ -12,7 +12,16 @@ from flask import Flask, jsonify, render_template, request
 from pydantic import ValidationError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
-from ..core.errors import Conflict, DomainError, Forbidden, InvalidValue, NotFound, Started, TooLate
+from ..core.errors import (
+    Conflict,
+    DomainError,
+    Forbidden,
+    InvalidValue,
+    NotFound,
+    ScreeningNotCleared,
+    Started,
+    TooLate,
+)
 
 log = logging.getLogger(__name__)
 
@@ -32,9 +41,11 @@ def error_body(code: str, message: str, fields: dict[str, str] | None = None) ->
 
 
 # The first class that matches decides (the contract's "Changes and cancellations": a change
-# too late or a session started is 409 `too-late` / `started`).
+# too late or a session started is 409 `too-late` / `started`; "Screening": a booking of a
+# not-cleared athlete is 409 `screening-not-cleared`).
 STATUSES: tuple[tuple[type[DomainError], int], ...] = (
-    (NotFound, 404), (Forbidden, 403), (TooLate, 409), (Started, 409), (Conflict, 409),
+    (NotFound, 404), (Forbidden, 403), (TooLate, 409), (Started, 409),
+    (ScreeningNotCleared, 409), (Conflict, 409),
     (InvalidValue, 422))
 
 

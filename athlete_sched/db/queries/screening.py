@@ -24,6 +24,15 @@ def locked(athlete_id: int) -> Screening | None:
         .execution_options(populate_existing=True))
 
 
+def decision_of(athlete_id: int) -> tuple[bool, str | None]:
+    """Whether the athlete answered, and the recorded decision (None: none), in one small
+    query that reads no answer and no note (never the identity map: always the stored
+    row as this transaction sees it)."""
+    found = db.session.execute(select(Screening.decision).where(
+        Screening.athlete_id == athlete_id)).first()
+    return (False, None) if found is None else (True, found[0])
+
+
 def of_athletes(athlete_ids: Iterable[int]) -> dict[int, Screening]:
     """The screening rows of these athletes (those who answered), in one query."""
     ids = sorted(set(athlete_ids))

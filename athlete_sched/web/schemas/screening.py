@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, ConfigDict, Field, create_model
+from pydantic import AfterValidator, ConfigDict, Field, RootModel, create_model
 
 from ...core import screening as core
 from ...services.screening import answers_of
@@ -15,6 +15,7 @@ from . import base as s
 
 Note = Annotated[str, Field(max_length=core.MAX_NOTE_LENGTH)]
 Decision = Literal["cleared", "not-cleared"]
+State = Literal["not-answered", "awaiting-review", "cleared", "not-cleared"]
 
 
 class _AnswersIn(s.In):
@@ -81,6 +82,28 @@ class ScreeningOut(s.Out):
     review: ScreeningReviewOut | None = Field(
         description="the therapist's decision on these answers; null until reviewed (and "
         "again after the answers change)")
+
+
+class ScreeningStateOut(s.Out):
+    """What a coach reads: the state alone, never an answer or a note."""
+
+    athlete_id: int
+    state: State = Field(description="not-answered, awaiting-review, cleared or not-cleared")
+
+
+class ScreeningReadOut(RootModel[ScreeningOut | ScreeningStateOut]):
+    """GET: the whole screening (the athlete, an admin, a therapist who has or had a
+    booking with them), or the state alone (their coach)."""
+
+    model_config = ConfigDict(json_schema_extra=lambda schema: schema.update(
+        oneOf=schema.pop("anyOf")))
+
+
+def read_json(read: Any) -> dict[str, Any]:
+    """A screening as the caller may read it (services.screening.ScreeningRead)."""
+    if read.row is None:
+        return s.dump(ScreeningStateOut, {"athlete_id": read.athlete_id, "state": read.state})
+    return screening_json(read.row)
 
 
 def screening_json(row: Any) -> dict[str, Any]:
