@@ -75,7 +75,7 @@ Row = tuple[str, str, str, bool | None]
 
 def sessions(count: int, rng: random.Random) -> list[ical.Session]:
     """`count` confirmed sessions of 30-60 minutes over two years, names with commas,
-    semicolons, quotes and non-ASCII letters, some with notes."""
+    semicolons, quotes and non-ASCII letters (no notes: an invite never carries them)."""
     out = []
     for i in range(count):
         start = NOW + timedelta(minutes=15 * rng.randrange(0, 70_000))
@@ -146,18 +146,17 @@ def raw_invites(items: Sequence[ical.Session], typed: bool = False) -> bytes:
     calendar = raw_calendar("REQUEST")
     for s in items:
         event = raw_vevent(s, typed)
-        notes = f"\n\nNotes:\n{s.notes}" if s.notes else ""
         attendees = [raw_address(p.email, p.name, CUTYPE="INDIVIDUAL", ROLE="REQ-PARTICIPANT",
                                  PARTSTAT="NEEDS-ACTION", RSVP="TRUE") for p in s.attendees]
         alarm = Alarm()
         if typed:
-            event["DESCRIPTION"] = vText(ical.AFTER_CARE + notes)
+            event["DESCRIPTION"] = vText(ical.AFTER_CARE)
             event["ORGANIZER"] = raw_address(CLINIC.email, CLINIC.name)
             event["ATTENDEE"] = attendees
             alarm["ACTION"], alarm["DESCRIPTION"] = vText("DISPLAY"), vText(s.summary)
             alarm["TRIGGER"] = vDDDTypes(-CLINIC.reminder)
         else:
-            event.add("description", ical.AFTER_CARE + notes)
+            event.add("description", ical.AFTER_CARE)
             event.add("organizer", raw_address(CLINIC.email, CLINIC.name))
             for attendee in attendees:
                 event.add("attendee", attendee)

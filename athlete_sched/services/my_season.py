@@ -14,6 +14,7 @@ from ..core import season as core_season
 from ..core.intervals import Interval
 from ..core.kinds import WINDOW_KINDS
 from ..core.proposals import Slot
+from ..core.screening import NOT_CLEARED
 from ..db.models import Athlete, Booking, CalendarFeed, Screening, Therapist
 from ..db.queries import MAX_EVENT_DAYS, bookings, events, rows, therapists
 from . import bookings as booking_service
@@ -71,6 +72,7 @@ class SessionPage:
     options: list[tuple[Slot, Therapist]]
     feed: CalendarFeed
     location: str  # the clinic's, as invites give it
+    not_cleared: bool = False  # a therapist recorded "not cleared": no move is offered
 
 
 def session_page(caller: Caller, booking_id: int) -> SessionPage:
@@ -81,11 +83,14 @@ def session_page(caller: Caller, booking_id: int) -> SessionPage:
     session = sessions_of(athlete, [booking])[0]
     at, until = now(), booking.start - policy().cancel_notice
     can_change = booking.status == "confirmed" and at <= until
-    movable = can_change and booking.kind in WINDOW_KINDS and session.event is not None
-    return SessionPage(session, screening.screening_of(athlete.id), at, until, can_change,
+    row = screening.screening_of(athlete.id)
+    not_cleared = row is not None and row.decision == NOT_CLEARED
+    movable = (can_change and not not_cleared and booking.kind in WINDOW_KINDS
+               and session.event is not None)
+    return SessionPage(session, row, at, until, can_change,
                        _options(session, booking) if movable else [],
                        calendars.feed_for(caller, "athlete", athlete.id),
-                       calendars.clinic().location)
+                       calendars.clinic().location, not_cleared)
 
 
 def _options(session: Session, booking: Booking) -> list[tuple[Slot, Therapist]]:

@@ -105,12 +105,16 @@ def own_booking(caller: Caller, booking_id: int) -> Booking:
     return booking
 
 
-def race(caller: Caller, event_id: int, slots: int) -> tuple[EventView, list[WindowItem]]:
+def race(caller: Caller, event_id: int, slots: int
+         ) -> tuple[EventView, list[WindowItem], bool]:
     """The race and both its windows, each with the athlete's booking or the best free
-    slots (their therapists read in one query)."""
+    slots (their therapists read in one query); and whether a therapist recorded "not
+    cleared" at the screening (then no slot is offered: nothing can be booked)."""
     event = own_event(caller, event_id)
     view = event_view(event)
-    proposed = propose(event, WINDOW_KINDS, None, None, slots).found
+    not_cleared = screening.not_cleared(event.athlete_id)
+    proposed = ({kind: [] for kind in WINDOW_KINDS} if not_cleared
+                else propose(event, WINDOW_KINDS, None, None, slots).found)
     booked = {kind: bookings.confirmed(event.athlete_id, event.id, kind)
               for kind in WINDOW_KINDS}
     who = therapists.by_ids([s.therapist_id for found_ in proposed.values() for s in found_]
@@ -123,7 +127,7 @@ def race(caller: Caller, event_id: int, slots: int) -> tuple[EventView, list[Win
 
     return view, [WindowItem(kind, view.windows.pre if kind == PRE else view.windows.post,
                              [(s, who[s.therapist_id]) for s in proposed[kind]],
-                             session_of(booked[kind])) for kind in WINDOW_KINDS]
+                             session_of(booked[kind])) for kind in WINDOW_KINDS], not_cleared
 
 
 def book_slot(caller: Caller, event_id: int, kind: str, therapist_id: int,

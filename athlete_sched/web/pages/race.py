@@ -27,17 +27,19 @@ BOOKING_MESSAGES = {
                     "Please pick another slot.",
     "too-soon": "That slot is too soon to book now. Please pick a later one.",
     "unknown-slot": "That slot is not valid: pick one from the list.",
+    "screening-not-cleared": "Your therapist has not cleared you for dry needling yet, so "
+                             "no session can be booked or moved for now. Nothing was booked.",
 }
 NOT_A_SLOT = BOOKING_MESSAGES["unknown-slot"]
 
 
 def render_event(caller: Caller, event_id: int, status: int = 200, error: str | None = None):
-    view, windows = overview.race(caller, event_id, SLOTS_PER_WINDOW)
+    view, windows, not_cleared = overview.race(caller, event_id, SLOTS_PER_WINDOW)
     tz = load_zone(view.event.timezone)
     return render_template(
         "athlete/event.html", athlete=caller, event=view.event, when=event_when(view), error=error,
         windows=[window_view(w, tz) for w in windows], sport=SPORTS[view.event.sport],
-        titles=KIND_TITLES), status
+        titles=KIND_TITLES, not_cleared=not_cleared), status
 
 
 @bp.get("/events/<int:event_id>")

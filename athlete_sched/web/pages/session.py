@@ -46,7 +46,8 @@ def render_booking(caller: Caller, booking_id: int, status: int = 200,
         considerations=CONSIDERATIONS, started=b.start <= page.now, past=b.end <= page.now,
         screening=page.screening and screening_json(page.screening),
         change_until=when(page.change_until, zone), change_until_iso=iso(page.change_until),
-        can_change=page.can_change, notice_hours=current_app.config["CANCEL_NOTICE_HOURS"],
+        can_change=page.can_change, not_cleared=page.not_cleared,
+        notice_hours=current_app.config["CANCEL_NOTICE_HOURS"],
         options=by_day(page.options, zone),
         links=links(b.kind, b.start, b.end, page.location, page.feed.token)), status
 
