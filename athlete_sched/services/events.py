@@ -7,7 +7,7 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from ..core.errors import Conflict, InvalidValue, NotFound
+from ..core.errors import Conflict, InvalidValue, NotFound, ScreeningNotCleared
 from ..core.intervals import Interval, contains
 from ..core.kinds import COURSE
 from ..core.windows import EventTiming, event_span
@@ -144,6 +144,8 @@ def _move(event: Event, booking: Booking) -> Booking:
             therapist = found(Therapist, slot.therapist_id, "therapist")
             try:
                 return reschedule(booking, slot.start, therapist)
+            except ScreeningNotCleared:  # the athlete's gate, not the slot: no other slot
+                raise
             except (InvalidValue, Conflict):  # a custom-length session that does not fit
                 continue
     raise BookingNotMovable(booking.id, booking.kind)

@@ -2,8 +2,10 @@
 therapist records after reviewing them (core/screening.py has the list and the flags).
 
 - `save_answers` stores the answers (every key; a key left out is "not answered"). When
-  the answers or the note change, an earlier decision is cleared: the therapist must
-  review again. Sending the same answers again changes nothing.
+  the answers or the note change, an earlier "cleared" is withdrawn: the therapist must
+  review again. A "not cleared" stays the latest decision (its `reviewed_at` now before
+  `answered_at`) until a therapist reviews the new answers: new answers alone never lift
+  it. Sending the same answers again changes nothing.
 - `record_review` stores a therapist's (or an admin's) decision on the current answers.
 - `excluded_by_screening` tells a planner which athletes a therapist did not clear.
 - `check_cleared` is the gate: every booking and every move of a session runs it
@@ -86,7 +88,8 @@ def save_answers(athlete_id: int, answers: Mapping[str, bool | None], note: str)
             raise NoScreening(athlete_id)
     if answers_of(row) != values or row.note != note:
         row.answers, row.note, row.answered_at = values, note, stamp()
-        _clear_review(row)
+        if row.decision != core.NOT_CLEARED:  # "not cleared" stands until a new review
+            _clear_review(row)
     rows.flush()
     return row
 
