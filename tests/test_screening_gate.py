@@ -214,3 +214,78 @@ def test_the_coachs_book_all_leaves_the_athlete_out_with_the_reason(app, gate):
     assert done.status_code == 303
     booked = ok(g["api"].get(f"/api/v1/bookings?event_id={g['relay']}&limit=100"))["items"]
     assert {b["athlete_id"] for b in booked} == {g["tom"]}
+
+
+# --- no free text an athlete wrote leaves the app -----------------------------------------
+
+NOTES = "hamstring"  # the booking's notes
+NOTE = "Quokkafennel beta blockers"  # the screening's note
+
+
+def ics_text(data: str | bytes) -> str:
+    """Every property value of every component of an .ics, parsed with icalendar."""
+    from icalendar import Calendar
+
+    calendar = Calendar.from_ical(data)
+    return "\n".join(str(value) for part in calendar.walk() for _, value in part.property_items())
+
+
+def queued_mail(app) -> list[tuple[str, str]]:
+    """Each queued message: who it is for, and its headers, text parts and invites (parsed)."""
+    from email import message_from_string
+    from email.policy import default
+
+    from sqlalchemy import select
+
+    from athlete_sched.db.models import MailMessage
+    from athlete_sched.extensions import db
+
+    found = []
+    with app.app_context():
+        for row in db.session.scalars(select(MailMessage).order_by(MailMessage.id)):
+            message = message_from_string(row.message, policy=default)
+            parts = [str(message["Subject"]), row.message]
+            for part in message.walk():
+                if part.is_multipart():
+                    continue
+                payload = part.get_payload(decode=True)
+                if part.get_content_type() == "text/calendar":
+                    parts += ["(an invite, parsed:)", ics_text(payload)]
+                else:
+                    parts.append(payload.decode())
+            found.append((row.recipient, "\n".join(parts)))
+        db.session.rollback()
+    return found
+
+
+def test_notes_stay_in_the_app_never_in_an_invite_feed_or_email(app, api, client, monkeypatch,
+                                                                page_as, make_therapist,
+                                                                make_athlete, make_event):
+    from urllib.parse import urlsplit
+
+    from athlete_sched.services import mail
+
+    monkeypatch.setattr(mail, "deliver", lambda ids: None)  # queue, do not send
+    app.config["MAIL_SERVER"] = "127.0.0.1"
+    therapist, athlete = make_therapist(email="ana@clinic.test"), make_athlete()
+    therapist_page = page_as("therapist", "ana@clinic.test")
+    ok(api.put(f"{A}/{athlete['id']}/screening", {"answers": {"diabetes": True}, "note": NOTE}))
+    booked = book(api, make_event(athlete["id"])["id"], therapist["id"], "pre",
+                  "2027-05-12T09:00", notes=NOTES)
+    week = therapist_page.get("/week?start=2027-05-10")  # in the app, for the therapist
+    assert week.status_code == 200 and f"Booking notes: {NOTES}" in text(week)
+    files = {"invite": api.get(f"/api/v1/bookings/{booked['id']}/invite.ics")}
+    for kind, ident in (("athletes", athlete["id"]), ("therapists", therapist["id"])):
+        files[f"{kind} feed"] = client.get(urlsplit(ok(api.get(
+            f"/api/v1/{kind}/{ident}/feed"))["url"]).path)
+    for where, response in files.items():
+        assert response.status_code == 200, where
+        shown = ics_text(response.get_data())
+        assert "Dry needling" in shown or "Physio" in shown, where  # it was read
+        assert NOTES not in shown.lower() and NOTE not in shown, where
+        assert NOTES not in response.get_data(as_text=True).lower(), where
+    mails = queued_mail(app)
+    assert sorted(to for to, _ in mails) == sorted([athlete["email"], therapist["email"]])
+    for to, shown in mails:
+        assert "(an invite, parsed:)" in shown and "Rennsteig Marathon" in shown, to
+        assert NOTES not in shown.lower() and NOTE not in shown, to

@@ -270,11 +270,12 @@ class WeekRow(NamedTuple):
     status: str
     start: datetime
     end: datetime
+    notes: str = ""  # what the booker wrote: for the therapist, in the app only
 
 
 def _week_rows() -> Select:
     return (select(Booking.id, Booking.athlete_id, Athlete.name, Event.name, Booking.kind,
-                   Booking.status, Booking.start, Booking.end)
+                   Booking.status, Booking.start, Booking.end, Booking.notes)
             .join(Athlete, Athlete.id == Booking.athlete_id)
             .outerjoin(Event, Event.id == Booking.event_id))
 
