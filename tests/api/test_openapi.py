@@ -223,7 +223,8 @@ def test_valid_examples_pass_schema_route_and_response_schema(api, doc, world, k
     body = example(key, world)
     validator(doc, json_body_schema(op)).validate(body)
     response = api.client.open(url_for_path(path, world), method=method.upper(), json=body,
-                               query_string=QUERIES.get(key, {}), headers={"Authorization": f"Bearer {api.token}"})
+                               query_string=QUERIES.get(key, {}),
+                               headers={"Authorization": f"Bearer {api.token}"})
     success = [code for code in op["responses"] if code.startswith("2")]
     assert [str(response.status_code)] == success, response.get_data(as_text=True)[:300]
     schema = op["responses"][success[0]]["content"]["application/json"]["schema"]
