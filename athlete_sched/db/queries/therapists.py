@@ -270,11 +270,12 @@ class WeekRow(NamedTuple):
     status: str
     start: datetime
     end: datetime
+    flag: str | None = None  # 'outside-window': its race moved away (services/race_flags.py)
 
 
 def _week_rows() -> Select:
     return (select(Booking.id, Booking.athlete_id, Athlete.name, Event.name, Booking.kind,
-                   Booking.status, Booking.start, Booking.end)
+                   Booking.status, Booking.start, Booking.end, Booking.flag)
             .join(Athlete, Athlete.id == Booking.athlete_id)
             .outerjoin(Event, Event.id == Booking.event_id))
 
