@@ -160,8 +160,15 @@ def test_a_day_change_still_holds_its_sessions_when_the_weekly_hours_change(api,
     assert answer.status_code == 200, answer.get_json()
 
 
-def test_sessions_past_or_cancelled_do_not_count(app, api, clinic):
+def test_sessions_past_started_or_cancelled_do_not_count(app, api, clinic):
     ana = clinic["ana"]["id"]
+    app.config["FROZEN_NOW"] = "2027-05-12T07:10:00+00:00"  # 09:10 Berlin: Mara's has begun
+    try:
+        refused = api.put(f"{T}/{ana}/working-hours", hours(wed=[]))
+        assert assert_error(refused, 409, "sessions-affected")["affected"] == [
+            clinic["kai_pre"]["id"]]
+    finally:
+        app.config["FROZEN_NOW"] = None
     app.config["FROZEN_NOW"] = "2027-05-13T00:00:00+00:00"  # Wednesday's sessions are past
     try:
         assert api.put(f"{T}/{ana}/working-hours", hours(wed=[])).status_code == 200

@@ -7,14 +7,12 @@ from __future__ import annotations
 
 import pytest
 from pageutil import Page, csrf, text
-from test_therapist_pages import (  # noqa: F401 - fixtures
-    add_off,
-    ana,
-    booked,
-    hours_form,
-    stored_hours,
-    therapist_page,
-)
+import test_therapist_pages as therapist_pages
+from test_therapist_pages import add_off, hours_form, stored_hours
+
+# the therapist pages' fixtures: Ana, her page client, Mara's two sessions with her
+ana, therapist_page, booked = (therapist_pages.ana, therapist_pages.therapist_page,
+                               therapist_pages.booked)
 
 CANCEL_ONE = "Save and cancel this session (athletes told)"
 

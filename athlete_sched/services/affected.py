@@ -71,6 +71,15 @@ def outside(tz: ZoneInfo, periods: Sequence[WorkingPeriod], sessions: Sequence[W
     return [s for s in sessions if not inside(s)]
 
 
+def _to_come(therapist_id: int, since: datetime, before: datetime | None = None
+             ) -> list[WeekRow]:
+    """Confirmed sessions not started yet (one that has started can no longer be
+    cancelled, so no change is refused over it) that end after `since`."""
+    at = now()
+    return [s for s in therapists.upcoming_confirmed(therapist_id, max(since, at), before)
+            if s.start > at]
+
+
 def _days_near(therapist: Therapist, sessions: Sequence[WeekRow]) -> tuple[Day, ...]:
     if not sessions:
         return ()
@@ -83,14 +92,14 @@ def _weekly(therapist: Therapist) -> list[WorkingPeriod]:
 
 def for_hours(therapist: Therapist, periods: Sequence[WorkingPeriod]) -> list[WeekRow]:
     """Sessions to come outside the new weekly `periods` (one-day changes still apply)."""
-    sessions = therapists.upcoming_confirmed(therapist.id, now())
+    sessions = _to_come(therapist.id, now())
     return outside(load_zone(therapist.timezone), periods, sessions,
                    _days_near(therapist, sessions))
 
 
 def for_time_off(therapist: Therapist, start: datetime, end: datetime) -> list[WeekRow]:
     """Sessions to come that overlap the time off [start, end)."""
-    return therapists.upcoming_confirmed(therapist.id, max(start, now()), end)
+    return _to_come(therapist.id, start, end)
 
 
 def for_day(therapist: Therapist, day: date, periods: Sequence[tuple[time, time]]
@@ -100,7 +109,7 @@ def for_day(therapist: Therapist, day: date, periods: Sequence[tuple[time, time]
     tz = load_zone(therapist.timezone)
     first = datetime.combine(day, time(0), tz)
     last = datetime.combine(day + timedelta(days=1), time(0), tz)
-    sessions = therapists.upcoming_confirmed(therapist.id, max(first, now()), last)
+    sessions = _to_come(therapist.id, first, last)
     others = tuple(d for d in _days_near(therapist, sessions) if d.day != day)
     changed = tuple(sorted((*others, Day(day, tuple(periods))), key=lambda d: d.day))
     return outside(tz, _weekly(therapist), sessions, changed)
