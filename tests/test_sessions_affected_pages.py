@@ -6,8 +6,8 @@ sessions in one go (services/affected.py, the API's road)."""
 from __future__ import annotations
 
 import pytest
-from pageutil import Page, csrf, text
 import test_therapist_pages as therapist_pages
+from pageutil import Page, csrf, text
 from test_therapist_pages import add_off, hours_form, stored_hours
 
 # the therapist pages' fixtures: Ana, her page client, Mara's two sessions with her
