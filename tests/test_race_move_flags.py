@@ -116,3 +116,21 @@ def test_the_pages_show_the_flag_until_it_is_resolved(api, race, page_as):
     assert WARNING not in text(athlete.get("/season"))
     assert WARNING not in text(athlete.get(session_url))
     assert "Outside the race's new dates" not in text(therapist.get("/week?start=2027-05-10"))
+
+
+def test_a_course_session_left_by_move_bookings_is_flagged_too(api, race, smtp):
+    """Course sessions never move (each was placed by hand): the flag is stored on them
+    as on any session left outside, the athlete told once."""
+    course = api.post("/api/v1/bookings", {
+        "event_id": race["event"]["id"], "athlete_id": race["mara"]["id"],
+        "therapist_id": race["ana"]["id"], "kind": "course", "start": "2027-04-21T09:00"})
+    assert course.status_code == 201, course.get_json()
+    smtp.take()
+    moved = api.patch(race["url"], {"start": "2027-09-18T08:00", "end": "2027-09-18T12:30",
+                                    "move_bookings": True}).get_json()
+    [left] = moved["flagged_bookings"]
+    assert (left["id"], left["flag"]) == (course.get_json()["id"], OUTSIDE)
+    assert [m.rcpt for m in smtp.take() if m.message["Subject"] == SUBJECT] == [
+        [race["mara"]["email"]]]
+    move_race(api, race, BACK)
+    assert "flag" not in booking(api, left["id"])
