@@ -4,7 +4,8 @@ session with Ana; Ana takes that weekday out of her hours, sees the session firs
 chooses to cancel it (the athlete told); the athlete sees it cancelled on her season.
 Then she books again and her race moves a week (the API, without move_bookings): her
 season and session pages warn that the session no longer fits the race's new dates.
-Every page is checked (axe, a 360-px phone without sideways scroll, a screenshot)."""
+The time-off and day-change pages show such sessions first too, and keep them. Every
+page is checked (axe, a 360-px phone without sideways scroll, a screenshot)."""
 
 from __future__ import annotations
 
@@ -82,3 +83,32 @@ def test_hours_over_a_session_cancel_it_and_a_race_move_flags_one(browser, serve
         page.goto(session_url)
         expect(page.get_by_role("alert")).to_contain_text(WARNING)
         checked(page, "race-move-flag-session")
+
+
+LENA_PRE = "2027-02-04"  # the demo's Thu 4 Feb 2027 10:30 pre session of Lena with Ana
+
+
+def test_time_off_and_a_day_change_show_the_sessions_and_keep_them(browser, server):
+    with as_role(browser, server, "therapist", viewport=PHONE) as page:
+        page.goto(server + "/time-off")
+        page.get_by_label("First day", exact=True).fill(LENA_PRE)
+        page.get_by_role("button", name="Add time off").click()
+        alert = page.locator("#affected")
+        expect(alert).to_contain_text("Thu 4 Feb 2027 10:30")
+        expect(alert).to_contain_text("Lena Hoffmann")
+        checked(page, "affected-time-off")
+        expect(page.get_by_label("First day", exact=True)).to_have_value(LENA_PRE)
+        page.get_by_role("button", name=re.compile(r"^Add and keep")).click()
+        expect(page.get_by_text("Time off added from Thu 4 Feb 2027")).to_be_visible()
+
+        page.goto(server + "/day-changes")
+        page.get_by_label("Date").fill(LENA_PRE)
+        page.get_by_label("Closed all day").check()
+        page.get_by_role("button", name="Save the day").click()
+        alert = page.locator("#affected")
+        expect(alert).to_contain_text("would fall outside the hours of that day")
+        expect(alert).to_contain_text("Lena Hoffmann")
+        checked(page, "affected-day-change")
+        page.get_by_role("button", name=re.compile(r"^Save and keep")).click()
+        expect(page.get_by_text("Thu 4 Feb 2027: closed instead of your weekly hours."
+                                )).to_be_visible()
