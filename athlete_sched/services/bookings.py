@@ -121,6 +121,7 @@ def reschedule(booking: Booking, start: datetime, therapist: Therapist | None = 
     _place(booking, event, therapist, start_at, booking.end - booking.start,
            booking.shared_event_id)
     booking.sequence += 1
+    booking.flag = booking.flagged_at = None  # moved into a valid window: resolved
     bookings.flush_guarded(booking)
     mail.announce(booking)
     return booking
@@ -131,6 +132,7 @@ def cancel(booking: Booking) -> Booking:
     if booking.status == "cancelled":
         return booking
     booking.status = "cancelled"
+    booking.flag = booking.flagged_at = None  # a race-move flag is resolved
     booking.sequence += 1
     booking.updated_at = stamp()
     rows.flush()

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, time
 from typing import Any
 
+from ..core.availability import WorkingPeriod
 from ..core.errors import Conflict, Forbidden, InvalidPeriod, InvalidValue, NotFound
 from ..core.zones import load_zone
 from ..db.models import Athlete, Team, Therapist, TimeOff, WorkingPeriodRow
 from ..db.queries import athletes, rows, therapists
-from . import access
+from . import access, affected
 from .access import Caller, require_role
 from .accounts import EmailTaken
 from .common import found, localize
@@ -75,11 +76,26 @@ def therapist(therapist_id: int) -> Therapist:
 
 
 def replace_working_hours_for(caller: Caller, therapist_id: int,
-                              working_hours: Sequence[Any]) -> Therapist:
+                              working_hours: Sequence[Any],
+                              on_affected: str | None = None) -> Therapist:
+    """PUT working-hours. Confirmed sessions to come the new hours leave outside raise
+    SessionsAffected unless `on_affected` is keep or cancel (services/affected.py)."""
+    choice = affected.checked_choice(on_affected)
     row = access.managed_therapist(caller, therapist_id)
+    found_ = affected.for_hours(row, core_periods(working_hours))
     row.working_hours = _periods(working_hours)
     rows.flush()
+    affected.settle(found_, choice)
     return row
+
+
+def core_periods(working_hours: Sequence[Any]) -> list[WorkingPeriod]:
+    """The API schema's periods (day name, start and end minutes) as the core's."""
+    def clock(minutes: int) -> time:
+        return time.max if minutes >= 1440 else time(minutes // 60, minutes % 60)
+
+    return [WorkingPeriod(DAY_NUMBERS[p.day], clock(p.start), clock(p.end))
+            for p in working_hours]
 
 
 def add_time_off(therapist_: Therapist, start: date | datetime, end: date | datetime,
@@ -94,8 +110,15 @@ def add_time_off(therapist_: Therapist, start: date | datetime, end: date | date
 
 
 def add_time_off_for(caller: Caller, therapist_id: int, start: date | datetime,
-                     end: date | datetime, reason: str) -> TimeOff:
-    return add_time_off(access.managed_therapist(caller, therapist_id), start, end, reason)
+                     end: date | datetime, reason: str,
+                     on_affected: str | None = None) -> TimeOff:
+    """POST time-off. Confirmed sessions to come inside it raise SessionsAffected unless
+    `on_affected` is keep or cancel (services/affected.py)."""
+    choice = affected.checked_choice(on_affected)
+    owner = access.managed_therapist(caller, therapist_id)
+    time_off = add_time_off(owner, start, end, reason)
+    affected.settle(affected.for_time_off(owner, time_off.start, time_off.end), choice)
+    return time_off
 
 
 def time_off_page_for(caller: Caller, therapist_id: int, after_id: int,

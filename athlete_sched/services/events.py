@@ -14,7 +14,7 @@ from ..core.windows import EventTiming, event_span
 from ..core.zones import load_zone
 from ..db.models import Athlete, Booking, Event, Team, Therapist
 from ..db.queries import MAX_EVENT_DAYS, bookings, rows
-from . import access, proposals
+from . import access, proposals, race_flags
 from .access import Caller
 from .bookings import BookingView, reschedule, views_of
 from .common import EventView, event_view, found, localize, stamp, timing_of, window_for
@@ -119,13 +119,16 @@ def update_event(event: Event, patch: Any) -> EventChange:
         _apply_timing(event, patch.timezone or event.timezone, start, end)
     rows.flush()
     flagged = flagged_bookings(event)
+    race_flags.clear_fitting(event, flagged)  # the race moved back: those fit again
     if not patch.move_bookings:
+        race_flags.mark(flagged)  # stored on each, the athlete told (services/race_flags.py)
         return EventChange(event_view(event), flagged=views_of(flagged))
     # Course sessions are not moved (each was placed by hand in its week): they stay and
     # come back flagged; pre and post sessions move, all or nothing.
     moved = [_move(event, b) for b in flagged if b.kind != COURSE]
-    return EventChange(event_view(event), views_of([b for b in flagged if b.kind == COURSE]),
-                       views_of(moved))
+    left = [b for b in flagged if b.kind == COURSE]
+    race_flags.mark(left)
+    return EventChange(event_view(event), views_of(left), views_of(moved))
 
 
 def update_event_for(caller: Caller, event_id: int, patch: Any) -> EventChange:

@@ -1,7 +1,8 @@
 """Time off as the therapist's page takes it: a date range means whole days, the last
 date included, in the therapist's zone; optional times make the first and last day part
 days. Stored through services/clinic.py like the API's time off. Confirmed sessions to
-come inside it are shown first (SessionsAffected); adding anyway keeps them booked. A
+come inside it are shown first (SessionsAffected, services/affected.py); the therapist
+then keeps or cancels them. A
 therapist manages their own; an admin anyone's."""
 
 from __future__ import annotations
@@ -12,11 +13,8 @@ from zoneinfo import ZoneInfo
 
 from ..core.zones import load_zone
 from ..db.models import Therapist, TimeOff
-from ..db.queries import therapists
 from . import access, clinic
 from .access import Caller
-from .common import now
-from .hours import SessionsAffected
 
 MAX_LISTED = 1000
 
@@ -48,19 +46,13 @@ def local_bounds(first: date, last: date, start: time | None,
 
 def add_days_off_for(caller: Caller, therapist_id: int, first: date, last: date,
                      start: time | None, end: time | None, reason: str,
-                     keep_affected: bool = False) -> TimeOff:
+                     on_affected: str | None = None) -> TimeOff:
     """Add time off from `first` to `last` (included) in the therapist's zone. Raises
     InvalidPeriod when it would end before it starts, and SessionsAffected when confirmed
-    sessions to come fall in it, unless `keep_affected` (they stay booked)."""
-    therapist = access.managed_therapist(caller, therapist_id)
+    sessions to come fall in it, unless `on_affected` is keep (they stay booked) or
+    cancel (services/affected.py, the API's road)."""
     begin, finish = local_bounds(first, last, start, end)
-    time_off = clinic.add_time_off(therapist, begin, finish, reason)
-    if not keep_affected:
-        affected = therapists.upcoming_confirmed(therapist.id, max(time_off.start, now()),
-                                                 time_off.end)
-        if affected:
-            raise SessionsAffected(affected)
-    return time_off
+    return clinic.add_time_off_for(caller, therapist_id, begin, finish, reason, on_affected)
 
 
 def remove_for(caller: Caller, therapist_id: int, time_off_id: int) -> None:

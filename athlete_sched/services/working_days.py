@@ -16,7 +16,7 @@ from ..core.zones import load_zone
 from ..db.models import Therapist, WorkingDay, WorkingDayPeriod
 from ..db.queries import rows
 from ..db.queries import working_days as days
-from . import access
+from . import access, affected
 from .access import Caller
 from .common import FIRST_YEAR, LAST_YEAR, now
 
@@ -50,12 +50,16 @@ def _checked_date(day: date) -> date:
 
 
 def set_day(therapist: Therapist, day: date, closed: bool,
-            periods: Sequence[tuple[int, int]]) -> WorkingDay:
+            periods: Sequence[tuple[int, int]], on_affected: str | None = None) -> WorkingDay:
     """Give the local `day` its own periods ((start, end) minutes after local midnight), or
     close it; replaces an earlier change of that day. Refused as a whole (InvalidValue)
-    when the day breaks a rule of core.working_days."""
-    working_day(_checked_date(day), closed,
-                [(_clock(start), _clock(end)) for start, end in periods])
+    when the day breaks a rule of core.working_days; confirmed sessions to come that day
+    outside the new periods raise SessionsAffected unless `on_affected` is keep or cancel
+    (services/affected.py)."""
+    choice = affected.checked_choice(on_affected)
+    new = working_day(_checked_date(day), closed,
+                      [(_clock(start), _clock(end)) for start, end in periods])
+    stranded = affected.for_day(therapist, day, new.periods)
     row = days.on(therapist.id, day)
     if row is None:
         row = rows.add(WorkingDay(therapist_id=therapist.id, day=day, closed=closed))
@@ -63,6 +67,7 @@ def set_day(therapist: Therapist, day: date, closed: bool,
     row.periods = [WorkingDayPeriod(start_minute=start, end_minute=end)
                    for start, end in sorted(periods)]
     rows.flush()
+    affected.settle(stranded, choice)
     return row
 
 
@@ -83,9 +88,10 @@ def list_for(caller: Caller, therapist_id: int, first: date | None, last: date |
 
 
 def set_for(caller: Caller, therapist_id: int, day: date, closed: bool,
-            periods: Sequence[tuple[int, int]]) -> WorkingDay:
+            periods: Sequence[tuple[int, int]], on_affected: str | None = None) -> WorkingDay:
     """PUT /therapists/{id}/working-days/{date}."""
-    return set_day(access.managed_therapist(caller, therapist_id), day, closed, periods)
+    return set_day(access.managed_therapist(caller, therapist_id), day, closed, periods,
+                   on_affected)
 
 
 def remove_for(caller: Caller, therapist_id: int, day: date) -> None:
@@ -109,13 +115,13 @@ def upcoming_for(caller: Caller, limit: int = 200) -> Upcoming:
 
 
 def set_own(caller: Caller, day: date, closed: bool,
-            periods: Sequence[tuple[int, int]]) -> WorkingDay:
+            periods: Sequence[tuple[int, int]], on_affected: str | None = None) -> WorkingDay:
     """The signed-in therapist changes one of their days (not one already past)."""
     therapist = _own(caller)
     today = now().astimezone(load_zone(therapist.timezone)).date()
     if day < today:
         raise InvalidValue("that day has passed: pick today or a later date", field="date")
-    return set_day(therapist, day, closed, periods)
+    return set_day(therapist, day, closed, periods, on_affected)
 
 
 def remove_own(caller: Caller, day: date) -> None:

@@ -37,21 +37,24 @@ def get_therapist(therapist_id: int):
 
 @bp.put("/therapists/<int:therapist_id>/working-hours")
 @doc(summary="Replace the weekly working hours (body: the list, or {working_hours: list})",
-     body=sc.WorkingHoursBody, wrap="working_hours", response=sc.TherapistOut)
+     body=sc.WorkingHoursBody, wrap="working_hours", query=sc.AffectedQuery,
+     response=sc.TherapistOut)
 def put_working_hours(therapist_id: int):
+    on_affected = parse_query(sc.AffectedQuery).affected
     data = parse_body(sc.WorkingHoursBody, wrap="working_hours")
     therapist = clinic.replace_working_hours_for(current_caller(), therapist_id,
-                                                 data.working_hours)
+                                                 data.working_hours, on_affected)
     return answer(sc.therapist_json(therapist))
 
 
 @bp.post("/therapists/<int:therapist_id>/time-off")
 @doc(summary="Add time off (naive times are the therapist's local time)", body=sc.TimeOffIn,
-     response=sc.TimeOffOut, status=201)
+     query=sc.AffectedQuery, response=sc.TimeOffOut, status=201)
 def add_time_off(therapist_id: int):
+    on_affected = parse_query(sc.AffectedQuery).affected
     data = parse_body(sc.TimeOffIn)
     time_off = clinic.add_time_off_for(current_caller(), therapist_id, data.start, data.end,
-                                       data.reason)
+                                       data.reason, on_affected)
     return answer(sc.dump(sc.TimeOffOut, time_off), 201)
 
 

@@ -15,6 +15,7 @@ from .api import bp, doc
 from .errors import ApiError, validation_fields
 from .http import answer, current_caller, parse_body, parse_query
 from .schemas import working_days as sc
+from .schemas.clinic import AffectedQuery
 
 ONE_DAY = timedelta(days=1)
 
@@ -46,11 +47,14 @@ def list_working_days(therapist_id: int):
 
 @bp.put("/therapists/<int:therapist_id>/working-days/<date>")
 @doc(summary="Give one local date its own working periods, or close it (replaces an "
-     "earlier change of that date)", body=sc.WorkingDayIn, response=sc.WorkingDayOut)
+     "earlier change of that date)", body=sc.WorkingDayIn, query=AffectedQuery,
+     response=sc.WorkingDayOut)
 def put_working_day(therapist_id: int, date: str):
     day = _day(date)
+    on_affected = parse_query(AffectedQuery).affected
     data = parse_body(sc.WorkingDayIn)
-    row = working_days.set_for(current_caller(), therapist_id, day, data.closed, data.minutes())
+    row = working_days.set_for(current_caller(), therapist_id, day, data.closed, data.minutes(),
+                               on_affected)
     return answer(sc.working_day_json(row))
 
 

@@ -36,8 +36,10 @@ class ApiError(Exception):
         self.fields = fields or {}
 
 
-def error_body(code: str, message: str, fields: dict[str, str] | None = None) -> dict[str, Any]:
-    return {"error": {"code": code, "message": message, "fields": fields or {}}}
+def error_body(code: str, message: str, fields: dict[str, str] | None = None,
+               **extra: Any) -> dict[str, Any]:
+    """The contract's error; `extra`: more members of `error` (e.g. `affected`)."""
+    return {"error": {"code": code, "message": message, "fields": fields or {}, **extra}}
 
 
 # The first class that matches decides (the contract's "Changes and cancellations": a change
@@ -69,9 +71,10 @@ def _is_api() -> bool:
     return request.path.startswith("/api/")
 
 
-def _respond(status: int, code: str, message: str, fields: dict[str, str] | None = None):
+def _respond(status: int, code: str, message: str, fields: dict[str, str] | None = None,
+             **extra: Any):
     if _is_api():
-        return jsonify(error_body(code, message, fields)), status
+        return jsonify(error_body(code, message, fields, **extra)), status
     page = render_template("error.html", status=status, message=message, fields=fields or {})
     return page, status
 
@@ -84,7 +87,9 @@ def register(app: Flask) -> None:
     @app.errorhandler(DomainError)
     def _domain_error(exc: DomainError):
         fields = {exc.field: exc.message} if exc.field else {}
-        return _respond(domain_status(exc), exc.code, exc.message, fields)
+        # a domain error names the data it exposes (`exposed`), e.g. sessions-affected's ids
+        extra = {name: exc.data[name] for name in getattr(exc, "exposed", ())}
+        return _respond(domain_status(exc), exc.code, exc.message, fields, **extra)
 
     @app.errorhandler(ValidationError)
     def _validation_error(exc: ValidationError):

@@ -20,7 +20,11 @@ ERROR_SCHEMA = {
                                             "message": {"type": "string"},
                                             "fields": {"type": "object",
                                                        "additionalProperties":
-                                                           {"type": "string"}}}}},
+                                                           {"type": "string"}},
+                                            "affected": {
+                                                "type": "array", "items": {"type": "integer"},
+                                                "description": "409 sessions-affected: the "
+                                                "booking ids the change would strand"}}}},
 }
 ERRORS = {"400": "malformed JSON or body", "401": "missing or unknown token",
           "403": "not allowed for this role", "404": "not found", "409": "conflict",

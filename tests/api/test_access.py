@@ -80,7 +80,7 @@ def test_admin_sees_and_changes_everything(api, clinic):
         ok(api.get(url))
     assert {b["id"] for b in ok(api.get("/api/v1/bookings"))["items"]} == {i["b1"], i["b2"]}
     assert len(ok(api.get("/api/v1/athletes"))["items"]) == 2
-    ok(api.put(f"{T}/{i['t2']}/working-hours", [{"day": "mon", "start": "09:00",
+    ok(api.put(f"{T}/{i['t2']}/working-hours?affected=keep", [{"day": "mon", "start": "09:00",
                                                  "end": "17:00"}]))
     ok(api.delete(f"{T}/{i['t2']}/time-off/{i['off2']}"), 204)
 
@@ -144,7 +144,8 @@ def test_athlete_changes_only_own_things(app, api, clinic):
 def test_therapist_keeps_only_own_schedule(app, api, clinic):
     i, me = clinic.ids, api.as_(clinic.tokens["t1"])
     hours = [{"day": "tue", "start": "07:00", "end": "15:00"}]
-    assert ok(me.put(f"{T}/{i['t1']}/working-hours", hours))["working_hours"] == hours
+    assert ok(me.put(f"{T}/{i['t1']}/working-hours?affected=keep",
+                     hours))["working_hours"] == hours
     off = created(me.post(f"{T}/{i['t1']}/time-off", {"start": "2027-03-01",
                                                       "end": "2027-03-02"}))
     assert [o["id"] for o in ok(me.get(f"{T}/{i['t1']}/time-off"))["items"]] == [off["id"]]

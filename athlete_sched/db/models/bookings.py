@@ -96,3 +96,7 @@ class Booking(db.Model):
     # pre, or this pre is its post (services/season.py). NULL: this event only.
     shared_event_id: Mapped[int | None] = mapped_column(
         ForeignKey("event.id", ondelete="SET NULL"))
+    # 'outside-window': its race moved and the new windows no longer hold it (services/
+    # events.py); cleared by a reschedule, a cancel, or the race moving back. NULL: none.
+    flag: Mapped[str | None] = mapped_column(String(16), default=None)
+    flagged_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)

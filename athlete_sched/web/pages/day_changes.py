@@ -13,10 +13,13 @@ from wtforms import DateField, RadioField, SelectChoice, TimeField
 from wtforms.validators import InputRequired, Optional
 
 from ...core.errors import InvalidValue
+from ...core.zones import load_zone
 from ...services import unit_of_work, working_days
+from ...services.affected import SessionsAffected
 from ..auth import page_caller, signed_in
 from . import bp
-from .format import day_name
+from .affected import affected_choice, cancelled_note
+from .format import KIND_TITLES, day_name, span
 
 PERIOD_ROWS = 3  # periods a day change takes on the page (the API takes more)
 OWN, CLOSED = "own", "closed"
@@ -72,15 +75,17 @@ def _row_view(row, weekly: dict[int, list[str]]) -> dict:
 
 
 def render_page(form: DayChangeForm | None = None, error: str | None = None,
-                status: int = 200):
+                status: int = 200, affected: list | None = None):
     upcoming = working_days.upcoming_for(page_caller())
+    tz = load_zone(upcoming.therapist.timezone)
     weekly: dict[int, list[str]] = {}
     for p in upcoming.therapist.working_hours:
         weekly.setdefault(p.day, []).append(f"{_clock(p.start_minute)}–{_clock(p.end_minute)}")
     return render_template(
         "therapist/day_changes.html", form=form or DayChangeForm(formdata=None),
         error=error, zone=upcoming.therapist.timezone, today=upcoming.today,
-        changes=[_row_view(row, weekly) for row in upcoming.days]), status
+        changes=[_row_view(row, weekly) for row in upcoming.days], kinds=KIND_TITLES,
+        affected=[(r, span(r.start, r.end, tz)) for r in affected or ()]), status
 
 
 @bp.get("/day-changes")
@@ -97,9 +102,13 @@ def add_day_change():
     periods = periods_of(form)
     if not valid or periods is None:
         return render_page(form, "The day was not changed. Check the form.", 422)
-    closed = form.hours.data == CLOSED
+    closed, choice = form.hours.data == CLOSED, affected_choice()
     try:
-        working_days.set_own(page_caller(), form.day.data, closed, [] if closed else periods)
+        working_days.set_own(page_caller(), form.day.data, closed, [] if closed else periods,
+                             choice)
+    except SessionsAffected as exc:
+        unit_of_work.rollback()
+        return render_page(form, None, 409, exc.sessions)
     except InvalidValue as exc:
         unit_of_work.rollback()
         message = exc.message[:1].upper() + exc.message[1:] + "."
@@ -107,7 +116,8 @@ def add_day_change():
         return render_page(form, "The day was not changed. Check the form.", 422)
     hours = "closed" if closed else ", ".join(f"{_clock(a)}–{_clock(b)}"
                                               for a, b in sorted(periods))
-    flash(f"{day_name(form.day.data)}: {hours} instead of your weekly hours.", "success")
+    flash(f"{day_name(form.day.data)}: {hours} instead of your weekly hours."
+          + cancelled_note(choice), "success")
     return redirect(url_for(".day_changes"), 303)
 
 

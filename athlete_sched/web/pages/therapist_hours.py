@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import time
 
-from flask import flash, redirect, render_template, request
+from flask import flash, redirect, render_template
 from flask_wtf import FlaskForm
 from pydantic import ValidationError as SchemaError
 from wtforms import FieldList, Form, FormField, IntegerField, TimeField
@@ -14,10 +14,11 @@ from wtforms.validators import InputRequired, NumberRange, Optional
 from ...core.zones import load_zone
 from ...services import hours as work_hours
 from ...services import unit_of_work
-from ...services.hours import SessionsAffected
+from ...services.affected import SessionsAffected
 from ..auth import page_caller, signed_in
 from ..schemas.clinic import WorkingHoursBody
 from . import bp
+from .affected import affected_choice, cancelled_note
 from .format import KIND_TITLES, span
 from .therapist import choose_therapist, schedule_owner, schedule_url, therapist_id_arg
 
@@ -148,9 +149,10 @@ def save_hours():
     own = schedule_owner()
     form = HoursForm()
     if form.validate():
-        keep = request.form.get("affected") == "keep"
+        choice = affected_choice()
         try:
-            work_hours.save_hours_for(caller, own, form.working_hours(), form.settings(), keep)
+            work_hours.save_hours_for(caller, own, form.working_hours(), form.settings(),
+                                     choice)
         except SchemaError as exc:  # what the form let through and the API's schema did not
             unit_of_work.rollback()
             form.session_minutes.errors.append(exc.errors()[0]["msg"])
@@ -158,6 +160,6 @@ def save_hours():
             unit_of_work.rollback()
             return render_hours(work_hours.hours_for(caller, own), form, 409, exc.sessions)
         else:
-            flash("Your hours are saved.", "success")
+            flash("Your hours are saved." + cancelled_note(choice), "success")
             return redirect(schedule_url(".hours", therapist_id), 303)
     return render_hours(work_hours.hours_for(caller, own), form, 422)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import time, timedelta
 from zoneinfo import ZoneInfo
 
-from flask import flash, redirect, render_template, request
+from flask import flash, redirect, render_template
 from flask_wtf import FlaskForm
 from wtforms import DateField, StringField, TimeField
 from wtforms.validators import InputRequired, Length, Optional, ValidationError
@@ -14,10 +14,11 @@ from wtforms.validators import InputRequired, Length, Optional, ValidationError
 from ...core.errors import InvalidPeriod
 from ...services import time_off as days_off
 from ...services import unit_of_work
+from ...services.affected import SessionsAffected
 from ...services.common import now
-from ...services.hours import SessionsAffected
 from ..auth import page_caller, signed_in
 from . import bp
+from .affected import affected_choice, cancelled_note
 from .format import KIND_TITLES, day_name, iso, span
 from .therapist import choose_therapist, schedule_owner, schedule_url, therapist_id_arg
 
@@ -74,11 +75,11 @@ def add_time_off():
     caller, form = page_caller(), TimeOffForm()
     if form.validate():
         last = form.last.data or form.first.data
-        keep = request.form.get("affected") == "keep"
+        choice = affected_choice()
         try:
             days_off.add_days_off_for(caller, schedule_owner(), form.first.data, last,
                                       form.start.data, form.end.data,
-                                      (form.reason.data or "").strip(), keep)
+                                      (form.reason.data or "").strip(), choice)
         except SessionsAffected as exc:
             unit_of_work.rollback()
             return render_time_off(days_off.time_off_for(caller, schedule_owner()), form, 409,
@@ -89,7 +90,7 @@ def add_time_off():
                                    "time or a later last day.")
         else:
             flash(f"Time off added from {day_name(form.first.data)} to {day_name(last)} "
-                  "(included).", "success")
+                  "(included)." + cancelled_note(choice), "success")
             return redirect(schedule_url(".time_off", therapist_id_arg()), 303)
     return render_time_off(days_off.time_off_for(caller, schedule_owner()), form, 422)
 

@@ -3,9 +3,9 @@ teams."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from .base import (
     DAYS,
@@ -71,6 +71,18 @@ class TherapistIn(In):
 
 class WorkingHoursBody(In):
     working_hours: WorkingHoursIn
+
+
+class AffectedQuery(BaseModel):
+    """?affected= of a change of hours, time off or a day over booked sessions."""
+
+    model_config = ConfigDict(extra="ignore")
+    affected: Literal["keep", "cancel"] | None = Field(None, description=(
+        "What becomes of confirmed sessions to come the change strands (outside the "
+        "working hours or inside the time off): without it the change is refused with 409 "
+        "sessions-affected and their booking ids in error.affected; keep: saved, the "
+        "sessions stay; cancel: saved, the sessions cancelled and each athlete emailed the "
+        "best new slots (one transaction)."))
 
 
 class TimeOffIn(In):

@@ -163,6 +163,9 @@ class BookingOut(Out):
         None, description="present when the session also serves another event")
     screening: BookingScreeningOut | None = Field(None, description="the athlete's screening "
                                                   "(flags, decision); null: not answered")
+    flag: Literal["outside-window"] | None = Field(
+        None, description="present while the session's race moved and its new windows no "
+        "longer hold it (cleared when it is moved, cancelled, or the race moves back)")
 
 
 class EventChangeOut(EventOut):
@@ -235,6 +238,7 @@ def booking_json(view: Any) -> dict[str, Any]:
         "screening": view.screening,
         **({"shared_with_event_id": booking.shared_event_id}
            if booking.shared_event_id is not None else {}),
+        **({"flag": booking.flag} if booking.flag is not None else {}),
     }
 
 
