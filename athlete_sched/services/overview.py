@@ -7,18 +7,18 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from ..core.errors import InvalidValue, NotFound
 from ..core.intervals import Interval
 from ..core.kinds import PRE, WINDOW_KINDS
 from ..core.proposals import Slot
-from ..db.models import Athlete, Booking, Event, Screening, Therapist
-from ..db.queries import MAX_EVENT_DAYS, bookings, events, rows, therapists
+from ..db.models import Athlete, Booking, Event, Therapist
+from ..db.queries import bookings, events, rows, therapists
 from . import calendars, screening
 from .access import Caller
 from .bookings import book
-from .common import EventView, event_view, found, now
+from .common import EventView, event_view, found
 from .proposals import propose
 
 
@@ -53,13 +53,6 @@ class WindowItem:
     booked: Session | None
 
 
-@dataclass(frozen=True)
-class Home:
-    athlete: Athlete
-    events: list[EventView]  # whose recovery window is still open
-    sessions: list[Session]  # confirmed, not over yet
-
-
 def sessions_of(athlete: Athlete, found_: list[Booking],
               known: Iterable[Event] = ()) -> list[Session]:
     """The bookings with their events (those not `known` already) and therapists, read in
@@ -74,20 +67,6 @@ def sessions_of(athlete: Athlete, found_: list[Booking],
         sessions.append(Session(b, event, by_therapist[b.therapist_id],
                                 event.timezone if event else athlete.timezone))
     return sessions
-
-
-def home(caller: Caller) -> Home:
-    """The athlete's events whose recovery window is still open, and future sessions."""
-    return _home(found(Athlete, caller.athlete_id, "athlete"))
-
-
-def _home(athlete: Athlete) -> Home:
-    at = now()
-    recent = events.of_athlete_since(athlete.id, at - timedelta(days=MAX_EVENT_DAYS + 4))
-    open_ = [v for v in map(event_view, recent) if v.windows.post.end > at]
-    upcoming = bookings.listed(bookings.Filter(athlete_id=athlete.id, status="confirmed",
-                                               ends_after=at))
-    return Home(athlete, open_, sessions_of(athlete, upcoming, known=recent))
 
 
 def own_event(caller: Caller, event_id: int) -> Event:
@@ -139,13 +118,6 @@ def book_slot(caller: Caller, event_id: int, kind: str, therapist_id: int,
         raise UnknownSlot()
     athlete = found(Athlete, event.athlete_id, "athlete")
     return book(event, therapist, athlete, kind, start)
-
-
-def session(caller: Caller, booking_id: int) -> tuple[Session, Screening | None]:
-    """One of the athlete's sessions, with their own screening (flags and decision)."""
-    booking = own_booking(caller, booking_id)
-    athlete = found(Athlete, booking.athlete_id, "athlete")
-    return sessions_of(athlete, [booking])[0], screening.screening_of(athlete.id)
 
 
 def invite(caller: Caller, booking_id: int) -> calendars.Invite:

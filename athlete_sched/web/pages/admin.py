@@ -20,7 +20,7 @@ from ..auth import page_caller, signed_in
 from ..schemas.clinic import AthleteIn, TherapistIn
 from . import bp
 from .auth import link_to
-from .event_form import COMMON_ZONES, SPORTS
+from .event_form import COMMON_ZONES, SPORTS, zone_choices
 
 HANDOVER = "admin_handover"  # session key: an invitation or reset link to pass on, once
 
@@ -110,9 +110,7 @@ def admin_therapists():
 @bp.post("/admin/therapists")
 @signed_in("admin")
 def admin_add_therapist():
-    form = TherapistForm()
-    if form.timezone.data not in COMMON_ZONES:
-        form.timezone.choices = [form.timezone.data, *COMMON_ZONES]
+    form = zone_choices(TherapistForm())
     if not form.validate():
         return render_therapists(form, 422)
     try:
@@ -144,9 +142,7 @@ def admin_athletes():
 @bp.post("/admin/athletes")
 @signed_in("admin")
 def admin_add_athlete():
-    form = AthleteForm()
-    if form.timezone.data not in COMMON_ZONES:
-        form.timezone.choices = [form.timezone.data, *COMMON_ZONES]
+    form = zone_choices(AthleteForm())
     if not form.validate():
         return render_athletes(form, 422)
     try:

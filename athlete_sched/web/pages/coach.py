@@ -19,9 +19,8 @@ from .coach_forms import (
     TeamEventForm,
     TeamForm,
     show_error,
-    zone_choices,
 )
-from .event_form import SPORTS
+from .event_form import SPORTS, zone_choices
 from .format import event_when
 
 COACHES = ("coach", "admin")

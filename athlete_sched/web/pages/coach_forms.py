@@ -3,7 +3,6 @@ Each keeps what was typed and says per field what is wrong."""
 
 from __future__ import annotations
 
-import re
 from types import SimpleNamespace
 
 from flask_wtf import FlaskForm
@@ -11,23 +10,15 @@ from wtforms import SelectChoice, SelectField, StringField
 from wtforms.validators import DataRequired, Length, ValidationError
 
 from ...core.errors import DomainError
+from ..schemas.base import EMAIL_RE
 from .event_form import COMMON_ZONES, SPORTS, EventDatesForm, known_zone
 
 AT_MOST_200 = Length(max=200, message="Use at most 200 characters.")
-EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 
 
 def _email(_form: FlaskForm, field: StringField) -> None:
-    if field.data and not EMAIL.fullmatch(field.data.strip()):
+    if field.data and not EMAIL_RE.match(field.data.strip()):
         raise ValidationError("Enter an email address like name@example.com.")
-
-
-def zone_choices(form: FlaskForm) -> FlaskForm:
-    """Keep a zone typed or sent that is not in the common list among the choices."""
-    field = form.timezone
-    if field.data and field.data not in COMMON_ZONES:
-        field.choices = [field.data, *COMMON_ZONES]
-    return form
 
 
 class TeamForm(FlaskForm):

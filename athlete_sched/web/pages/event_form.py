@@ -50,6 +50,15 @@ def known_zone(_form: FlaskForm, field: Field) -> None:
                               "pick one from the list.") from None
 
 
+def zone_choices(form: FlaskForm) -> FlaskForm:
+    """Keep a zone typed or sent that is not in the common list among a select's
+    choices, so that the form shows it again."""
+    field = form.timezone
+    if field.data and field.data not in COMMON_ZONES:
+        field.choices = [field.data, *COMMON_ZONES]
+    return form
+
+
 def sport_field() -> SelectField:
     return SelectField("Sport", choices=[SelectChoice(k, v) for k, v in SPORTS.items()])
 
