@@ -22,6 +22,7 @@ can only be fresher than its key, never staler.
 from __future__ import annotations
 
 import itertools
+import weakref
 from collections.abc import Hashable
 
 from sqlalchemy import event, text
@@ -31,18 +32,26 @@ from ..extensions import db
 
 _SERIAL = "athlete_sched.serial"
 _serials = itertools.count(1)
-_local_commits: dict[int, int] = {}  # id(engine) -> commits made through it by this process
+# engine -> commits made through it by this process. Keyed by the engine itself, weakly:
+# an id() can be reused by a later engine once an earlier one is gone, and that engine
+# would then be taken as tracked without a listener, its own commits never counted.
+_local_commits: weakref.WeakKeyDictionary[Engine, int] = weakref.WeakKeyDictionary()
 
 
 def track(engine: Engine) -> None:
     """Count this process's commits on a SQLite engine (PostgreSQL needs nothing)."""
-    if engine.dialect.name != "sqlite" or id(engine) in _local_commits:
+    if engine.dialect.name != "sqlite" or engine in _local_commits:
         return
-    _local_commits[id(engine)] = 0
+    _local_commits[engine] = 0
 
     @event.listens_for(engine, "commit")
     def _count(_connection):  # type: ignore[no-untyped-def]
-        _local_commits[id(engine)] += 1
+        _local_commits[engine] += 1
+
+
+def commits_of(engine: Engine) -> int | None:
+    """The commits this process made through a tracked SQLite engine (None: not tracked)."""
+    return _local_commits.get(engine)
 
 
 def data_version() -> Hashable:
@@ -51,7 +60,7 @@ def data_version() -> Hashable:
     if connection.dialect.name == "postgresql":
         return connection.execute(text("SELECT sum(n) FROM data_version")).scalar_one()
     engine = connection.engine
-    commits = _local_commits.get(id(engine))
+    commits = commits_of(engine)
     if commits is None:
         raise RuntimeError("data_version() needs track(engine) at app start")
     version = connection.exec_driver_sql("PRAGMA data_version").scalar_one()

@@ -116,3 +116,34 @@ def test_versioned_cache_rules():
     cache.put("c", 1, "C", T0)  # evicts b, the least recently used
     assert cache.get("b", 1, T0) is None
     assert (cache.get("a", 1, T0), cache.get("c", 1, T0)) == ("A", "C")
+
+
+
+def test_every_new_engine_counts_its_own_commits(tmp_path):
+    """On SQLite the token counts this process's own commits per engine. A later engine
+    often gets the id() of one already collected (CPython reuses the memory); it must still
+    be tracked, or its own commits would leave the token unchanged and a cache would serve
+    what they replaced (a CI run once showed a coach's board from before the demo booked
+    anything). Engines made and dropped one after another, as the tests' apps are."""
+    import gc
+
+    import sqlalchemy as sa
+
+    from athlete_sched.db import version
+
+    url = f"sqlite:///{tmp_path / 'v.db'}"
+    ids = []
+    for _ in range(50):
+        engine = sa.create_engine(url)
+        ids.append(id(engine))
+        version.track(engine)
+        before = version.commits_of(engine)
+        with engine.begin() as conn:
+            conn.execute(sa.text("CREATE TABLE IF NOT EXISTS t (n INTEGER)"))
+            conn.execute(sa.text("INSERT INTO t VALUES (1)"))
+        assert version.commits_of(engine) == before + 1, (
+            f"engine {len(ids)} (an earlier engine's id: {ids[-1] in ids[:-1]}) "
+            "did not count its commit")
+        engine.dispose()
+        del engine, conn
+        gc.collect()
