@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from functools import cached_property, lru_cache
 from itertools import accumulate, repeat, starmap
@@ -47,11 +47,12 @@ WeekTable = tuple[tuple[tuple[time, time], ...], ...]
 @dataclass(frozen=True)
 class WorkingPeriod:
     """One weekly working period: `day` 0=Mon..6=Sun, naive local wall-clock `start` < `end`
-    on that same day."""
+    on that same day, at `site_id` (None: the therapist's own site)."""
 
     day: int
     start: time
     end: time
+    site_id: int | None = None
 
     def __post_init__(self) -> None:
         if not 0 <= self.day <= 6:
@@ -66,7 +67,8 @@ class WorkingPeriod:
 class TherapistSchedule:
     """What fixes a therapist's slots: zone, weekly hours and the session settings, and
     the one-day changes of the dates it is asked about (`working_days`; none: the weekly
-    hours every day)."""
+    hours every day); `site_id` is where the therapist works (core/sites.py), unless a
+    weekly period names its own site (a one-day change is at the therapist's site)."""
 
     therapist_id: int
     tz: ZoneInfo
@@ -75,6 +77,7 @@ class TherapistSchedule:
     buffer_minutes: int = 0
     slot_step_minutes: int = 15
     working_days: tuple[WorkingDay, ...] = ()
+    site_id: int | None = None
 
     def __post_init__(self) -> None:
         if self.session_minutes <= 0 or self.slot_step_minutes <= 0:
@@ -93,6 +96,28 @@ class TherapistSchedule:
         """The one-day changes: local date -> its wall-clock periods, worked out once per
         schedule."""
         return day_table(self.working_days)
+
+    def site_of(self, period: WorkingPeriod) -> int | None:
+        return self.site_id if period.site_id is None else period.site_id
+
+    @cached_property
+    def by_site(self) -> dict[int | None, TherapistSchedule]:
+        """The schedule split by site: each site the therapist works at -> the schedule of
+        the periods there (its `site_id` that site). Worked out once per schedule; a
+        therapist at one site (the usual case) is one entry, the schedule itself."""
+        sites = {self.site_of(period) for period in self.working_hours}
+        if sites <= {self.site_id}:
+            return {self.site_id: self}
+        found = {}
+        for site in sorted(sites, key=lambda s: (s is None, s or 0)):
+            hours = tuple(p for p in self.working_hours if self.site_of(p) == site)
+            days = self.working_days if site == self.site_id else tuple(
+                WorkingDay(day.day) for day in self.working_days)  # closed away from home
+            found[site] = replace(self, working_hours=hours, working_days=days,
+                                  site_id=site)
+        if self.site_id not in found and self.working_days:
+            found[self.site_id] = replace(self, working_hours=(), site_id=self.site_id)
+        return found
 
 
 @lru_cache(maxsize=1024)

@@ -22,6 +22,15 @@ def working_period_containing(schedule: TherapistSchedule,
     return None
 
 
+def session_site(schedule: TherapistSchedule, session: Interval) -> tuple[bool, int | None]:
+    """(True, the site) of the working period that wholly holds `session`, or (False, None)
+    when none does (core/sites.py: a period is at its own site or the therapist's)."""
+    for site, at_site in schedule.by_site.items():
+        if working_period_containing(at_site, session) is not None:
+            return True, site
+    return False, None
+
+
 def check_bookable(schedule: TherapistSchedule, kind: str, window: Interval, start: datetime,
                    duration: timedelta, now: datetime, notice: timedelta) -> Interval:
     """The session [start, start + duration) if the rules of time allow booking it.

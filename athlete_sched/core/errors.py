@@ -62,6 +62,17 @@ class OutsideWorkingHours(InvalidValue):
                          field="start", therapist_id=therapist_id, start=start, end=end)
 
 
+class WrongSite(InvalidValue):
+    code = "wrong-site"
+
+    def __init__(self, site_id: int | None, start: datetime) -> None:
+        where = "a therapist without a site" if site_id is None else f"site {site_id}"
+        super().__init__(f"the session at {start:%Y-%m-%dT%H:%M:%SZ} would be at {where}, "
+                         f"where the athlete is not then (their home site before departure "
+                         f"and after return, the venue's site while away)",
+                         field="start", site_id=site_id, start=start)
+
+
 class TooSoon(InvalidValue):
     code = "too-soon"
 

@@ -53,19 +53,24 @@ from .availability import free_starts
 from .intervals import Interval
 from .kinds import WINDOW_KINDS
 from .proposals import Slot, TherapistState, rank_key, window_load
+from .sites import Places, allows, restricts_time, without_travel
 
 OWN_CONFLICT = "own-conflict"
 NO_CAPACITY = "no-capacity"
+SITE = "site"  # no slot at a site where the athlete is (core/sites.py)
+TRAVEL = "travel"  # ... at the time they are there: travel leaves none
 
 
 @dataclass(frozen=True)
 class PlanAthlete:
     """A team member: `unavailable` holds their own events and sessions (no slot may
-    overlap one); `excluded` is a reason to leave them out without trying ("screening")."""
+    overlap one); `where` the sites they can be at and when (core/sites.py; None: any);
+    `excluded` is a reason to leave them out without trying ("screening")."""
 
     athlete_id: int
     unavailable: tuple[Interval, ...] = ()
     excluded: str | None = None
+    where: Places = None
 
 
 @dataclass(frozen=True)
@@ -98,6 +103,7 @@ class _Group:
     members: tuple[int, ...]
     pre_blocked: frozenset[int]
     post_blocked: frozenset[int]
+    closed_by_site: str | None = None  # SITE or TRAVEL: the site rule closes a window
 
 
 # --- candidates ---------------------------------------------------------------------------
@@ -124,10 +130,12 @@ def candidates(kind: str, window: Interval, event_start: datetime,
         schedule = state.schedule
         tid, length = schedule.therapist_id, timedelta(minutes=schedule.session_minutes)
         load = window_load(state, window)
-        starts = free_starts(schedule, window, state.blocked, state.bookings, not_before)
-        for start in pack(starts, length + timedelta(minutes=schedule.buffer_minutes)):
+        sites = {start: site for site, at_site in schedule.by_site.items()
+                 for start in free_starts(at_site, window, state.blocked, state.bookings,
+                                          not_before)}
+        for start in pack(sorted(sites), length + timedelta(minutes=schedule.buffer_minutes)):
             keyed.append((rank_key(kind, start, load, tid, event_start),
-                          Slot(tid, start, start + length, kind)))
+                          Slot(tid, start, start + length, kind, sites[start])))
     keyed.sort(key=itemgetter(0))
     return [slot for _, slot in keyed]
 
@@ -164,18 +172,49 @@ def _overlapped(line: _Timeline, unavailable: Sequence[Interval]) -> frozenset[i
     return frozenset(found)
 
 
+def _elsewhere(slots: Sequence[Slot], where: Places) -> frozenset[int]:
+    """The ranks of the slots at a site or time where the athlete is not."""
+    return frozenset(rank for rank, slot in enumerate(slots)
+                     if not allows(where, slot.site_id, Interval(slot.start, slot.end)))
+
+
+def _why_closed(athlete: PlanAthlete, pre: Sequence[Slot], post: Sequence[Slot],
+                away: tuple[frozenset[int], frozenset[int]]) -> str | None:
+    """`travel` or `site` when the site rule alone leaves a window with slots none the
+    athlete can take (see _reason), else None."""
+    if athlete.where is None:
+        return None
+    for slots, blocked in zip((pre, post), away, strict=True):
+        if slots and len(blocked) == len(slots):
+            if restricts_time(athlete.where) and len(
+                    _elsewhere(slots, without_travel(athlete.where))) < len(slots):
+                return TRAVEL
+            return SITE
+    return None
+
+
+_GroupKey = tuple[frozenset[int], frozenset[int], str | None]
+
+
 def _groups(active: Sequence[PlanAthlete], pre: Sequence[Slot],
             post: Sequence[Slot]) -> list[_Group]:
-    """The active athletes grouped by the slots they may not take, by smallest id."""
+    """The active athletes grouped by the slots they may not take (their own commitments,
+    and sites or times where they are not), by smallest id."""
     lines = (_timeline(pre), _timeline(post)) if any(a.unavailable for a in active) else None
-    members: dict[tuple[frozenset[int], frozenset[int]], list[int]] = {}
+    members: dict[_GroupKey, list[int]] = {}
     for athlete in active:
-        key = (frozenset(), frozenset())
+        blocked = (frozenset(), frozenset())
         if lines and athlete.unavailable:
-            key = (_overlapped(lines[0], athlete.unavailable),
-                   _overlapped(lines[1], athlete.unavailable))
-        members.setdefault(key, []).append(athlete.athlete_id)
-    groups = [_Group(tuple(sorted(ids)), *key) for key, ids in members.items()]
+            blocked = (_overlapped(lines[0], athlete.unavailable),
+                       _overlapped(lines[1], athlete.unavailable))
+        why = None
+        if athlete.where is not None:
+            away = (_elsewhere(pre, athlete.where), _elsewhere(post, athlete.where))
+            why = _why_closed(athlete, pre, post, away)
+            blocked = (blocked[0] | away[0], blocked[1] | away[1])
+        members.setdefault((*blocked, why), []).append(athlete.athlete_id)
+    groups = [_Group(tuple(sorted(ids)), pre_blocked, post_blocked, why)
+              for (pre_blocked, post_blocked, why), ids in members.items()]
     return sorted(groups, key=lambda group: group.members[0])
 
 
@@ -242,7 +281,10 @@ def continuity_pairs(pre_ranks: Sequence[int], post_ranks: Sequence[int],
 # --- the plan -----------------------------------------------------------------------------
 
 def _reason(group: _Group, pre_count: int, post_count: int) -> str:
-    """own-conflict when the athlete's commitments close a window that has slots."""
+    """own-conflict when the athlete's commitments close a window that has slots (site or
+    travel when the site rule alone closes one)."""
+    if group.closed_by_site is not None:
+        return group.closed_by_site
     closed = (pre_count and len(group.pre_blocked) == pre_count) or (
         post_count and len(group.post_blocked) == post_count)
     return OWN_CONFLICT if closed else NO_CAPACITY

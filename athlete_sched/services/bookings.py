@@ -23,16 +23,25 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from ..core.checks import check_bookable
-from ..core.errors import Conflict, Forbidden, InvalidValue, NotFound, Started, TooLate
+from ..core.checks import check_bookable, session_site
+from ..core.errors import (
+    Conflict,
+    Forbidden,
+    InvalidValue,
+    NotFound,
+    Started,
+    TooLate,
+    WrongSite,
+)
 from ..core.intervals import Interval
 from ..core.kinds import TUNE_UP, WINDOW_KINDS
+from ..core.sites import allows
 from ..core.zones import load_zone
 from ..db import guard
 from ..db.models import Athlete, Booking, Event, Therapist
 from ..db.queries import bookings, rows
 from ..db.queries.therapists import schedule_near
-from . import access, mail, screening, season
+from . import access, mail, screening, season, sites
 from .access import Caller
 from .common import booking_athlete, found, localize, now, policy, stamp, window_for
 
@@ -72,12 +81,16 @@ def _place(booking: Booking, event: Event | None, therapist: Therapist, start: d
            duration: timedelta, shared_with: int | None = None) -> None:
     """Every rule of the contract, in order: the screening gate (409 while the athlete is
     not cleared: every booking path and every move passes here), the 422s (notice,
-    window, working hours), then the 409s in one guarded query (already booked, therapist
-    not free, athlete not free), then the athlete's season; then put the booking there."""
+    window, working hours, the site: where the athlete is then), then the 409s in one
+    guarded query (already booked, therapist not free, athlete not free), then the
+    athlete's season; then put the booking there."""
     screening.check_cleared(booking.athlete_id)
     schedule = schedule_near(therapist, [Interval.of(start, start + duration)])
     session = check_bookable(schedule, booking.kind, window_for(event, booking.kind), start,
                              duration, now(), policy().notice)
+    _, site_id = session_site(schedule, session)
+    if not allows(sites.where(event, booking.athlete_id), site_id, session):
+        raise WrongSite(site_id, session.start)
     # A course has several sessions per event: no "one of this kind" rule (kind None).
     once = booking.kind if booking.kind in WINDOW_KINDS else None
     guard.check(guard.Claim(booking.id, booking.athlete_id, booking.event_id, once,
@@ -86,7 +99,7 @@ def _place(booking: Booking, event: Event | None, therapist: Therapist, start: d
     moving = Interval(booking.start, booking.end) if booking.start is not None else None
     season.check_season(event, booking.athlete_id, booking.kind, session, exclude=moving,
                         shared_with=shared_with)
-    booking.therapist_id = therapist.id
+    booking.therapist_id, booking.site_id = therapist.id, site_id
     booking.start, booking.end = session.start, session.end
     booking.block_end = session.end + timedelta(minutes=therapist.buffer_minutes)
     booking.updated_at = stamp()

@@ -12,7 +12,7 @@ from ..core.errors import Conflict, Forbidden, InvalidPeriod, InvalidValue, NotF
 from ..core.zones import load_zone
 from ..db.models import Athlete, Team, Therapist, TimeOff, WorkingPeriodRow
 from ..db.queries import athletes, rows, therapists
-from . import access, affected
+from . import access, affected, sites
 from .access import Caller, require_role
 from .accounts import EmailTaken
 from .common import found, localize
@@ -47,8 +47,11 @@ class TeamWithMembers:
 def _periods(working_hours: Sequence[Any]) -> list[WorkingPeriodRow]:
     """Rows for the given periods (day, start and end minutes), in the order they are
     always read back: day, start."""
+    site_ids = [getattr(p, "site_id", None) for p in working_hours]
+    sites.checked_all([s for s in site_ids if s is not None], "working_hours")
     periods = [WorkingPeriodRow(day=DAY_NUMBERS[p.day], start_minute=p.start,
-                                end_minute=p.end) for p in working_hours]
+                                end_minute=p.end, site_id=site_id)
+               for p, site_id in zip(working_hours, site_ids, strict=True)]
     return sorted(periods, key=lambda p: (p.day, p.start_minute))
 
 
@@ -58,7 +61,21 @@ def create_therapist(data: Any) -> Therapist:
     return rows.add(Therapist(
         name=data.name, email=data.email, timezone=data.timezone,
         session_minutes=data.session_minutes, buffer_minutes=data.buffer_minutes,
-        slot_step_minutes=data.slot_step_minutes, working_hours=_periods(data.working_hours)))
+        slot_step_minutes=data.slot_step_minutes, working_hours=_periods(data.working_hours),
+        site_id=sites.therapist_site(getattr(data, "site_id", None))))
+
+
+def update_therapist_for(caller: Caller, therapist_id: int, data: Any) -> Therapist:
+    """PATCH a therapist: an admin renames or moves them to another site. Moving keeps the
+    booked sessions where they are (they were booked at the old site)."""
+    require_role(caller, ("admin",))
+    row = found(Therapist, therapist_id, "therapist")
+    if data.name is not None:
+        row.name = data.name
+    if "site_id" in data.model_fields_set and data.site_id is not None:
+        row.site_id = sites.checked(data.site_id)
+    rows.flush()
+    return row
 
 
 def create_therapist_for(caller: Caller, data: Any) -> Therapist:
@@ -94,7 +111,8 @@ def core_periods(working_hours: Sequence[Any]) -> list[WorkingPeriod]:
     def clock(minutes: int) -> time:
         return time.max if minutes >= 1440 else time(minutes // 60, minutes % 60)
 
-    return [WorkingPeriod(DAY_NUMBERS[p.day], clock(p.start), clock(p.end))
+    return [WorkingPeriod(DAY_NUMBERS[p.day], clock(p.start), clock(p.end),
+                          getattr(p, "site_id", None))
             for p in working_hours]
 
 
@@ -142,7 +160,9 @@ def create_athlete(data: Any, team: Team | None = None) -> Athlete:
     if athletes.email_taken(data.email):
         raise EmailTaken(data.email, "athlete")
     athlete = rows.add(Athlete(name=data.name, email=data.email, sport=data.sport,
-                               timezone=data.timezone))
+                               timezone=data.timezone,
+                               home_site_id=sites.checked(getattr(data, "home_site_id", None),
+                                                          "home_site_id")))
     if team is not None:
         add_member(team, athlete)
     return athlete
@@ -155,6 +175,20 @@ def create_athlete_for(caller: Caller, data: Any) -> Athlete:
     if team is None and caller.role == "coach":
         raise CoachWithoutTeam()
     return create_athlete(data, team)
+
+
+def update_athlete_for(caller: Caller, athlete_id: int, data: Any) -> Athlete:
+    """PATCH an athlete: the athlete themself, their coach or an admin; a field left out
+    stays, `home_site_id: null` clears the home site."""
+    row = access.athlete(caller, athlete_id)
+    given = data.model_fields_set
+    for field in ("name", "sport", "timezone"):
+        if field in given and getattr(data, field) is not None:
+            setattr(row, field, getattr(data, field))
+    if "home_site_id" in given:
+        row.home_site_id = sites.checked(data.home_site_id, "home_site_id")
+    rows.flush()
+    return row
 
 
 def athletes_page(caller: Caller, after_id: int, limit: int) -> list[Athlete]:

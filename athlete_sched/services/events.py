@@ -7,14 +7,21 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from ..core.errors import Conflict, InvalidValue, NotFound, ScreeningNotCleared
+from ..core.errors import (
+    Conflict,
+    InvalidPeriod,
+    InvalidValue,
+    NotFound,
+    ScreeningNotCleared,
+)
 from ..core.intervals import Interval, contains
 from ..core.kinds import COURSE
+from ..core.sites import allows
 from ..core.windows import EventTiming, event_span
 from ..core.zones import load_zone
 from ..db.models import Athlete, Booking, Event, Team, Therapist
 from ..db.queries import MAX_EVENT_DAYS, bookings, rows
-from . import access, proposals, race_flags
+from . import access, proposals, race_flags, sites
 from .access import Caller
 from .bookings import BookingView, reschedule, views_of
 from .common import EventView, event_view, found, localize, stamp, timing_of, window_for
@@ -64,6 +71,18 @@ def _apply_timing(event: Event, tz_name: str, start, end) -> None:
     event.occupied_end = event_span(timing).end
 
 
+def _apply_travel(event: Event, travel: Any) -> None:
+    """The travel span (naive: the event's zone), or none; depart before return."""
+    if travel is None:
+        event.travel_depart = event.travel_return = None
+        return
+    tz = load_zone(event.timezone)
+    depart, return_ = localize(travel.depart, tz), localize(travel.return_, tz)
+    if not return_ > depart:
+        raise InvalidPeriod(depart, return_, field="travel")
+    event.travel_depart, event.travel_return = depart, return_
+
+
 def create_event(data: Any, owner: Athlete | Team) -> Event:
     event = Event(name=data.name, sport=data.sport, priority=data.priority, created_at=stamp())
     if isinstance(owner, Athlete):
@@ -71,6 +90,8 @@ def create_event(data: Any, owner: Athlete | Team) -> Event:
     else:
         event.team_id = owner.id
     _apply_timing(event, data.timezone, data.start, data.end)
+    event.venue_site_id = sites.checked(getattr(data, "venue_site_id", None), "venue_site_id")
+    _apply_travel(event, getattr(data, "travel", None))
     return rows.add(event)
 
 
@@ -117,6 +138,10 @@ def update_event(event: Event, patch: Any) -> EventChange:
         start = patch.start if "start" in given and patch.start is not None else old_start
         end = patch.end if "end" in given else old_end
         _apply_timing(event, patch.timezone or event.timezone, start, end)
+    if "venue_site_id" in given:
+        event.venue_site_id = sites.checked(patch.venue_site_id, "venue_site_id")
+    if "travel" in given:
+        _apply_travel(event, patch.travel)
     rows.flush()
     flagged = flagged_bookings(event)
     race_flags.clear_fitting(event, flagged)  # the race moved back: those fit again
@@ -155,7 +180,11 @@ def _move(event: Event, booking: Booking) -> Booking:
 
 
 def flagged_bookings(event: Event) -> list[Booking]:
-    """The event's confirmed bookings its windows no longer hold, by id."""
+    """The event's confirmed bookings its windows no longer hold, or that lie at a site
+    where the athlete no longer is then (a new venue or travel: core/sites.py), by id."""
     found_ = bookings.listed(bookings.Filter(event_id=event.id, status="confirmed"),
                              by_start=False)
-    return [b for b in found_ if not contains(window_for(event, b.kind), Interval(b.start, b.end))]
+    places = sites.where_of_members(event, sorted({b.athlete_id for b in found_}))
+    return [b for b in found_
+            if not contains(window_for(event, b.kind), Interval(b.start, b.end))
+            or not allows(places[b.athlete_id], b.site_id, Interval(b.start, b.end))]

@@ -13,19 +13,21 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from ..core import proposals as core_proposals
 from ..core.errors import NotFound
+from ..core.intervals import Interval
 from ..core.kinds import PRE, WINDOW_KINDS
 from ..core.proposals import Slot
 from ..core.season import needed_kinds
+from ..core.sites import Places, restricts_time, without_travel
 from ..core.windows import Windows
 from ..db.models import Event, Therapist
 from ..db.queries import therapists
 from ..db.version import data_version
-from . import access, season
+from . import access, season, sites
 from .access import Caller
 from .cache import ALWAYS, cache_for
 from .common import booking_athlete, found, now, policy, timing_of, windows_of
@@ -33,22 +35,35 @@ from .common import booking_athlete, found, now, policy, timing_of, windows_of
 T = TypeVar("T")
 
 
+@dataclass(frozen=True)
+class Reason:
+    """Why a kind has no slot: `code` (past, travel, site, no-therapist, full) and a
+    message for a person."""
+
+    code: str
+    message: str
+
+
 @dataclass
 class Proposals:
-    """Ranked slots per kind for an event, and those that would also serve another event
-    of the athlete's season (slot -> that event's id)."""
+    """Ranked slots per kind for an event, those that would also serve another event
+    of the athlete's season (slot -> that event's id), and why a kind has none."""
 
     event_id: int
     windows: Windows
     found: dict[str, list[Slot]]
     shared: dict[Slot, int] = field(default_factory=dict)
+    reasons: dict[str, Reason] = field(default_factory=dict)
 
 
 def propose(event: Event, kinds: tuple[str, ...], therapist_id: int | None,
-            athlete_id: int | None, limit: int) -> Proposals:
+            athlete_id: int | None, limit: int, site_ids: tuple[int, ...] = ()
+            ) -> Proposals:
     """Ranked free slots per kind for the event (see core.proposals for the ranking),
     clear of the athlete's season (services/season.py) when the athlete is known: the
-    event's own, or the team member named by `athlete_id`."""
+    event's own, or the team member named by `athlete_id`; at the sites where the athlete
+    is at the time (services/sites.py; `site_ids`: only those). A kind without a slot
+    comes with its reason."""
     windows, start, rules = windows_of(event), timing_of(event).start_instant, policy()
     athlete_id = event.athlete_id or athlete_id
     chosen = {kind: windows.pre if kind == PRE else windows.post for kind in kinds}
@@ -57,13 +72,46 @@ def propose(event: Event, kinds: tuple[str, ...], therapist_id: int | None,
     athlete_season = (season.season_near(athlete_id, list(chosen.values()))
                       if athlete_id else None)
     unavailable = season.athlete_unavailable(event, athlete_season) if athlete_season else []
+    where = sites.where(event, athlete_id, site_ids)
     at = now()
     slots: dict[str, list[Slot]] = {kind: [] for kind in WINDOW_KINDS}
+    reasons: dict[str, Reason] = {}
     for kind, window in chosen.items():
         slots[kind] = core_proposals.propose(kind, window, start, states, unavailable, at,
-                                             notice=rules.notice, limit=limit)
+                                             notice=rules.notice, limit=limit, where=where)
+        if not slots[kind]:
+            reasons[kind] = _reason(kind, window, start, states, unavailable, at,
+                                    rules.notice, where)
     shared = season.shared_labels(event, athlete_season, slots) if athlete_season else {}
-    return Proposals(event.id, windows, slots, shared)
+    return Proposals(event.id, windows, slots, shared, reasons)
+
+
+KIND_WORDS = {PRE: "pre-race", "post": "recovery"}
+
+
+def _reason(kind: str, window: Interval, start: datetime, states: list, unavailable: list,
+            at: datetime, notice: timedelta, where: Places) -> Reason:
+    """Why the kind's window has no slot, asked in order: it is over (or inside the
+    notice); the travel span leaves no time at a site where the athlete is (there would be
+    slots without it); no therapist works at the sites; else every time is taken."""
+    words = KIND_WORDS.get(kind, kind)
+    if window.end <= at + notice:
+        return Reason("past", f"the {words} window is over (or closer than the clinic's "
+                              f"booking notice)")
+    if restricts_time(where) and core_proposals.propose(
+            kind, window, start, states, unavailable, at, notice=notice, limit=1,
+            where=without_travel(where)):
+        return Reason("travel", f"travel leaves no time in the {words} window at a site "
+                                f"where the athlete is: at home the athlete has left, and "
+                                f"near the venue they have not arrived yet (or have gone)")
+    if where is not None and not any(site in where for state in states
+                                     for site in state.schedule.by_site):
+        return Reason("site", f"no therapist works at the sites where the athlete is "
+                              f"during the {words} window")
+    if not states:
+        return Reason("no-therapist", "no therapist can be proposed")
+    return Reason("full", f"every therapist is booked, away or off work in the {words} "
+                          f"window")
 
 
 def fresh_until(found_: dict[str, list[Slot]]) -> datetime:
@@ -96,10 +144,11 @@ def propose_for(caller: Caller, event_id: int, query: Any,
         found(Therapist, query.therapist_id, "therapist", "therapist_id")
     athlete_id = _season_athlete(caller, event, query.athlete_id)
     kinds = kinds_for(event, query.kind)
-    key, at = (event.id, kinds, query.therapist_id, athlete_id, query.limit), now()
+    site_ids = sites.checked_all(query.site_id)
+    key, at = (event.id, kinds, query.therapist_id, athlete_id, query.limit, site_ids), now()
     answer = cache.get(key, version, at)
     if answer is None:
-        found_ = propose(event, kinds, query.therapist_id, athlete_id, query.limit)
+        found_ = propose(event, kinds, query.therapist_id, athlete_id, query.limit, site_ids)
         answer = render(found_)
         cache.put(key, version, answer, at, fresh_until(found_.found))
     return answer

@@ -30,7 +30,7 @@ from ..core.kinds import POST, PRE
 from ..core.proposals import window_load
 from ..db.models import Athlete, Booking, Event, Team, Therapist
 from ..db.queries import athletes, bookings, therapists, users
-from . import access, mail, season, unit_of_work
+from . import access, mail, season, sites, unit_of_work
 from .access import Caller
 from .bookings import BookingView, book, views_of
 from .common import found, now, policy, timing_of, windows_of
@@ -78,12 +78,15 @@ def plan(event: Event, schedules: Sequence[TherapistSchedule] | None = None
     start = timing_of(event).start_instant
     pre = core_plan.candidates(PRE, windows.pre, start, states, not_before)
     post = core_plan.candidates(POST, windows.post, start, states, not_before)
-    members = athletes.member_ids(event.team_id)
+    homes = athletes.member_homes(event.team_id)
+    members = list(homes)
     booked, excluded = bookings.booked_athletes(event.id), excluded_by_screening(members)
     seasons = season.seasons_near(members, spans)
+    where = sites.where_of_members(event, members, homes)
     planned = [core_plan.PlanAthlete(
         athlete_id, tuple(season.athlete_unavailable(event, seasons[athlete_id])),
-        ALREADY_BOOKED if athlete_id in booked else excluded.get(athlete_id))
+        ALREADY_BOOKED if athlete_id in booked else excluded.get(athlete_id),
+        where[athlete_id])
         for athlete_id in members]
     loads = {state.schedule.therapist_id: window_load(state, windows.pre)
              + window_load(state, windows.post) for state in states}

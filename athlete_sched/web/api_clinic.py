@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import jsonify
 
-from ..services import access, clinic
+from ..services import access, clinic, sites
 from .api import bp, doc
 from .http import answer, current_caller, page, parse_body, parse_query, roles
 from .schemas import clinic as sc
@@ -33,6 +33,16 @@ def list_therapists():
 @doc(summary="One therapist", response=sc.TherapistOut)
 def get_therapist(therapist_id: int):
     return jsonify(sc.therapist_json(clinic.therapist(therapist_id)))
+
+
+@bp.patch("/therapists/<int:therapist_id>")
+@roles("admin")
+@doc(summary="Change a therapist (name, site)", body=sc.TherapistPatch,
+     response=sc.TherapistOut)
+def patch_therapist(therapist_id: int):
+    therapist = clinic.update_therapist_for(current_caller(), therapist_id,
+                                            parse_body(sc.TherapistPatch))
+    return answer(sc.therapist_json(therapist))
 
 
 @bp.put("/therapists/<int:therapist_id>/working-hours")
@@ -97,6 +107,47 @@ def list_athletes():
 @doc(summary="One athlete", response=sc.AthleteOut)
 def get_athlete(athlete_id: int):
     return jsonify(sc.athlete_json(access.athlete(current_caller(), athlete_id)))
+
+
+@bp.patch("/athletes/<int:athlete_id>")
+@roles("admin", "coach", "athlete")
+@doc(summary="Change an athlete (name, sport, zone, home site; home_site_id null clears it)",
+     body=sc.AthletePatch, response=sc.AthleteOut)
+def patch_athlete(athlete_id: int):
+    athlete = clinic.update_athlete_for(current_caller(), athlete_id,
+                                        parse_body(sc.AthletePatch))
+    return answer(sc.athlete_json(athlete))
+
+
+# --- sites ----------------------------------------------------------------------------------
+
+@bp.post("/sites")
+@roles("admin")
+@doc(summary="Add a site (the clinic's first takes in every therapist without one)",
+     body=sc.SiteIn, response=sc.SiteOut, status=201)
+def create_site():
+    site = sites.create_site_for(current_caller(), parse_body(sc.SiteIn))
+    return answer(sc.site_json(site), 201)
+
+
+@bp.get("/sites")
+@doc(summary="The clinic's sites, by name", response=page_of(sc.SiteOut))
+def list_sites():
+    return jsonify({"items": [sc.site_json(s) for s in sites.all_sites()], "next": None})
+
+
+@bp.get("/sites/<int:site_id>")
+@doc(summary="One site", response=sc.SiteOut)
+def get_site(site_id: int):
+    return jsonify(sc.site_json(sites.site(site_id, "site")))
+
+
+@bp.patch("/sites/<int:site_id>")
+@roles("admin")
+@doc(summary="Change a site (name, zone, address)", body=sc.SitePatch, response=sc.SiteOut)
+def patch_site(site_id: int):
+    site = sites.update_site(sites.site(site_id, "site"), parse_body(sc.SitePatch))
+    return answer(sc.site_json(site))
 
 
 @bp.post("/teams")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from functools import wraps
-from typing import Any, TypeVar
+from typing import Any, TypeVar, get_origin
 
 from flask import current_app, g, jsonify, request, url_for
 from pydantic import BaseModel, ValidationError
@@ -80,7 +80,15 @@ def json_bytes(value: Any) -> bytes:
 
 
 def parse_query(model: type[M]) -> M:
-    return _validated(model, request.args.to_dict())
+    """The query string as `model`: a list field takes every value of a repeated parameter
+    (`?site_id=1&site_id=2`), any other field the first."""
+    data: dict[str, Any] = request.args.to_dict()
+    for name, field in model.model_fields.items():
+        if get_origin(field.annotation) is list:
+            key = field.alias or name
+            if key in request.args:
+                data[key] = request.args.getlist(key)
+    return _validated(model, data)
 
 
 def _validated(model: type[M], data: dict) -> M:

@@ -73,6 +73,10 @@ def build_world(api, make_therapist, make_athlete, make_event) -> dict[str, int]
     the screening (one consideration flagged)."""
     therapist = make_therapist(buffer_minutes=10)
     other_therapist = make_therapist()
+    # The clinic's first site: both therapists are put there (no athlete has a home site,
+    # so every slot may be at every site, as before sites existed).
+    site = created(api.post("/api/v1/sites", {"name": "Berlin", "timezone": "Europe/Berlin",
+                                              "address": "Seestr. 1, 13353 Berlin"}))
     athlete, other_athlete = make_athlete(), make_athlete()
     event, other_event = make_event(athlete["id"]), make_event(other_athlete["id"])
     team = created(api.post("/api/v1/teams", {"name": "Trail Club"}))
@@ -92,7 +96,8 @@ def build_world(api, make_therapist, make_athlete, make_event) -> dict[str, int]
     screening = api.put(f"/api/v1/athletes/{athlete['id']}/screening",
                         {"answers": {"blood_thinners": True}, "note": ""})
     assert screening.status_code == 200, screening.get_data(as_text=True)
-    return {"therapist": therapist["id"], "other_therapist": other_therapist["id"],
+    return {"site": site["id"], "therapist": therapist["id"],
+            "other_therapist": other_therapist["id"],
             "athlete": athlete["id"], "other_athlete": other_athlete["id"],
             "event": event["id"], "other_event": other_event["id"], "team": team["id"],
             "team_event": team_event["id"], "time_off": time_off["id"],

@@ -15,7 +15,8 @@ def test_propose_book_reschedule_cancel(api, make_therapist, make_athlete, make_
     best = proposals["pre"][0]
     # 72 h before an 08:00 Berlin start is 08:00 local three days earlier.
     assert best == {"therapist_id": therapist["id"], "start": "2027-05-12T06:00:00Z",
-                    "end": "2027-05-12T06:45:00Z", "kind": "pre"}
+                    "end": "2027-05-12T06:45:00Z", "kind": "pre",
+                    "site_id": None}
 
     created = api.post("/api/v1/bookings", {"event_id": event["id"], "kind": "pre",
                                             "therapist_id": therapist["id"],

@@ -19,7 +19,7 @@ from .helpers import INSTANT, assert_error, book, created
 BERLIN = ZoneInfo("Europe/Berlin")
 T = "/api/v1/therapists"
 BOOKING_KEYS = ["id", "event_id", "athlete_id", "therapist_id", "kind", "start", "end",
-                "status", "uid", "sequence", "invite_url", "screening"]
+                "status", "uid", "sequence", "invite_url", "screening", "site_id"]
 
 
 def ok(response, status: int = 200) -> Any:
@@ -56,7 +56,8 @@ def test_therapist_defaults(api):
                                 "timezone": "Europe/Berlin"}))
     assert body == {"id": body["id"], "name": "Ana Ruiz", "email": "ana@clinic.test",
                     "timezone": "Europe/Berlin", "session_minutes": 45, "buffer_minutes": 0,
-                    "slot_step_minutes": 15, "working_hours": []}
+                    "slot_step_minutes": 15, "working_hours": [],
+                    "site_id": None}  # no site: the clinic has none
     assert ok(api.get(f"{T}/{body['id']}")) == body
 
 
@@ -68,7 +69,7 @@ def test_therapist_as_in_the_contract(api):
             "working_hours": hours}
     body = created(api.post(T, sent))
     assert isinstance(body["id"], int)
-    assert body == {"id": body["id"], **sent}
+    assert body == {"id": body["id"], **sent, "site_id": None}
 
 
 def test_working_hours_put_replaces_them(api, make_therapist):
@@ -132,7 +133,7 @@ def test_athlete_create_and_get(api, sport):
     sent = {"name": "Mara Runner", "email": f"mara-{sport}@athletes.test", "sport": sport,
             "timezone": "America/Denver"}
     body = created(api.post("/api/v1/athletes", sent))
-    assert body == {"id": body["id"], **sent}
+    assert body == {"id": body["id"], **sent, "home_site_id": None}
     assert ok(api.get(f"/api/v1/athletes/{body['id']}")) == body
 
 
@@ -205,7 +206,8 @@ def test_event_windows(api, make_athlete, dates, shown, windows):
         "sport": "running", "timezone": sent["timezone"], "start": start, "end": end,
         "all_day": all_day, "finish_known": finish_known, "priority": "A",
         "windows": {"pre": {"start": pre_start, "end": pre_end},
-                    "post": {"start": post_start, "end": post_end}}}
+                    "post": {"start": post_start, "end": post_end}},
+        "venue_site_id": None, "travel": None}
     assert ok(api.get(f"/api/v1/events/{body['id']}")) == body
 
 
@@ -294,7 +296,7 @@ def test_proposals_shape_and_rules(api, make_therapist, make_athlete, make_event
     for kind in ("pre", "post"):
         window = body["windows"][kind]
         for slot in body[kind]:
-            assert list(slot) == ["therapist_id", "start", "end", "kind"]
+            assert list(slot) == ["therapist_id", "start", "end", "kind", "site_id"]
             assert (slot["therapist_id"], slot["kind"]) == (therapist["id"], kind)
             start, end = instant(slot["start"]), instant(slot["end"])
             assert end - start == timedelta(minutes=50)
@@ -362,7 +364,7 @@ def test_booking_shape_and_naive_start_in_therapists_zone(api, make_therapist, m
                     "start": "2027-05-12T12:00:00Z", "end": "2027-05-12T12:45:00Z",
                     "status": "confirmed", "uid": body["uid"], "sequence": 0,
                     "invite_url": f"/api/v1/bookings/{body['id']}/invite.ics",
-                    "screening": None}
+                    "screening": None, "site_id": None}
     assert isinstance(body["uid"], str) and len(body["uid"]) >= 16
     assert ok(api.get(f"/api/v1/bookings/{body['id']}")) == body
 

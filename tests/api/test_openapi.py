@@ -22,7 +22,7 @@ METHODS = {"get", "put", "post", "patch", "delete"}
 # path parameter -> the world's row it names
 PARAMS = {"therapist_id": "therapist", "time_off_id": "time_off", "athlete_id": "athlete",
           "team_id": "team", "event_id": "event", "booking_id": "booking",
-          "date": "working_day"}
+          "date": "working_day", "site_id": "site"}
 
 
 @pytest.fixture

@@ -11,6 +11,7 @@ event hooks: what a write sets off (locks, mail) is called by the service that w
 - calendars.py: busy intervals and calendars, feeds, the mail outbox, the data version;
 - working_days.py: one-day changes of a therapist's working hours.
 - settings.py: the clinic's settings (one row).
+- sites.py: the clinic's sites.
 """
 
 from .bookings import Booking, Event
@@ -40,12 +41,13 @@ from .people import (
     WorkingPeriodRow,
 )
 from .settings import ClinicSettings
+from .sites import Site
 from .working_days import WorkingDay, WorkingDayPeriod
 
 __all__ = [
     "CALENDAR_KINDS", "LINK_PURPOSES", "MAIL_METHODS", "ONCE_KINDS_WHERE", "PRIORITIES", "ROLES",
     "SCREENING_DECISIONS", "SPORTS", "STATUSES", "ApiToken", "Athlete", "Booking", "BusyCalendar",
     "BusyInterval", "CalendarFeed", "ClinicSettings", "DataVersion", "Event", "MailMessage",
-    "Screening", "SignInLink", "Team", "TeamMember", "Therapist", "TherapistPeriod", "TimeOff",
-    "User", "WorkingDay", "WorkingDayPeriod", "WorkingPeriodRow",
+    "Screening", "SignInLink", "Site", "Team", "TeamMember", "Therapist", "TherapistPeriod",
+    "TimeOff", "User", "WorkingDay", "WorkingDayPeriod", "WorkingPeriodRow",
 ]

@@ -13,14 +13,16 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    select,
     text,
 )
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, column_property, mapped_column
 
 from ...core.kinds import SESSION_KINDS
 from ...extensions import db
 from ..types import UTCDateTime
 from .common import ONCE_KINDS_WHERE, PRIORITIES, SPORTS, STATUSES, in_, stamp
+from .people import Athlete
 
 
 class Event(db.Model):
@@ -54,6 +56,16 @@ class Event(db.Model):
     # known, else local 00:00 after the last day. Stored so that SQL can tell whether the
     # athlete is racing at a given time (db/guard.py); services.events keeps it current.
     occupied_end: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Where the athlete is around it (core/sites.py): a site near the venue, and the span
+    # they are away from home, [travel_depart, travel_return) (both or neither).
+    venue_site_id: Mapped[int | None] = mapped_column(ForeignKey("site.id"), default=None)
+    travel_depart: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    travel_return: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    # The home site of a personal event's athlete, read with the event (a correlated
+    # primary-key read in the same statement: proposals need it on every request).
+    athlete_home_site_id: Mapped[int | None] = column_property(
+        select(Athlete.home_site_id).where(Athlete.id == athlete_id).correlate_except(Athlete)
+        .scalar_subquery())
 
 
 class Booking(db.Model):
@@ -100,3 +112,5 @@ class Booking(db.Model):
     # events.py); cleared by a reschedule, a cancel, or the race moving back. NULL: none.
     flag: Mapped[str | None] = mapped_column(String(16), default=None)
     flagged_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    # The site of the working period it lies in (NULL: a therapist without a site).
+    site_id: Mapped[int | None] = mapped_column(ForeignKey("site.id"), default=None)

@@ -86,6 +86,9 @@ class Therapist(db.Model):
     session_minutes: Mapped[int] = mapped_column(Integer, default=45)
     buffer_minutes: Mapped[int] = mapped_column(Integer, default=0)
     slot_step_minutes: Mapped[int] = mapped_column(Integer, default=15)
+    # Where the therapist works (NULL only in a clinic without sites; migration 0014).
+    site_id: Mapped[int | None] = mapped_column(ForeignKey("site.id"), index=True,
+                                                default=None)
 
     working_hours: Mapped[list[WorkingPeriodRow]] = relationship(
         back_populates="therapist", cascade="all, delete-orphan",
@@ -109,6 +112,8 @@ class WorkingPeriodRow(db.Model):
     day: Mapped[int] = mapped_column(Integer)  # 0 = Monday
     start_minute: Mapped[int] = mapped_column(Integer)
     end_minute: Mapped[int] = mapped_column(Integer)
+    site_id: Mapped[int | None] = mapped_column(ForeignKey("site.id"), default=None)  # NULL:
+    # the therapist's own site
 
     therapist: Mapped[Therapist] = relationship(back_populates="working_hours")
 
@@ -143,6 +148,7 @@ class Athlete(db.Model):
     email: Mapped[str] = mapped_column(String(254), unique=True)
     sport: Mapped[str] = mapped_column(String(16))
     timezone: Mapped[str] = mapped_column(String(64))
+    home_site_id: Mapped[int | None] = mapped_column(ForeignKey("site.id"), default=None)
 
 
 class Team(db.Model):

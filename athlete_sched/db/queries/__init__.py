@@ -14,6 +14,7 @@ touches the SQLAlchemy session. Functions add and flush, never commit.
 - `screening`: the athletes' screening answers and decisions;
 - `outbox`: invitation emails waiting to be sent;
 - `settings`: the clinic's settings (one row);
+- `sites`: the clinic's sites and the athletes' home sites;
 - `spans`: the bounds that keep the window reads short (shared by the tuned reads).
 
 The tuned reads (therapists.schedules / blocked_and_booked_in, bookings.athletes_sessions_in,

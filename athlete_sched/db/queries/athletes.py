@@ -45,6 +45,14 @@ def member_ids(team_id: int) -> list[int]:
                                    .order_by(TeamMember.athlete_id)))
 
 
+def member_homes(team_id: int) -> dict[int, int | None]:
+    """The team's athletes, by id, each with their home site (None: not set)."""
+    return dict(db.session.execute(
+        select(TeamMember.athlete_id, Athlete.home_site_id)
+        .join(Athlete, Athlete.id == TeamMember.athlete_id)
+        .where(TeamMember.team_id == team_id).order_by(TeamMember.athlete_id)).all())
+
+
 def members(team_id: int) -> list[Athlete]:
     """The team's athletes, by id."""
     return list(db.session.scalars(

@@ -88,8 +88,9 @@ def _clock(minutes: int) -> time:
 
 
 @lru_cache(maxsize=4096)
-def _period(day: int, start_minute: int, end_minute: int) -> WorkingPeriod:
-    return WorkingPeriod(day, _clock(start_minute), _clock(end_minute))
+def _period(day: int, start_minute: int, end_minute: int, site_id: int | None = None
+            ) -> WorkingPeriod:
+    return WorkingPeriod(day, _clock(start_minute), _clock(end_minute), site_id)
 
 
 def _order(period: WorkingPeriod) -> tuple:
@@ -98,23 +99,24 @@ def _order(period: WorkingPeriod) -> tuple:
 
 @lru_cache(maxsize=4096)
 def _schedule(therapist_id: int, zone: str, session_minutes: int, buffer_minutes: int,
-              slot_step_minutes: int, hours: tuple[WorkingPeriod, ...],
+              slot_step_minutes: int, site_id: int | None, hours: tuple[WorkingPeriod, ...],
               days: tuple[WorkingDay, ...] = ()) -> TherapistSchedule:
     """Memoized on the values (a schedule is an immutable value): a proposals request needs
     every therapist's, and the schedule keeps its weekday table worked out."""
     return TherapistSchedule(therapist_id=therapist_id, tz=load_zone(zone),
                              working_hours=hours, session_minutes=session_minutes,
                              buffer_minutes=buffer_minutes, slot_step_minutes=slot_step_minutes,
-                             working_days=days)
+                             working_days=days, site_id=site_id)
 
 
 def schedule_of(therapist: Therapist) -> TherapistSchedule:
     """The core's schedule of a therapist row (its periods in the order `schedules` lists
     them: day, start, end)."""
-    hours = tuple(sorted((_period(p.day, p.start_minute, p.end_minute)
+    hours = tuple(sorted((_period(p.day, p.start_minute, p.end_minute, p.site_id)
                           for p in therapist.working_hours), key=_order))
     return _schedule(therapist.id, therapist.timezone, therapist.session_minutes,
-                     therapist.buffer_minutes, therapist.slot_step_minutes, hours)
+                     therapist.buffer_minutes, therapist.slot_step_minutes, therapist.site_id,
+                     hours)
 
 
 def schedule_near(therapist: Therapist, spans: Sequence[Interval]) -> TherapistSchedule:
@@ -124,12 +126,14 @@ def schedule_near(therapist: Therapist, spans: Sequence[Interval]) -> TherapistS
     return replace(schedule_of(therapist), working_days=days) if days else schedule_of(therapist)
 
 
-# A therapist's weekly hours travel as one text, "day:start:end" per period joined by ","
-# (aggregated by the database: one row per therapist instead of one per period), and are
-# parsed once per distinct text (_hours_of).
+# A therapist's weekly hours travel as one text, "day:start:end" per period (with ":site"
+# for a period at a site of its own) joined by "," (aggregated by the database: one row
+# per therapist instead of one per period), and are parsed once per distinct text
+# (_hours_of).
 _HOURS_TEXT = func.aggregate_strings(
     cast(WorkingPeriodRow.day, String) + ":" + cast(WorkingPeriodRow.start_minute, String)
-    + ":" + cast(WorkingPeriodRow.end_minute, String), ",")
+    + ":" + cast(WorkingPeriodRow.end_minute, String)
+    + func.coalesce(":" + cast(WorkingPeriodRow.site_id, String), ""), ",")
 
 
 @cache
@@ -138,7 +142,8 @@ def _schedules_statement(one: bool, days: bool) -> Select:
     of their one-day changes between :days_from and :days_to (working_days.days_text), one
     row per therapist, by id."""
     columns = [Therapist.id, Therapist.timezone, Therapist.session_minutes,
-               Therapist.buffer_minutes, Therapist.slot_step_minutes, _HOURS_TEXT]
+               Therapist.buffer_minutes, Therapist.slot_step_minutes, Therapist.site_id,
+               _HOURS_TEXT]
     if days:
         columns.append(working_days.days_text(Therapist.id))
     query = select(*columns).outerjoin(
@@ -171,8 +176,8 @@ def schedules(therapist_id: int | None = None,
     rows = db.session.connection().execute(
         _schedules_statement(therapist_id is not None, bool(near)), params).all()
     if not near:
-        return [_schedule(*row[:5], _hours_of(row[5])) for row in rows]
-    return [_schedule(*row[:5], _hours_of(row[5]), working_days.days_of(row[6]))
+        return [_schedule(*row[:6], _hours_of(row[6])) for row in rows]
+    return [_schedule(*row[:6], _hours_of(row[6]), working_days.days_of(row[7]))
             for row in rows]
 
 

@@ -35,6 +35,8 @@ class WorkingPeriodIn(In):
     day: Day
     start: ClockIn
     end: ClockIn
+    site_id: Id | None = Field(default=None, description=(
+        "the site of this period when it is not the therapist's own"))
 
     @model_validator(mode="after")
     def _ordered(self) -> WorkingPeriodIn:
@@ -67,6 +69,14 @@ class TherapistIn(In):
     buffer_minutes: Annotated[int, Field(ge=0, le=240)] = 0
     slot_step_minutes: Annotated[int, Field(ge=1, le=240)] = 15
     working_hours: WorkingHoursIn = []
+    site_id: Id | None = Field(default=None, description=(
+        "where the therapist works: optional while the clinic has at most one site (then "
+        "that one), required once it has several"))
+
+
+class TherapistPatch(In):
+    name: Name | None = None
+    site_id: Id | None = Field(default=None, description="move the therapist to this site")
 
 
 class WorkingHoursBody(In):
@@ -98,6 +108,30 @@ class AthleteIn(In):
     timezone: TimeZoneName
     team_id: Id | None = Field(default=None, description="add the new athlete to this team "
                                "(a coach must name one of their own teams)")
+    home_site_id: Id | None = Field(default=None, description=(
+        "the site near the athlete's home: sessions before departure and after return are "
+        "there"))
+
+
+class AthletePatch(In):
+    """Change an athlete: any of these; `home_site_id: null` clears the home site."""
+
+    name: Name | None = None
+    sport: Sport | None = None
+    timezone: TimeZoneName | None = None
+    home_site_id: Id | None = None
+
+
+class SiteIn(In):
+    name: Name
+    timezone: TimeZoneName
+    address: Annotated[str, Field(max_length=500)] = ""
+
+
+class SitePatch(In):
+    name: Name | None = None
+    timezone: TimeZoneName | None = None
+    address: Annotated[str, Field(max_length=500)] | None = None
 
 
 class TeamIn(In):
@@ -127,6 +161,15 @@ class WorkingPeriodOut(Out):
     day: Day
     start: str
     end: str
+    site_id: int | None = Field(None, description="present when the period is at a site "
+                                "other than the therapist's")
+
+
+class SiteOut(Out):
+    id: int
+    name: str
+    timezone: str
+    address: str
 
 
 class TherapistOut(Out):
@@ -138,6 +181,7 @@ class TherapistOut(Out):
     buffer_minutes: int
     slot_step_minutes: int
     working_hours: list[WorkingPeriodOut]
+    site_id: int | None
 
 
 class TimeOffOut(Out):
@@ -154,6 +198,7 @@ class AthleteOut(Out):
     email: str
     sport: Sport
     timezone: str
+    home_site_id: int | None = None
 
 
 class TeamOut(Out):
@@ -169,11 +214,18 @@ class TeamOut(Out):
 def therapist_json(therapist: Any) -> dict[str, Any]:
     periods = [{"day": DAYS[p.day], "start": f"{p.start_minute // 60:02d}:"
                 f"{p.start_minute % 60:02d}", "end": f"{p.end_minute // 60:02d}:"
-                f"{p.end_minute % 60:02d}"} for p in therapist.working_hours]
+                f"{p.end_minute % 60:02d}", **({} if p.site_id is None else
+                                               {"site_id": p.site_id})}
+               for p in therapist.working_hours]
     fields = ("id", "name", "email", "timezone", "session_minutes", "buffer_minutes",
-              "slot_step_minutes")
-    return dump(TherapistOut, {**{f: getattr(therapist, f) for f in fields},
+              "slot_step_minutes", "site_id")
+    body = dump(TherapistOut, {**{f: getattr(therapist, f) for f in fields},
                                "working_hours": periods})
+    return {**body, "working_hours": periods}  # a period's site_id only where it has one
+
+
+def site_json(site: Any) -> dict[str, Any]:
+    return dump(SiteOut, site)
 
 
 def athlete_json(athlete: Any) -> dict[str, Any]:

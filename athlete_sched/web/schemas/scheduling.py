@@ -25,6 +25,14 @@ from .base import (
 )
 
 
+class TravelIn(In):
+    """The athlete is away from home from `depart` until `return` (date-times; naive: the
+    event's zone)."""
+
+    depart: DateTimeIn
+    return_: DateTimeIn = Field(alias="return")
+
+
 class EventIn(In):
     athlete_id: Id | None = None
     team_id: Id | None = None
@@ -34,6 +42,10 @@ class EventIn(In):
     start: DateOrDateTimeIn
     end: DateOrDateTimeIn | None = None
     priority: Literal["A", "B", "C"] = "A"
+    venue_site_id: Id | None = Field(None, description=(
+        "a site near the venue (a race-weekend tent): sessions while the athlete is away "
+        "are there"))
+    travel: TravelIn | None = None
 
     @model_validator(mode="after")
     def _one_owner(self) -> EventIn:
@@ -58,6 +70,8 @@ class EventPatch(In):
     start: DateOrDateTimeIn = Field(None, json_schema_extra=_omittable)
     end: DateOrDateTimeIn | None = None
     priority: Literal["A", "B", "C"] = Field(None, json_schema_extra=_omittable)
+    venue_site_id: Id | None = Field(None, description="null removes the venue site")
+    travel: TravelIn | None = Field(None, description="null removes the travel")
     move_bookings: bool = False
 
 
@@ -88,6 +102,10 @@ class ProposalQuery(BaseModel):
     therapist_id: Id | None = None
     athlete_id: Id | None = None
     limit: Annotated[int, Field(ge=1, le=1000)] = 20
+    site_id: Annotated[list[Id], Field(max_length=50)] = Field(
+        default_factory=list, description=(
+            "repeatable: only slots at these sites (default: the athlete's home site and "
+            "the event's venue site where set, else every site)"))
 
 
 class BookingQuery(BaseModel):
@@ -115,6 +133,11 @@ class WindowsOut(Out):
     post: IntervalOut
 
 
+class TravelOut(Out):
+    depart: Instant
+    return_: Instant = Field(alias="return")
+
+
 class EventOut(Out):
     id: int
     athlete_id: int | None
@@ -128,6 +151,8 @@ class EventOut(Out):
     finish_known: bool
     priority: Literal["A", "B", "C"]
     windows: WindowsOut
+    venue_site_id: int | None = None
+    travel: TravelOut | None = None
 
 
 class SlotOut(Out):
@@ -135,9 +160,15 @@ class SlotOut(Out):
     start: Instant
     end: Instant
     kind: Kind
+    site_id: int | None = Field(description="the site of the working period it lies in")
     shared_with_event_id: int | None = Field(
         None, description="present when the slot also serves another event of the "
         "athlete's season: this post is that event's pre, or this pre is its post")
+
+
+class ReasonOut(Out):
+    code: Literal["past", "travel", "site", "no-therapist", "full"]
+    message: str
 
 
 class ProposalsOut(Out):
@@ -145,6 +176,8 @@ class ProposalsOut(Out):
     windows: WindowsOut
     pre: list[SlotOut]
     post: list[SlotOut]
+    reasons: dict[Literal["pre", "post"], ReasonOut] = Field(
+        default_factory=dict, description="why a kind asked for has no slot")
 
 
 class BookingOut(Out):
@@ -159,6 +192,7 @@ class BookingOut(Out):
     uid: str
     sequence: int
     invite_url: str
+    site_id: int | None = Field(None, description="where the session is")
     shared_with_event_id: int | None = Field(
         None, description="present when the session also serves another event")
     screening: BookingScreeningOut | None = Field(None, description="the athlete's screening "
@@ -205,12 +239,15 @@ def event_json(view: Any) -> dict[str, Any]:
         "start": _date_or_instant(timing.start), "end": _date_or_instant(timing.end),
         "all_day": event.start_is_date, "finish_known": timing.finish is not None,
         "priority": event.priority, "windows": windows_json(view.windows),
+        "venue_site_id": event.venue_site_id,
+        "travel": None if event.travel_depart is None else {
+            "depart": utc(event.travel_depart), "return": utc(event.travel_return)},
     }
 
 
 def slot_json(slot: Any) -> dict[str, Any]:
     return {"therapist_id": slot.therapist_id, "start": utc(slot.start),
-            "end": utc(slot.end), "kind": slot.kind}
+            "end": utc(slot.end), "kind": slot.kind, "site_id": slot.site_id}
 
 
 def proposals_json(proposals: Any) -> dict[str, Any]:
@@ -223,7 +260,10 @@ def proposals_json(proposals: Any) -> dict[str, Any]:
 
     return {"event_id": proposals.event_id, "windows": windows_json(proposals.windows),
             "pre": [one(x) for x in proposals.found["pre"]],
-            "post": [one(x) for x in proposals.found["post"]]}
+            "post": [one(x) for x in proposals.found["post"]],
+            **({"reasons": {kind: {"code": r.code, "message": r.message}
+                            for kind, r in proposals.reasons.items()}}
+               if proposals.reasons else {})}
 
 
 def booking_json(view: Any) -> dict[str, Any]:
@@ -235,7 +275,7 @@ def booking_json(view: Any) -> dict[str, Any]:
         "start": utc(booking.start), "end": utc(booking.end), "status": booking.status,
         "uid": booking.uid, "sequence": booking.sequence,
         "invite_url": f"/api/v1/bookings/{booking.id}/invite.ics",
-        "screening": view.screening,
+        "screening": view.screening, "site_id": booking.site_id,
         **({"shared_with_event_id": booking.shared_event_id}
            if booking.shared_event_id is not None else {}),
         **({"flag": booking.flag} if booking.flag is not None else {}),

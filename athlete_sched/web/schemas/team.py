@@ -48,7 +48,8 @@ class AssignmentOut(Out):
 
 class UnplacedOut(Out):
     athlete_id: int
-    reason: Literal["no-capacity", "own-conflict", "screening", "already-booked"] | str
+    reason: Literal["no-capacity", "own-conflict", "screening", "already-booked", "site",
+                     "travel"] | str
 
 
 class PlanOut(Out):
@@ -59,7 +60,9 @@ class PlanOut(Out):
     unplaced_reasons: list[UnplacedOut] = Field(
         description="why each unplaced athlete is out: no-capacity (not enough free "
         "therapist time for everyone), own-conflict (the athlete's own commitments), "
-        "screening (a therapist's decision), already-booked (has a session of this event)")
+        "screening (a therapist's decision), already-booked (has a session of this event), "
+        "site (no slot at a site where the athlete is), travel (the travel span leaves no "
+        "time at a site where the athlete is)")
 
 
 class BookTeamOut(Out):

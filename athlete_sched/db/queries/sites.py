@@ -1,0 +1,55 @@
+"""Sites: their rows, and the home sites of athletes (for the site rule, core/sites.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from sqlalchemy import func, select, update
+
+from ...extensions import db
+from ..models import Athlete, Site, Therapist
+
+
+def all_sites() -> list[Site]:
+    """Every site, by name (a clinic has a handful)."""
+    return list(db.session.scalars(select(Site).order_by(Site.name, Site.id)))
+
+
+def by_id(site_id: int) -> Site | None:
+    return db.session.get(Site, site_id)
+
+
+def by_name(name: str) -> Site | None:
+    return db.session.scalar(select(Site).where(Site.name == name))
+
+
+def count() -> int:
+    return db.session.scalar(select(func.count()).select_from(Site)) or 0
+
+
+def only_site_id() -> int | None:
+    """The id of the clinic's one site, or None when it has none or several."""
+    ids = list(db.session.scalars(select(Site.id).limit(2)))
+    return ids[0] if len(ids) == 1 else None
+
+
+def existing(ids: Iterable[int]) -> set[int]:
+    wanted = sorted(set(ids))
+    if not wanted:
+        return set()
+    return set(db.session.scalars(select(Site.id).where(Site.id.in_(wanted))))
+
+
+def home_sites(athlete_ids: Iterable[int]) -> dict[int, int | None]:
+    """Each athlete's home site (None: not set), in one query."""
+    wanted = sorted(set(athlete_ids))
+    if not wanted:
+        return {}
+    return dict(db.session.execute(select(Athlete.id, Athlete.home_site_id)
+                                   .where(Athlete.id.in_(wanted))).all())
+
+
+def place_siteless_therapists(site_id: int) -> None:
+    """Put every therapist without a site at `site_id` (the clinic's first site)."""
+    db.session.execute(update(Therapist).where(Therapist.site_id.is_(None))
+                       .values(site_id=site_id))

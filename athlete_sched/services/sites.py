@@ -1,0 +1,138 @@
+"""Sites and where an athlete can be (core/sites.py has the rule): the clinic's sites, the
+site ids a request names, and the places of an athlete around an event, which every path
+that proposes or books a session reads (services/proposals.py, bookings.py, team.py).
+
+A therapist is at a site: optional while the clinic has at most one (a clinic's first
+site takes in every therapist without one), required once it has several.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from ..core.errors import Forbidden, InvalidValue, NotFound
+from ..core.sites import Places, Travel, places
+from ..core.zones import load_zone
+from ..db.models import Event, Site
+from ..db.queries import rows
+from ..db.queries import sites as queries
+from .access import Caller
+
+
+class SiteNameTaken(InvalidValue):
+    code = "site-name-taken"
+
+    def __init__(self, name: str) -> None:
+        super().__init__(f"a site named {name!r} exists already", field="name", name=name)
+
+
+class SiteRequired(InvalidValue):
+    code = "site-required"
+
+    def __init__(self) -> None:
+        super().__init__("the clinic has several sites: say at which one the therapist works "
+                         "(site_id)", field="site_id")
+
+
+def create_site(data: Any) -> Site:
+    """A new site; the clinic's first takes in every therapist without a site."""
+    load_zone(data.timezone)
+    if queries.by_name(data.name) is not None:
+        raise SiteNameTaken(data.name)
+    first = queries.count() == 0
+    site = rows.add(Site(name=data.name, timezone=data.timezone, address=data.address or ""))
+    if first:
+        queries.place_siteless_therapists(site.id)
+    return site
+
+
+def create_site_for(caller: Caller, data: Any) -> Site:
+    if caller.role != "admin":
+        raise Forbidden("only an admin adds sites")
+    return create_site(data)
+
+
+def update_site(site: Site, data: Any) -> Site:
+    """Rename a site, or change its zone or address."""
+    if data.name is not None and data.name != site.name:
+        if queries.by_name(data.name) is not None:
+            raise SiteNameTaken(data.name)
+        site.name = data.name
+    if data.timezone is not None:
+        load_zone(data.timezone)
+        site.timezone = data.timezone
+    if data.address is not None:
+        site.address = data.address
+    rows.flush()
+    return site
+
+
+def all_sites() -> list[Site]:
+    return queries.all_sites()
+
+
+def site(site_id: int, field: str = "site_id") -> Site:
+    found = queries.by_id(site_id)
+    if found is None:
+        raise NotFound("site", site_id, field=field)
+    return found
+
+
+def checked(site_id: int | None, field: str = "site_id") -> int | None:
+    """`site_id` if it names a site (None stays None); NotFound otherwise."""
+    if site_id is not None:
+        site(site_id, field)
+    return site_id
+
+
+def checked_all(site_ids: Iterable[int], field: str = "site_id") -> tuple[int, ...]:
+    """The site ids asked for, each once, in order; NotFound for one that is not a site."""
+    wanted = tuple(dict.fromkeys(site_ids))
+    missing = sorted(set(wanted) - queries.existing(wanted))
+    if missing:
+        raise NotFound("site", missing[0], field=field)
+    return wanted
+
+
+def therapist_site(site_id: int | None) -> int | None:
+    """The site of a new therapist: the one given, else the clinic's only site, else none
+    while it has no site; required once it has several (SiteRequired)."""
+    if site_id is not None:
+        return checked(site_id)
+    only = queries.only_site_id()
+    if only is None and queries.count() > 1:
+        raise SiteRequired()
+    return only
+
+
+def travel_of(event: Event) -> Travel | None:
+    if event.travel_depart is None or event.travel_return is None:
+        return None
+    return Travel(event.travel_depart, event.travel_return)
+
+
+def where(event: Event | None, athlete_id: int | None, asked: Sequence[int] = (),
+          home: int | None = None) -> Places:
+    """Where and when the athlete can have a session for `event` (None: a tune-up, at
+    home); for a team event, the member `athlete_id` with their own home (`home`, when the
+    caller read it already)."""
+    if home is None and athlete_id is not None:
+        home = (event.athlete_home_site_id  # read with the event
+                if event is not None and event.athlete_id == athlete_id
+                else queries.home_sites([athlete_id]).get(athlete_id))
+    if event is None:
+        return places(home, None, None, asked)
+    return places(home, event.venue_site_id, travel_of(event), asked)
+
+
+def where_of_members(event: Event, athlete_ids: Sequence[int],
+                     homes: dict[int, int | None] | None = None) -> dict[int, Places]:
+    """`where` for every member of a team event (or the athlete of a personal one), their
+    homes read in one query unless given."""
+    if homes is None:
+        homes = ({event.athlete_id: event.athlete_home_site_id}
+                 if event.athlete_id is not None and set(athlete_ids) <= {event.athlete_id}
+                 else queries.home_sites(athlete_ids))
+    return {a: places(homes.get(a), event.venue_site_id, travel_of(event))
+            for a in athlete_ids}
