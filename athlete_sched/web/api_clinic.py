@@ -48,7 +48,9 @@ def patch_therapist(therapist_id: int):
 @bp.put("/therapists/<int:therapist_id>/working-hours")
 @doc(summary="Replace the weekly working hours (body: the list, or {working_hours: list})",
      body=sc.WorkingHoursBody, wrap="working_hours", query=sc.AffectedQuery,
-     response=sc.TherapistOut)
+     response=sc.TherapistOut, errors={409: "sessions-affected: confirmed sessions to come "
+                                            "would lie outside the new hours (error.affected "
+                                            "lists them; ?affected=keep or cancel)"})
 def put_working_hours(therapist_id: int):
     on_affected = parse_query(sc.AffectedQuery).affected
     data = parse_body(sc.WorkingHoursBody, wrap="working_hours")
@@ -59,7 +61,9 @@ def put_working_hours(therapist_id: int):
 
 @bp.post("/therapists/<int:therapist_id>/time-off")
 @doc(summary="Add time off (naive times are the therapist's local time)", body=sc.TimeOffIn,
-     query=sc.AffectedQuery, response=sc.TimeOffOut, status=201)
+     query=sc.AffectedQuery, response=sc.TimeOffOut, status=201,
+     errors={409: "sessions-affected: confirmed sessions to come lie inside it "
+                  "(error.affected lists them; ?affected=keep or cancel)"})
 def add_time_off(therapist_id: int):
     on_affected = parse_query(sc.AffectedQuery).affected
     data = parse_body(sc.TimeOffIn)

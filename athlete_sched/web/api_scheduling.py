@@ -47,9 +47,18 @@ def list_proposals(event_id: int):
 
 # --- bookings -----------------------------------------------------------------------------
 
+BOOKING_ERRORS = {
+    409: "conflict: slot-taken (the therapist, with buffer, is not free), athlete-busy, "
+         "already-booked, screening-not-cleared (the athlete's latest review is not "
+         "cleared), too-late / started (a change inside the cancellation notice, or after "
+         "the start)",
+    422: "invalid values: outside-window, outside-working-hours, too-soon, wrong-site (the "
+         "session's site is not where the athlete is then: home outside travel, the venue "
+         "inside it)"}
+
 @bp.post("/bookings")
 @doc(summary="Book a session (never double-booked)", body=ss.BookingIn,
-     response=ss.BookingOut, status=201)
+     response=ss.BookingOut, status=201, errors=BOOKING_ERRORS)
 def create_booking():
     booked = bookings.book_for(current_caller(), parse_body(ss.BookingIn))
     return answer(ss.booking_json(booked), 201)
@@ -72,7 +81,7 @@ def list_bookings():
 
 @bp.patch("/bookings/<int:booking_id>")
 @doc(summary="Reschedule: same uid, sequence + 1, the same checks as booking",
-     body=ss.BookingPatch, response=ss.BookingOut)
+     body=ss.BookingPatch, response=ss.BookingOut, errors=BOOKING_ERRORS)
 def patch_booking(booking_id: int):
     data = parse_body(ss.BookingPatch)
     moved = bookings.reschedule_for(current_caller(), booking_id, data.start, data.therapist_id)
@@ -81,6 +90,7 @@ def patch_booking(booking_id: int):
 
 @bp.post("/bookings/<int:booking_id>/cancel")
 @doc(summary="Cancel (idempotent): status cancelled, sequence + 1 the first time",
-     response=ss.BookingOut)
+     response=ss.BookingOut, errors={409: "too-late (an athlete or coach inside the clinic's "
+                                         "cancellation notice), started"})
 def cancel_booking(booking_id: int):
     return answer(ss.booking_json(bookings.cancel_for(current_caller(), booking_id)))

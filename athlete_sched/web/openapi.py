@@ -34,18 +34,22 @@ ERRORS = {"400": "malformed JSON or body", "401": "missing or unknown token",
 def doc(*, summary: str, body: type[BaseModel] | None = None,
         query: type[BaseModel] | None = None, response: type[BaseModel] | None = None,
         status: int = 200, content: str = "application/json", wrap: str | None = None,
-        public: bool = False, produces: str | None = None) -> Callable:
+        public: bool = False, produces: str | None = None,
+        errors: dict[int, str] | None = None) -> Callable:
     """Attach OpenAPI metadata to a view; the same `body`/`query` models parse the request.
 
     `wrap`: the body may also be the bare value of this field of `body` (see
     http.parse_body). `public`: no bearer token needed (the API's guard reads this flag).
     `produces`: the media type of a success answer that is not JSON (e.g. text/calendar).
+    `errors`: what an error status means for this route (its codes), in place of the
+    generic text.
     """
 
     def decorate(view: Callable) -> Callable:
         view.__dict__.setdefault("openapi", {}).update(
             summary=summary, body=body, query=query, response=response, status=status,
-            content=content, wrap=wrap, public=public, produces=produces)
+            content=content, wrap=wrap, public=public, produces=produces,
+            errors={str(code): text for code, text in (errors or {}).items()})
         return view
 
     return decorate
@@ -134,8 +138,9 @@ def _operation(meta: dict, params: list[tuple[str, dict[str, str]]], refs: dict,
     op["responses"] = {str(meta["status"]): ok}
     for code, text in ERRORS.items():
         if _may_answer(code, meta, params, method):
-            op["responses"][code] = {"description": text, "content": {"application/json": {
-                "schema": {"$ref": "#/components/schemas/Error"}}}}
+            described = meta.get("errors", {}).get(code, text)
+            op["responses"][code] = {"description": described, "content": {
+                "application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
     return op
 
 

@@ -251,3 +251,18 @@ def test_errors_match_the_error_schema(api, doc, client):
                      api.post("/api/v1/events", {}), api.delete("/api/v1/events/1")):
         assert response.status_code >= 400
         error.validate(response.get_json())
+
+
+def test_the_booking_routes_name_their_error_codes(doc):
+    """A client reads from the document which 409 and 422 codes a booking can meet (the
+    screening gate's, the notice's, the site rule's), not a generic "conflict"."""
+    book = doc["paths"]["/api/v1/bookings"]["post"]["responses"]
+    move = doc["paths"]["/api/v1/bookings/{booking_id}"]["patch"]["responses"]
+    for responses in (book, move):
+        for code in ("screening-not-cleared", "slot-taken", "too-late"):
+            assert code in responses["409"]["description"]
+        assert "wrong-site" in responses["422"]["description"]
+    team = doc["paths"]["/api/v1/events/{event_id}/book-team"]["post"]["responses"]
+    assert "screening-not-cleared" in team["409"]["description"]
+    hours = doc["paths"]["/api/v1/therapists/{therapist_id}/working-hours"]["put"]
+    assert "sessions-affected" in hours["responses"]["409"]["description"]
