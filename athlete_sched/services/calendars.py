@@ -29,7 +29,7 @@ from ..core.windows import event_span
 from ..db.models import Athlete, Booking, CalendarFeed, Event, Team, Therapist
 from ..db.queries import bookings, calendars, events, rows
 from ..db.version import data_version
-from . import access, unit_of_work
+from . import access, sites, unit_of_work
 from .access import Caller
 from .cache import cache_for
 from .common import clinic_name, found, now, stamp, timing_of
@@ -59,6 +59,16 @@ def clinic() -> ical.Clinic:
                        reminder=timedelta(minutes=config.get("INVITE_REMINDER_MINUTES", 120)))
 
 
+def _locations(default: str) -> dict[int | None, str]:
+    """Where a session is, by site id: the clinic's name, the site's name and address (a
+    clinic has a handful of sites: one read); None (no site): the clinic's location."""
+    name = clinic_name()
+    found_: dict[int | None, str] = {None: default}
+    for site in sites.all_sites():
+        found_[site.id] = ", ".join(p for p in (name, site.name, site.address) if p)
+    return found_
+
+
 def _invite_session(booking: Booking, location: str) -> ical.Session:
     athlete = rows.get(Athlete, booking.athlete_id)
     therapist = rows.get(Therapist, booking.therapist_id)
@@ -81,7 +91,8 @@ def invite_method(booking: Booking) -> str:
 def invite_ics(booking: Booking) -> bytes:
     """One VCALENDAR with the booking's VEVENT, METHOD as `invite_method`."""
     where = clinic()
-    return ical.invite(_invite_session(booking, where.location), where)
+    location = _locations(where.location).get(booking.site_id, where.location)
+    return ical.invite(_invite_session(booking, location), where)
 
 
 @dataclass(frozen=True)
@@ -111,7 +122,9 @@ def event_invites_for(caller: Caller, event_id: int, athlete_id: int | None) -> 
     if not found_:
         raise NoSessions(event.id)
     where = clinic()
-    body = ical.invites([_invite_session(b, where.location) for b in found_], where)
+    places = _locations(where.location)
+    body = ical.invites([_invite_session(b, places.get(b.site_id, where.location))
+                         for b in found_], where)
     return Invite(body, ical.REQUEST, f"event-{event.id}-sessions.ics")
 
 
@@ -225,8 +238,10 @@ def _sessions(found_: list[bookings.FeedRow],
               says: Callable[[bookings.FeedRow], str]) -> list[ical.Session]:
     """The feed's sessions: each booking with a neutral summary (`says` names who and what)."""
     location = clinic().location
+    places = _locations(location) if found_ else {}
     return [ical.Session(uid=r.uid, sequence=r.sequence, stamp=r.updated_at, start=r.start,
-                         end=r.end, cancelled=r.status == "cancelled", location=location,
+                         end=r.end, cancelled=r.status == "cancelled",
+                         location=places.get(r.site_id, location),
                          summary=f"{kinds.summary(r.kind, published=True)} · {says(r)}")
             for r in found_]
 

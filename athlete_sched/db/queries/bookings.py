@@ -150,6 +150,7 @@ class FeedRow(NamedTuple):
     athlete: str
     therapist: str
     event: str | None  # None: a tune-up
+    site_id: int | None = None
 
 
 def feed_rows(*, therapist_id: int | None = None, athlete_id: int | None = None,
@@ -164,7 +165,8 @@ def feed_rows(*, therapist_id: int | None = None, athlete_id: int | None = None,
         where = Booking.event_id.in_(select(Event.id).where(Event.team_id == team_id))
     return [FeedRow(*row) for row in db.session.execute(
         select(Booking.uid, Booking.sequence, Booking.updated_at, Booking.start, Booking.end,
-               Booking.status, Booking.kind, Athlete.name, Therapist.name, Event.name)
+               Booking.status, Booking.kind, Athlete.name, Therapist.name, Event.name,
+               Booking.site_id)
         .join(Athlete, Athlete.id == Booking.athlete_id)
         .join(Therapist, Therapist.id == Booking.therapist_id)
         .outerjoin(Event, Event.id == Booking.event_id)  # a tune-up has no event
