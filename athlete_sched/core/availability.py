@@ -103,20 +103,22 @@ class TherapistSchedule:
     @cached_property
     def by_site(self) -> dict[int | None, TherapistSchedule]:
         """The schedule split by site: each site the therapist works at -> the schedule of
-        the periods there (its `site_id` that site). Worked out once per schedule; a
-        therapist at one site (the usual case) is one entry, the schedule itself."""
+        the periods there (its `site_id` that site). A one-day change stands in for the
+        weekly periods of its date at every site: its periods at its own site (a
+        race-weekend tent), none elsewhere. Worked out once per schedule; a therapist at
+        one site (the usual case) is one entry, the schedule itself."""
+        own = self.site_id
         sites = {self.site_of(period) for period in self.working_hours}
-        if sites <= {self.site_id}:
-            return {self.site_id: self}
+        sites |= {own if day.site_id is None else day.site_id for day in self.working_days}
+        if sites <= {own}:
+            return {own: self}
         found = {}
         for site in sorted(sites, key=lambda s: (s is None, s or 0)):
             hours = tuple(p for p in self.working_hours if self.site_of(p) == site)
-            days = self.working_days if site == self.site_id else tuple(
-                WorkingDay(day.day) for day in self.working_days)  # closed away from home
+            days = tuple(day if (own if day.site_id is None else day.site_id) == site
+                         else WorkingDay(day.day) for day in self.working_days)
             found[site] = replace(self, working_hours=hours, working_days=days,
                                   site_id=site)
-        if self.site_id not in found and self.working_days:
-            found[self.site_id] = replace(self, working_hours=(), site_id=self.site_id)
         return found
 
 

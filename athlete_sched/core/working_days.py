@@ -45,6 +45,7 @@ class WorkingDay:
 
     day: date
     periods: Hours = ()
+    site_id: int | None = None  # where the periods are; None: the therapist's own site
 
     def __post_init__(self) -> None:
         for start, end in self.periods:
@@ -63,7 +64,8 @@ class WorkingDay:
         return not self.periods
 
 
-def working_day(day: date, closed: bool, periods: Iterable[tuple[time, time]]) -> WorkingDay:
+def working_day(day: date, closed: bool, periods: Iterable[tuple[time, time]],
+                site_id: int | None = None) -> WorkingDay:
     """The working day as a person states it: closed (no periods may be given), or open
     with at least one period."""
     found = tuple(periods)
@@ -72,7 +74,7 @@ def working_day(day: date, closed: bool, periods: Iterable[tuple[time, time]]) -
                            "mark the day closed", field="closed")
     if not closed and not found:
         raise NoPeriods(day)
-    return WorkingDay(day, found)
+    return WorkingDay(day, found, None if closed else site_id)
 
 
 @lru_cache(maxsize=4096)

@@ -10,7 +10,7 @@ athlete sent one plain message listing the best new slots of those windows). All
 the caller's unit of work: nothing is half done.
 
 "Outside the hours" is judged as bookings are: the weekly periods with the therapist's
-one-day changes of those dates (core.availability.working_intervals)."""
+one-day changes of those dates (core.checks.session_site)."""
 
 from __future__ import annotations
 
@@ -18,7 +18,8 @@ from collections.abc import Sequence
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from ..core.availability import WorkingPeriod, working_intervals
+from ..core.availability import TherapistSchedule, WorkingPeriod
+from ..core.checks import session_site
 from ..core.errors import Conflict, InvalidValue
 from ..core.intervals import Interval
 from ..core.kinds import WINDOW_KINDS
@@ -60,13 +61,16 @@ def checked_choice(choice: str | None) -> str | None:
 # --- detection ------------------------------------------------------------------------------
 
 def outside(tz: ZoneInfo, periods: Sequence[WorkingPeriod], sessions: Sequence[WeekRow],
-            days: tuple[Day, ...] = ()) -> list[WeekRow]:
+            days: tuple[Day, ...] = (), own_site: int | None = None) -> list[WeekRow]:
     """The sessions not wholly inside one working period (weekly `periods`, local to
-    `tz`, with the one-day changes `days` in place of the weekly hours on their dates)."""
+    `tz`, with the one-day changes `days` in place of the weekly hours on their dates), or
+    inside one at another site than the session's (the therapist is at `own_site` unless a
+    period or day names its own; a session without a site fits any)."""
+    schedule = TherapistSchedule(0, tz, tuple(periods), working_days=days, site_id=own_site)
+
     def inside(session: WeekRow) -> bool:
-        span = Interval(session.start, session.end)
-        return any(p.start <= span.start and span.end <= p.end
-                   for p in working_intervals(tz, periods, span, days))
+        fits, site = session_site(schedule, Interval(session.start, session.end))
+        return fits and (session.site_id is None or site == session.site_id)
 
     return [s for s in sessions if not inside(s)]
 
@@ -94,7 +98,7 @@ def for_hours(therapist: Therapist, periods: Sequence[WorkingPeriod]) -> list[We
     """Sessions to come outside the new weekly `periods` (one-day changes still apply)."""
     sessions = _to_come(therapist.id, now())
     return outside(load_zone(therapist.timezone), periods, sessions,
-                   _days_near(therapist, sessions))
+                   _days_near(therapist, sessions), therapist.site_id)
 
 
 def for_time_off(therapist: Therapist, start: datetime, end: datetime) -> list[WeekRow]:
@@ -102,17 +106,17 @@ def for_time_off(therapist: Therapist, start: datetime, end: datetime) -> list[W
     return _to_come(therapist.id, start, end)
 
 
-def for_day(therapist: Therapist, day: date, periods: Sequence[tuple[time, time]]
-            ) -> list[WeekRow]:
-    """Sessions to come touching the local `day` that its new periods (none: closed) no
-    longer hold."""
+def for_day(therapist: Therapist, day: date, periods: Sequence[tuple[time, time]],
+            site_id: int | None = None) -> list[WeekRow]:
+    """Sessions to come touching the local `day` that its new periods (none: closed; at
+    `site_id`, None: the therapist's own site) no longer hold."""
     tz = load_zone(therapist.timezone)
     first = datetime.combine(day, time(0), tz)
     last = datetime.combine(day + timedelta(days=1), time(0), tz)
     sessions = _to_come(therapist.id, first, last)
     others = tuple(d for d in _days_near(therapist, sessions) if d.day != day)
-    changed = tuple(sorted((*others, Day(day, tuple(periods))), key=lambda d: d.day))
-    return outside(tz, _weekly(therapist), sessions, changed)
+    changed = tuple(sorted((*others, Day(day, tuple(periods), site_id)), key=lambda d: d.day))
+    return outside(tz, _weekly(therapist), sessions, changed, therapist.site_id)
 
 
 # --- what happens to them -------------------------------------------------------------------

@@ -16,7 +16,7 @@ from ..core.zones import load_zone
 from ..db.models import Therapist, WorkingDay, WorkingDayPeriod
 from ..db.queries import rows
 from ..db.queries import working_days as days
-from . import access, affected
+from . import access, affected, sites
 from .access import Caller
 from .common import FIRST_YEAR, LAST_YEAR, now
 
@@ -50,20 +50,23 @@ def _checked_date(day: date) -> date:
 
 
 def set_day(therapist: Therapist, day: date, closed: bool,
-            periods: Sequence[tuple[int, int]], on_affected: str | None = None) -> WorkingDay:
+            periods: Sequence[tuple[int, int]], on_affected: str | None = None,
+            site_id: int | None = None) -> WorkingDay:
     """Give the local `day` its own periods ((start, end) minutes after local midnight), or
     close it; replaces an earlier change of that day. Refused as a whole (InvalidValue)
     when the day breaks a rule of core.working_days; confirmed sessions to come that day
     outside the new periods raise SessionsAffected unless `on_affected` is keep or cancel
-    (services/affected.py)."""
+    (services/affected.py). `site_id`: the day is at that site (a race-weekend tent; None:
+    the therapist's own)."""
     choice = affected.checked_choice(on_affected)
+    site_id = None if site_id == therapist.site_id else sites.checked(site_id)
     new = working_day(_checked_date(day), closed,
-                      [(_clock(start), _clock(end)) for start, end in periods])
-    stranded = affected.for_day(therapist, day, new.periods)
+                      [(_clock(start), _clock(end)) for start, end in periods], site_id)
+    stranded = affected.for_day(therapist, day, new.periods, new.site_id)
     row = days.on(therapist.id, day)
     if row is None:
         row = rows.add(WorkingDay(therapist_id=therapist.id, day=day, closed=closed))
-    row.closed = closed
+    row.closed, row.site_id = closed, new.site_id
     row.periods = [WorkingDayPeriod(start_minute=start, end_minute=end)
                    for start, end in sorted(periods)]
     rows.flush()
@@ -88,10 +91,11 @@ def list_for(caller: Caller, therapist_id: int, first: date | None, last: date |
 
 
 def set_for(caller: Caller, therapist_id: int, day: date, closed: bool,
-            periods: Sequence[tuple[int, int]], on_affected: str | None = None) -> WorkingDay:
+            periods: Sequence[tuple[int, int]], on_affected: str | None = None,
+            site_id: int | None = None) -> WorkingDay:
     """PUT /therapists/{id}/working-days/{date}."""
     return set_day(access.managed_therapist(caller, therapist_id), day, closed, periods,
-                   on_affected)
+                   on_affected, site_id)
 
 
 def remove_for(caller: Caller, therapist_id: int, day: date) -> None:

@@ -54,7 +54,7 @@ def put_working_day(therapist_id: int, date: str):
     on_affected = parse_query(AffectedQuery).affected
     data = parse_body(sc.WorkingDayIn)
     row = working_days.set_for(current_caller(), therapist_id, day, data.closed, data.minutes(),
-                               on_affected)
+                               on_affected, data.site_id)
     return answer(sc.working_day_json(row))
 
 

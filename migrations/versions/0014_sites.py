@@ -2,7 +2,8 @@
 
 - site: the clinic's sites (name unique, IANA zone, address).
 - therapist.site_id: where the therapist works; working_period.site_id: a weekly period
-  at another site (NULL: the therapist's). athlete.home_site_id; event.venue_site_id and
+  at another site, working_day.site_id: a one-day change at another site, such as a
+  race-weekend tent (NULL: the therapist's). athlete.home_site_id; event.venue_site_id and
   the travel span [travel_depart, travel_return); booking.site_id, the site of the working
   period the session lies in.
 - Existing therapists are put at sites: one per distinct therapist time zone, named after
@@ -28,7 +29,7 @@ down_revision = '0013'
 branch_labels = None
 depends_on = None
 
-COLUMNS = (('therapist', 'site_id'), ('working_period', 'site_id'),
+COLUMNS = (('therapist', 'site_id'), ('working_period', 'site_id'), ('working_day', 'site_id'),
            ('athlete', 'home_site_id'), ('event', 'venue_site_id'), ('booking', 'site_id'))
 TRAVEL_CHECK = ('(travel_depart IS NULL) = (travel_return IS NULL) '
                 'AND (travel_depart IS NULL OR travel_depart < travel_return)')

@@ -23,6 +23,8 @@ class WorkingDay(db.Model):
     therapist_id: Mapped[int] = mapped_column(ForeignKey("therapist.id", ondelete="CASCADE"))
     day: Mapped[date] = mapped_column(Date)
     closed: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Where the day's periods are (a race-weekend tent); NULL: the therapist's own site.
+    site_id: Mapped[int | None] = mapped_column(ForeignKey("site.id"), default=None)
 
     periods: Mapped[list[WorkingDayPeriod]] = relationship(
         back_populates="working_day", cascade="all, delete-orphan",

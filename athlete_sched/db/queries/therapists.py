@@ -277,12 +277,13 @@ class WeekRow(NamedTuple):
     end: datetime
     notes: str = ""  # what the booker wrote: for the therapist, in the app only
     flag: str | None = None  # 'outside-window': its race moved away (services/race_flags.py)
+    site_id: int | None = None  # where it is
 
 
 def _week_rows() -> Select:
     return (select(Booking.id, Booking.athlete_id, Athlete.name, Event.name, Booking.kind,
                    Booking.status, Booking.start, Booking.end, Booking.notes,
-                   Booking.flag)
+                   Booking.flag, Booking.site_id)
             .join(Athlete, Athlete.id == Booking.athlete_id)
             .outerjoin(Event, Event.id == Booking.event_id))
 

@@ -3,7 +3,8 @@ changes near some spans as the core reads them (row -> core.working_days.Working
 
 A change travels to the core as text, as the weekly hours do (therapists.py): per change,
 "YYYY-MM-DD" for a closed date, "YYYY-MM-DD:start:end" for each period (minutes after local
-midnight), joined by ","; parsed once per distinct text (`days_of`).
+midnight), with "@site" after the date for a day at another site, joined by ","; parsed
+once per distinct text (`days_of`).
 """
 
 from __future__ import annotations
@@ -56,7 +57,8 @@ def days_text(therapist_id: ColumnElement[int]) -> ColumnElement[str | None]:
     correlated subquery (one index range of uq_working_day_therapist_id per therapist)."""
     period = func.coalesce(":" + cast(WorkingDayPeriod.start_minute, String) + ":"
                            + cast(WorkingDayPeriod.end_minute, String), "")
-    return (select(func.aggregate_strings(cast(WorkingDay.day, String) + period, ","))
+    at = func.coalesce("@" + cast(WorkingDay.site_id, String), "")
+    return (select(func.aggregate_strings(cast(WorkingDay.day, String) + at + period, ","))
             .select_from(WorkingDay)
             .outerjoin(WorkingDayPeriod, WorkingDayPeriod.working_day_id == WorkingDay.id)
             .where(WorkingDay.therapist_id == therapist_id,
@@ -70,16 +72,23 @@ def _clock(minutes: int) -> time:
 
 @lru_cache(maxsize=4096)
 def days_of(text: str | None) -> tuple[Day, ...]:
-    """The changes of a days text, by date (closed dates without periods)."""
+    """The changes of a days text, by date (closed dates without periods; "@site" after a
+    date: the day is at that site)."""
     if not text:
         return ()
     found: dict[date, list[tuple[time, time]]] = {}
+    at: dict[date, int] = {}
     for part in text.split(","):
-        day, *minutes = part.split(":")
-        periods = found.setdefault(date.fromisoformat(day), [])
+        day_text, *minutes = part.split(":")
+        day_text, _, site = day_text.partition("@")
+        day = date.fromisoformat(day_text)
+        periods = found.setdefault(day, [])
+        if site:
+            at[day] = int(site)
         if minutes:
             periods.append((_clock(int(minutes[0])), _clock(int(minutes[1]))))
-    return tuple(Day(day, tuple(periods)) for day, periods in sorted(found.items()))
+    return tuple(Day(day, tuple(periods), at.get(day) if periods else None)
+                 for day, periods in sorted(found.items()))
 
 
 def near(therapist_id: int, spans: Sequence[Interval]) -> tuple[Day, ...]:

@@ -57,6 +57,9 @@ class WorkingDayIn(In):
     closed: bool = False
     periods: Annotated[list[DayPeriodIn], Field(max_length=MAX_PERIODS),
                        AfterValidator(_apart)] = []
+    site_id: Annotated[int, Field(ge=1)] | None = Field(None, description=(
+        "the site of the day's periods when it is not the therapist's own (a race-weekend "
+        "tent)"))
 
     @model_validator(mode="after")
     def _closed_or_open(self) -> WorkingDayIn:
@@ -89,6 +92,7 @@ class WorkingDayOut(Out):
     date: str = Field(json_schema_extra={"format": "date"})
     closed: bool
     periods: list[DayPeriodOut]
+    site_id: int | None = Field(None, description="present when the day is at another site")
 
 
 class WorkingDayPage(Out):
@@ -102,7 +106,9 @@ def _hhmm(minute: int) -> str:
 
 def working_day_json(row: Any) -> dict[str, Any]:
     """A stored change (db WorkingDay) as the API answers it."""
-    return dump(WorkingDayOut, {
+    body = dump(WorkingDayOut, {
         "therapist_id": row.therapist_id, "date": row.day.isoformat(), "closed": row.closed,
         "periods": [{"start": _hhmm(p.start_minute), "end": _hhmm(p.end_minute)}
                     for p in row.periods]})
+    del body["site_id"]
+    return body if row.site_id is None else {**body, "site_id": row.site_id}
