@@ -39,7 +39,7 @@ def test_a_tent_day_is_offered_at_the_tent_and_only_that_day(api, make_therapist
     post = api.get(f"/api/v1/events/{race['id']}/proposals?kind=post&limit=200").get_json()
     at_tent = [s for s in post["post"] if s["site_id"] == tent["id"]]
     assert at_tent and all(_local(s["start"]).date().isoformat() == RACE_DAY
-                           and 12 <= _local(s["start"]).hour and _local(s["end"]).hour <= 18
+                           and _local(s["start"]).hour >= 12 and _local(s["end"]).hour <= 18
                            for s in at_tent)
     at_home = [s for s in post["post"] if s["site_id"] == mitte["id"]]
     assert at_home and all(_local(s["start"]).date().isoformat() != RACE_DAY for s in at_home)
