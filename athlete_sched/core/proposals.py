@@ -197,11 +197,18 @@ def _slot(kind: str, candidate: _Candidate) -> Slot:
 # `propose_best_first` reads their states in that order, a batch at a time (the first
 # FIRST_READ, then twice as many as read so far, ...), ranks what it has read exactly as
 # `propose` does, and stops as soon as it has `limit` slots and the last of them ranks
-# strictly before the next unread therapist's bound: every slot of that therapist and of
-# all after it (their bounds are no better) ranks after the limit-th slot, so the answer
-# is `propose`'s over all of them (tests/core/test_best_first.py compares the two).
-# A tie on the leading fields reads on: the load and the therapist id decide a tie, and
-# an unread therapist's load is not known.
+# strictly before the next unread therapist's best possible key,
+#
+#     (*bound, 0, therapist_id)
+#
+# (its bound with the least load there is): every slot of that therapist ranks after
+# the limit-th slot, and so does every slot of the therapists after it, whose bounds are
+# no better and, among equal bounds, whose ids are higher (ties are ordered by id). So
+# the answer is `propose`'s over all of them (tests/core/test_best_first.py compares the
+# two). Ties are common (a clinic's therapists start their day at the same hours): on a
+# tie of the leading fields, a slot with load 0 of a lower id than every unread tied
+# therapist settles it without reading them, since none of them can have a lower load or
+# a lower id; a slot with some load reads on, as one of them may be free of bookings.
 
 FIRST_READ = 32
 
@@ -271,12 +278,11 @@ def propose_best_first(ranking_: Ranking, read: Reader, limit: int = 20,
     if limit <= 0:
         return []
     order, taken = ranking_.order, 0
-    fields = 2 if ranking_.kind == "pre" else 1
     while True:
         taken = min(len(order), max(first, 2 * taken))
         states = read([schedule for _, schedule in order[:taken]])
         best = _best(ranking_.kind, ranking_.window, ranking_.event_start, states,
                      ranking_.segments, ranking_.where, limit)
-        if taken == len(order) or (len(best) == limit
-                                   and best[-1][0][:fields] < order[taken][0]):
+        if taken == len(order) or (len(best) == limit and best[-1][0] < (
+                *order[taken][0], 0, order[taken][1].therapist_id)):
             return [_slot(ranking_.kind, candidate) for candidate in best]
