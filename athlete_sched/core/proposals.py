@@ -267,8 +267,12 @@ def ranking(kind: str, window: Interval, event_start: datetime,
                 best = found
         if best is not None:
             bounded.append((best if target is not None else best[1:], schedule))
-    bounded.sort(key=itemgetter(0))  # stable: ties stay in the schedules' (id) order
+    bounded.sort(key=_by_bound_and_id)
     return Ranking(kind, window, event_start, tuple(segments), where, tuple(bounded))
+
+
+def _by_bound_and_id(entry: tuple[Bound, TherapistSchedule]) -> tuple:
+    return entry[0], entry[1].therapist_id
 
 
 def propose_best_first(ranking_: Ranking, read: Reader, limit: int = 20,
