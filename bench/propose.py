@@ -117,6 +117,7 @@ class Clinic:
     therapists: list[dict[str, Any]]
     event_ids: list[int]
     athletes: list[tuple[int, str, str]]  # (id, sport, timezone)
+    sites: list[int] = field(default_factory=list)
 
 
 @dataclass
@@ -209,8 +210,11 @@ def admin_token(app) -> str:
     return token
 
 
-def therapist_bodies(rng: random.Random, count: int) -> list[dict[str, Any]]:
-    """Therapists in a few zones, each with one of the weekly patterns and own settings."""
+def therapist_bodies(rng: random.Random, count: int,
+                     sites: Sequence[int] = ()) -> list[dict[str, Any]]:
+    """Therapists in a few zones, each with one of the weekly patterns and own settings;
+    with `sites`, the i-th at sites[i % len(sites)] (the rng draws are the same either
+    way: a clinic at sites is the same clinic, placed)."""
     bodies = []
     for i in range(count):
         days, periods = WEEKLY_PATTERNS[i % len(WEEKLY_PATTERNS)]
@@ -222,6 +226,8 @@ def therapist_bodies(rng: random.Random, count: int) -> list[dict[str, Any]]:
             "slot_step_minutes": rng.choice((15, 15, 30)),
             "working_hours": [{"day": d, "start": s, "end": e} for d in days for s, e in periods],
         })
+        if sites:
+            bodies[-1]["site_id"] = sites[i % len(sites)]
     return bodies
 
 
@@ -251,31 +257,68 @@ def event_body(rng: random.Random, athlete: tuple[int, str, str], day: date) -> 
     return body
 
 
-def build_clinic(app, size: Size, rng: random.Random) -> Clinic:
-    """Therapists and upcoming events through the API; athletes bulk-inserted."""
+@dataclass(frozen=True)
+class Sites:
+    """How a clinic is spread over sites: `count` sites (in the therapists' zones); with
+    `homes`, every athlete has a home site; a third of the upcoming events (`travel`)
+    have a venue site and the athlete's travel around the race."""
+
+    count: int
+    homes: bool = True
+    travel: bool = True
+
+
+def travel_fields(rng: random.Random, body: dict[str, Any], sites: Sequence[int],
+                  home: int | None) -> None:
+    """A venue site other than home and travel from the day before the race (noon) to
+    the day after it ends (18:00), in the event's zone."""
+    first = date.fromisoformat(body["start"][:10])
+    last = date.fromisoformat(body.get("end", body["start"])[:10])
+    body["venue_site_id"] = rng.choice([s for s in sites if s != home] or list(sites))
+    body["travel"] = {
+        "depart": datetime.combine(first - timedelta(days=1), time(12)).isoformat(),
+        "return": datetime.combine(last + timedelta(days=1), time(18)).isoformat()}
+
+
+def build_clinic(app, size: Size, rng: random.Random, layout: Sites | None = None) -> Clinic:
+    """Therapists and upcoming events through the API; athletes bulk-inserted. With a
+    `layout`, the sites first (through the API), drawn from their own random stream, so
+    the clinic's ids and rows are those of the same seed without sites."""
     from athlete_sched.db.models import Athlete
     from athlete_sched.extensions import db
 
     token = admin_token(app)
     client = app.test_client()
     headers = {"Authorization": f"Bearer {token}"}
+    placing = random.Random(7919)  # not `rng`: its stream stays the plain clinic's
+    sites: list[int] = []
+    for i in range(layout.count if layout else 0):
+        response = client.post("/api/v1/sites", headers=headers, json={
+            "name": f"Site {i + 1}", "timezone": ZONES[i % len(ZONES)]})
+        assert response.status_code == 201, response.get_json()
+        sites.append(response.get_json()["id"])
     therapists = []
-    for body in therapist_bodies(rng, size.therapists):
+    for body in therapist_bodies(rng, size.therapists, sites):
         response = client.post("/api/v1/therapists", json=body, headers=headers)
         assert response.status_code == 201, response.get_json()
         therapists.append(response.get_json())
     rows = athlete_rows(rng, size.athletes)
+    if sites and layout and layout.homes:
+        for row in rows:
+            row["home_site_id"] = placing.choice(sites)
     with app.app_context():
         bulk_insert(db.engine, Athlete.__table__, rows)
     athletes = [(r["id"], r["sport"], r["timezone"]) for r in rows]
     event_ids = []
-    for athlete in athletes[:size.events]:
+    for i, athlete in enumerate(athletes[:size.events]):
         day = NOW.date() + timedelta(days=rng.randint(7, 180))
-        response = client.post("/api/v1/events", json=event_body(rng, athlete, day),
-                               headers=headers)
+        body = event_body(rng, athlete, day)
+        if sites and layout and layout.travel and i % 3 == 0:
+            travel_fields(placing, body, sites, rows[i].get("home_site_id"))
+        response = client.post("/api/v1/events", json=body, headers=headers)
         assert response.status_code == 201, response.get_json()
         event_ids.append(response.get_json()["id"])
-    return Clinic(token, therapists, event_ids, athletes)
+    return Clinic(token, therapists, event_ids, athletes, sites)
 
 
 # --- two years of history, generated directly ---------------------------------------------
@@ -841,7 +884,7 @@ def measure_wrk(url: str, clinic: Clinic, workdir: Path, runs: int,
 # --- the run ------------------------------------------------------------------------------
 
 def in_process_part(app, clinic: Clinic, size: Size, rng: random.Random, args,
-                    report: Report, recent: tuple[Any, Clinic] | None = None) -> None:
+                    report: Report, recent: tuple[Any, Clinic] | None = None) -> History:
     """Empty, then loaded with the history (N = --history bookings) and analyzed; the
     query plans are checked before that ANALYZE too. With N above the default size,
     `recent` is a second database with the same clinic (built from the same seed), loaded
@@ -894,6 +937,150 @@ def in_process_part(app, clinic: Clinic, size: Size, rng: random.Random, args,
                    growth <= HISTORY_GROWTH_TARGET)
     if args.profile:
         profile_round(app, clinic.token, clinic.event_ids)
+    return rows
+
+
+# --- sites, and a clinic twenty times the size --------------------------------------------
+
+SITES_RATIO_TARGET = 1.2  # the clinic at three sites, travel on a third of the events
+LARGE_RATIO_TARGET = 3.0  # 1,000 therapists at ten sites / the 50 therapists
+LARGE = Size(therapists=1_000, events=200, bookings=100_000, busy=20_000, athletes=40_000)
+LARGE_QUICK = Size(therapists=100, events=40, bookings=10_000, busy=2_000, athletes=4_000)
+LARGE_SITES = 10
+LARGE_HISTORY_FROM = (NOW - timedelta(days=14)).date()
+
+
+@dataclass(frozen=True)
+class Rate:
+    """Median p50 / p95 (ms) and requests/s (in-process, one request after the other)."""
+
+    p50: float
+    p95: float
+    rps: float
+    slots: int
+
+
+def timed_urls(client, headers: dict[str, str], urls: Sequence[str]) -> list[float]:
+    """Milliseconds per request; any non-200 is an error."""
+    times = []
+    for url in urls:
+        began = clock.perf_counter()
+        response = client.get(url, headers=headers)
+        times.append((clock.perf_counter() - began) * 1000)
+        if response.status_code != 200:
+            raise RuntimeError(f"{url}: {response.status_code} {response.get_json()}")
+    return times
+
+
+def measure_urls(sides: Sequence[tuple[Any, str, Sequence[str]]], runs: int) -> list[Rate]:
+    """For each (app, token, urls): a warm-up round, then `runs` rounds taken in turns
+    (the order reversed every other round, as measure_side_by_side does); the median of
+    the rounds' p50, p95 and requests/s."""
+    clients = [(app.test_client(), {"Authorization": f"Bearer {token}"}, urls)
+               for app, token, urls in sides]
+    slots = []
+    for client, headers, urls in clients:
+        timed_urls(client, headers, urls)
+        slots.append(sum(len(body["pre"]) + len(body["post"]) for body in (
+            client.get(url, headers=headers).get_json() for url in urls)))
+    rounds: list[list[list[float]]] = [[] for _ in clients]
+    for r in range(runs):
+        order = list(enumerate(clients))
+        for i, (client, headers, urls) in (order if r % 2 == 0 else order[::-1]):
+            rounds[i].append(timed_urls(client, headers, urls))
+    return [Rate(statistics.median(percentile(t, 50) for t in side),
+                 statistics.median(percentile(t, 95) for t in side),
+                 statistics.median(1000 * len(t) / sum(t) for t in side), count)
+            for side, count in zip(rounds, slots, strict=True)]
+
+
+def recent_history(clinic: Clinic, size: Size, rng: random.Random,
+                   first: date = LARGE_HISTORY_FROM) -> History:
+    """The large clinic's history from `first` on only (its tiles for two years would be
+    millions of objects): up to `size.bookings` bookings, mostly in the coming three
+    months the proposals read, with busy intervals and time off as the default's."""
+    events = history_events(rng, clinic.athletes, max(clinic.event_ids) + 1, first)
+    board = TileBoard(clinic.therapists, first - timedelta(days=4),
+                      HISTORY_LAST + timedelta(days=14))
+    time_off = time_off_rows(rng, clinic.therapists, board, first)
+    booked = history_bookings(rng, events, board, size.bookings)
+    busy = busy_rows(rng, clinic.therapists, size.busy, first)
+    return History([row for row, _ in events], booked, busy, time_off)
+
+
+def site_urls(clinic: Clinic, filtered: bool) -> list[str]:
+    """Each event's proposals; `filtered`: with ?site_id= (the clinic's sites in turn)."""
+    if not filtered:
+        return [proposals_url(e) for e in clinic.event_ids]
+    return [f"{proposals_url(e)}?site_id={clinic.sites[i % len(clinic.sites)]}"
+            for i, e in enumerate(clinic.event_ids)]
+
+
+def sites_part(app, clinic: Clinic, rows: History, args, report: Report,
+               stack: contextlib.ExitStack) -> None:
+    """(a) the loaded clinic against the same clinic at three sites (athletes with home
+    sites, a third of the events with a venue site and travel), the same history in
+    both; (b) a clinic of 1,000 therapists at ten sites (LARGE; 100 with --quick) against
+    the 50 (10): p95 without a site filter (against the clinic without sites) and with
+    ?site_id= (against the three-site clinic, also filtered). All five measured in
+    turns, in the same sitting, after `gc.freeze()` as wsgi.py does after start-up."""
+    from athlete_sched.extensions import db
+
+    size = QUICK if args.quick else FULL
+    began = clock.perf_counter()
+    placed_app = make_app(stack.enter_context(fresh_database(args.backend)))
+    placed = build_clinic(placed_app, size, random.Random(args.seed), Sites(3))
+    if placed.event_ids != clinic.event_ids or [t["id"] for t in placed.therapists] != [
+            t["id"] for t in clinic.therapists]:
+        raise RuntimeError("the clinic at sites differs from the clinic without")
+    insert_history(placed_app, rows)
+    analyze(placed_app)
+    large_size = LARGE_QUICK if args.quick else LARGE
+    large_app = make_app(stack.enter_context(fresh_database(args.backend)))
+    large = build_clinic(large_app, large_size, random.Random(args.seed),
+                         Sites(LARGE_SITES, homes=False, travel=False))
+    large_rows = recent_history(large, large_size, random.Random(args.seed + 1))
+    insert_history(large_app, large_rows)
+    analyze(large_app)
+    counts = large_rows.counts()
+    report.add(f"{large_size.therapists:,}-therapist clinic built and loaded in",
+               f"{clock.perf_counter() - began:.1f} s ({counts['bookings']:,} bookings, "
+               f"{counts['future bookings']:,} to come)")
+    gc.collect()
+    gc.freeze()  # as wsgi.py: the set-up's objects out of the collector's way
+    plain, at_sites, at_sites_filtered, big, big_filtered = measure_urls([
+        (app, clinic.token, site_urls(clinic, False)),
+        (placed_app, placed.token, site_urls(placed, False)),
+        (placed_app, placed.token, site_urls(placed, True)),
+        (large_app, large.token, site_urls(large, False)),
+        (large_app, large.token, site_urls(large, True))], args.runs)
+    for name, rate in (("no sites", plain), ("3 sites, travel on a third", at_sites),
+                       ("3 sites, ?site_id=", at_sites_filtered),
+                       (f"{large_size.therapists:,} at {LARGE_SITES} sites", big),
+                       (f"{large_size.therapists:,} at {LARGE_SITES} sites, ?site_id=",
+                        big_filtered)):
+        report.add(f"{name}: p50 / p95, requests/s, slots",
+                   f"{rate.p50:.2f} / {rate.p95:.2f} ms, {rate.rps:,.0f}/s, {rate.slots:,}")
+    ratio = at_sites.p95 / plain.p95
+    report.add("3 sites / no sites, p95", f"{ratio:.2f}x", f"<= {SITES_RATIO_TARGET:g}x",
+               ratio <= SITES_RATIO_TARGET)
+    ratio = plain.rps / at_sites.rps
+    report.add("no sites / 3 sites, requests/s", f"{ratio:.2f}x",
+               f"<= {SITES_RATIO_TARGET:g}x", ratio <= SITES_RATIO_TARGET)
+    n = f"{large_size.therapists:,} / {size.therapists} therapists"
+    ratio = big.p95 / plain.p95
+    report.add(f"{n}, p95", f"{ratio:.2f}x", f"<= {LARGE_RATIO_TARGET:g}x",
+               ratio <= LARGE_RATIO_TARGET)
+    ratio = big_filtered.p95 / at_sites_filtered.p95
+    report.add(f"{n}, p95 with ?site_id=", f"{ratio:.2f}x", f"<= {LARGE_RATIO_TARGET:g}x",
+               ratio <= LARGE_RATIO_TARGET)
+    bad = conflicting_slots(large_app, large)
+    report.add(f"proposed slots hitting history, {large_size.therapists:,} therapists",
+               f"{bad}", "0", bad == 0)
+    for each in (placed_app, large_app):
+        with each.app_context():
+            db.session.remove()
+            db.engine.dispose()
 
 
 def explain_part(app, clinic: Clinic, args, report: Report, when: str) -> None:
@@ -950,8 +1137,10 @@ def run(args) -> Report:
                     clinic.event_ids, clinic.athletes):
                 raise RuntimeError("the two databases' clinics differ")
             recent = (recent_app, recent_clinic)
-        in_process_part(app, clinic, size, rng, args, report, recent)
+        rows = in_process_part(app, clinic, size, rng, args, report, recent)
         explain_part(app, clinic, args, report, "after ANALYZE")
+        if args.sites:
+            sites_part(app, clinic, rows, args, report, stack)
         from athlete_sched.extensions import db
 
         for each in (app, *(recent[:1] if recent else ())):
@@ -974,6 +1163,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                              "older rest")
     parser.add_argument("--wrk-seconds", type=int, default=None,
                         help="length of each wrk run (default 3 s, 1 s with --quick)")
+    parser.add_argument("--no-sites", dest="sites", action="store_false",
+                        help="skip the sites part (three sites and travel; 1,000 therapists "
+                             "at ten sites)")
     parser.add_argument("--profile", action="store_true",
                         help="print a cProfile of one loaded round")
     parser.add_argument("-v", "--verbose", action="store_true", help="print the query plans")

@@ -336,3 +336,55 @@ def unavailable_of(blocked: Iterable[Interval], bookings: Iterable[Interval],
     """The blocked intervals and the bookings widened by the buffer on both sides, merged
     (what FreeStarts takes)."""
     return _unavailable(blocked, bookings, timedelta(minutes=buffer_minutes))
+
+
+def best_grid_start(schedule: TherapistSchedule, segments: Sequence[tuple[datetime, datetime]],
+                    target: datetime | None = None) -> tuple[timedelta, datetime] | None:
+    """The best start the schedule's slot grid offers in the ascending, disjoint `segments`
+    as if the therapist had nothing booked or blocked: with `target` the grid start
+    nearest to it as (distance, start), the earlier of two equally near; without, the
+    earliest as (0, start). None: no session fits a working period there.
+
+    A bound, for the best-first proposals (core/proposals.py): blocked time and bookings
+    only remove starts from these (FreeStarts yields a subset of them), so no free start
+    of the therapist ranks before this one. Worked out from the schedule alone, one piece
+    (a working period cut to a segment) at a time, arithmetically: nothing is listed."""
+    if not segments:
+        return None
+    dur = timedelta(minutes=schedule.session_minutes)
+    step = timedelta(minutes=schedule.slot_step_minutes)
+    lo, hi = segments[0][0], segments[-1][1]
+    if hi - lo < dur:
+        return None
+    best: tuple[timedelta, datetime] | None = None
+    for origin, end in _utc_periods(schedule.tz, schedule.week, lo, hi, schedule.days):
+        if target is None and best is not None and origin >= best[1]:
+            break  # later periods start later (sorted): none has an earlier start
+        for seg_lo, seg_hi in segments:
+            if seg_hi <= origin:
+                continue
+            if seg_lo >= end:
+                break
+            left, right = (origin if origin > seg_lo else seg_lo), (end if end < seg_hi
+                                                                    else seg_hi)
+            first = left if left == origin else left + (origin - left) % step
+            if first + dur > right:
+                continue
+            if target is None:
+                found = (_ZERO, first)
+            else:
+                last = first + (right - dur - first) // step * step
+                if target <= first:
+                    found = (first - target, first)
+                elif target >= last:
+                    found = (target - last, last)
+                else:
+                    below = first + (target - first) // step * step
+                    found = (target - below, below)
+                    if below != target and below + step - target < target - below:
+                        found = (below + step - target, below + step)
+            if best is None or found < best:
+                best = found
+            if target is None:
+                break  # the segments ascend: the first piece's first start is the period's
+    return best

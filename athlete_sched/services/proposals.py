@@ -11,16 +11,17 @@ one of sessions), then the core.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from ..core import proposals as core_proposals
+from ..core.availability import TherapistSchedule
 from ..core.errors import NotFound
 from ..core.intervals import Interval
 from ..core.kinds import PRE, WINDOW_KINDS
-from ..core.proposals import Slot
+from ..core.proposals import Slot, TherapistState
 from ..core.season import needed_kinds
 from ..core.sites import Places, restricts_time, without_travel
 from ..core.windows import Windows
@@ -68,22 +69,49 @@ def propose(event: Event, kinds: tuple[str, ...], therapist_id: int | None,
     athlete_id = event.athlete_id or athlete_id
     chosen = {kind: windows.pre if kind == PRE else windows.post for kind in kinds}
     spans = list(chosen.values())
-    states = therapists.states_in(therapists.schedules(therapist_id, spans), spans)
+    staff = therapists.schedules(therapist_id, spans)
     athlete_season = (season.season_near(athlete_id, list(chosen.values()))
                       if athlete_id else None)
     unavailable = season.athlete_unavailable(event, athlete_season) if athlete_season else []
     where = sites.where(event, athlete_id, site_ids)
     at = now()
+    rankings = {kind: core_proposals.ranking(kind, window, start, staff, unavailable, at,
+                                             rules.notice, where)
+                for kind, window in chosen.items()}
+    states = _States(staff, spans)
+    first = max(core_proposals.FIRST_READ, limit)
+    states.read(list({s.therapist_id: s for ranked in rankings.values()
+                      for s in ranked.first(first)}.values()))  # both kinds: one read
     slots: dict[str, list[Slot]] = {kind: [] for kind in WINDOW_KINDS}
     reasons: dict[str, Reason] = {}
     for kind, window in chosen.items():
-        slots[kind] = core_proposals.propose(kind, window, start, states, unavailable, at,
-                                             notice=rules.notice, limit=limit, where=where)
+        slots[kind] = core_proposals.propose_best_first(rankings[kind], states.read, limit,
+                                                        first)
         if not slots[kind]:
-            reasons[kind] = _reason(kind, window, start, states, unavailable, at,
+            reasons[kind] = _reason(kind, window, start, states.read(staff), unavailable, at,
                                     rules.notice, where)
     shared = season.shared_labels(event, athlete_season, slots) if athlete_season else {}
     return Proposals(event.id, windows, slots, shared, reasons)
+
+
+class _States:
+    """The therapists' blocked time and bookings near the windows, read as the best-first
+    ranking asks for them (core/proposals.py: only the therapists who can make the
+    answer), each therapist once, a batch per read (db/queries/therapists.states_in, one
+    round trip each; the first batch serves both kinds). Every batch reads bookings as
+    far out as the widest buffer of the whole clinic: the same statement each time."""
+
+    def __init__(self, staff: list[TherapistSchedule], windows: list[Interval]) -> None:
+        self._windows = windows
+        self._widest = max((s.buffer_minutes for s in staff), default=0)
+        self._known: dict[int, TherapistState] = {}
+
+    def read(self, schedules: Sequence[TherapistSchedule]) -> list[TherapistState]:
+        missing = [s for s in schedules if s.therapist_id not in self._known]
+        if missing:
+            for state in therapists.states_in(missing, self._windows, self._widest):
+                self._known[state.schedule.therapist_id] = state
+        return [self._known[s.therapist_id] for s in schedules]
 
 
 KIND_WORDS = {PRE: "pre-race", "post": "recovery"}

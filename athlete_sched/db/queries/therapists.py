@@ -250,12 +250,17 @@ def blocked_and_booked_in(therapist_ids: Sequence[int], spans: Sequence[Interval
     return blocked, bookings
 
 
-def states_in(therapists: Sequence[TherapistSchedule],
-              windows: Sequence[Interval]) -> list[TherapistState]:
+def states_in(therapists: Sequence[TherapistSchedule], windows: Sequence[Interval],
+              widest_buffer: int | None = None) -> list[TherapistState]:
     """Each therapist's schedule with the blocked time and bookings touching any of the
-    windows (one round trip; the core keeps what lies in the window it works on)."""
+    windows (one round trip; the core keeps what lies in the window it works on).
+    Bookings are read as far out as `widest_buffer` minutes (default: the widest buffer of
+    these therapists): a caller reading a clinic's therapists in batches passes the
+    clinic's widest, so that every batch is the same statement with the same spans."""
     ids = [t.therapist_id for t in therapists]
-    widest = timedelta(minutes=max((t.buffer_minutes for t in therapists), default=0))
+    if widest_buffer is None:
+        widest_buffer = max((t.buffer_minutes for t in therapists), default=0)
+    widest = timedelta(minutes=widest_buffer)
     blocked, bookings = blocked_and_booked_in(
         ids, windows, [Interval(w.start - widest, w.end + widest) for w in windows])
     return [TherapistState(t, tuple(blocked.get(t.therapist_id, ())),
