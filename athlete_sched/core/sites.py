@@ -94,6 +94,21 @@ def clip(segments: Sequence[tuple[datetime, datetime]], spans: Spans
     return found
 
 
+def both(first: Places, second: Places) -> Places:
+    """Where the athlete can be for a session that must obey both rules (a session that
+    serves two events: the first's post, the second's pre): the sites of both, at the
+    times both allow."""
+    if first is None or second is None:
+        return second if first is None else first
+    found: dict[int | None, Spans] = {}
+    for site, spans in first.items():
+        if site in second:
+            other = second[site]
+            found[site] = (other if spans is None else spans if other is None
+                           else tuple(Interval(lo, hi) for lo, hi in clip(spans, other)))
+    return found
+
+
 def restricts_time(where: Places) -> bool:
     """Whether some allowed site is open only at some times (travel applies)."""
     return where is not None and any(spans is not None for spans in where.values())

@@ -15,9 +15,10 @@ from ..core.errors import InvalidValue
 from ..core.intervals import Interval, overlaps
 from ..core.kinds import POST, PRE
 from ..core.proposals import Slot, TherapistState
+from ..core.sites import Places
 from ..core.zones import load_zone
 from ..db.queries import bookings, events, therapists
-from . import access
+from . import access, sites
 from .access import Caller
 from .bookings import BookingView, views_of
 from .common import EventView, event_view, localize, now, policy
@@ -40,15 +41,16 @@ class SeasonView:
 
 
 def _slots(suggestion: core_season.Suggestion, starts: dict[int, datetime],
-           states: Sequence[TherapistState], limit: int) -> list[Slot]:
-    """The best free slots inside a suggestion's window: a pre ranked as the pre of its
-    event (nearest 72 h before it), anything else earliest first."""
+           states: Sequence[TherapistState], limit: int, where: Places) -> list[Slot]:
+    """The best free slots inside a suggestion's window, at the sites where the athlete is
+    then (`where`): a pre ranked as the pre of its event (nearest 72 h before it),
+    anything else earliest first."""
     if suggestion.kind == PRE:
         start, kind = starts[suggestion.event_ids[0]], PRE  # events in span
     else:
         start, kind = suggestion.window.start, POST
     return core_proposals.propose(kind, suggestion.window, start, states, [], now(),
-                                  notice=policy().notice, limit=limit)
+                                  notice=policy().notice, limit=limit, where=where)
 
 
 def season_view(athlete_id: int, span: Interval, *, course_sessions: int, tune_up_weeks: int,
@@ -69,10 +71,16 @@ def season_view(athlete_id: int, span: Interval, *, course_sessions: int, tune_u
     states = (therapists.states_in(therapists.schedules(near=spans), spans)
               if plan and slots else [])
     starts = {v.event.id: v.timing.start_instant for v in shown}
+    by_id, home = {v.event.id: v.event for v in near}, sites.home_of(athlete_id)
+
+    def found(s: core_season.Suggestion) -> list[Slot]:
+        where = sites.where_serving([by_id[e] for e in s.event_ids], home)
+        return _slots(s, starts, states, slots, where) if slots else []
+
     return SeasonView(athlete_id, span,
                       sorted(shown, key=lambda v: (v.event.start, v.event.id)),
                       views_of(bookings.athlete_bookings_between(athlete_id, span)),
-                      [(s, _slots(s, starts, states, slots) if slots else []) for s in plan])
+                      [(s, found(s)) for s in plan])
 
 
 def season_for(caller: Caller, athlete_id: int, query: Any) -> SeasonView:

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from ..core.errors import Forbidden, InvalidValue, NotFound
-from ..core.sites import Places, Travel, places
+from ..core.sites import Places, Travel, both, places
 from ..core.zones import load_zone
 from ..db.models import Event, Site
 from ..db.queries import rows
@@ -136,3 +136,16 @@ def where_of_members(event: Event, athlete_ids: Sequence[int],
                  else queries.home_sites(athlete_ids))
     return {a: places(homes.get(a), event.venue_site_id, travel_of(event))
             for a in athlete_ids}
+
+
+def home_of(athlete_id: int) -> int | None:
+    return queries.home_sites([athlete_id]).get(athlete_id)
+
+
+def where_serving(events: Sequence[Event], home: int | None) -> Places:
+    """Where an athlete at home at `home` can be for a session that serves every one of
+    `events` (a shared session serves two; a tune-up none: at home)."""
+    found = places(home, None, None) if not events else None
+    for event in events:
+        found = both(found, places(home, event.venue_site_id, travel_of(event)))
+    return found

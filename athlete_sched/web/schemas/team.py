@@ -106,6 +106,7 @@ class SuggestedSlotOut(Out):
     therapist_id: int
     start: Instant
     end: Instant
+    site_id: int | None = Field(None, description="the site of the working period it lies in")
 
 
 class SuggestionOut(Out):
@@ -138,6 +139,6 @@ def season_json(view: Any) -> dict[str, Any]:
             "window": {"start": utc(s.window.start), "end": utc(s.window.end)},
             "label": s.label,
             "slots": [{"therapist_id": x.therapist_id, "start": utc(x.start),
-                       "end": utc(x.end)} for x in slots]}
+                       "end": utc(x.end), "site_id": x.site_id} for x in slots]}
             for s, slots in view.suggestions],
     }
