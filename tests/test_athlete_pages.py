@@ -334,7 +334,8 @@ def test_anonymous_is_sent_to_sign_in(app, demo):
 def test_someone_elses_booking_cannot_be_changed(client, app, api, demo, make_athlete,
                                                  make_event, make_therapist):
     other = make_athlete()
-    therapist = make_therapist()
+    site_id = api.get("/api/v1/sites").get_json()["items"][0]["id"]  # the demo has two
+    therapist = make_therapist(site_id=site_id)
     event = make_event(other["id"])
     theirs = api.post("/api/v1/bookings", {"event_id": event["id"], "kind": "pre",
                                            "therapist_id": therapist["id"],

@@ -10,15 +10,15 @@ one statement each. Of the screening only the state, never an answer or a note.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ..core.errors import NotFound
 from ..core.kinds import POST, PRE
 from ..core.proposals import Slot
 from ..core.team_plan import TeamPlan
-from ..db.models import Athlete, Booking, Event, Team, Therapist
+from ..db.models import Athlete, Booking, Event, Site, Team, Therapist
 from ..db.queries import athletes, bookings, therapists
-from . import access
+from . import access, sites
 from . import team as team_booking
 from .access import Caller, require_role
 from .common import EventView, event_view, found
@@ -51,6 +51,7 @@ class Board:
     team: Team
     view: EventView
     rows: list[Row]
+    sites: dict[int, Site] = field(default_factory=dict)  # the clinic's, by id
 
     @property
     def proposed(self) -> int:
@@ -86,7 +87,7 @@ def board_for(caller: Caller, team_id: int, event_id: int) -> Board:
     states = screening_states(a.id for a in members)
     rows = [Row(a, states[a.id], cell(a.id, PRE), cell(a.id, POST), plan.unplaced.get(a.id))
             for a in members]
-    return Board(team, event_view(event), rows)
+    return Board(team, event_view(event), rows, sites.by_id())
 
 
 def _cells(plan: TeamPlan, booked: list[Booking], staff: dict[int, Therapist]

@@ -1,12 +1,14 @@
 """The demo clinic: `flask --app wsgi demo`.
 
-Three therapists in two time zones, five athletes with races and rides three to six weeks
-ahead of the services' clock (so the demo never goes stale), a coach's team with a team
-event (nothing booked: the coach's board books it), some time off and some sessions
-already booked, and one sign-in per role (LOGINS, printed as the contract says: `sign in
-as <role>: <email> <password>`). Idempotent: therapists, athletes and users are found by
-email, the team by name and coach, events by (athlete or team, name), time off by
-(therapist, reason), bookings by (athlete, event, kind); a second run adds nothing.
+Two sites (Berlin Mitte, Denver Clinic), three therapists in two time zones, five athletes
+with their home sites and races and rides three to six weeks ahead of the services' clock
+(so the demo never goes stale; one Berlin athlete races in Denver and travels there), a
+coach's team with a team event (nothing booked: the coach's board books it), some time off
+and some sessions already booked, and one sign-in per role (LOGINS, printed as the
+contract says: `sign in as <role>: <email> <password>`). Idempotent: sites are found by
+name, therapists, athletes and users by email, the team by name and coach, events by
+(athlete or team, name), time off by (therapist, reason), bookings by (athlete, event,
+kind); a second run adds nothing (it gives a home site to a demo athlete without one).
 Everything goes through the services the API uses (bookings through `proposals.propose`
 and `bookings.book`, so they obey every rule). Adds and flushes only; the CLI command
 runs it as one unit of work.
@@ -22,13 +24,19 @@ from ..core.kinds import POST, PRE
 from ..core.zones import load_zone
 from ..db.models import Athlete, Event, Team, Therapist
 from ..db.queries import athletes, bookings, events, therapists, users
-from . import accounts, clinic, proposals
+from ..db.queries import sites as stored_sites
+from . import accounts, clinic, proposals, sites
 from .bookings import book
 from .clinic import DAY_NUMBERS
 from .common import now
 from .events import create_event
 
 BERLIN, DENVER = "Europe/Berlin", "America/Denver"
+BERLIN_SITE, DENVER_SITE = "Berlin Mitte", "Denver Clinic"
+SITES = (
+    {"name": BERLIN_SITE, "timezone": BERLIN, "address": "Torstraße 140, 10119 Berlin"},
+    {"name": DENVER_SITE, "timezone": DENVER, "address": "1600 Wynkoop St, Denver, CO 80202"},
+)
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri")
 
 
@@ -44,15 +52,18 @@ def _hours(days: tuple[str, ...], *periods: tuple[str, str]) -> list[SimpleNames
 
 THERAPISTS = (
     {"name": "Ana Ruiz", "email": "ana.ruiz@clinic.example", "timezone": BERLIN,
+     "site": BERLIN_SITE,
      "session_minutes": 45, "buffer_minutes": 10, "slot_step_minutes": 15,
      "working_hours": _hours(WEEKDAYS, ("08:00", "12:00"), ("13:00", "18:00"))
      + _hours(("sat",), ("09:00", "13:00"))},
     {"name": "Jonas Weber", "email": "jonas.weber@clinic.example", "timezone": BERLIN,
+     "site": BERLIN_SITE,
      "session_minutes": 60, "buffer_minutes": 15, "slot_step_minutes": 30,
      "working_hours": _hours(("mon", "wed", "fri"), ("07:30", "12:30"), ("14:00", "17:30"))
      + _hours(("tue", "thu"), ("11:00", "14:00"), ("15:00", "20:00"))
      + _hours(("sat",), ("08:00", "12:00"))},
     {"name": "Kelsey Moreno", "email": "kelsey.moreno@clinic.example", "timezone": DENVER,
+     "site": DENVER_SITE,
      "session_minutes": 50, "buffer_minutes": 10, "slot_step_minutes": 20,
      "working_hours": _hours(("mon", "tue", "wed", "thu"), ("07:00", "11:30"),
                              ("12:30", "16:30"))
@@ -76,6 +87,8 @@ class DemoEvent:
     finish: time | None = None
     days: int = 1
     bookings: tuple[tuple[str, str], ...] = field(default_factory=tuple)
+    venue: str | None = None  # the name of a site near the venue
+    travel: tuple[int, int] | None = None  # leave home days before, back days after
 
 
 DEMO_ATHLETE = "mara.runner@athletes.example"
@@ -101,15 +114,15 @@ def demo_email() -> str:
 def _athletes() -> tuple[dict[str, str], ...]:
     return (
         {"name": "Mara Runner", "email": demo_email(),
-         "sport": "running", "timezone": BERLIN},
+         "sport": "running", "timezone": BERLIN, "home": BERLIN_SITE},
         {"name": "Diego Alvarez", "email": "diego.alvarez@athletes.example", "sport": "mtb",
-         "timezone": DENVER},
+         "timezone": DENVER, "home": DENVER_SITE},
         {"name": "Lena Hoffmann", "email": "lena.hoffmann@athletes.example",
-         "sport": "running", "timezone": BERLIN},
+         "sport": "running", "timezone": BERLIN, "home": BERLIN_SITE},
         {"name": "Tom Becker", "email": "tom.becker@athletes.example", "sport": "triathlon",
-         "timezone": BERLIN},
+         "timezone": BERLIN, "home": BERLIN_SITE},
         {"name": "Sam Carter", "email": "sam.carter@athletes.example", "sport": "mtb",
-         "timezone": DENVER},
+         "timezone": DENVER, "home": DENVER_SITE},
     )
 
 
@@ -128,6 +141,11 @@ def _events() -> tuple[DemoEvent, ...]:
                   "stage", 0, days=3, bookings=((PRE, kelsey),)),
         DemoEvent("sam.carter@athletes.example", "San Juan Stage Race", "mtb", DENVER,
                   "stage", 0, days=3, bookings=((PRE, kelsey), (POST, kelsey))),
+        # A Berlin athlete racing in Denver: away from home from three days before until
+        # two days after, so sessions then are at the Denver site (core/sites.py).
+        DemoEvent("tom.becker@athletes.example", "Rocky Mountain Half", "running", DENVER,
+                  "marathon", -1, time(7, 0), time(9, 30), bookings=((POST, kelsey),),
+                  venue=DENVER_SITE, travel=(3, 2)),
     )
 
 
@@ -148,30 +166,47 @@ class Added:
     """What one run added, by kind of row."""
 
     counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(
-        ("therapists", "athletes", "teams", "users", "events", "time off", "bookings"), 0))
+        ("sites", "therapists", "athletes", "teams", "users", "events", "time off",
+         "bookings"), 0))
 
     def add(self, what: str) -> None:
         self.counts[what] += 1
 
 
-def _therapists(added: Added) -> dict[str, Therapist]:
+def _sites(added: Added) -> dict[str, int]:
+    """The demo's sites by name (before the therapists: each works at one)."""
+    found = {}
+    for spec in SITES:
+        site = stored_sites.by_name(spec["name"])
+        if site is None:
+            site = sites.create_site(SimpleNamespace(**spec))
+            added.add("sites")
+        found[spec["name"]] = site.id
+    return found
+
+
+def _therapists(places: dict[str, int], added: Added) -> dict[str, Therapist]:
     found = {}
     for spec in THERAPISTS:
         therapist = therapists.by_email(spec["email"])
         if therapist is None:
-            therapist = clinic.create_therapist(SimpleNamespace(**spec))
+            therapist = clinic.create_therapist(SimpleNamespace(
+                **spec, site_id=places[spec["site"]]))
             added.add("therapists")
         found[spec["email"]] = therapist
     return found
 
 
-def _athlete_rows(added: Added) -> dict[str, Athlete]:
+def _athlete_rows(places: dict[str, int], added: Added) -> dict[str, Athlete]:
     found = {}
     for spec in _athletes():
+        home = places[spec["home"]]
         athlete = athletes.by_email(spec["email"])
         if athlete is None:
-            athlete = clinic.create_athlete(SimpleNamespace(**spec))
+            athlete = clinic.create_athlete(SimpleNamespace(**spec, home_site_id=home))
             added.add("athletes")
+        elif athlete.home_site_id is None:  # loaded before sites existed
+            athlete.home_site_id = sites.checked(home)
         found[spec["email"]] = athlete
     return found
 
@@ -194,20 +229,27 @@ def _time_off(staff: dict[str, Therapist], days: dict[str, date], added: Added) 
             added.add("time off")
 
 
-def _event_body(spec: DemoEvent, day: date) -> SimpleNamespace:
-    """The event as the services take it: local dates or naive local date-times."""
+def _event_body(spec: DemoEvent, day: date, places: dict[str, int] | None = None
+                ) -> SimpleNamespace:
+    """The event as the services take it: local dates or naive local date-times; its
+    venue site and travel (leaving at 08:00, back at 18:00 local), where it has them."""
     last = day + timedelta(days=spec.days - 1)
     start = datetime.combine(day, spec.start) if spec.start else day
     end = datetime.combine(last, spec.finish) if spec.finish else last
+    travel = None if spec.travel is None else SimpleNamespace(
+        depart=datetime.combine(day - timedelta(days=spec.travel[0]), time(8, 0)),
+        return_=datetime.combine(last + timedelta(days=spec.travel[1]), time(18, 0)))
     return SimpleNamespace(name=spec.name, sport=spec.sport, priority="A",
-                           timezone=spec.timezone, start=start, end=end)
+                           timezone=spec.timezone, start=start, end=end, travel=travel,
+                           venue_site_id=(places or {}).get(spec.venue or ""))
 
 
-def _event(spec: DemoEvent, athlete: Athlete, days: dict[str, date], added: Added) -> Event:
+def _event(spec: DemoEvent, athlete: Athlete, days: dict[str, date],
+           places: dict[str, int], added: Added) -> Event:
     event = events.named(athlete.id, spec.name)
     if event is None:
         day = days[spec.anchor] + timedelta(days=spec.offset_days)
-        event = create_event(_event_body(spec, day), athlete)
+        event = create_event(_event_body(spec, day, places), athlete)
         added.add("events")
     return event
 
@@ -271,14 +313,15 @@ def load_demo() -> str:
     """Load (or complete) the demo clinic; return a summary. Never commits."""
     today = now().astimezone(load_zone(BERLIN)).date()
     days, added = anchors(today), Added()
-    staff = _therapists(added)
-    people = _athlete_rows(added)
+    places = _sites(added)
+    staff = _therapists(places, added)
+    people = _athlete_rows(places, added)
     _team_event(_team(people, added), days, added)
     _logins(added)
     _time_off(staff, days, added)
     for spec in _events():
         athlete = people[spec.athlete_email]
-        event = _event(spec, athlete, days, added)
+        event = _event(spec, athlete, days, places, added)
         for kind, therapist_email in spec.bookings:
             _book(event, athlete, kind, staff[therapist_email], added)
     return _summary(added)

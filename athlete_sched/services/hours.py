@@ -36,11 +36,13 @@ def hours_for(caller: Caller, therapist_id: int) -> Therapist:
     return access.own_therapist(caller, therapist_id)
 
 
-def periods_by_day(therapist: Therapist) -> dict[str, list[tuple[int, int]]]:
-    """Each weekday's (start, end) minutes after local midnight, in order."""
-    found: dict[str, list[tuple[int, int]]] = {day: [] for day in DAYS}
+def periods_by_day(therapist: Therapist) -> dict[str, list[tuple[int, int, int | None]]]:
+    """Each weekday's (start, end) minutes after local midnight, in order, with the site
+    of the period when it is not the therapist's own (None: their own)."""
+    found: dict[str, list[tuple[int, int, int | None]]] = {day: [] for day in DAYS}
     for period in sorted(therapist.working_hours, key=lambda p: (p.day, p.start_minute)):
-        found[DAYS[period.day]].append((period.start_minute, period.end_minute))
+        other = None if period.site_id == therapist.site_id else period.site_id
+        found[DAYS[period.day]].append((period.start_minute, period.end_minute, other))
     return found
 
 

@@ -7,7 +7,7 @@ under the clinic's cancellation notice (services/bookings.check_change).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from ..core import season as core_season
@@ -15,10 +15,10 @@ from ..core.intervals import Interval
 from ..core.kinds import WINDOW_KINDS
 from ..core.proposals import Slot
 from ..core.screening import NOT_CLEARED
-from ..db.models import Athlete, Booking, CalendarFeed, Screening, Therapist
+from ..db.models import Athlete, Booking, CalendarFeed, Screening, Site, Therapist
 from ..db.queries import MAX_EVENT_DAYS, bookings, events, rows, therapists
 from . import bookings as booking_service
-from . import calendars, screening
+from . import calendars, clinic, screening, sites
 from .access import Caller
 from .common import EventView, event_view, found, now, policy
 from .overview import Session, UnknownSlot, own_booking, sessions_of
@@ -43,6 +43,7 @@ class SeasonPage:
     span: Interval
     timeline: list[EventView]
     suggestions: list[core_season.Suggestion]
+    sites: list[Site] = field(default_factory=list)  # the clinic's, by name
 
 
 def season_page(caller: Caller) -> SeasonPage:
@@ -56,7 +57,22 @@ def season_page(caller: Caller) -> SeasonPage:
     view = season_view(athlete.id, span, course_sessions=0, tune_up_weeks=TUNE_UP_WEEKS,
                        slots=0)
     return SeasonPage(athlete, at, open_, sessions_of(athlete, listed, known=recent), span,
-                      view.events, [s for s, _ in view.suggestions])
+                      view.events, [s for s, _ in view.suggestions], sites.all_sites())
+
+
+@dataclass(frozen=True)
+class HomeSite:
+    """A change of the athlete's own home site (None: none); what PATCH reads."""
+
+    home_site_id: int | None
+    model_fields_set = frozenset({"home_site_id"})
+
+
+def set_home_site(caller: Caller, site_id: int | None) -> Athlete:
+    """The athlete picks their own home site (None clears it): sessions before they leave
+    for a race and after they are back are there."""
+    return clinic.update_athlete_for(caller, found(Athlete, caller.athlete_id, "athlete").id,
+                                     HomeSite(site_id))
 
 
 @dataclass(frozen=True)

@@ -5,21 +5,21 @@ kind of row, never one per row). The signed-in athlete sees and books only their
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from ..core.errors import InvalidValue, NotFound
 from ..core.intervals import Interval
 from ..core.kinds import PRE, WINDOW_KINDS
 from ..core.proposals import Slot
-from ..db.models import Athlete, Booking, Event, Therapist
+from ..db.models import Athlete, Booking, Event, Site, Therapist
 from ..db.queries import bookings, events, rows, therapists
-from . import calendars, screening
+from . import calendars, screening, sites
 from .access import Caller
 from .bookings import book
 from .common import EventView, event_view, found
-from .proposals import propose
+from .proposals import Reason, propose
 
 
 class UnknownSlot(InvalidValue):
@@ -45,12 +45,15 @@ class Session:
 @dataclass(frozen=True)
 class WindowItem:
     """One window of a race: the athlete's session booked in it, or the best free slots,
-    each with its therapist."""
+    each with its therapist; why there is none (`reason`); the clinic's sites by id (to
+    name where each slot and session is)."""
 
     kind: str
     window: Interval
     slots: list[tuple[Slot, Therapist]]
     booked: Session | None
+    reason: Reason | None = None
+    sites: Mapping[int, Site] = field(default_factory=dict)
 
 
 def sessions_of(athlete: Athlete, found_: list[Booking],
@@ -92,8 +95,10 @@ def race(caller: Caller, event_id: int, slots: int
     event = own_event(caller, event_id)
     view = event_view(event)
     not_cleared = screening.not_cleared(event.athlete_id)
-    proposed = ({kind: [] for kind in WINDOW_KINDS} if not_cleared
-                else propose(event, WINDOW_KINDS, None, None, slots).found)
+    answer = None if not_cleared else propose(event, WINDOW_KINDS, None, None, slots)
+    proposed = {kind: [] for kind in WINDOW_KINDS} if answer is None else answer.found
+    reasons = {} if answer is None else answer.reasons
+    where = sites.by_id()
     booked = {kind: bookings.confirmed(event.athlete_id, event.id, kind)
               for kind in WINDOW_KINDS}
     who = therapists.by_ids([s.therapist_id for found_ in proposed.values() for s in found_]
@@ -106,7 +111,8 @@ def race(caller: Caller, event_id: int, slots: int
 
     return view, [WindowItem(kind, view.windows.pre if kind == PRE else view.windows.post,
                              [(s, who[s.therapist_id]) for s in proposed[kind]],
-                             session_of(booked[kind])) for kind in WINDOW_KINDS], not_cleared
+                             session_of(booked[kind]), reasons.get(kind), where)
+                  for kind in WINDOW_KINDS], not_cleared
 
 
 def book_slot(caller: Caller, event_id: int, kind: str, therapist_id: int,

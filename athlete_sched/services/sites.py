@@ -17,7 +17,7 @@ from ..core.zones import load_zone
 from ..db.models import Event, Site
 from ..db.queries import rows
 from ..db.queries import sites as queries
-from .access import Caller
+from .access import Caller, require_role
 
 
 class SiteNameTaken(InvalidValue):
@@ -53,6 +53,18 @@ def create_site_for(caller: Caller, data: Any) -> Site:
     return create_site(data)
 
 
+def sites_for_admin(caller: Caller) -> list[Site]:
+    """The clinic's sites, by name, for the admin's sites page."""
+    require_role(caller, ("admin",))
+    return queries.all_sites()
+
+
+def update_site_for(caller: Caller, site_id: int, data: Any) -> Site:
+    """An admin renames a site or changes its zone or address."""
+    require_role(caller, ("admin",))
+    return update_site(site(site_id, "site"), data)
+
+
 def update_site(site: Site, data: Any) -> Site:
     """Rename a site, or change its zone or address."""
     if data.name is not None and data.name != site.name:
@@ -70,6 +82,12 @@ def update_site(site: Site, data: Any) -> Site:
 
 def all_sites() -> list[Site]:
     return queries.all_sites()
+
+
+def by_id() -> dict[int, Site]:
+    """Every site by its id (a clinic has a handful): what pages name slots and sessions
+    with."""
+    return {s.id: s for s in queries.all_sites()}
 
 
 def site(site_id: int, field: str = "site_id") -> Site:

@@ -4,7 +4,8 @@ their own week; an admin any therapist's.
 
 The page reads a bounded number of statements whatever the number of sessions: the
 therapist, the feed, the week's bookings with the athletes' and events' names (one
-query), and the screening of every athlete in it (one query).
+query), the screening of every athlete in it (one query), and where the clinic has
+several sites, the sites and the site of each session (two queries).
 """
 
 from __future__ import annotations
@@ -18,8 +19,9 @@ from ..core.errors import Forbidden, InvalidValue
 from ..core.intervals import Interval
 from ..core.windows import local_midnight
 from ..core.zones import load_zone
-from ..db.models import CalendarFeed, Screening, Therapist
+from ..db.models import CalendarFeed, Screening, Site, Therapist
 from ..db.queries import screening as stored
+from ..db.queries import sites as stored_sites
 from ..db.queries import therapists
 from ..db.queries.therapists import WeekRow
 from . import access, calendars
@@ -67,6 +69,8 @@ class Week:
 
     names: dict[int, str]  # athlete id -> name
     later: datetime | None = None  # a week with no session: when the next one starts
+    sites: dict[int, Site] = field(default_factory=dict)  # booking id -> its site, where
+    # the clinic has several (with one, every session is there: nothing to say)
 
     sunday = property(lambda self: self.monday + timedelta(days=6))
     previous = property(lambda self: self.monday - timedelta(days=7))
@@ -111,7 +115,17 @@ def week_for(caller: Caller, therapist_id: int | None, start: date | None) -> We
     return Week(therapist, tz, monday, list(rows_by_day.items()),
                 {a: screening_state(answers.get(a)) for a in athlete_ids},
                 frozenset(a for a in reviewable if a in answers), feed,
-                {row.athlete_id: row.athlete for row in found}, later)
+                {row.athlete_id: row.athlete for row in found}, later, _sites_of(found))
+
+
+def _sites_of(found: list[WeekRow]) -> dict[int, Site]:
+    """Each session's site, where the clinic has several sites (two queries)."""
+    known = {s.id: s for s in stored_sites.all_sites()}
+    if len(known) < 2:
+        return {}
+    at = stored_sites.of_bookings(row.id for row in found)
+    return {booking_id: known[site_id] for booking_id, site_id in at.items()
+            if site_id in known}
 
 
 def rotate_feed_for(caller: Caller, therapist_id: int | None) -> CalendarFeed:

@@ -23,6 +23,7 @@ class Person(NamedTuple):
     timezone: str
     detail: str  # an athlete's sport; "" for a therapist
     account: bool | None
+    site_id: int | None = None  # a therapist's site, an athlete's home site
 
 
 class TeamRow(NamedTuple):
@@ -56,13 +57,14 @@ def counts(after: datetime) -> dict[str, int]:
 
 
 def _person(row: tuple) -> Person:
-    *values, user_id, has_password = row
-    return Person(*values, None if user_id is None else bool(has_password))
+    *values, site_id, user_id, has_password = row
+    return Person(*values, None if user_id is None else bool(has_password), site_id)
 
 
 def therapists_page(after_id: int, limit: int) -> list[Person]:
     query = (select(Therapist.id, Therapist.name, Therapist.email, Therapist.timezone,
-                    literal(""), User.id, User.password_hash.is_not(None))
+                    literal(""), Therapist.site_id, User.id,
+                    User.password_hash.is_not(None))
              .outerjoin(User, User.email == Therapist.email)
              .where(Therapist.id > after_id).order_by(Therapist.id).limit(limit))
     return [_person(row) for row in db.session.execute(query)]
@@ -76,7 +78,7 @@ def _like(text: str) -> str:
 def athletes_page(search: str, after_id: int, limit: int) -> list[Person]:
     """Athletes whose name or email contains `search` (any case; "" for all), by id."""
     query = (select(Athlete.id, Athlete.name, Athlete.email, Athlete.timezone, Athlete.sport,
-                    User.id, User.password_hash.is_not(None))
+                    Athlete.home_site_id, User.id, User.password_hash.is_not(None))
              .outerjoin(User, User.email == Athlete.email)
              .where(Athlete.id > after_id).order_by(Athlete.id).limit(limit))
     if search:

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from sqlalchemy import func, select, update
 
 from ...extensions import db
-from ..models import Athlete, Site, Therapist
+from ..models import Athlete, Booking, Site, Therapist
 
 
 def all_sites() -> list[Site]:
@@ -53,3 +53,12 @@ def place_siteless_therapists(site_id: int) -> None:
     """Put every therapist without a site at `site_id` (the clinic's first site)."""
     db.session.execute(update(Therapist).where(Therapist.site_id.is_(None))
                        .values(site_id=site_id))
+
+
+def of_bookings(booking_ids: Iterable[int]) -> dict[int, int | None]:
+    """Each booking's site (None: a therapist without a site), in one query."""
+    wanted = sorted(set(booking_ids))
+    if not wanted:
+        return {}
+    return dict(db.session.execute(select(Booking.id, Booking.site_id)
+                                   .where(Booking.id.in_(wanted))).all())

@@ -15,7 +15,7 @@ The views, by area (each module here joins the blueprint by being here):
 - therapist: therapist.py (the week, screening reviews, the feed), therapist_hours.py,
   day_changes.py, therapist_time_off.py, therapist_busy.py (the busy calendar);
 - admin: admin.py (therapists, athletes, teams, users and roles), admin_clinic.py (the
-  overview and the clinic's settings);
+  overview and the clinic's settings), admin_sites.py (the clinic's sites);
 format.py formats times and zones for all of them. Templates: one folder per area, a
 stylesheet per area in static/.
 """
@@ -43,7 +43,8 @@ NAV = {
                   ("pages.busy", "Busy calendar")),
     "admin": (("pages.admin_home", "Clinic"), ("pages.admin_therapists", "Therapists"),
               ("pages.admin_athletes", "Athletes"), ("pages.admin_teams", "Teams"),
-              ("pages.admin_users", "Users"), ("pages.admin_settings", "Settings")),
+              ("pages.admin_users", "Users"), ("pages.admin_sites", "Sites"),
+              ("pages.admin_settings", "Settings")),
 }
 ROLE_HOME = {"athlete": "pages.season", "coach": "pages.teams", "therapist": "pages.week",
              "admin": "pages.admin_home"}

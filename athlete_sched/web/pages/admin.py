@@ -15,13 +15,21 @@ from wtforms.validators import DataRequired, Length, NumberRange, ValidationErro
 
 from ...core.errors import DomainError, UnknownTimezone
 from ...core.zones import load_zone
-from ...services import admin, unit_of_work
+from ...services import admin, clinic, sites, unit_of_work
 from ..auth import page_caller, signed_in
-from ..schemas.clinic import AthleteIn, TherapistIn
+from ..schemas.clinic import AthleteIn, TherapistIn, TherapistPatch
 from . import bp
 from .auth import link_to
-from .event_form import COMMON_ZONES, SPORTS, zone_choices
+from .event_form import (
+    COMMON_ZONES,
+    SPORTS,
+    site_choices,
+    site_field,
+    site_value,
+    zone_choices,
+)
 
+PICK_A_SITE = "Pick a site from the list: the therapist was not moved."
 HANDOVER = "admin_handover"  # session key: an invitation or reset link to pass on, once
 
 
@@ -43,10 +51,12 @@ class PersonForm(FlaskForm):
 class TherapistForm(PersonForm):
     session_minutes = IntegerField("Session length (minutes)", default=45, validators=[
         NumberRange(5, 480, "A session lasts 5 to 480 minutes.")])
+    site_id = site_field("Site")
 
 
 class AthleteForm(PersonForm):
     sport = SelectField("Sport", choices=[SelectChoice(k, v) for k, v in SPORTS.items()])
+    home_site_id = site_field("Home site")
 
 
 def sentence(message: str) -> str:
@@ -95,10 +105,14 @@ def admin_home():
     return render_template("admin/home.html", counts=admin.overview_for(page_caller()))
 
 
-def render_therapists(form: TherapistForm | None = None, status: int = 200):
+def render_therapists(form: TherapistForm | None = None, status: int = 200,
+                      row_error: str | None = None):
     found = admin.therapists_for(page_caller(), after_id())
-    return render_people("admin/therapists.html", form or TherapistForm(formdata=None),
-                         status, page=found)
+    form = form or TherapistForm(formdata=None)
+    known = sites.all_sites()
+    site_choices(form.site_id, known)
+    return render_people("admin/therapists.html", form, status, page=found, sites=known,
+                         site_of={s.id: s for s in known}, row_error=row_error)
 
 
 @bp.get("/admin/therapists")
@@ -116,7 +130,8 @@ def admin_add_therapist():
     try:
         data = TherapistIn.model_validate({
             "name": form.name.data.strip(), "email": form.email.data.strip(),
-            "timezone": form.timezone.data, "session_minutes": form.session_minutes.data})
+            "timezone": form.timezone.data, "session_minutes": form.session_minutes.data,
+            "site_id": site_value(form.site_id)})
         added = admin.add_therapist_for(page_caller(), data, link_to("pages.accept_invitation"))
     except (DomainError, SchemaError) as exc:
         refused(form, exc)
@@ -126,11 +141,33 @@ def admin_add_therapist():
     return redirect(url_for(".admin_therapists"), 303)
 
 
+@bp.post("/admin/therapists/<int:profile_id>/site")
+@signed_in("admin")
+def admin_move_therapist(profile_id: int):
+    """Move a therapist to another site (their booked sessions stay where they are)."""
+    raw = request.form.get("site_id", "")
+    if not (raw.isdigit() and len(raw) <= 9):
+        return render_therapists(status=422, row_error=PICK_A_SITE)
+    try:
+        therapist = clinic.update_therapist_for(
+            page_caller(), profile_id, TherapistPatch.model_validate({"site_id": int(raw)}))
+    except (DomainError, SchemaError) as exc:
+        if isinstance(exc, DomainError) and exc.field != "site_id":
+            raise
+        unit_of_work.rollback()
+        return render_therapists(status=422, row_error=PICK_A_SITE)
+    flash(f"{therapist.name} now works at {sites.site(therapist.site_id).name}.", "success")
+    return redirect(url_for(".admin_therapists", after=after_id() or None), 303)
+
+
 def render_athletes(form: AthleteForm | None = None, status: int = 200):
     query = request.args.get("q", "")
     found = admin.athletes_for(page_caller(), query, after_id())
-    return render_people("admin/athletes.html", form or AthleteForm(formdata=None), status,
-                         page=found, q=query)
+    form = form or AthleteForm(formdata=None)
+    known = sites.all_sites()
+    site_choices(form.home_site_id, known, "No home site yet")
+    return render_people("admin/athletes.html", form, status, page=found, q=query,
+                         sites=known, site_of={s.id: s for s in known})
 
 
 @bp.get("/admin/athletes")
@@ -148,7 +185,8 @@ def admin_add_athlete():
     try:
         data = AthleteIn.model_validate({
             "name": form.name.data.strip(), "email": form.email.data.strip(),
-            "timezone": form.timezone.data, "sport": form.sport.data})
+            "timezone": form.timezone.data, "sport": form.sport.data,
+            "home_site_id": site_value(form.home_site_id)})
         added = admin.add_athlete_for(page_caller(), data, link_to("pages.accept_invitation"))
     except (DomainError, SchemaError) as exc:
         refused(form, exc)

@@ -8,7 +8,7 @@ from flask import flash, redirect, render_template, session, url_for
 from pydantic import ValidationError as SchemaError
 
 from ...core.errors import DomainError
-from ...services import roster, unit_of_work
+from ...services import roster, sites, unit_of_work
 from ..auth import page_caller, signed_in
 from ..feeds import feed_links
 from . import bp
@@ -20,7 +20,7 @@ from .coach_forms import (
     TeamForm,
     show_error,
 )
-from .event_form import SPORTS, zone_choices
+from .event_form import SPORTS, site_choices, zone_choices
 from .format import event_when
 
 COACHES = ("coach", "admin")
@@ -68,8 +68,11 @@ def render_team(team_id: int, status: int = 200, **forms):
     forms = {name: forms.get(name) or make(formdata=None) for name, make in blank.items()}
     for name in ("event", "invite"):
         zone_choices(forms[name])
+    known = sites.all_sites()
+    site_choices(forms["event"].venue_site_id, known,
+                 "None: sessions at each athlete's home site")
     return render_template(
-        "coach/team.html", team=found.team, members=found.members, sports=SPORTS,
+        "coach/team.html", team=found.team, members=found.members, sports=SPORTS, sites=known,
         events=[(v.event, event_when(v)) for v in found.events], feed=feed_links(found.feed.token),
         screening=roster.screening_words(), invite_link=session.pop("invite_link", None),
         **forms), status

@@ -4,8 +4,10 @@ the athletes the plan leaves out with the reason; "Book all" in one POST."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import flash, redirect, render_template, url_for
@@ -25,6 +27,10 @@ REASONS = {
                  "therapist clears them.",
     "own-conflict": "Their own events or sessions leave no free slot in a window.",
     "no-capacity": "No therapist has a free slot left for them in a window.",
+    "site": "No therapist works at a site where they are (their home site, or the site "
+            "near the venue) in a window.",
+    "travel": "Their travel leaves no time in a window at a site where they are: they "
+              "have left home, and have not reached the venue yet (or have left it).",
 }
 BOOKING_MESSAGES = {
     "slot-taken": "A slot of the plan was taken a moment ago, so nothing was booked. The "
@@ -51,23 +57,26 @@ class CellView:
     local: str = ""
     therapist_local: str | None = None  # only where the therapist's zone differs
     start: str = ""
+    site: str = ""  # where the session is (its site's name), where known
 
 
-def cell_view(cell: board.Cell, tz: ZoneInfo) -> CellView:
+def cell_view(cell: board.Cell, tz: ZoneInfo, sites: Mapping[int, Any]) -> CellView:
     title = KIND_TITLES[cell.kind]
     chosen = cell.booking or cell.slot
     if chosen is None or cell.therapist is None:
         return CellView(title, "none")
     own = load_zone(cell.therapist.timezone)
     other = None if own.key == tz.key else spanned(chosen.start, chosen.end, own)
+    site = sites.get(chosen.site_id) if chosen.site_id is not None else None
     return CellView(title, "booked" if cell.booking else "proposed", cell.therapist.name,
-                    spanned(chosen.start, chosen.end, tz), other, iso(chosen.start))
+                    spanned(chosen.start, chosen.end, tz), other, iso(chosen.start),
+                    site.name if site else "")
 
 
 def render_board(team_id: int, event_id: int, status: int = 200, error: str | None = None):
     found = board.board_for(page_caller(), team_id, event_id)
     tz = load_zone(found.view.event.timezone)
-    rows = [(row, [cell_view(c, tz) for c in row.cells]) for row in found.rows]
+    rows = [(row, [cell_view(c, tz, found.sites) for c in row.cells]) for row in found.rows]
     return render_template(
         "coach/board.html", board=found, team=found.team, event=found.view.event,
         when=event_when(found.view), sport=SPORTS.get(found.view.event.sport, ""), rows=rows,

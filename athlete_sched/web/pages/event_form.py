@@ -11,7 +11,7 @@ from typing import Any
 from zoneinfo import available_timezones
 
 from flask_wtf import FlaskForm
-from wtforms import DateField, Field, SelectChoice, SelectField, TimeField
+from wtforms import DateField, DateTimeLocalField, Field, SelectChoice, SelectField, TimeField
 from wtforms.validators import InputRequired, Optional, ValidationError
 
 from ...core.errors import UnknownTimezone
@@ -28,6 +28,7 @@ COMMON_ZONES = (
     "Pacific/Honolulu", "Africa/Johannesburg", "Africa/Nairobi", "Asia/Dubai", "Asia/Kolkata",
     "Asia/Singapore", "Asia/Tokyo", "Australia/Perth", "Australia/Sydney", "Pacific/Auckland",
     "UTC")
+LOCAL_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M"]  # datetime-local
 SPORTS = {"running": "Running", "mtb": "Mountain biking", "cycling": "Road cycling",
           "triathlon": "Triathlon", "other": "Other"}
 
@@ -59,6 +60,30 @@ def zone_choices(form: FlaskForm) -> FlaskForm:
     return form
 
 
+def _a_site(_form: FlaskForm, field: Field) -> None:
+    """A field validator: a site select sends a site's id or "" (none)."""
+    if field.data and not (str(field.data).isdigit() and len(str(field.data)) <= 9):
+        raise ValidationError("Pick a site from the list.")
+
+
+def site_field(label: str) -> SelectField:
+    """A select of the clinic's sites (its choices set per request: site_choices); its
+    value a site's id or "" for none (site_value)."""
+    return SelectField(label, choices=[], validate_choice=False, validators=[_a_site])
+
+
+def site_choices(field: SelectField, found: Any, blank: str | None = None) -> None:
+    """Offer the sites `found` (rows with id, name, timezone), after `blank` ("" for none)
+    when given."""
+    field.choices = ([SelectChoice("", blank)] if blank else []) + [
+        SelectChoice(str(s.id), f"{s.name} ({s.timezone})") for s in found]
+
+
+def site_value(field: SelectField) -> int | None:
+    """The site picked (None: none)."""
+    return int(field.data) if field.data else None
+
+
 def sport_field() -> SelectField:
     return SelectField("Sport", choices=[SelectChoice(k, v) for k, v in SPORTS.items()])
 
@@ -73,6 +98,11 @@ class EventDatesForm(FlaskForm):
     finish_time = TimeField("Finish time", validators=[Optional()])
     end_date = DateField("Last day (stage races)", validators=[Optional()])
     sport = sport_field()
+    venue_site_id = site_field("Site near the venue (optional)")
+    travel_depart = DateTimeLocalField("Leave home (optional)", format=LOCAL_FORMATS,
+                                       validators=[Optional()])
+    travel_return = DateTimeLocalField("Back home (optional)", format=LOCAL_FORMATS,
+                                       validators=[Optional()])
     name: Any
     timezone: Any
 
@@ -95,6 +125,33 @@ class EventDatesForm(FlaskForm):
         if field.data and self.start_time.data and one_day and field.data <= self.start_time.data:
             raise ValidationError("The finish time must be after the start time.")
 
+    def validate(self, extra_validators=None) -> bool:  # noqa: ANN001 - WTForms' signature
+        valid = super().validate(extra_validators)
+        return self._travel_ok() and valid
+
+    def _travel_ok(self) -> bool:
+        """Both ends of the travel or neither; back after leaving (run after the fields'
+        own checks, which an empty optional field skips)."""
+        depart, back = self.travel_depart, self.travel_return
+        if depart.errors or back.errors:
+            return False
+        if back.data and not depart.data:
+            depart.errors = [*depart.errors, "Give the time you leave home too (or clear both)."]
+        elif depart.data and not back.data:
+            back.errors = [*back.errors, "Give the time you are back home too (or clear both)."]
+        elif back.data and depart.data and back.data <= depart.data:
+            back.errors = [*back.errors, "You are back home after you leave: pick a later time."]
+        else:
+            return True
+        return False
+
+    def travel(self) -> dict[str, str] | None:
+        """The travel span as the API's schema reads it (naive: the event's zone)."""
+        if not (self.travel_depart.data and self.travel_return.data):
+            return None
+        return {"depart": self.travel_depart.data.isoformat(),
+                "return": self.travel_return.data.isoformat()}
+
     def event_in(self, **owner: int) -> EventIn:
         """The API's event schema for `owner` (athlete_id= or team_id=)."""
         first, last = self.date.data, self.end_date.data or self.date.data
@@ -104,10 +161,12 @@ class EventDatesForm(FlaskForm):
         return EventIn.model_validate({
             **owner, "name": self.name.data.strip(), "sport": self.sport.data,
             "timezone": self.timezone.data, "start": start.isoformat(),
-            "end": None if end is None else end.isoformat()})
+            "end": None if end is None else end.isoformat(),
+            "venue_site_id": site_value(self.venue_site_id), "travel": self.travel()})
 
     def field_for(self, name: str | None) -> str:
         """The form field behind a schema or domain field name."""
         if name == "end":
             return "finish_time" if self.finish_time.data else "end_date"
-        return {"start": "date"}.get(name or "", name if name in self._fields else "name")
+        return {"start": "date", "travel": "travel_return"}.get(
+            name or "", name if name in self._fields else "name")

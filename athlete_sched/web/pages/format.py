@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -13,6 +14,7 @@ from ...core.zones import load_zone
 from ...services.common import EventView
 from ...services.overview import Session, WindowItem
 
+EMPTY: Mapping[int, object] = {}
 KIND_TITLES = {kind: title.capitalize() for kind, title in TITLES.items()}
 
 
@@ -91,17 +93,20 @@ class SlotView:
     therapist_local: str | None  # only when the therapist's zone differs from the event's
     clock: str = ""  # the time within its local day (day lists)
     best: bool = False  # the best of its window
+    site: object | None = None  # the site row it is at (name, address), where known
 
     @property
     def start(self) -> str:
         return iso(self.slot.start)
 
 
-def slot_view(slot: Slot, therapist: object, tz: ZoneInfo, best: bool = False) -> SlotView:
+def slot_view(slot: Slot, therapist: object, tz: ZoneInfo, best: bool = False,
+              sites: Mapping[int, object] = EMPTY) -> SlotView:
     own = load_zone(therapist.timezone)  # type: ignore[attr-defined]
     other = None if own.key == tz.key else span(slot.start, slot.end, own)
+    site = None if slot.site_id is None else sites.get(slot.site_id)
     return SlotView(slot, therapist, span(slot.start, slot.end, tz), other,
-                    clock_span(slot.start, slot.end, tz), best)
+                    clock_span(slot.start, slot.end, tz), best, site)
 
 
 @dataclass(frozen=True)
@@ -110,10 +115,11 @@ class DayOfSlots:
     slots: list[SlotView]
 
 
-def by_day(ranked: list[tuple[Slot, object]], tz: ZoneInfo) -> list[DayOfSlots]:
+def by_day(ranked: list[tuple[Slot, object]], tz: ZoneInfo,
+           sites: Mapping[int, object] = EMPTY) -> list[DayOfSlots]:
     """Ranked slots (best first) listed in time order, grouped by their local day; the
-    best one marked."""
-    views = sorted((slot_view(s, t, tz, best=i == 0) for i, (s, t) in enumerate(ranked)),
+    best one marked; each with its site where `sites` names it."""
+    views = sorted((slot_view(s, t, tz, i == 0, sites) for i, (s, t) in enumerate(ranked)),
                    key=lambda v: (v.slot.start, v.slot.therapist_id))
     days: list[DayOfSlots] = []
     for view in views:
@@ -137,11 +143,12 @@ class BookingRow:
     for_name = property(lambda self: self.event.name if self.event else "Periodic tune-up")
 
 
-def booking_row(session: Session) -> BookingRow:
+def booking_row(session: Session, sites: Mapping[int, object] = EMPTY) -> BookingRow:
     b = session.booking
-    slot = Slot(b.therapist_id, b.start, b.end, b.kind)
+    slot = Slot(b.therapist_id, b.start, b.end, b.kind, b.site_id)
     return BookingRow(b, session.event, slot_view(slot, session.therapist,
-                                                  load_zone(session.zone)), session.zone)
+                                                  load_zone(session.zone), sites=sites),
+                      session.zone)
 
 
 @dataclass(frozen=True)
@@ -151,6 +158,7 @@ class WindowView:
     zone: ZoneInfo
     days: list[DayOfSlots]
     booked: BookingRow | None
+    reason: str | None = None  # why there is no slot, for a person
 
     start_text = property(lambda self: window_from(self.window.start, self.zone))
     end_text = property(lambda self: window_through(self.window.end, self.zone))
@@ -159,5 +167,6 @@ class WindowView:
 
 
 def window_view(item: WindowItem, tz: ZoneInfo) -> WindowView:
-    return WindowView(item.kind, item.window, tz, by_day(item.slots, tz),
-                      item.booked and booking_row(item.booked))
+    reason = item.reason and item.reason.message[:1].upper() + item.reason.message[1:] + "."
+    return WindowView(item.kind, item.window, tz, by_day(item.slots, tz, item.sites),
+                      item.booked and booking_row(item.booked, item.sites), reason)

@@ -1,5 +1,6 @@
 """The therapist's weekly hours: working periods per weekday (several a day leave breaks
-between them) and the session settings, saved in one go (services/hours.py)."""
+between them), each at the therapist's own site or, where the clinic has several, at
+another, and the session settings, saved in one go (services/hours.py)."""
 
 from __future__ import annotations
 
@@ -8,17 +9,18 @@ from datetime import time
 from flask import flash, redirect, render_template
 from flask_wtf import FlaskForm
 from pydantic import ValidationError as SchemaError
-from wtforms import FieldList, Form, FormField, IntegerField, TimeField
+from wtforms import FieldList, Form, FormField, IntegerField, SelectChoice, TimeField
 from wtforms.validators import InputRequired, NumberRange, Optional
 
 from ...core.zones import load_zone
 from ...services import hours as work_hours
-from ...services import unit_of_work
+from ...services import sites, unit_of_work
 from ...services.affected import SessionsAffected
 from ..auth import page_caller, signed_in
 from ..schemas.clinic import WorkingHoursBody
 from . import bp
 from .affected import affected_choice, cancelled_note
+from .event_form import site_field, site_value
 from .format import KIND_TITLES, span
 from .therapist import choose_therapist, schedule_owner, schedule_url, therapist_id_arg
 
@@ -30,6 +32,7 @@ MIN_ROWS = 2  # rows shown per day, blank ones included (one more than the perio
 class PeriodForm(Form):
     start = TimeField("from", validators=[Optional()])
     end = TimeField("to", validators=[Optional()])
+    site_id = site_field("at")  # "": the therapist's own site
 
 
 def _minutes(value: time) -> int:
@@ -69,7 +72,8 @@ class HoursForm(FlaskForm):
 
     def working_hours(self) -> list:
         """The periods as the API's schema reads them (so page and API validate alike)."""
-        body = [{"day": day, "start": f"{p.start.data:%H:%M}", "end": f"{p.end.data:%H:%M}"}
+        body = [{"day": day, "start": f"{p.start.data:%H:%M}", "end": f"{p.end.data:%H:%M}",
+                 "site_id": site_value(p.site_id)}
                 for day, _, periods in self.days() for p in periods
                 if p.start.data and p.end.data]
         return WorkingHoursBody.model_validate({"working_hours": body}).working_hours
@@ -112,7 +116,8 @@ def _check_day(periods: FieldList) -> bool:
 def hours_form(therapist) -> HoursForm:
     """The form filled with the therapist's hours and settings, one blank row more per day."""
     stored = work_hours.periods_by_day(therapist)
-    data = {day: [{"start": _clock(s), "end": _clock(e)} for s, e in periods]
+    data = {day: [{"start": _clock(s), "end": _clock(e), "site_id": str(site or "")}
+                  for s, e, site in periods]
             for day, periods in stored.items()}
     form = HoursForm(formdata=None, data=data, session_minutes=therapist.session_minutes,
                      buffer_minutes=therapist.buffer_minutes,
@@ -123,10 +128,25 @@ def hours_form(therapist) -> HoursForm:
     return form
 
 
+def period_sites(therapist, form: HoursForm) -> list:
+    """Offer each period the therapist's own site ("") and the clinic's others; the
+    clinic's sites (the page shows the choice only where there are several)."""
+    known = sites.all_sites()
+    own = next((s for s in known if s.id == therapist.site_id), None)
+    choices = [SelectChoice("", f"My site ({own.name})" if own else "My site")] + [
+        SelectChoice(str(s.id), f"{s.name} ({s.timezone})") for s in known
+        if s.id != therapist.site_id]
+    for _, _, periods in form.days():
+        for period in periods:
+            period.site_id.choices = choices
+    return known
+
+
 def render_hours(therapist, form: HoursForm, status: int = 200,
                  affected: list | None = None):
     tz = load_zone(therapist.timezone)
     return render_template("therapist/hours.html", therapist=therapist, form=form,
+                           several_sites=len(period_sites(therapist, form)) > 1,
                            admin=page_caller().role == "admin", failed=status == 422,
                            affected=[(r, span(r.start, r.end, tz)) for r in affected or ()],
                            kinds=KIND_TITLES), status
