@@ -233,13 +233,6 @@ class Ranking:
         return [schedule for _, schedule in self.order[:count]]
 
 
-def _plan(schedule: TherapistSchedule) -> tuple:
-    """What fixes a schedule's grid starts, its therapist and buffer aside: therapists
-    with the same plan share their bound (a clinic has a handful of week plans)."""
-    return (schedule.tz, schedule.week, schedule.working_days, schedule.session_minutes,
-            schedule.slot_step_minutes)
-
-
 def ranking(kind: str, window: Interval, event_start: datetime,
             schedules: Sequence[TherapistSchedule], athlete_unavailable: Sequence[Interval],
             now: datetime, notice: timedelta = DEFAULT_NOTICE, where: Places = None) -> Ranking:
@@ -249,30 +242,28 @@ def ranking(kind: str, window: Interval, event_start: datetime,
     _check(kind)
     segments = _segments(window, athlete_unavailable, now, notice)
     target = event_start - PRE_TARGET if kind == "pre" else None
-    known: dict[tuple, tuple[timedelta, datetime] | None] = {}
+    known: dict[object, tuple[timedelta, datetime] | None] = {}
+    cut = {site: clip(segments, spans) for site, spans in where.items()
+           if spans is not None} if where is not None else {}
     bounded = []
     for schedule in schedules:
         best = None
-        for site, at_site in schedule.by_site.items():
+        for site, at_site, plan in schedule.sites:
             if where is not None and site not in where:
                 continue
-            clipped = segments if where is None or where[site] is None else clip(
-                segments, where[site])
-            plan = (_plan(at_site), site) if clipped is not segments else _plan(at_site)
-            if plan in known:
-                found = known[plan]
+            key = (plan, site) if site in cut else plan  # a site's spans cut its starts
+            if key in known:
+                found = known[key]
             else:
-                found = known[plan] = best_grid_start(at_site, clipped, target)
+                found = known[key] = best_grid_start(at_site, cut.get(site, segments), target)
             if found is not None and (best is None or found < best):
                 best = found
         if best is not None:
-            bounded.append((best if target is not None else best[1:], schedule))
-    bounded.sort(key=_by_bound_and_id)
-    return Ranking(kind, window, event_start, tuple(segments), where, tuple(bounded))
-
-
-def _by_bound_and_id(entry: tuple[Bound, TherapistSchedule]) -> tuple:
-    return entry[0], entry[1].therapist_id
+            bounded.append((best if target is not None else best[1:],
+                            schedule.therapist_id, schedule))
+    bounded.sort()  # by bound, ties by id (the pair is unique: schedules are not compared)
+    return Ranking(kind, window, event_start, tuple(segments), where,
+                   tuple((bound, schedule) for bound, _, schedule in bounded))
 
 
 def propose_best_first(ranking_: Ranking, read: Reader, limit: int = 20,

@@ -175,10 +175,18 @@ def schedules(therapist_id: int | None = None,
         params["days_from"], params["days_to"] = working_days.dates_near(near)
     rows = db.session.connection().execute(
         _schedules_statement(therapist_id is not None, bool(near)), params).all()
-    if not near:
-        return [_schedule(*row[:6], _hours_of(row[6])) for row in rows]
-    return [_schedule(*row[:6], _hours_of(row[6]), working_days.days_of(row[7]))
-            for row in rows]
+    return [_schedule_of_row(*row) for row in rows]
+
+
+@lru_cache(maxsize=8192)
+def _schedule_of_row(therapist_id: int, zone: str, session_minutes: int, buffer_minutes: int,
+                     slot_step_minutes: int, site_id: int | None, hours: str | None,
+                     days: str | None = None) -> TherapistSchedule:
+    """A schedule row -> the schedule, memoized on the row's plain values (ints and texts
+    hash at once; the schedule's own key, a tuple of periods, hashes field by field: at
+    1,000 therapists that was 10 ms a request)."""
+    return _schedule(therapist_id, zone, session_minutes, buffer_minutes, slot_step_minutes,
+                     site_id, _hours_of(hours), working_days.days_of(days))
 
 
 # --- blocked time and bookings near windows ---------------------------------------------------
