@@ -4,9 +4,14 @@
 (core/season.py's rule for a C-priority event), the athlete whose season the slots keep
 clear of, then the answer from the per-process cache (services/cache.py: never stale,
 keyed by the database's data version) or worked out by `propose`: the therapists'
-schedules with their blocked time and bookings near the windows (two tuned reads,
-db/queries/therapists.py), the athlete's season (services/season.py: one read of events,
-one of sessions), then the core.
+schedules (one tuned read, db/queries/therapists.py), the athlete's season
+(services/season.py: one read of events, one of sessions), then the core, best first:
+the therapists ranked by the best slot their schedules allow (core/proposals.ranking),
+and the blocked time and bookings near the windows read for the best of them only, a
+batch at a time, until the answer is settled (core/proposals.propose_best_first; the
+first batch, both kinds' best, is one read and usually the only one). The cost of a
+request follows its answer, not the clinic's size: at 1,000 therapists it reads the
+bookings of a few dozen.
 """
 
 from __future__ import annotations
