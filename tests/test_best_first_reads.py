@@ -25,7 +25,8 @@ HOURS = {
 @pytest.fixture
 def clinic(api, make_therapist, make_athlete, make_event) -> dict:
     """Eight therapists, early and late hours in two zones and two grids, three of them
-    booked in the race's windows (so that load breaks ties), and an athlete with a race."""
+    booked in the race's windows (so that load breaks ties) and three away (their bounds
+    promise what their time off takes), and an athlete with a race."""
     made = [make_therapist(working_hours=HOURS["early" if i % 2 else "late"],
                            timezone=("Europe/Berlin", "Europe/London")[i % 3 == 0],
                            slot_step_minutes=(15, 30)[i % 4 == 0])
@@ -37,6 +38,10 @@ def clinic(api, make_therapist, make_athlete, make_event) -> dict:
             slot = api.get(f"/api/v1/events/{busy['id']}/proposals?kind={kind}&limit=1"
                            f"&therapist_id={therapist['id']}").get_json()[kind][0]
             book(api, busy["id"], therapist["id"], kind, slot["start"])
+    for therapist in made[3:6]:  # away the whole time: no load, no slot
+        response = api.post(f"/api/v1/therapists/{therapist['id']}/time-off",
+                            {"start": "2027-05-01T00:00:00Z", "end": "2027-06-01T00:00:00Z"})
+        assert response.status_code == 201, response.get_json()
     athlete = make_athlete()
     race = make_event(athlete["id"], start="2027-05-15T09:00", end="2027-05-15T13:00")
     return {"therapists": made, "race": race}
@@ -66,7 +71,7 @@ def test_the_answer_does_not_depend_on_the_batch(app, api, clinic, monkeypatch, 
 
 def test_a_batch_that_settles_the_answer_is_the_only_read(app, api, clinic, monkeypatch):
     """Limit 1 of eight: the first batch of four holds the best slot, so no more is read;
-    with a batch of one, the search reads on while the next therapist could tie."""
+    with a batch of one, the search reads on while the next therapist could do better."""
     url = f"/api/v1/events/{clinic['race']['id']}/proposals?limit=1"
     api.get(url)  # warm
     _, sent = answer(app, api, monkeypatch, url, 4)
@@ -76,5 +81,5 @@ def test_a_batch_that_settles_the_answer_is_the_only_read(app, api, clinic, monk
     for batch in (1, 2, 3):
         found, more[batch] = answer(app, api, monkeypatch, url, batch)
         assert found == whole
-    # One statement per further batch: a batch of one reads on past the tied therapists.
+    # One statement per further batch: a batch of one reads on past the therapists away.
     assert more[1] > more[2] >= more[3] >= 7, more

@@ -16,7 +16,7 @@ time, the less-loaded therapist comes first; then the lower therapist id.
 from __future__ import annotations
 
 import heapq
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cached_property
@@ -187,32 +187,34 @@ def _slot(kind: str, candidate: _Candidate) -> Slot:
 # pre slot's key starts with its distance from the target, a post slot's with its start.
 # From a therapist's schedule alone (weekly hours, one-day changes, grid, session length:
 # no bookings) `best_grid_start` gives the best start it could possibly offer, and blocked
-# time and bookings only take starts away; load only breaks ties, and is at least 0. So
-# no slot of the therapist ranks before
+# time and bookings only take starts away. The load, the tie-break, is the same for all
+# of a therapist's slots in the window; where it is known before the bookings are read
+# (a count, in the schedules' read) it enters the bound as it is, else as 0, the least
+# there is. So no slot of the therapist has a key below its bound
 #
-#     bound = (distance, start)  (pre)   or   (start,)  (post),
+#     (distance, start, load, therapist_id)  (pre)   or   (start, load, therapist_id)  (post),
 #
-# compared with the same leading fields of a slot's key. `Ranking` orders the therapists
-# by their bounds (those without any start in the window drop out: they offer nothing);
-# `propose_best_first` reads their states in that order, a batch at a time (the first
-# FIRST_READ, then twice as many as read so far, ...), ranks what it has read exactly as
-# `propose` does, and stops as soon as it has `limit` slots and the last of them ranks
-# strictly before the next unread therapist's best possible key,
+# a key of the slot the therapist would have if nothing took its best start. `Ranking`
+# orders the therapists by their bounds (those without any start in the window drop out:
+# they offer nothing); `propose_best_first` reads their states in that order, a batch at
+# a time (the first FIRST_READ, then twice as many as read so far, ...), ranks what it
+# has read exactly as `propose` does, and stops as soon as it has `limit` slots and the
+# last of them ranks strictly before the next unread therapist's bound: every slot of
+# that therapist and of all after it (their bounds are no lower) ranks after the
+# limit-th slot, so the answer is `propose`'s over all of them
+# (tests/core/test_best_first.py compares the two). Keys and bounds end in the
+# therapist's id, so neither ties.
 #
-#     (*bound, 0, therapist_id)
-#
-# (its bound with the least load there is): every slot of that therapist ranks after
-# the limit-th slot, and so does every slot of the therapists after it, whose bounds are
-# no better and, among equal bounds, whose ids are higher (ties are ordered by id). So
-# the answer is `propose`'s over all of them (tests/core/test_best_first.py compares the
-# two). Ties are common (a clinic's therapists start their day at the same hours): on a
-# tie of the leading fields, a slot with load 0 of a lower id than every unread tied
-# therapist settles it without reading them, since none of them can have a lower load or
-# a lower id; a slot with some load reads on, as one of them may be free of bookings.
+# Ties of time are common (a clinic's therapists start their day at the same hours):
+# without the loads, a therapist's bound with load 0 settles a tie against a read slot
+# only by id, and a clinic where most therapists have some booking in the window reads
+# through every tied therapist looking for an unbooked one (at 1,000 therapists, hundreds
+# of them). With the loads counted up front the bound is exact for every therapist free
+# at its best start, and the first batch nearly always settles the answer.
 
 FIRST_READ = 32
 
-Bound = tuple[timedelta, datetime] | tuple[datetime]
+Bound = tuple[timedelta, datetime, int, int] | tuple[datetime, int, int]  # as RankKey
 Reader = Callable[[Sequence[TherapistSchedule]], Sequence[TherapistState]]
 
 
@@ -235,11 +237,17 @@ class Ranking:
 
 def ranking(kind: str, window: Interval, event_start: datetime,
             schedules: Sequence[TherapistSchedule], athlete_unavailable: Sequence[Interval],
-            now: datetime, notice: timedelta = DEFAULT_NOTICE, where: Places = None) -> Ranking:
-    """The therapists ordered by the best rank their slots could have (see above); ties
-    in therapist-id order. A therapist at several sites is bounded by its best site among
-    those where the athlete can be, its starts cut to the time the athlete is there."""
+            now: datetime, notice: timedelta = DEFAULT_NOTICE, where: Places = None,
+            loads: Mapping[int, int] | None = None) -> Ranking:
+    """The therapists ordered by the best rank their slots could have (see above). A
+    therapist at several sites is bounded by its best site among those where the athlete
+    can be, its starts cut to the time the athlete is there. `loads`: each therapist's
+    load in the window where known (it must not exceed `window_load` of the therapist's
+    state; db/queries/therapists.schedules_with_loads counts it in the schedules' read),
+    else 0."""
     _check(kind)
+    if loads is None or not window.start < window.end:
+        loads = {}
     segments = _segments(window, athlete_unavailable, now, notice)
     target = event_start - PRE_TARGET if kind == "pre" else None
     known: dict[object, tuple[timedelta, datetime] | None] = {}
@@ -259,11 +267,12 @@ def ranking(kind: str, window: Interval, event_start: datetime,
             if found is not None and (best is None or found < best):
                 best = found
         if best is not None:
-            bounded.append((best if target is not None else best[1:],
-                            schedule.therapist_id, schedule))
-    bounded.sort()  # by bound, ties by id (the pair is unique: schedules are not compared)
-    return Ranking(kind, window, event_start, tuple(segments), where,
-                   tuple((bound, schedule) for bound, _, schedule in bounded))
+            tid = schedule.therapist_id
+            bound = ((*best, loads.get(tid, 0), tid) if target is not None
+                     else (best[1], loads.get(tid, 0), tid))
+            bounded.append((bound, schedule))
+    bounded.sort(key=itemgetter(0))  # bounds are unique: they end in the therapist's id
+    return Ranking(kind, window, event_start, tuple(segments), where, tuple(bounded))
 
 
 def propose_best_first(ranking_: Ranking, read: Reader, limit: int = 20,
@@ -278,6 +287,5 @@ def propose_best_first(ranking_: Ranking, read: Reader, limit: int = 20,
         states = read([schedule for _, schedule in order[:taken]])
         best = _best(ranking_.kind, ranking_.window, ranking_.event_start, states,
                      ranking_.segments, ranking_.where, limit)
-        if taken == len(order) or (len(best) == limit and best[-1][0] < (
-                *order[taken][0], 0, order[taken][1].therapist_id)):
+        if taken == len(order) or (len(best) == limit and best[-1][0] < order[taken][0]):
             return [_slot(ranking_.kind, candidate) for candidate in best]
