@@ -58,7 +58,10 @@ def test_a_proposals_request_sends_seven_statements(app, api, season):
     (the policy's booking notice and recovery gap, which an admin changes on the pages: a
     read by primary key), the therapists with their hours, their blocked time and bookings
     near the windows, the athlete's events and sessions near them: one statement each
-    (with the cache on, an eighth reads the data version)."""
+    (with the cache on, an eighth reads the data version). Blocked time and bookings are
+    read best first (services/proposals.py): a first batch that settles the answer is
+    the only read, as here; each further batch would be one statement more
+    (tests/test_best_first_reads.py)."""
     cache_off(app)
     url = f"/api/v1/events/{season['races'][2]['id']}/proposals"
     assert api.get(url).status_code == 200  # warm: the app's first request

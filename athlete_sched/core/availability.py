@@ -24,7 +24,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from functools import cached_property, lru_cache
-from itertools import accumulate, repeat, starmap
+from itertools import accumulate, count, repeat, starmap
 from operator import itemgetter, le
 from zoneinfo import ZoneInfo
 
@@ -101,6 +101,20 @@ class TherapistSchedule:
         return self.site_id if period.site_id is None else period.site_id
 
     @cached_property
+    def plan(self) -> int:
+        """What fixes the schedule's grid starts, the therapist, buffer and site aside
+        (zone, weekly hours, one-day changes, session length, step), as a number: equal
+        numbers, equal starts. Schedules with one plan share their bound in a ranking
+        (core/proposals.py); a clinic has a handful of plans. Worked out once."""
+        return _plan_id(self.tz, self.week, self.working_days, self.session_minutes,
+                        self.slot_step_minutes)
+
+    @cached_property
+    def sites(self) -> tuple[tuple[int | None, TherapistSchedule, int], ...]:
+        """`by_site` as (site, schedule there, its plan) triples, worked out once."""
+        return tuple((site, at_site, at_site.plan) for site, at_site in self.by_site.items())
+
+    @cached_property
     def by_site(self) -> dict[int | None, TherapistSchedule]:
         """The schedule split by site: each site the therapist works at -> the schedule of
         the periods there (its `site_id` that site). A one-day change stands in for the
@@ -120,6 +134,18 @@ class TherapistSchedule:
             found[site] = replace(self, working_hours=hours, working_days=days,
                                   site_id=site)
         return found
+
+
+@lru_cache(maxsize=65_536)
+def _plan_id(tz: ZoneInfo, week: WeekTable, working_days: tuple[WorkingDay, ...],
+             session_minutes: int, slot_step_minutes: int) -> int:
+    """A number for each distinct plan (see TherapistSchedule.plan): equal plans get
+    equal numbers while they stay in this cache (one evicted and seen again gets a new
+    one, which only means its schedules share less)."""
+    return next(_PLAN_NUMBERS)
+
+
+_PLAN_NUMBERS = count()
 
 
 @lru_cache(maxsize=1024)

@@ -16,7 +16,7 @@ time, the less-loaded therapist comes first; then the lower therapist id.
 from __future__ import annotations
 
 import heapq
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cached_property
@@ -187,32 +187,34 @@ def _slot(kind: str, candidate: _Candidate) -> Slot:
 # pre slot's key starts with its distance from the target, a post slot's with its start.
 # From a therapist's schedule alone (weekly hours, one-day changes, grid, session length:
 # no bookings) `best_grid_start` gives the best start it could possibly offer, and blocked
-# time and bookings only take starts away; load only breaks ties, and is at least 0. So
-# no slot of the therapist ranks before
+# time and bookings only take starts away. The load, the tie-break, is the same for all
+# of a therapist's slots in the window; where it is known before the bookings are read
+# (a count, in the schedules' read) it enters the bound as it is, else as 0, the least
+# there is. So no slot of the therapist has a key below its bound
 #
-#     bound = (distance, start)  (pre)   or   (start,)  (post),
+#     (distance, start, load, therapist_id)  (pre)   or   (start, load, therapist_id)  (post),
 #
-# compared with the same leading fields of a slot's key. `Ranking` orders the therapists
-# by their bounds (those without any start in the window drop out: they offer nothing);
-# `propose_best_first` reads their states in that order, a batch at a time (the first
-# FIRST_READ, then twice as many as read so far, ...), ranks what it has read exactly as
-# `propose` does, and stops as soon as it has `limit` slots and the last of them ranks
-# strictly before the next unread therapist's best possible key,
+# a key of the slot the therapist would have if nothing took its best start. `Ranking`
+# orders the therapists by their bounds (those without any start in the window drop out:
+# they offer nothing); `propose_best_first` reads their states in that order, a batch at
+# a time (the first FIRST_READ, then twice as many as read so far, ...), ranks what it
+# has read exactly as `propose` does, and stops as soon as it has `limit` slots and the
+# last of them ranks strictly before the next unread therapist's bound: every slot of
+# that therapist and of all after it (their bounds are no lower) ranks after the
+# limit-th slot, so the answer is `propose`'s over all of them
+# (tests/core/test_best_first.py compares the two). Keys and bounds end in the
+# therapist's id, so neither ties.
 #
-#     (*bound, 0, therapist_id)
-#
-# (its bound with the least load there is): every slot of that therapist ranks after
-# the limit-th slot, and so does every slot of the therapists after it, whose bounds are
-# no better and, among equal bounds, whose ids are higher (ties are ordered by id). So
-# the answer is `propose`'s over all of them (tests/core/test_best_first.py compares the
-# two). Ties are common (a clinic's therapists start their day at the same hours): on a
-# tie of the leading fields, a slot with load 0 of a lower id than every unread tied
-# therapist settles it without reading them, since none of them can have a lower load or
-# a lower id; a slot with some load reads on, as one of them may be free of bookings.
+# Ties of time are common (a clinic's therapists start their day at the same hours):
+# without the loads, a therapist's bound with load 0 settles a tie against a read slot
+# only by id, and a clinic where most therapists have some booking in the window reads
+# through every tied therapist looking for an unbooked one (at 1,000 therapists, hundreds
+# of them). With the loads counted up front the bound is exact for every therapist free
+# at its best start, and the first batch nearly always settles the answer.
 
 FIRST_READ = 32
 
-Bound = tuple[timedelta, datetime] | tuple[datetime]
+Bound = tuple[timedelta, datetime, int, int] | tuple[datetime, int, int]  # as RankKey
 Reader = Callable[[Sequence[TherapistSchedule]], Sequence[TherapistState]]
 
 
@@ -233,46 +235,44 @@ class Ranking:
         return [schedule for _, schedule in self.order[:count]]
 
 
-def _plan(schedule: TherapistSchedule) -> tuple:
-    """What fixes a schedule's grid starts, its therapist and buffer aside: therapists
-    with the same plan share their bound (a clinic has a handful of week plans)."""
-    return (schedule.tz, schedule.week, schedule.working_days, schedule.session_minutes,
-            schedule.slot_step_minutes)
-
-
 def ranking(kind: str, window: Interval, event_start: datetime,
             schedules: Sequence[TherapistSchedule], athlete_unavailable: Sequence[Interval],
-            now: datetime, notice: timedelta = DEFAULT_NOTICE, where: Places = None) -> Ranking:
-    """The therapists ordered by the best rank their slots could have (see above); ties
-    in therapist-id order. A therapist at several sites is bounded by its best site among
-    those where the athlete can be, its starts cut to the time the athlete is there."""
+            now: datetime, notice: timedelta = DEFAULT_NOTICE, where: Places = None,
+            loads: Mapping[int, int] | None = None) -> Ranking:
+    """The therapists ordered by the best rank their slots could have (see above). A
+    therapist at several sites is bounded by its best site among those where the athlete
+    can be, its starts cut to the time the athlete is there. `loads`: each therapist's
+    load in the window where known (it must not exceed `window_load` of the therapist's
+    state; db/queries/therapists.schedules_with_loads counts it in the schedules' read),
+    else 0."""
     _check(kind)
+    if loads is None or not window.start < window.end:
+        loads = {}
     segments = _segments(window, athlete_unavailable, now, notice)
     target = event_start - PRE_TARGET if kind == "pre" else None
-    known: dict[tuple, tuple[timedelta, datetime] | None] = {}
+    known: dict[object, tuple[timedelta, datetime] | None] = {}
+    cut = {site: clip(segments, spans) for site, spans in where.items()
+           if spans is not None} if where is not None else {}
     bounded = []
     for schedule in schedules:
         best = None
-        for site, at_site in schedule.by_site.items():
+        for site, at_site, plan in schedule.sites:
             if where is not None and site not in where:
                 continue
-            clipped = segments if where is None or where[site] is None else clip(
-                segments, where[site])
-            plan = (_plan(at_site), site) if clipped is not segments else _plan(at_site)
-            if plan in known:
-                found = known[plan]
+            key = (plan, site) if site in cut else plan  # a site's spans cut its starts
+            if key in known:
+                found = known[key]
             else:
-                found = known[plan] = best_grid_start(at_site, clipped, target)
+                found = known[key] = best_grid_start(at_site, cut.get(site, segments), target)
             if found is not None and (best is None or found < best):
                 best = found
         if best is not None:
-            bounded.append((best if target is not None else best[1:], schedule))
-    bounded.sort(key=_by_bound_and_id)
+            tid = schedule.therapist_id
+            bound = ((*best, loads.get(tid, 0), tid) if target is not None
+                     else (best[1], loads.get(tid, 0), tid))
+            bounded.append((bound, schedule))
+    bounded.sort(key=itemgetter(0))  # bounds are unique: they end in the therapist's id
     return Ranking(kind, window, event_start, tuple(segments), where, tuple(bounded))
-
-
-def _by_bound_and_id(entry: tuple[Bound, TherapistSchedule]) -> tuple:
-    return entry[0], entry[1].therapist_id
 
 
 def propose_best_first(ranking_: Ranking, read: Reader, limit: int = 20,
@@ -287,6 +287,5 @@ def propose_best_first(ranking_: Ranking, read: Reader, limit: int = 20,
         states = read([schedule for _, schedule in order[:taken]])
         best = _best(ranking_.kind, ranking_.window, ranking_.event_start, states,
                      ranking_.segments, ranking_.where, limit)
-        if taken == len(order) or (len(best) == limit and best[-1][0] < (
-                *order[taken][0], 0, order[taken][1].therapist_id)):
+        if taken == len(order) or (len(best) == limit and best[-1][0] < order[taken][0]):
             return [_slot(ranking_.kind, candidate) for candidate in best]

@@ -4,9 +4,15 @@
 (core/season.py's rule for a C-priority event), the athlete whose season the slots keep
 clear of, then the answer from the per-process cache (services/cache.py: never stale,
 keyed by the database's data version) or worked out by `propose`: the therapists'
-schedules with their blocked time and bookings near the windows (two tuned reads,
-db/queries/therapists.py), the athlete's season (services/season.py: one read of events,
-one of sessions), then the core.
+schedules with their loads in the windows (one tuned read, db/queries/therapists.py),
+the athlete's season
+(services/season.py: one read of events, one of sessions), then the core, best first:
+the therapists ranked by the best slot their schedules allow (core/proposals.ranking),
+and the blocked time and bookings near the windows read for the best of them only, a
+batch at a time, until the answer is settled (core/proposals.propose_best_first; the
+first batch, both kinds' best, is one read and usually the only one). The cost of a
+request follows its answer, not the clinic's size: at 1,000 therapists it reads the
+bookings of a few dozen.
 """
 
 from __future__ import annotations
@@ -69,15 +75,16 @@ def propose(event: Event, kinds: tuple[str, ...], therapist_id: int | None,
     athlete_id = event.athlete_id or athlete_id
     chosen = {kind: windows.pre if kind == PRE else windows.post for kind in kinds}
     spans = list(chosen.values())
-    staff = therapists.schedules(therapist_id, spans)
+    staff, loads = therapists.schedules_with_loads(therapist_id, spans)
     athlete_season = (season.season_near(athlete_id, list(chosen.values()))
                       if athlete_id else None)
     unavailable = season.athlete_unavailable(event, athlete_season) if athlete_season else []
     where = sites.where(event, athlete_id, site_ids)
     at = now()
-    rankings = {kind: core_proposals.ranking(kind, window, start, staff, unavailable, at,
-                                             rules.notice, where)
-                for kind, window in chosen.items()}
+    rankings = {kind: core_proposals.ranking(
+        kind, window, start, staff, unavailable, at, rules.notice, where,
+        {s.therapist_id: load[i] for s, load in zip(staff, loads, strict=True)})
+        for i, (kind, window) in enumerate(chosen.items())}
     states = _States(staff, spans)
     first = max(core_proposals.FIRST_READ, limit)
     states.read(list({s.therapist_id: s for ranked in rankings.values()
@@ -88,7 +95,10 @@ def propose(event: Event, kinds: tuple[str, ...], therapist_id: int | None,
         slots[kind] = core_proposals.propose_best_first(rankings[kind], states.read, limit,
                                                         first)
         if not slots[kind]:
-            reasons[kind] = _reason(kind, window, start, states.read(staff), unavailable, at,
+            # A window that is over needs no therapist's bookings to say so (_reason's
+            # first question); any other reason may need them all.
+            everyone = states.read(staff) if window.end > at + rules.notice else []
+            reasons[kind] = _reason(kind, window, start, everyone, unavailable, at,
                                     rules.notice, where)
     shared = season.shared_labels(event, athlete_season, slots) if athlete_season else {}
     return Proposals(event.id, windows, slots, shared, reasons)

@@ -31,6 +31,7 @@ from athlete_sched.core.proposals import (
     propose,
     propose_best_first,
     ranking,
+    window_load,
 )
 from athlete_sched.core.sites import Places, Travel, places
 
@@ -90,9 +91,13 @@ def clinics(draw: st.DrawFn) -> Clinic:
 
 
 @SETTINGS
-@given(clinics(), st.integers(1, 40), st.integers(1, 6))
+@given(clinics(), st.integers(1, 40), st.integers(1, 6),
+       st.none() | st.lists(st.integers(0, 2), min_size=60, max_size=60))
 def test_best_first_answers_as_the_exhaustive_computation(clinic: Clinic, limit: int,
-                                                          batch: int) -> None:
+                                                          batch: int,
+                                                          short: list[int] | None) -> None:
+    """With no loads known (all 0), exact loads, or loads short of the true ones by up to
+    two (a bound may be low, never high)."""
     exhaustive = propose(clinic.kind, clinic.window, clinic.event_start, clinic.therapists,
                          clinic.athlete_busy, clinic.now, clinic.notice, limit, clinic.where)
     by_id = {state.schedule.therapist_id: state for state in clinic.therapists}
@@ -102,9 +107,12 @@ def test_best_first_answers_as_the_exhaustive_computation(clinic: Clinic, limit:
         read.extend(s.therapist_id for s in wanted)
         return [by_id[s.therapist_id] for s in wanted]
 
+    loads = None if short is None else {
+        tid: max(0, window_load(state, clinic.window) - short[tid - 1])
+        for tid, state in by_id.items()}
     ranked = ranking(clinic.kind, clinic.window, clinic.event_start,
                      [state.schedule for state in clinic.therapists], clinic.athlete_busy,
-                     clinic.now, clinic.notice, clinic.where)
+                     clinic.now, clinic.notice, clinic.where, loads)
     assert propose_best_first(ranked, reader, limit, batch) == exhaustive
     # Every therapist with a slot in the answer was read; no therapist is bounded twice.
     assert {slot.therapist_id for slot in exhaustive} <= set(read)
@@ -163,7 +171,7 @@ def test_a_clinic_of_many_reads_only_the_therapists_who_can_make_the_answer() ->
 
     event_start = window.start - timedelta(hours=2)
     ranked = ranking("post", window, event_start, [s.schedule for s in states], [],
-                     window.start, timedelta(0))
+                     window.start, timedelta(0), loads={})
     found = propose_best_first(ranked, reader, limit=20, first=32)
     assert found == propose("post", window, event_start, states, [], window.start,
                             timedelta(0), 20)
