@@ -10,7 +10,8 @@ where the athlete is not at that time.
   plan) and every booked session obeys it. Booking attempts come from a control race at
   the same time (an athlete with no home, no venue, no travel: every site at any time),
   so they lie in the window and in working hours and are free: one the rule forbids is
-  422 `wrong-site` and changes nothing; one it allows is never `wrong-site`. Few
+  422 `wrong-site` and changes nothing; one it allows is never `wrong-site`. A `site_id`
+  filter only narrows: its slots obey the same rule. Few
   examples, no deadline: each is a few dozen requests on a fresh clinic.
 - Pure core: core.proposals.propose(where=...) against the exhaustive answer
   (where=None, every slot) filtered by core.sites.allows, for random schedules at sites,
@@ -121,10 +122,11 @@ def proposals(api, event_id: int, **query: Any) -> dict[str, Any]:
 @given(site_zones=st.lists(st.sampled_from(ZONES), min_size=2, max_size=3),
        staff=therapists, home=homes, race=places_of_event,
        members=st.lists(homes, min_size=1, max_size=3), relay=places_of_event,
-       picks=st.lists(st.integers(0, 10_000), max_size=8))
+       picks=st.lists(st.integers(0, 10_000), max_size=8),
+       asked=st.lists(st.integers(0, 2), min_size=1, max_size=2))
 def test_no_slot_or_booking_is_where_the_athlete_is_not(
         api, make_therapist, make_athlete, make_event, site_zones, staff, home, race, members,
-        relay, picks):
+        relay, picks, asked):
     # The examples share one database (a function-scoped app): names are made unique.
     sites = [created(api.post("/api/v1/sites", {"name": f"Site {uuid.uuid4().hex[:8]}",
                                                 "timezone": zone}))["id"]
@@ -143,6 +145,11 @@ def test_no_slot_or_booking_is_where_the_athlete_is_not(
         for slot in answer[kind]:
             assert allows(where, slot["site_id"], session(slot)), (slot, where)
         assert (not answer[kind]) == (kind in answer.get("reasons", {})), answer
+    # A site filter narrows: its slots obey the same rule, the one bookings obey.
+    wanted = sorted({site_of(a) for a in asked})
+    filtered = proposals(api, race_event["id"], site_id=wanted)
+    for slot in filtered["pre"] + filtered["post"]:
+        assert slot["site_id"] in wanted and allows(where, slot["site_id"], session(slot))
 
     # Booking attempts: slots of a control race at the same time, free of any site rule.
     control = make_event(make_athlete()["id"], name="Control")

@@ -410,3 +410,29 @@ def test_the_season_view_proposes_where_the_athlete_is(api, travelling, make_the
     assert {s["kind"] for s, _ in slots} >= {"pre", "post"}
     for _, slot in slots:
         assert_where(slot, travelling["home"], travelling["tent"])
+
+
+def test_the_site_filter_narrows_and_never_offers_a_slot_that_cannot_be_booked(
+        api, travelling, make_therapist):
+    """Regression: ?site_id= replaced the athlete's sites, so a Berlin athlete asking for
+    another site got its slots, and booking one was 422 wrong-site."""
+    event, home, tent = travelling["event"], travelling["home"], travelling["tent"]
+    munich = site(api, "Munich")
+    make_therapist(name="Munich PT", site_id=munich)
+    answer = proposals(api, event, site_id=munich)
+    assert answer["pre"] == [] and answer["post"] == []
+    assert {k: r["code"] for k, r in answer["reasons"].items()} == {"pre": "site",
+                                                                      "post": "site"}
+    only_home = proposals(api, event, site_id=home)
+    assert only_home["pre"] and {s["site_id"] for s in slots_of(only_home)} == {home}
+    assert only_home["pre"] == [s for s in proposals(api, event)["pre"]
+                                if s["site_id"] == home]
+    for slot in slots_of(only_home):
+        assert_where(slot, home, tent)
+    # every slot of a filtered answer can be booked
+    both = proposals(api, event, site_id=[munich, tent])
+    assert {s["site_id"] for s in slots_of(both)} == {tent}
+    first = both["post"][0]
+    booked = book(api, event, first["therapist_id"], "post",
+                  first["start"].replace("Z", "+00:00"))
+    assert booked["site_id"] == tent
