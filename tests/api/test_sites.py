@@ -391,13 +391,14 @@ def test_changing_travel_or_venue_flags_sessions_where_the_athlete_no_longer_is(
     assert [b["id"] for b in changed["flagged_bookings"]] == [pre["id"]]
     # no venue site any more: the tent's session is flagged too (the pre still is)
     changed = ok(api.patch(f"{E}/{event}", {"venue_site_id": None}))
-    assert changed["event"]["venue_site_id"] is None if "event" in changed else True
+    assert changed["venue_site_id"] is None
     assert sorted(b["id"] for b in changed["flagged_bookings"]) == sorted([pre["id"],
                                                                            post["id"]])
     # back as it was: nothing flagged
     changed = ok(api.patch(f"{E}/{event}", {"venue_site_id": tent, "travel": TRAVEL}))
     assert changed["flagged_bookings"] == []
-    assert home != tent
+    assert (changed["venue_site_id"], changed["travel"]["depart"]) == (
+        tent, "2027-05-13T10:00:00Z") and home != tent
 
 
 # --- the season view ------------------------------------------------------------------------
@@ -436,3 +437,29 @@ def test_the_site_filter_narrows_and_never_offers_a_slot_that_cannot_be_booked(
     booked = book(api, event, first["therapist_id"], "post",
                   first["start"].replace("Z", "+00:00"))
     assert booked["site_id"] == tent
+
+
+def test_event_site_and_travel_validation(api, make_athlete, make_event):
+    home = site(api, "Berlin")
+    athlete = make_athlete(home_site_id=home)["id"]
+    race = {"athlete_id": athlete, "name": "Race", "sport": "running",
+            "timezone": "Europe/Berlin", "start": "2027-05-15T08:00"}
+    assert_error(api.post(E, {**race, "venue_site_id": home + 999}), 404, None,
+                 "venue_site_id")
+    assert_error(api.post(E, {**race, "travel": {"depart": "2027-05-17T12:00",
+                                                 "return": "2027-05-13T12:00"}}), 422,
+                 None, "travel")
+    assert_error(api.post(E, {**race, "travel": {"depart": "2027-05-13T12:00"}}), 422)
+    assert_error(api.post("/api/v1/athletes", {"name": "X", "email": "x@a.test",
+                                               "sport": "running",
+                                               "timezone": "Europe/Berlin",
+                                               "home_site_id": home + 999}), 404, None,
+                 "home_site_id")
+    event = make_event(athlete, venue_site_id=home, travel=TRAVEL)["id"]
+    before = ok(api.get(f"{E}/{event}"))
+    assert_error(api.patch(f"{E}/{event}", {"venue_site_id": home + 999}), 404)
+    assert_error(api.patch(f"{E}/{event}", {"travel": {"depart": "2027-05-13T12:00",
+                                                       "return": "2027-05-13T12:00"}}), 422)
+    assert ok(api.get(f"{E}/{event}")) == before
+    cleared = ok(api.patch(f"{E}/{event}", {"travel": None, "venue_site_id": None}))
+    assert (cleared["travel"], cleared["venue_site_id"]) == (None, None)
