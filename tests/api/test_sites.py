@@ -463,3 +463,33 @@ def test_event_site_and_travel_validation(api, make_athlete, make_event):
     assert ok(api.get(f"{E}/{event}")) == before
     cleared = ok(api.patch(f"{E}/{event}", {"travel": None, "venue_site_id": None}))
     assert (cleared["travel"], cleared["venue_site_id"]) == (None, None)
+
+
+def test_a_shared_session_is_where_the_athlete_is_for_both_events(
+        api, travelling, make_event):
+    """Regression: a session booked for one event's post that also serves the next
+    event's pre (shared_with_event_id) was checked against the first event's sites only."""
+    home, tent, athlete = travelling["home"], travelling["tent"], travelling["athlete"]
+    first = make_event(athlete, name="Home 10k", start="2027-05-29T08:00",
+                       end="2027-05-29T10:00")["id"]  # post window to the end of Tue 1 June
+    # the next race: pre window Tue 1 + Wed 2 June, the athlete away from Tue 06:00
+    second = make_event(athlete, name="Tent race", start="2027-06-04T08:00",
+                        end="2027-06-04T12:00", venue_site_id=tent,
+                        travel={"depart": "2027-06-01T06:00", "return": "2027-06-06T12:00"}
+                        )["id"]
+    shared = {"event_id": first, "kind": "post", "start": "2027-06-01T09:00",
+              "shared_with_event_id": second}
+    assert_error(api.post("/api/v1/bookings", {**shared, "therapist_id": travelling["berlin"]}),
+                 422, "wrong-site")
+    # at the tent it is not where the athlete is for the first event (no travel: home only)
+    assert_error(api.post("/api/v1/bookings", {**shared,
+                                               "therapist_id": travelling["tent_pt"]}),
+                 422, "wrong-site")
+    # the season view proposes no shared slot it would refuse
+    view = ok(api.get(f"/api/v1/athletes/{athlete}/season",
+                      query_string={"from": "2027-05-25", "to": "2027-06-10",
+                                    "tune_up_weeks": 0}))
+    shared_suggestions = [s for s in view["suggestions"] if s["kind"] == "shared"]
+    assert [s["event_ids"] for s in shared_suggestions] == [[first, second]]
+    assert shared_suggestions[0]["slots"] == []
+    assert home != tent
