@@ -7,12 +7,15 @@ any time). `None` instead of a mapping means no site rule at all: every site, ev
 that data from before sites existed keeps its answers.
 
 `places(...)` is the rule:
-- the sites: those asked for (a query's `site_id`s) when given; otherwise the athlete's
-  home site and the event's venue site, where set; with neither, every site (None);
+- the sites: the athlete's home site and the event's venue site, where set, narrowed to
+  those asked for (a query's `site_id`s) when given; with neither home nor venue, those
+  asked for, else every site (None). Asking never widens: a slot at a site where the
+  athlete is not could not be booked (bookings ask nothing);
 - with travel [depart, return): the athlete is at home outside it and near the venue
   inside it, so the home site's span is everything outside [depart, return) and the venue
   site's span is [depart, return). A site that is both (a race at home) or neither (asked
-  for by name) keeps any time: nothing says the athlete is elsewhere then.
+  for by name, the athlete with no home or venue) keeps any time: nothing says the
+  athlete is elsewhere then.
 
 A session [start, end) may be at site s when s is a key and, if s has spans, one span
 holds it wholly (`allows`). A therapist's working period is at the period's own site or,
@@ -53,10 +56,11 @@ class Travel:
 def places(home: int | None, venue: int | None, travel: Travel | None,
            asked: Iterable[int] = ()) -> Places:
     """The sites a session may be at and when (see the module docstring)."""
-    sites = list(dict.fromkeys(asked)) or [s for s in dict.fromkeys((home, venue))
-                                           if s is not None]
-    if not sites:
+    known = [s for s in dict.fromkeys((home, venue)) if s is not None]
+    wanted = list(dict.fromkeys(asked))
+    if not known and not wanted:
         return None
+    sites = [s for s in wanted if s in known] if known and wanted else known or wanted
     found: dict[int | None, Spans] = {}
     for site in sites:
         if travel is None or (site == home) == (site == venue):

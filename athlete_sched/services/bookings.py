@@ -83,7 +83,8 @@ def _place(booking: Booking, event: Event | None, therapist: Therapist, start: d
     not cleared: every booking path and every move passes here), the 422s (notice,
     window, working hours, the site: where the athlete is then), then the 409s in one
     guarded query (already booked, therapist not free, athlete not free), then the
-    athlete's season; then put the booking there."""
+    athlete's season (and for a shared session, the site rule of the other event it
+    serves); then put the booking there."""
     screening.check_cleared(booking.athlete_id)
     schedule = schedule_near(therapist, [Interval.of(start, start + duration)])
     session = check_bookable(schedule, booking.kind, window_for(event, booking.kind), start,
@@ -99,6 +100,10 @@ def _place(booking: Booking, event: Event | None, therapist: Therapist, start: d
     moving = Interval(booking.start, booking.end) if booking.start is not None else None
     season.check_season(event, booking.athlete_id, booking.kind, session, exclude=moving,
                         shared_with=shared_with)
+    if shared_with is not None and not allows(sites.where(
+            found(Event, shared_with, "event", "shared_with_event_id"), booking.athlete_id),
+            site_id, session):  # it serves that event too: where the athlete is for it
+        raise WrongSite(site_id, session.start)
     booking.therapist_id, booking.site_id = therapist.id, site_id
     booking.start, booking.end = session.start, session.end
     booking.block_end = session.end + timedelta(minutes=therapist.buffer_minutes)

@@ -391,13 +391,14 @@ def test_changing_travel_or_venue_flags_sessions_where_the_athlete_no_longer_is(
     assert [b["id"] for b in changed["flagged_bookings"]] == [pre["id"]]
     # no venue site any more: the tent's session is flagged too (the pre still is)
     changed = ok(api.patch(f"{E}/{event}", {"venue_site_id": None}))
-    assert changed["event"]["venue_site_id"] is None if "event" in changed else True
+    assert changed["venue_site_id"] is None
     assert sorted(b["id"] for b in changed["flagged_bookings"]) == sorted([pre["id"],
                                                                            post["id"]])
     # back as it was: nothing flagged
     changed = ok(api.patch(f"{E}/{event}", {"venue_site_id": tent, "travel": TRAVEL}))
     assert changed["flagged_bookings"] == []
-    assert home != tent
+    assert (changed["venue_site_id"], changed["travel"]["depart"]) == (
+        tent, "2027-05-13T10:00:00Z") and home != tent
 
 
 # --- the season view ------------------------------------------------------------------------
@@ -410,3 +411,85 @@ def test_the_season_view_proposes_where_the_athlete_is(api, travelling, make_the
     assert {s["kind"] for s, _ in slots} >= {"pre", "post"}
     for _, slot in slots:
         assert_where(slot, travelling["home"], travelling["tent"])
+
+
+def test_the_site_filter_narrows_and_never_offers_a_slot_that_cannot_be_booked(
+        api, travelling, make_therapist):
+    """Regression: ?site_id= replaced the athlete's sites, so a Berlin athlete asking for
+    another site got its slots, and booking one was 422 wrong-site."""
+    event, home, tent = travelling["event"], travelling["home"], travelling["tent"]
+    munich = site(api, "Munich")
+    make_therapist(name="Munich PT", site_id=munich)
+    answer = proposals(api, event, site_id=munich)
+    assert answer["pre"] == [] and answer["post"] == []
+    assert {k: r["code"] for k, r in answer["reasons"].items()} == {"pre": "site",
+                                                                      "post": "site"}
+    only_home = proposals(api, event, site_id=home)
+    assert only_home["pre"] and {s["site_id"] for s in slots_of(only_home)} == {home}
+    assert only_home["pre"] == [s for s in proposals(api, event)["pre"]
+                                if s["site_id"] == home]
+    for slot in slots_of(only_home):
+        assert_where(slot, home, tent)
+    # every slot of a filtered answer can be booked
+    both = proposals(api, event, site_id=[munich, tent])
+    assert {s["site_id"] for s in slots_of(both)} == {tent}
+    first = both["post"][0]
+    booked = book(api, event, first["therapist_id"], "post",
+                  first["start"].replace("Z", "+00:00"))
+    assert booked["site_id"] == tent
+
+
+def test_event_site_and_travel_validation(api, make_athlete, make_event):
+    home = site(api, "Berlin")
+    athlete = make_athlete(home_site_id=home)["id"]
+    race = {"athlete_id": athlete, "name": "Race", "sport": "running",
+            "timezone": "Europe/Berlin", "start": "2027-05-15T08:00"}
+    assert_error(api.post(E, {**race, "venue_site_id": home + 999}), 404, None,
+                 "venue_site_id")
+    assert_error(api.post(E, {**race, "travel": {"depart": "2027-05-17T12:00",
+                                                 "return": "2027-05-13T12:00"}}), 422,
+                 None, "travel")
+    assert_error(api.post(E, {**race, "travel": {"depart": "2027-05-13T12:00"}}), 422)
+    assert_error(api.post("/api/v1/athletes", {"name": "X", "email": "x@a.test",
+                                               "sport": "running",
+                                               "timezone": "Europe/Berlin",
+                                               "home_site_id": home + 999}), 404, None,
+                 "home_site_id")
+    event = make_event(athlete, venue_site_id=home, travel=TRAVEL)["id"]
+    before = ok(api.get(f"{E}/{event}"))
+    assert_error(api.patch(f"{E}/{event}", {"venue_site_id": home + 999}), 404)
+    assert_error(api.patch(f"{E}/{event}", {"travel": {"depart": "2027-05-13T12:00",
+                                                       "return": "2027-05-13T12:00"}}), 422)
+    assert ok(api.get(f"{E}/{event}")) == before
+    cleared = ok(api.patch(f"{E}/{event}", {"travel": None, "venue_site_id": None}))
+    assert (cleared["travel"], cleared["venue_site_id"]) == (None, None)
+
+
+def test_a_shared_session_is_where_the_athlete_is_for_both_events(
+        api, travelling, make_event):
+    """Regression: a session booked for one event's post that also serves the next
+    event's pre (shared_with_event_id) was checked against the first event's sites only."""
+    home, tent, athlete = travelling["home"], travelling["tent"], travelling["athlete"]
+    first = make_event(athlete, name="Home 10k", start="2027-05-29T08:00",
+                       end="2027-05-29T10:00")["id"]  # post window to the end of Tue 1 June
+    # the next race: pre window Tue 1 + Wed 2 June, the athlete away from Tue 06:00
+    second = make_event(athlete, name="Tent race", start="2027-06-04T08:00",
+                        end="2027-06-04T12:00", venue_site_id=tent,
+                        travel={"depart": "2027-06-01T06:00", "return": "2027-06-06T12:00"}
+                        )["id"]
+    shared = {"event_id": first, "kind": "post", "start": "2027-06-01T09:00",
+              "shared_with_event_id": second}
+    assert_error(api.post("/api/v1/bookings", {**shared, "therapist_id": travelling["berlin"]}),
+                 422, "wrong-site")
+    # at the tent it is not where the athlete is for the first event (no travel: home only)
+    assert_error(api.post("/api/v1/bookings", {**shared,
+                                               "therapist_id": travelling["tent_pt"]}),
+                 422, "wrong-site")
+    # the season view proposes no shared slot it would refuse
+    view = ok(api.get(f"/api/v1/athletes/{athlete}/season",
+                      query_string={"from": "2027-05-25", "to": "2027-06-10",
+                                    "tune_up_weeks": 0}))
+    shared_suggestions = [s for s in view["suggestions"] if s["kind"] == "shared"]
+    assert [s["event_ids"] for s in shared_suggestions] == [[first, second]]
+    assert shared_suggestions[0]["slots"] == []
+    assert home != tent
