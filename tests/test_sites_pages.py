@@ -269,9 +269,19 @@ def test_the_athlete_plans_a_race_away_and_sees_slots_at_the_venue_site(
     assert event["venue_site_id"] == denver
     assert event["travel"] == {"depart": "2027-02-09T15:00:00Z", "return": "2027-02-18T01:00:00Z"}
     race = client.get(planned.headers["Location"])
+    said = text(race)
+    assert "Away from home Tue 9 Feb 2027 08:00 – Wed 17 Feb 2027 18:00 (America/Denver)" in said
+    assert "Sessions near the venue are at Denver Clinic, 1600 Wynkoop St, Denver." in said
     slots = Page(race.get_data(as_text=True)).slot_texts
     assert slots and all("at Denver Clinic, 1600 Wynkoop St, Denver" in s for s in slots)
     assert all("Kelsey Moreno" in s for s in slots)
+    slot = Page(race.get_data(as_text=True)).slots()[0]
+    booked = client.post(f"{planned.headers['Location']}/book", data=slot)
+    assert booked.status_code == 303, text(booked)
+    session = text(client.get(booked.headers["Location"]))
+    assert "Where Denver Clinic, 1600 Wynkoop St, Denver" in session
+    assert "At Denver Clinic, 1600 Wynkoop St, Denver." in text(client.get(
+        planned.headers["Location"]))
 
 
 def test_a_window_without_a_slot_says_travel_is_why(app, api, athlete, places,

@@ -3,8 +3,9 @@ or the one the plan proposes (services/team.py), why an athlete stays unplaced, 
 "book all" (the team booking, all or nothing).
 
 Read in a bounded number of statements whatever the roster's size: the plan's own reads,
-then the members, their booked sessions, the therapists named and the screening states,
-one statement each. Of the screening only the state, never an answer or a note.
+then the members, their booked sessions, the therapists named, the screening states and
+(where a session is at a site) the clinic's sites, one statement each. Of the screening
+only the state, never an answer or a note.
 """
 
 from __future__ import annotations
@@ -87,7 +88,9 @@ def board_for(caller: Caller, team_id: int, event_id: int) -> Board:
     states = screening_states(a.id for a in members)
     rows = [Row(a, states[a.id], cell(a.id, PRE), cell(a.id, POST), plan.unplaced.get(a.id))
             for a in members]
-    return Board(team, event_view(event), rows, sites.by_id())
+    named = {s.site_id for s in slots} | {b.site_id for b in booked}
+    return Board(team, event_view(event), rows,
+                 sites.by_id() if named - {None} else {})  # a clinic without sites: no read
 
 
 def _cells(plan: TeamPlan, booked: list[Booking], staff: dict[int, Therapist]

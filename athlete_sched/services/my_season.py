@@ -89,6 +89,7 @@ class SessionPage:
     feed: CalendarFeed
     location: str  # the clinic's, as invites give it
     not_cleared: bool = False  # a therapist recorded "not cleared": no move is offered
+    sites: dict[int, Site] = field(default_factory=dict)  # the clinic's, by id
 
 
 def session_page(caller: Caller, booking_id: int) -> SessionPage:
@@ -106,7 +107,7 @@ def session_page(caller: Caller, booking_id: int) -> SessionPage:
     return SessionPage(session, row, at, until, can_change,
                        _options(session, booking) if movable else [],
                        calendars.feed_for(caller, "athlete", athlete.id),
-                       calendars.clinic().location, not_cleared)
+                       calendars.clinic().location, not_cleared, sites.by_id())
 
 
 def _options(session: Session, booking: Booking) -> list[tuple[Slot, Therapist]]:

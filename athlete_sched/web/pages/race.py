@@ -16,7 +16,7 @@ from ..auth import page_caller, signed_in
 from ..errors import domain_status
 from . import bp
 from .event_form import SPORTS
-from .format import KIND_TITLES, event_when, window_view
+from .format import KIND_TITLES, event_when, span, window_view
 
 SLOTS_PER_WINDOW = 8
 BOOKING_MESSAGES = {
@@ -35,9 +35,13 @@ NOT_A_SLOT = BOOKING_MESSAGES["unknown-slot"]
 
 def render_event(caller: Caller, event_id: int, status: int = 200, error: str | None = None):
     view, windows, not_cleared = overview.race(caller, event_id, SLOTS_PER_WINDOW)
-    tz = load_zone(view.event.timezone)
+    event, tz = view.event, load_zone(view.event.timezone)
+    known = windows[0].sites if windows else {}
+    away = (None if event.travel_depart is None
+            else span(event.travel_depart, event.travel_return, tz))
     return render_template(
-        "athlete/event.html", athlete=caller, event=view.event, when=event_when(view), error=error,
+        "athlete/event.html", athlete=caller, event=event, when=event_when(view), error=error,
+        away=away, venue=known.get(event.venue_site_id) if event.venue_site_id else None,
         windows=[window_view(w, tz) for w in windows], sport=SPORTS[view.event.sport],
         titles=KIND_TITLES, not_cleared=not_cleared), status
 

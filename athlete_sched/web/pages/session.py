@@ -39,7 +39,7 @@ def change_message(exc: DomainError) -> str:
 def render_booking(caller: Caller, booking_id: int, status: int = 200,
                    error: str | None = None):
     page = my_season.session_page(caller, booking_id)
-    row, b = booking_row(page.session), page.session.booking
+    row, b = booking_row(page.session, page.sites), page.session.booking
     zone = load_zone(row.zone)
     return render_template(
         "athlete/booking.html", athlete=caller, row=row, error=error,
@@ -48,7 +48,7 @@ def render_booking(caller: Caller, booking_id: int, status: int = 200,
         change_until=when(page.change_until, zone), change_until_iso=iso(page.change_until),
         can_change=page.can_change, not_cleared=page.not_cleared,
         notice_hours=current_app.config["CANCEL_NOTICE_HOURS"],
-        options=by_day(page.options, zone),
+        options=by_day(page.options, zone, page.sites),
         links=links(b.kind, b.start, b.end, page.location, page.feed.token)), status
 
 
