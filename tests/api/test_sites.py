@@ -485,6 +485,11 @@ def test_a_shared_session_is_where_the_athlete_is_for_both_events(
     assert_error(api.post("/api/v1/bookings", {**shared,
                                                "therapist_id": travelling["tent_pt"]}),
                  422, "wrong-site")
+    # the proposals label no slot as also serving the second race where the athlete is not
+    post = proposals(api, first, kind="post")["post"]
+    on_tuesday = [s for s in post if s["start"] >= "2027-06-01T04:00:00Z"]
+    assert on_tuesday, "Tuesday at home is in the first race's post window"
+    assert all("shared_with_event_id" not in s for s in post), on_tuesday[:2]
     # the season view proposes no shared slot it would refuse
     view = ok(api.get(f"/api/v1/athletes/{athlete}/season",
                       query_string={"from": "2027-05-25", "to": "2027-06-10",
