@@ -498,3 +498,17 @@ def test_a_shared_session_is_where_the_athlete_is_for_both_events(
     assert [s["event_ids"] for s in shared_suggestions] == [[first, second]]
     assert shared_suggestions[0]["slots"] == []
     assert home != tent
+
+
+def test_a_travel_change_with_move_bookings_moves_sessions_to_where_the_athlete_is(
+        api, travelling):
+    event, tent = travelling["event"], travelling["tent"]
+    pre = book(api, event, travelling["berlin"], "pre", "2027-05-12T09:00")
+    trip = {"depart": "2027-05-12T06:00", "return": "2027-05-17T12:00"}
+    moved = ok(api.patch(f"{E}/{event}", {"travel": trip, "move_bookings": True}))
+    assert moved["flagged_bookings"] == []
+    [booking] = moved["moved_bookings"]
+    assert (booking["id"], booking["site_id"], booking["therapist_id"]) == (
+        pre["id"], tent, travelling["tent_pt"])
+    assert_where(booking, travelling["home"], tent,
+                 datetime(2027, 5, 12, 6, 0, tzinfo=BERLIN), RETURN)
