@@ -32,7 +32,7 @@ from hypothesis import strategies as st
 from athlete_sched.core.availability import TherapistSchedule, WorkingPeriod
 from athlete_sched.core.intervals import Interval
 from athlete_sched.core.proposals import TherapistState, propose
-from athlete_sched.core.sites import Travel, allows, places
+from athlete_sched.core.sites import Travel, allows, both, places
 from athlete_sched.core.working_days import WorkingDay
 
 ZONES = ("Europe/Berlin", "America/Denver", "Europe/London")
@@ -260,3 +260,19 @@ def test_propose_where_is_the_exhaustive_answer_filtered_by_allows(problem, kind
     expected = [s for s in everything if allows(where, s.site_id, Interval(s.start, s.end))]
     assert propose(kind, window, start, states, busy, now, limit=limit,
                    where=where) == expected[:limit]
+
+
+somewhere = st.builds(
+    lambda home, venue, trip, asked: places(
+        home, venue, None if trip is None else Travel(trip.start, trip.end), asked),
+    st.sampled_from([1, 2, 3, None]), st.sampled_from([1, 2, 3, None]),
+    st.one_of(st.none(), intervals), st.lists(st.sampled_from([1, 2, 3]), max_size=2))
+
+
+@settings(max_examples=300, deadline=None)
+@given(first=somewhere, second=somewhere, site=st.sampled_from([1, 2, 3]),
+       session=intervals)
+def test_both_allows_what_each_allows(first, second, site, session):
+    """core.sites.both (a shared session's rule) allows exactly what both rules allow."""
+    assert allows(both(first, second), site, session) == (
+        allows(first, site, session) and allows(second, site, session))

@@ -100,7 +100,8 @@ def propose(event: Event, kinds: tuple[str, ...], therapist_id: int | None,
             everyone = states.read(staff) if window.end > at + rules.notice else []
             reasons[kind] = _reason(kind, window, start, everyone, unavailable, at,
                                     rules.notice, where)
-    shared = season.shared_labels(event, athlete_season, slots) if athlete_season else {}
+    shared = (season.shared_labels(event, athlete_season, slots, athlete_id)
+              if athlete_season else {})
     return Proposals(event.id, windows, slots, shared, reasons)
 
 

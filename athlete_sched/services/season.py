@@ -19,9 +19,12 @@ from ..core.errors import AlreadyBooked, Conflict, InvalidValue
 from ..core.intervals import Interval, overlaps
 from ..core.kinds import OTHER_WINDOW, WINDOW_KINDS
 from ..core.proposals import Slot
+from ..core.sites import Places, allows
 from ..db.models import Event
 from ..db.queries import bookings, events
 from ..db.queries.events import EventTimingRow
+from . import sites
+from .common import found as found_row
 from .common import policy, timing_of
 
 # How far after a span a later event can bear on it: its pre window (shared sessions)
@@ -135,16 +138,23 @@ def _check_shared(event: Event, athlete_id: int, kind: str, session: Interval, o
         raise AlreadyBooked(athlete_id, other_id, other_kind)
 
 
-def shared_labels(event: Event, season: Season,
-                  found: dict[str, list[Slot]]) -> dict[Slot, int]:
+def shared_labels(event: Event, season: Season, found: dict[str, list[Slot]],
+                  athlete_id: int | None = None) -> dict[Slot, int]:
     """The proposed slots that would also serve another event (a post that is the next
-    event's pre, or a pre that is the last event's post): slot -> that event's id."""
+    event's pre, or a pre that is the last event's post): slot -> that event's id; only
+    where the athlete is for that event too (services/sites.py: a shared session is
+    booked under both events' site rules)."""
     shared = core_season.shared_windows(season.with_event(event), policy().recovery_gap)
     labels: dict[Slot, int] = {}
+    wheres: dict[int, Places] = {}
     for kind, slots in found.items():
         for slot in slots:
-            other = core_season.shared_with(event.id, kind, Interval(slot.start, slot.end),
-                                             shared)
-            if other is not None:
+            session = Interval(slot.start, slot.end)
+            other = core_season.shared_with(event.id, kind, session, shared)
+            if other is None:
+                continue
+            if other not in wheres:
+                wheres[other] = sites.where(found_row(Event, other, "event"), athlete_id)
+            if allows(wheres[other], slot.site_id, session):
                 labels[slot] = other
     return labels

@@ -485,6 +485,11 @@ def test_a_shared_session_is_where_the_athlete_is_for_both_events(
     assert_error(api.post("/api/v1/bookings", {**shared,
                                                "therapist_id": travelling["tent_pt"]}),
                  422, "wrong-site")
+    # the proposals label no slot as also serving the second race where the athlete is not
+    post = proposals(api, first, kind="post")["post"]
+    on_tuesday = [s for s in post if s["start"] >= "2027-06-01T04:00:00Z"]
+    assert on_tuesday, "Tuesday at home is in the first race's post window"
+    assert all("shared_with_event_id" not in s for s in post), on_tuesday[:2]
     # the season view proposes no shared slot it would refuse
     view = ok(api.get(f"/api/v1/athletes/{athlete}/season",
                       query_string={"from": "2027-05-25", "to": "2027-06-10",
@@ -493,3 +498,17 @@ def test_a_shared_session_is_where_the_athlete_is_for_both_events(
     assert [s["event_ids"] for s in shared_suggestions] == [[first, second]]
     assert shared_suggestions[0]["slots"] == []
     assert home != tent
+
+
+def test_a_travel_change_with_move_bookings_moves_sessions_to_where_the_athlete_is(
+        api, travelling):
+    event, tent = travelling["event"], travelling["tent"]
+    pre = book(api, event, travelling["berlin"], "pre", "2027-05-12T09:00")
+    trip = {"depart": "2027-05-12T06:00", "return": "2027-05-17T12:00"}
+    moved = ok(api.patch(f"{E}/{event}", {"travel": trip, "move_bookings": True}))
+    assert moved["flagged_bookings"] == []
+    [booking] = moved["moved_bookings"]
+    assert (booking["id"], booking["site_id"], booking["therapist_id"]) == (
+        pre["id"], tent, travelling["tent_pt"])
+    assert_where(booking, travelling["home"], tent,
+                 datetime(2027, 5, 12, 6, 0, tzinfo=BERLIN), RETURN)
