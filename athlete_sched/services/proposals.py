@@ -146,7 +146,8 @@ def _reason(kind: str, window: Interval, start: datetime, states: list, unavaila
     if where is not None and not any(site in where for state in states
                                      for site in state.schedule.by_site):
         return Reason("site", f"no therapist works at the sites where the athlete is "
-                              f"during the {words} window")
+                              f"during the {words} window (their home site and the race's "
+                              f"venue site; a site asked for must be one of them)")
     if not states:
         return Reason("no-therapist", "no therapist can be proposed")
     return Reason("full", f"every therapist is booked, away or off work in the {words} "
