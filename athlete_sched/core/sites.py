@@ -15,7 +15,9 @@ that data from before sites existed keeps its answers.
   inside it, so the home site's span is everything outside [depart, return) and the venue
   site's span is [depart, return). A site that is both (a race at home) or neither (asked
   for by name, the athlete with no home or venue) keeps any time: nothing says the
-  athlete is elsewhere then.
+  athlete is elsewhere then;
+- the travel of the athlete's other events (`trips`) is cut from the home and venue
+  sites' spans: they are away from both then.
 
 A session [start, end) may be at site s when s is a key and, if s has spans, one span
 holds it wholly (`allows`). A therapist's working period is at the period's own site or,
@@ -28,7 +30,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from .intervals import Interval, contains
+from .intervals import Interval, contains, subtract
 
 EVER_START = datetime.min.replace(tzinfo=UTC)
 EVER_END = datetime.max.replace(tzinfo=UTC)
@@ -53,9 +55,18 @@ class Travel:
         return (Interval(EVER_START, self.depart), Interval(self.return_, EVER_END))
 
 
+def _away(spans: Spans, trips: Sequence[Interval]) -> Spans:
+    """`spans` (None: any time) without the athlete's other trips."""
+    if not trips:
+        return spans
+    return tuple(subtract(list(spans or (Interval(EVER_START, EVER_END),)), trips))
+
+
 def places(home: int | None, venue: int | None, travel: Travel | None,
-           asked: Iterable[int] = ()) -> Places:
-    """The sites a session may be at and when (see the module docstring)."""
+           asked: Iterable[int] = (), trips: Sequence[Interval] = ()) -> Places:
+    """The sites a session may be at and when (see the module docstring). `trips`: the
+    athlete's other trips (the travel of their other events): away then, so no session at
+    home or at this event's venue in them."""
     known = [s for s in dict.fromkeys((home, venue)) if s is not None]
     wanted = list(dict.fromkeys(asked))
     if not known and not wanted:
@@ -64,11 +75,12 @@ def places(home: int | None, venue: int | None, travel: Travel | None,
     found: dict[int | None, Spans] = {}
     for site in sites:
         if travel is None or (site == home) == (site == venue):
-            found[site] = None
+            spans: Spans = None
         elif site == home:
-            found[site] = travel.home
+            spans = travel.home
         else:
-            found[site] = (travel.away,)
+            spans = (travel.away,)
+        found[site] = _away(spans, trips) if site in known else spans
     return found
 
 

@@ -9,6 +9,7 @@ site takes in every therapist without one), required once it has several.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from datetime import timedelta
 from typing import Any
 
 from ..core.errors import Forbidden, InvalidValue, NotFound
@@ -18,6 +19,10 @@ from ..db.models import Event, Site
 from ..db.queries import rows
 from ..db.queries import sites as queries
 from .access import Caller, require_role
+from .common import now
+
+# Trips that ended this long ago cannot hold a session to come (nor one being moved).
+TRIP_REACH = timedelta(days=1)
 
 
 class SiteNameTaken(InvalidValue):
@@ -134,14 +139,25 @@ def where(event: Event | None, athlete_id: int | None, asked: Sequence[int] = ()
           home: int | None = None) -> Places:
     """Where and when the athlete can have a session for `event` (None: a tune-up, at
     home); for a team event, the member `athlete_id` with their own home (`home`, when the
-    caller read it already)."""
+    caller read it already). An athlete with a home site is away from it during the travel
+    of their other events too (one more read, only then)."""
     if home is None and athlete_id is not None:
         home = (event.athlete_home_site_id  # read with the event
                 if event is not None and event.athlete_id == athlete_id
                 else queries.home_sites([athlete_id]).get(athlete_id))
+    away = _other_trips(event, [athlete_id] if home is not None and athlete_id else [])
+    other = away.get(athlete_id, []) if athlete_id is not None else []
     if event is None:
-        return places(home, None, None, asked)
-    return places(home, event.venue_site_id, travel_of(event), asked)
+        return places(home, None, None, asked, other)
+    return places(home, event.venue_site_id, travel_of(event), asked, other)
+
+
+def _other_trips(event: Event | None, athlete_ids: Sequence[int]) -> dict[int, list]:
+    """The travel spans of the athletes' events other than `event`, those not over yet."""
+    if not athlete_ids:
+        return {}
+    return queries.trips(athlete_ids, now() - TRIP_REACH,
+                         but=None if event is None else event.id)
 
 
 def where_of_members(event: Event, athlete_ids: Sequence[int],
@@ -152,7 +168,9 @@ def where_of_members(event: Event, athlete_ids: Sequence[int],
         homes = ({event.athlete_id: event.athlete_home_site_id}
                  if event.athlete_id is not None and set(athlete_ids) <= {event.athlete_id}
                  else queries.home_sites(athlete_ids))
-    return {a: places(homes.get(a), event.venue_site_id, travel_of(event))
+    away = _other_trips(event, [a for a in athlete_ids if homes.get(a) is not None])
+    return {a: places(homes.get(a), event.venue_site_id, travel_of(event), (),
+                      away.get(a, ()))
             for a in athlete_ids}
 
 
@@ -164,6 +182,11 @@ def where_serving(events: Sequence[Event], home: int | None) -> Places:
     """Where an athlete at home at `home` can be for a session that serves every one of
     `events` (a shared session serves two; a tune-up none: at home)."""
     found = places(home, None, None) if not events else None
+    ids = {e.athlete_id for e in events if e.athlete_id is not None}
     for event in events:
-        found = both(found, places(home, event.venue_site_id, travel_of(event)))
+        away = _other_trips(event, sorted(ids) if home is not None else [])
+        trips = [t for spans in away.values() for t in spans
+                 if not any(t == travel.away for e in events
+                            if (travel := travel_of(e)) is not None)]
+        found = both(found, places(home, event.venue_site_id, travel_of(event), (), trips))
     return found

@@ -487,9 +487,10 @@ def test_a_shared_session_is_where_the_athlete_is_for_both_events(
                  422, "wrong-site")
     # the proposals label no slot as also serving the second race where the athlete is not
     post = proposals(api, first, kind="post")["post"]
-    on_tuesday = [s for s in post if s["start"] >= "2027-06-01T04:00:00Z"]
-    assert on_tuesday, "Tuesday at home is in the first race's post window"
-    assert all("shared_with_event_id" not in s for s in post), on_tuesday[:2]
+    assert post, "Saturday to Monday at home are in the first race's post window"
+    # from Tue 06:00 the athlete is away for the second race: no session at home then
+    assert all(s["end"] <= "2027-06-01T04:00:00Z" for s in post), post[-2:]
+    assert all("shared_with_event_id" not in s for s in post), post[:2]
     # the season view proposes no shared slot it would refuse
     view = ok(api.get(f"/api/v1/athletes/{athlete}/season",
                       query_string={"from": "2027-05-25", "to": "2027-06-10",
@@ -512,3 +513,27 @@ def test_a_travel_change_with_move_bookings_moves_sessions_to_where_the_athlete_
         pre["id"], tent, travelling["tent_pt"])
     assert_where(booking, travelling["home"], tent,
                  datetime(2027, 5, 12, 6, 0, tzinfo=BERLIN), RETURN)
+
+
+def test_another_races_trip_keeps_the_athlete_away_from_home(api, make_therapist,
+                                                             make_athlete, make_event):
+    """The athlete is away during the travel of any of their races, not only the one a
+    session is for: a Berlin race's recovery is not put at home while the athlete is
+    already away for the next race (a trip from Tue 18 May, 08:00 to Sun 23 May)."""
+    home = site(api, "Berlin")
+    make_therapist(site_id=home)
+    athlete = make_athlete(home_site_id=home)
+    race = make_event(athlete["id"])
+    make_event(athlete["id"], name="Alpine stage race", timezone="Europe/Zurich",
+               start="2027-05-20", end="2027-05-22",
+               travel={"depart": "2027-05-18T08:00", "return": "2027-05-23T18:00"})
+    trip = (datetime(2027, 5, 18, 8, 0, tzinfo=ZoneInfo("Europe/Zurich")),
+            datetime(2027, 5, 23, 18, 0, tzinfo=ZoneInfo("Europe/Zurich")))
+    post = proposals(api, race["id"], kind="post")["post"]
+    assert post and all(at(s["end"]) <= trip[0] or at(s["start"]) >= trip[1] for s in post)
+    assert any(at(s["start"]).astimezone(BERLIN).date().isoformat() == "2027-05-17"
+               for s in post)  # Monday still at home
+    therapist = post[0]["therapist_id"]
+    refused = api.post("/api/v1/bookings", {"event_id": race["id"], "therapist_id": therapist,
+                                            "kind": "post", "start": "2027-05-18T09:00"})
+    assert_error(refused, 422, "wrong-site")

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterable
+from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, union_all, update
 
+from ...core.intervals import Interval
 from ...extensions import db
-from ..models import Athlete, Booking, Site, Therapist
+from ..models import Athlete, Booking, Event, Site, TeamMember, Therapist
 
 
 def all_sites() -> list[Site]:
@@ -47,6 +50,28 @@ def home_sites(athlete_ids: Iterable[int]) -> dict[int, int | None]:
         return {}
     return dict(db.session.execute(select(Athlete.id, Athlete.home_site_id)
                                    .where(Athlete.id.in_(wanted))).all())
+
+
+def trips(athlete_ids: Iterable[int], since: datetime, but: int | None = None
+          ) -> dict[int, list[Interval]]:
+    """Each athlete's travel spans (of their own events and their teams' events, but the
+    event `but`) that end after `since`, by start; one query for all of them (an athlete
+    has a handful of events: read along the owner's index)."""
+    wanted = sorted(set(athlete_ids))
+    if not wanted:
+        return {}
+    travel = (Event.travel_depart.is_not(None), Event.travel_return > since,
+              *(() if but is None else (Event.id != but,)))
+    own = select(Event.athlete_id.label("athlete_id"), Event.travel_depart,
+                 Event.travel_return).where(Event.athlete_id.in_(wanted), *travel)
+    team = (select(TeamMember.athlete_id.label("athlete_id"), Event.travel_depart,
+                   Event.travel_return)
+            .join(Event, Event.team_id == TeamMember.team_id)
+            .where(TeamMember.athlete_id.in_(wanted), *travel))
+    found: dict[int, list[Interval]] = defaultdict(list)
+    for athlete_id, depart, return_ in db.session.execute(union_all(own, team)).all():
+        found[athlete_id].append(Interval(depart, return_))
+    return {a: sorted(spans) for a, spans in found.items()}
 
 
 def place_siteless_therapists(site_id: int) -> None:
