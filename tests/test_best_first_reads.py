@@ -83,3 +83,39 @@ def test_a_batch_that_settles_the_answer_is_the_only_read(app, api, clinic, monk
         assert found == whole
     # One statement per further batch: a batch of one reads on past the therapists away.
     assert more[1] > more[2] >= more[3] >= 7, more
+
+
+def test_at_sites_only_the_therapists_there_are_read_and_the_answer_is_the_same(
+        app, api, make_therapist, make_athlete, make_event, monkeypatch):
+    """A site rule (the athlete's home, the venue with travel, ?site_id=) reads only the
+    therapists who work at those sites; the answer, reasons included, is the one read
+    from every therapist of the clinic."""
+    from athlete_sched.db.queries import therapists
+
+    site = [api.post("/api/v1/sites", {"name": f"Site {i}", "timezone": "Europe/Berlin"}
+                     ).get_json()["id"] for i in range(3)]
+    hours = HOURS["early"] + HOURS["late"]
+    for i in range(9):
+        periods = [dict(p, site_id=site[(i + 1) % 3]) if p["start"] == "13:00" and i % 2
+                   else p for p in hours]
+        make_therapist(site_id=site[i % 3], working_hours=periods,
+                       timezone=("Europe/Berlin", "Europe/London")[i % 3 == 0])
+    home = make_athlete(home_site_id=site[0])
+    races = [make_event(home["id"], start="2027-05-15T09:00", end="2027-05-15T13:00",
+                        venue_site_id=site[1], travel={"depart": "2027-05-14T12:00",
+                                                       "return": "2027-05-16T18:00"}),
+             make_event(make_athlete(home_site_id=site[2])["id"], start="2027-06-12T09:00",
+                        end="2027-06-12T12:00"),
+             make_event(make_athlete()["id"], start="2027-07-10T09:00",
+                        end="2027-07-10T12:00")]
+    everyone = therapists.schedules_with_loads
+    for race in races:
+        for query in ("", f"&site_id={site[2]}", f"&site_id={site[1]}&site_id={site[0]}"):
+            url = f"/api/v1/events/{race['id']}/proposals?limit=30{query}"
+            monkeypatch.setattr(therapists, "schedules_with_loads", everyone)
+            at_sites, _ = answer(app, api, monkeypatch, url, 1)
+            monkeypatch.setattr(therapists, "schedules_with_loads",
+                                lambda tid, windows, sites=None: everyone(tid, windows))
+            whole, _ = answer(app, api, monkeypatch, url, 1000)
+            assert at_sites == whole, url
+            assert {slot["site_id"] for kind in ("pre", "post") for slot in whole[kind]}

@@ -198,6 +198,8 @@ def _reads() -> list[tuple[str, Callable[[], Any]]]:
         ("therapist schedules with loads",
          lambda: therapists.schedules_with_loads(None, [pre, post])),
         ("therapist schedule with loads", lambda: therapists.schedules_with_loads(3, [pre])),
+        ("therapist schedules at sites with loads",
+         lambda: therapists.schedules_with_loads(None, [pre, post], [1, 2])),
         ("day changes of one", lambda: working_days.near(3, [session])),
         ("blocked and booked", lambda: therapists.blocked_and_booked_in(every, [pre, post],
                                                                        [pre, post])),

@@ -75,11 +75,14 @@ def propose(event: Event, kinds: tuple[str, ...], therapist_id: int | None,
     athlete_id = event.athlete_id or athlete_id
     chosen = {kind: windows.pre if kind == PRE else windows.post for kind in kinds}
     spans = list(chosen.values())
-    staff, loads = therapists.schedules_with_loads(therapist_id, spans)
+    where = sites.where(event, athlete_id, site_ids)
+    # Only the therapists who work where the athlete can be are read (a therapist at no
+    # such site has no slot, and _reason's questions are about those sites too).
+    staff, loads = therapists.schedules_with_loads(
+        therapist_id, spans, None if where is None or None in where else list(where))
     athlete_season = (season.season_near(athlete_id, list(chosen.values()))
                       if athlete_id else None)
     unavailable = season.athlete_unavailable(event, athlete_season) if athlete_season else []
-    where = sites.where(event, athlete_id, site_ids)
     at = now()
     rankings = {kind: core_proposals.ranking(
         kind, window, start, staff, unavailable, at, rules.notice, where,

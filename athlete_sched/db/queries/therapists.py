@@ -21,10 +21,12 @@ from sqlalchemy import (
     cast,
     func,
     literal,
+    or_,
     select,
     true,
     union_all,
 )
+from sqlalchemy.orm import aliased
 from sqlalchemy.types import ARRAY
 
 from ...core.availability import TherapistSchedule, WorkingPeriod
@@ -150,11 +152,13 @@ def _load(i: int) -> Any:
 
 
 @cache
-def _schedules_statement(one: bool, days: bool, loads: int = 0) -> Select:
+def _schedules_statement(one: bool, days: bool, loads: int = 0, sited: bool = False
+                         ) -> Select:
     """Each therapist's settings and weekly hours (NULL for none), and with `days` the text
     of their one-day changes between :days_from and :days_to (working_days.days_text), and
     with `loads` the count of their bookings in each of that many windows (`_load`), one
-    row per therapist, by id."""
+    row per therapist, by id; with `sited`, only the therapists who work at one of the
+    sites :sites (their own site, or a weekly period's)."""
     columns = [Therapist.id, Therapist.timezone, Therapist.session_minutes,
                Therapist.buffer_minutes, Therapist.slot_step_minutes, Therapist.site_id,
                _HOURS_TEXT]
@@ -164,6 +168,10 @@ def _schedules_statement(one: bool, days: bool, loads: int = 0) -> Select:
     query = select(*columns).outerjoin(
         WorkingPeriodRow, WorkingPeriodRow.therapist_id == Therapist.id
     ).group_by(Therapist.id).order_by(Therapist.id)
+    if sited:
+        sites, period = bindparam("sites", expanding=True), aliased(WorkingPeriodRow)
+        query = query.where(or_(Therapist.site_id.in_(sites), select(period.id).where(
+            period.therapist_id == Therapist.id, period.site_id.in_(sites)).exists()))
     return query.where(Therapist.id == bindparam("therapist_id")) if one else query
 
 
@@ -193,19 +201,24 @@ def schedules(therapist_id: int | None = None,
     return [_schedule_of_row(*row) for row in rows]
 
 
-def schedules_with_loads(therapist_id: int | None, windows: Sequence[Interval]
+def schedules_with_loads(therapist_id: int | None, windows: Sequence[Interval],
+                         sites: Sequence[int] | None = None
                          ) -> tuple[list[TherapistSchedule], list[tuple[int, ...]]]:
     """`schedules(therapist_id, near=windows)`, and for each therapist how many of its
     confirmed bookings overlap each window (the load that breaks a tie of two slots at
     the same time, core/proposals.py), in the same round trip: a best-first ranking then
-    knows every therapist's tie-break before reading any of its bookings."""
+    knows every therapist's tie-break before reading any of its bookings. With `sites`,
+    only the therapists who work at one of them (at a clinic of ten sites, a tenth)."""
     params: dict[str, object] = {"therapist_id": therapist_id}
+    if sites is not None:
+        params["sites"] = list(sites)
     params["days_from"], params["days_to"] = working_days.dates_near(windows)
     for i, window in enumerate(windows):
         params.update({f"load_lo{i}": window.start, f"load_hi{i}": window.end,
                        f"load_reach{i}": window.end + MAX_BOOKING_SPAN})
     rows = db.session.connection().execute(
-        _schedules_statement(therapist_id is not None, True, len(windows)), params).all()
+        _schedules_statement(therapist_id is not None, True, len(windows), sites is not None),
+        params).all()
     return ([_schedule_of_row(*row[:8]) for row in rows],
             [tuple(row[8:]) for row in rows])
 
