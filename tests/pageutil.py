@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import re
 from html.parser import HTMLParser
+from typing import Any
+
+import sqlalchemy as sa
 
 # The demo's sign-ins (services/demo.py LOGINS, printed by `flask demo`): role -> (email,
 # password).
@@ -77,3 +80,16 @@ def sign_in(client, email: str, password: str, remember: bool = False):
     return client.post("/sign-in", data=data)
 
 
+def scalar(app, sql: str, **params: Any) -> Any:
+    """One value read with plain SQL (what a page saved, checked behind its back)."""
+    from athlete_sched.extensions import db
+
+    with app.app_context():
+        value = db.session.execute(sa.text(sql), params).scalar()
+        db.session.rollback()
+    return value
+
+
+def post(client, url: str, data: dict[str, str], page: str | None = None):
+    """Post a form of `page` (default: the page at `url`) with its CSRF token."""
+    return client.post(url, data={**data, "csrf_token": csrf(client, page or url)})

@@ -9,15 +9,11 @@ statements for a few rows or many."""
 from __future__ import annotations
 
 import re
-from typing import Any
 
 import pytest
-import sqlalchemy as sa
-from pageutil import Page, csrf, sign_in, text
+from pageutil import Page, csrf, post, scalar, sign_in, text
 from test_mail import serve
 from test_one_road import statements
-
-from athlete_sched.extensions import db
 
 ADMIN_GETS = ["/admin", "/admin/therapists", "/admin/athletes", "/admin/teams",
               "/admin/users", "/admin/settings"]
@@ -31,16 +27,6 @@ ATHLETE = {"name": "Tomás Rivera", "email": "tomas@athletes.test", "sport": "mt
            "timezone": "America/Denver"}
 
 
-def scalar(app, sql: str, **params: Any) -> Any:
-    with app.app_context():
-        value = db.session.execute(sa.text(sql), params).scalar()
-        db.session.rollback()
-    return value
-
-
-def post(client, url: str, data: dict[str, str], page: str | None = None):
-    """Post a form of `page` (default: the page at `url`) with its CSRF token."""
-    return client.post(url, data={**data, "csrf_token": csrf(client, page or url)})
 
 
 def form_values(response, action: str) -> dict[str, str | None]:

@@ -23,7 +23,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from api.helpers import INSTANT, assert_error, created
+from api.helpers import assert_error, at, created, ok
 
 BERLIN, DENVER = ZoneInfo("Europe/Berlin"), ZoneInfo("America/Denver")
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -35,16 +35,6 @@ RACE = {"name": "Colorado Trail Stage Race", "sport": "mtb", "timezone": "Americ
 TRIP = {"depart": "2027-06-07T12:00", "return": "2027-06-15T08:00"}  # Denver time
 DEPART = datetime(2027, 6, 7, 12, 0, tzinfo=DENVER)
 RETURN = datetime(2027, 6, 15, 8, 0, tzinfo=DENVER)
-
-
-def ok(response, status: int = 200) -> Any:
-    assert response.status_code == status, response.get_data(as_text=True)[:500]
-    return response.get_json()
-
-
-def at(text: str) -> datetime:
-    assert INSTANT.match(text), text
-    return datetime.fromisoformat(text)
 
 
 def within_hours(start: datetime, end: datetime, hours: list[dict[str, str]],

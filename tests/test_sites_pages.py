@@ -15,7 +15,7 @@ import pytest
 import sqlalchemy as sa
 from coachutil import board_url
 from coachutil import post as post_form
-from pageutil import Page, csrf, text
+from pageutil import Page, csrf, post, scalar, text
 
 from athlete_sched.extensions import db
 
@@ -30,15 +30,6 @@ RACE = {"name": "Rocky Mountain Half", "sport": "running", "timezone": "America/
 AWAY = {"depart": "2027-02-09T08:00", "return": "2027-02-17T18:00"}
 
 
-def scalar(app, sql: str, **params: Any) -> Any:
-    with app.app_context():
-        value = db.session.execute(sa.text(sql), params).scalar()
-        db.session.rollback()
-    return value
-
-
-def post(client, url: str, data: dict[str, str], page: str | None = None):
-    return client.post(url, data={**data, "csrf_token": csrf(client, page or url)})
 
 
 def site(api, body: dict[str, str]) -> dict[str, Any]:

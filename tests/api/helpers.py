@@ -5,11 +5,24 @@ from __future__ import annotations
 
 import hashlib
 import re
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 
 INSTANT = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
+
+
+def ok(response, status: int = 200) -> Any:
+    """The JSON body of a response that must have `status`."""
+    assert response.status_code == status, response.get_data(as_text=True)[:500]
+    return response.get_json()
+
+
+def at(text: str) -> datetime:
+    """An answer's UTC instant (`...Z`) as an aware datetime."""
+    assert INSTANT.match(text), text
+    return datetime.fromisoformat(text)
 
 
 def assert_error(response, status: int, code: str | None = None,

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from .helpers import INSTANT, assert_error, book, created, snapshot
+from .helpers import assert_error, at, book, created, ok, snapshot
 
 BERLIN = ZoneInfo("Europe/Berlin")
 DENVER = ZoneInfo("America/Denver")
@@ -25,16 +25,6 @@ S, T, E = "/api/v1/sites", "/api/v1/therapists", "/api/v1/events"
 TRAVEL = {"depart": "2027-05-13T12:00", "return": "2027-05-17T12:00"}
 DEPART = datetime(2027, 5, 13, 12, 0, tzinfo=BERLIN)
 RETURN = datetime(2027, 5, 17, 12, 0, tzinfo=BERLIN)
-
-
-def ok(response, status: int = 200) -> Any:
-    assert response.status_code == status, response.get_data(as_text=True)[:500]
-    return response.get_json()
-
-
-def at(text: str) -> datetime:
-    assert INSTANT.match(text), text
-    return datetime.fromisoformat(text)
 
 
 def site(api, name: str, timezone: str = "Europe/Berlin", **extra: Any) -> int:
