@@ -72,9 +72,10 @@ def season_view(athlete_id: int, span: Interval, *, course_sessions: int, tune_u
               if plan and slots else [])
     starts = {v.event.id: v.timing.start_instant for v in shown}
     by_id, home = {v.event.id: v.event for v in near}, sites.home_of(athlete_id)
+    trips = sites.trips_of([athlete_id]).get(athlete_id, []) if home is not None else []
 
     def found(s: core_season.Suggestion) -> list[Slot]:
-        where = sites.where_serving([by_id[e] for e in s.event_ids], home)
+        where = sites.where_serving([by_id[e] for e in s.event_ids], home, trips)
         return _slots(s, starts, states, slots, where) if slots else []
 
     return SeasonView(athlete_id, span,

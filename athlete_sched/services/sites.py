@@ -13,6 +13,7 @@ from datetime import timedelta
 from typing import Any
 
 from ..core.errors import Forbidden, InvalidValue, NotFound
+from ..core.intervals import Interval
 from ..core.sites import Places, Travel, both, places
 from ..core.zones import load_zone
 from ..db.models import Event, Site
@@ -145,19 +146,25 @@ def where(event: Event | None, athlete_id: int | None, asked: Sequence[int] = ()
         home = (event.athlete_home_site_id  # read with the event
                 if event is not None and event.athlete_id == athlete_id
                 else queries.home_sites([athlete_id]).get(athlete_id))
-    away = _other_trips(event, [athlete_id] if home is not None and athlete_id else [])
-    other = away.get(athlete_id, []) if athlete_id is not None else []
+    other = (apart(trips_of([athlete_id]).get(athlete_id, []), [event])
+             if home is not None and athlete_id is not None else [])
     if event is None:
         return places(home, None, None, asked, other)
     return places(home, event.venue_site_id, travel_of(event), asked, other)
 
 
-def _other_trips(event: Event | None, athlete_ids: Sequence[int]) -> dict[int, list]:
-    """The travel spans of the athletes' events other than `event`, those not over yet."""
-    if not athlete_ids:
-        return {}
-    return queries.trips(athlete_ids, now() - TRIP_REACH,
-                         but=None if event is None else event.id)
+Trips = list[tuple[int, Interval]]  # (event id, its travel span)
+
+
+def trips_of(athlete_ids: Sequence[int]) -> dict[int, Trips]:
+    """The athletes' trips not over yet (their events' travel), one read."""
+    return queries.trips(athlete_ids, now() - TRIP_REACH) if athlete_ids else {}
+
+
+def apart(trips: Trips, events: Sequence[Event | None]) -> list[Interval]:
+    """The trips of events other than `events`."""
+    ids = {e.id for e in events if e is not None}
+    return [span for event_id, span in trips if event_id not in ids]
 
 
 def where_of_members(event: Event, athlete_ids: Sequence[int],
@@ -168,9 +175,9 @@ def where_of_members(event: Event, athlete_ids: Sequence[int],
         homes = ({event.athlete_id: event.athlete_home_site_id}
                  if event.athlete_id is not None and set(athlete_ids) <= {event.athlete_id}
                  else queries.home_sites(athlete_ids))
-    away = _other_trips(event, [a for a in athlete_ids if homes.get(a) is not None])
+    away = trips_of([a for a in athlete_ids if homes.get(a) is not None])
     return {a: places(homes.get(a), event.venue_site_id, travel_of(event), (),
-                      away.get(a, ()))
+                      apart(away.get(a, []), [event]))
             for a in athlete_ids}
 
 
@@ -178,15 +185,17 @@ def home_of(athlete_id: int) -> int | None:
     return queries.home_sites([athlete_id]).get(athlete_id)
 
 
-def where_serving(events: Sequence[Event], home: int | None) -> Places:
+def where_serving(events: Sequence[Event], home: int | None,
+                  trips: Trips | None = None) -> Places:
     """Where an athlete at home at `home` can be for a session that serves every one of
-    `events` (a shared session serves two; a tune-up none: at home)."""
-    found = places(home, None, None) if not events else None
-    ids = {e.athlete_id for e in events if e.athlete_id is not None}
+    `events` (a shared session serves two; a tune-up none: at home), away during the
+    `trips` of their other events (read when not given)."""
+    if trips is None:
+        ids = sorted({e.athlete_id for e in events if e.athlete_id is not None})
+        trips = [t for found in trips_of(ids if home is not None else []).values()
+                 for t in found]
+    other = apart(trips, events) if home is not None else []
+    found = places(home, None, None, (), other) if not events else None
     for event in events:
-        away = _other_trips(event, sorted(ids) if home is not None else [])
-        trips = [t for spans in away.values() for t in spans
-                 if not any(t == travel.away for e in events
-                            if (travel := travel_of(e)) is not None)]
-        found = both(found, places(home, event.venue_site_id, travel_of(event), (), trips))
+        found = both(found, places(home, event.venue_site_id, travel_of(event), (), other))
     return found

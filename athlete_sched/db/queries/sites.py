@@ -52,26 +52,25 @@ def home_sites(athlete_ids: Iterable[int]) -> dict[int, int | None]:
                                    .where(Athlete.id.in_(wanted))).all())
 
 
-def trips(athlete_ids: Iterable[int], since: datetime, but: int | None = None
-          ) -> dict[int, list[Interval]]:
-    """Each athlete's travel spans (of their own events and their teams' events, but the
-    event `but`) that end after `since`, by start; one query for all of them (an athlete
-    has a handful of events: read along the owner's index)."""
+def trips(athlete_ids: Iterable[int], since: datetime) -> dict[int, list[tuple[int, Interval]]]:
+    """Each athlete's trips, (event id, travel span), of their own events and their teams'
+    events, that end after `since`, by start; one query for all of them (an athlete has a
+    handful of events)."""
     wanted = sorted(set(athlete_ids))
     if not wanted:
         return {}
-    travel = (Event.travel_depart.is_not(None), Event.travel_return > since,
-              *(() if but is None else (Event.id != but,)))
-    own = select(Event.athlete_id.label("athlete_id"), Event.travel_depart,
+    travel = (Event.travel_depart.is_not(None), Event.travel_return > since)
+    own = select(Event.athlete_id.label("athlete_id"), Event.id, Event.travel_depart,
                  Event.travel_return).where(Event.athlete_id.in_(wanted), *travel)
-    team = (select(TeamMember.athlete_id.label("athlete_id"), Event.travel_depart,
+    team = (select(TeamMember.athlete_id.label("athlete_id"), Event.id, Event.travel_depart,
                    Event.travel_return)
             .join(Event, Event.team_id == TeamMember.team_id)
             .where(TeamMember.athlete_id.in_(wanted), *travel))
-    found: dict[int, list[Interval]] = defaultdict(list)
-    for athlete_id, depart, return_ in db.session.execute(union_all(own, team)).all():
-        found[athlete_id].append(Interval(depart, return_))
-    return {a: sorted(spans) for a, spans in found.items()}
+    found: dict[int, list[tuple[int, Interval]]] = defaultdict(list)
+    for athlete_id, event_id, depart, return_ in db.session.execute(
+            union_all(own, team)).all():
+        found[athlete_id].append((event_id, Interval(depart, return_)))
+    return {a: sorted(spans, key=lambda t: t[1]) for a, spans in found.items()}
 
 
 def place_siteless_therapists(site_id: int) -> None:

@@ -44,6 +44,7 @@ from ..models import (
     TimeOff,
     WorkingPeriodRow,
 )
+from ..models import WorkingDay as WorkingDayRow
 from . import working_days
 from .spans import MAX_BOOKING_SPAN, MAX_BUSY_SPAN, each, indexed, span_params, touching
 
@@ -158,7 +159,8 @@ def _schedules_statement(one: bool, days: bool, loads: int = 0, sited: bool = Fa
     of their one-day changes between :days_from and :days_to (working_days.days_text), and
     with `loads` the count of their bookings in each of that many windows (`_load`), one
     row per therapist, by id; with `sited`, only the therapists who work at one of the
-    sites :sites (their own site, or a weekly period's)."""
+    sites :sites (their own site, a weekly period's, or a one-day change's near the
+    windows: a race-weekend tent)."""
     columns = [Therapist.id, Therapist.timezone, Therapist.session_minutes,
                Therapist.buffer_minutes, Therapist.slot_step_minutes, Therapist.site_id,
                _HOURS_TEXT]
@@ -170,8 +172,14 @@ def _schedules_statement(one: bool, days: bool, loads: int = 0, sited: bool = Fa
     ).group_by(Therapist.id).order_by(Therapist.id)
     if sited:
         sites, period = bindparam("sites", expanding=True), aliased(WorkingPeriodRow)
-        query = query.where(or_(Therapist.site_id.in_(sites), select(period.id).where(
-            period.therapist_id == Therapist.id, period.site_id.in_(sites)).exists()))
+        day = aliased(WorkingDayRow)
+        query = query.where(or_(
+            Therapist.site_id.in_(sites),
+            select(period.id).where(period.therapist_id == Therapist.id,
+                                    period.site_id.in_(sites)).exists(),
+            select(day.id).where(day.therapist_id == Therapist.id, day.site_id.in_(sites),
+                                 day.day.between(bindparam("days_from"),
+                                                 bindparam("days_to"))).exists()))
     return query.where(Therapist.id == bindparam("therapist_id")) if one else query
 
 
