@@ -11,6 +11,7 @@ from sqlalchemy import func, select, union_all, update
 from ...core.intervals import Interval
 from ...extensions import db
 from ..models import Athlete, Booking, Event, Site, TeamMember, Therapist
+from .spans import indexed
 
 
 def all_sites() -> list[Site]:
@@ -60,12 +61,16 @@ def trips(athlete_ids: Iterable[int], since: datetime) -> dict[int, list[tuple[i
     if not wanted:
         return {}
     travel = (Event.travel_depart.is_not(None), Event.travel_return > since)
-    own = select(Event.athlete_id.label("athlete_id"), Event.id, Event.travel_depart,
-                 Event.travel_return).where(Event.athlete_id.in_(wanted), *travel)
-    team = (select(TeamMember.athlete_id.label("athlete_id"), Event.id, Event.travel_depart,
-                   Event.travel_return)
-            .join(Event, Event.team_id == TeamMember.team_id)
-            .where(TeamMember.athlete_id.in_(wanted), *travel))
+    # Read along the owners' indexes (SQLite's planner otherwise scanned every event for
+    # the travel columns): an athlete's own events, and their teams' through team_member.
+    own = indexed(select(Event.athlete_id.label("athlete_id"), Event.id, Event.travel_depart,
+                         Event.travel_return).where(Event.athlete_id.in_(wanted), *travel),
+                  Event, "ix_event_athlete_id")
+    team = indexed(select(TeamMember.athlete_id.label("athlete_id"), Event.id,
+                          Event.travel_depart, Event.travel_return)
+                   .join(Event, Event.team_id == TeamMember.team_id)
+                   .where(TeamMember.athlete_id.in_(wanted), *travel),
+                   Event, "ix_event_team_id")
     found: dict[int, list[tuple[int, Interval]]] = defaultdict(list)
     for athlete_id, event_id, depart, return_ in db.session.execute(
             union_all(own, team)).all():
