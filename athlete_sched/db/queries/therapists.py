@@ -177,9 +177,12 @@ def _schedules_statement(one: bool, days: bool, loads: int = 0, sited: bool = Fa
             Therapist.site_id.in_(sites),
             select(period.id).where(period.therapist_id == Therapist.id,
                                     period.site_id.in_(sites)).exists(),
+            # A scalar subquery with LIMIT: read per therapist along uq_working_day_
+            # therapist_id, as days_text reads it (an EXISTS became a whole-table join).
             select(day.id).where(day.therapist_id == Therapist.id, day.site_id.in_(sites),
                                  day.day.between(bindparam("days_from"),
-                                                 bindparam("days_to"))).exists()))
+                                                 bindparam("days_to")))
+            .limit(1).scalar_subquery().is_not(None)))
     return query.where(Therapist.id == bindparam("therapist_id")) if one else query
 
 
