@@ -6,11 +6,11 @@ from collections import defaultdict
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import func, select, union_all, update
+from sqlalchemy import func, select, update
 
 from ...core.intervals import Interval
 from ...extensions import db
-from ..models import Athlete, Booking, Event, Site, TeamMember, Therapist
+from ..models import Athlete, Booking, Event, Site, Therapist
 from .spans import indexed
 
 
@@ -54,26 +54,18 @@ def home_sites(athlete_ids: Iterable[int]) -> dict[int, int | None]:
 
 
 def trips(athlete_ids: Iterable[int], since: datetime) -> dict[int, list[tuple[int, Interval]]]:
-    """Each athlete's trips, (event id, travel span), of their own events and their teams'
-    events, that end after `since`, by start; one query for all of them (an athlete has a
-    handful of events)."""
+    """Each athlete's trips, (event id, travel span), of their own events that end after
+    `since`, by start; one index range of ix_event_athlete_id per athlete (an athlete has
+    a handful of events). A team event's travel counts for that event's own sessions."""
     wanted = sorted(set(athlete_ids))
     if not wanted:
         return {}
-    travel = (Event.travel_depart.is_not(None), Event.travel_return > since)
-    # Read along the owners' indexes (SQLite's planner otherwise scanned every event for
-    # the travel columns): an athlete's own events, and their teams' through team_member.
-    own = indexed(select(Event.athlete_id.label("athlete_id"), Event.id, Event.travel_depart,
-                         Event.travel_return).where(Event.athlete_id.in_(wanted), *travel),
+    own = indexed(select(Event.athlete_id, Event.id, Event.travel_depart, Event.travel_return)
+                  .where(Event.athlete_id.in_(wanted), Event.travel_depart.is_not(None),
+                         Event.travel_return > since),
                   Event, "ix_event_athlete_id")
-    team = indexed(select(TeamMember.athlete_id.label("athlete_id"), Event.id,
-                          Event.travel_depart, Event.travel_return)
-                   .join(Event, Event.team_id == TeamMember.team_id)
-                   .where(TeamMember.athlete_id.in_(wanted), *travel),
-                   Event, "ix_event_team_id")
     found: dict[int, list[tuple[int, Interval]]] = defaultdict(list)
-    for athlete_id, event_id, depart, return_ in db.session.execute(
-            union_all(own, team)).all():
+    for athlete_id, event_id, depart, return_ in db.session.execute(own).all():
         found[athlete_id].append((event_id, Interval(depart, return_)))
     return {a: sorted(spans, key=lambda t: t[1]) for a, spans in found.items()}
 
