@@ -119,13 +119,12 @@ def week_for(caller: Caller, therapist_id: int | None, start: date | None) -> We
 
 
 def _sites_of(found: list[WeekRow]) -> dict[int, Site]:
-    """Each session's site, where the clinic has several sites (two queries)."""
+    """Each session's site (the week's rows carry it), where the clinic has several sites
+    (one query)."""
     known = {s.id: s for s in stored_sites.all_sites()}
     if len(known) < 2:
         return {}
-    at = stored_sites.of_bookings(row.id for row in found)
-    return {booking_id: known[site_id] for booking_id, site_id in at.items()
-            if site_id in known}
+    return {row.id: known[row.site_id] for row in found if row.site_id in known}
 
 
 def rotate_feed_for(caller: Caller, therapist_id: int | None) -> CalendarFeed:

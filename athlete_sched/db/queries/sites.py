@@ -10,7 +10,7 @@ from sqlalchemy import func, select, update
 
 from ...core.intervals import Interval
 from ...extensions import db
-from ..models import Athlete, Booking, Event, Site, Therapist
+from ..models import Athlete, Event, Site, Therapist
 from .spans import indexed
 
 
@@ -75,11 +75,3 @@ def place_siteless_therapists(site_id: int) -> None:
     db.session.execute(update(Therapist).where(Therapist.site_id.is_(None))
                        .values(site_id=site_id))
 
-
-def of_bookings(booking_ids: Iterable[int]) -> dict[int, int | None]:
-    """Each booking's site (None: a therapist without a site), in one query."""
-    wanted = sorted(set(booking_ids))
-    if not wanted:
-        return {}
-    return dict(db.session.execute(select(Booking.id, Booking.site_id)
-                                   .where(Booking.id.in_(wanted))).all())
