@@ -27,6 +27,7 @@ class Config:
     # Answers kept per worker process, never stale (services/cache.py); 0 turns one off.
     PROPOSALS_CACHE_SIZE = 1024
     FEEDS_CACHE_SIZE = 256  # built calendar feeds (services/calendars.py)
+    SCHEDULES_CACHE_SIZE = 4  # the clinic's schedules (services/schedules.py)
     CLINIC_NAME = "athlete_sched demo clinic"
     CLINIC_EMAIL = "bookings@clinic.example"
     # Invites (core/ical.py): LOCATION is CLINIC_NAME plus this address when set; the

@@ -98,11 +98,12 @@ def backend_of(url: str) -> str:
 
 
 def clear(engine: sa.Engine) -> None:
-    """Empty every table (keeping schema, triggers and constraints) but the commit counter
-    (db/version.py: it only ever grows)."""
+    """Empty every table (keeping schema, triggers and constraints) but the commit counters
+    (db/version.py, schedule_version: they only ever grow)."""
     from athlete_sched.extensions import db
 
-    tables = [t.name for t in reversed(db.metadata.sorted_tables) if t.name != "data_version"]
+    tables = [t.name for t in reversed(db.metadata.sorted_tables)
+              if t.name not in ("data_version", "schedule_version")]
     with engine.begin() as conn:
         if engine.dialect.name == "postgresql":
             conn.execute(sa.text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))

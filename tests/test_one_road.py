@@ -56,9 +56,12 @@ def cache_off(app) -> None:
 def test_a_proposals_request_sends_seven_statements(app, api, season):
     """The bearer token with the caller's profiles, the event, the clinic's saved settings
     (the policy's booking notice and recovery gap, which an admin changes on the pages: a
-    read by primary key), the therapists with their hours, their blocked time and bookings
-    near the windows, the athlete's events and sessions near them: one statement each
-    (with the cache on, an eighth reads the data version). Blocked time and bookings are
+    read by primary key), the schedules' version (the therapists with their hours come
+    from the per-process cache, services/schedules.py, read again after a change), their
+    blocked time and bookings near the windows, the athlete's events and sessions near
+    them: one statement each (with the proposals cache on, an eighth reads the data
+    version; in a clinic of more therapists than a batch, one more reads the loads of
+    those at the top). Blocked time and bookings are
     read best first (services/proposals.py): a first batch that settles the answer is
     the only read, as here; each further batch would be one statement more
     (tests/test_best_first_reads.py)."""

@@ -29,7 +29,7 @@ import sqlalchemy as sa
 from api.helpers import created
 from conftest import NOW, WEEKDAYS_8_TO_18, Api, migrate
 
-SKIP_TABLES = {"alembic_version", "data_version"}
+SKIP_TABLES = {"alembic_version", "data_version", "schedule_version"}
 
 
 @pytest.fixture

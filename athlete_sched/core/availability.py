@@ -115,6 +115,12 @@ class TherapistSchedule:
         return tuple((site, at_site, at_site.plan) for site, at_site in self.by_site.items())
 
     @cached_property
+    def signature(self) -> tuple[tuple[int | None, int], ...]:
+        """The (site, plan) pairs of `sites`: schedules with one signature offer the same
+        starts at the same sites (a ranking bounds them together). Worked out once."""
+        return tuple((site, plan) for site, _, plan in self.sites)
+
+    @cached_property
     def by_site(self) -> dict[int | None, TherapistSchedule]:
         """The schedule split by site: each site the therapist works at -> the schedule of
         the periods there (its `site_id` that site). A one-day change stands in for the

@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cached_property
-from itertools import islice
+from itertools import groupby, islice
 from operator import itemgetter
 
 from .availability import (
@@ -228,35 +228,65 @@ class Ranking:
     event_start: datetime
     segments: tuple[tuple[datetime, datetime], ...]
     where: Places
-    order: tuple[tuple[Bound, TherapistSchedule], ...]
+    order: Sequence[tuple[Bound, TherapistSchedule]]
 
     def first(self, count: int = FIRST_READ) -> list[TherapistSchedule]:
         """The schedules of the first `count` therapists: what the first batch reads."""
         return [schedule for _, schedule in self.order[:count]]
 
 
-def ranking(kind: str, window: Interval, event_start: datetime,
-            schedules: Sequence[TherapistSchedule], athlete_unavailable: Sequence[Interval],
-            now: datetime, notice: timedelta = DEFAULT_NOTICE, where: Places = None,
-            loads: Mapping[int, int] | None = None) -> Ranking:
-    """The therapists ordered by the best rank their slots could have (see above). A
-    therapist at several sites is bounded by its best site among those where the athlete
-    can be, its starts cut to the time the athlete is there. `loads`: each therapist's
-    load in the window where known (it must not exceed `window_load` of the therapist's
-    state; db/queries/therapists.schedules_with_loads counts it in the schedules' read),
-    else 0."""
+Best = tuple[timedelta, datetime] | tuple[datetime]  # a bound before its load and id
+
+
+@dataclass(frozen=True)
+class Bounds:
+    """A kind's window with its therapists ordered by their best start alone (`Best`: pre,
+    distance from the target and start; post, the start), then id: a `Ranking` before the
+    loads. The loads only break ties, so only the therapists at the top need theirs
+    (`leading`); every bound after them is higher whatever its load."""
+
+    kind: str
+    window: Interval
+    event_start: datetime
+    segments: tuple[tuple[datetime, datetime], ...]
+    where: Places
+    order: tuple[tuple[Best, TherapistSchedule], ...]
+
+    def leading(self, count: int) -> int:
+        """How many therapists from the top cover the first `count` and every therapist
+        tied with the last of them: a ranking that knows their loads is exact for them,
+        and those after rank after them whatever their loads."""
+        order = self.order
+        if count >= len(order):
+            return len(order)
+        if count <= 0:
+            return 0
+        last, n = order[count - 1][0], count
+        while n < len(order) and order[n][0] == last:
+            n += 1
+        return n
+
+
+def bounds(kind: str, window: Interval, event_start: datetime,
+           schedules: Sequence[TherapistSchedule], athlete_unavailable: Sequence[Interval],
+           now: datetime, notice: timedelta = DEFAULT_NOTICE, where: Places = None) -> Bounds:
+    """The therapists ordered by the best start their schedules allow in the window (see
+    above; those without one drop out). A therapist at several sites is bounded by its
+    best site among those where the athlete can be, its starts cut to the time the athlete
+    is there. Schedules with one plan share their best start, worked out once."""
     _check(kind)
-    if loads is None or not window.start < window.end:
-        loads = {}
     segments = _segments(window, athlete_unavailable, now, notice)
     target = event_start - PRE_TARGET if kind == "pre" else None
     known: dict[object, tuple[timedelta, datetime] | None] = {}
     cut = {site: clip(segments, spans) for site, spans in where.items()
            if spans is not None} if where is not None else {}
-    bounded = []
-    for schedule in schedules:
+    groups: dict[tuple, list[TherapistSchedule]] = {}
+    for schedule in schedules:  # in a clinic, a few dozen signatures
+        groups.setdefault(schedule.signature, []).append(schedule)
+    ranked_groups = []
+    for members in groups.values():
         best = None
-        for site, at_site, plan in schedule.sites:
+        for site, at_site, plan in members[0].sites:
             if where is not None and site not in where:
                 continue
             key = (plan, site) if site in cut else plan  # a site's spans cut its starts
@@ -267,12 +297,74 @@ def ranking(kind: str, window: Interval, event_start: datetime,
             if found is not None and (best is None or found < best):
                 best = found
         if best is not None:
-            tid = schedule.therapist_id
-            bound = ((*best, loads.get(tid, 0), tid) if target is not None
-                     else (best[1], loads.get(tid, 0), tid))
-            bounded.append((bound, schedule))
-    bounded.sort(key=itemgetter(0))  # bounds are unique: they end in the therapist's id
-    return Ranking(kind, window, event_start, tuple(segments), where, tuple(bounded))
+            ranked_groups.append((best if target is not None else (best[1],), members))
+    ranked_groups.sort(key=itemgetter(0))
+    order: list[tuple[Best, TherapistSchedule]] = []
+    for best, tied in groupby(ranked_groups, key=itemgetter(0)):
+        groups_ = [group for _, group in tied]
+        members = groups_[0] if len(groups_) == 1 else sorted(
+            (s for group in groups_ for s in group), key=_therapist_id)  # each by id
+        order.extend((best, s) for s in members)
+    return Bounds(kind, window, event_start, tuple(segments), where, tuple(order))
+
+
+def _therapist_id(schedule: TherapistSchedule) -> int:
+    return schedule.therapist_id
+
+
+def ranked(bounds_: Bounds, loads: Mapping[int, int], known: int | None = None) -> Ranking:
+    """The ranking of `bounds_` with the loads of its first `known` therapists (all by
+    default; `Bounds.leading` says how many must be known: whole ties), each taken from
+    `loads` (0 where missing: it must not exceed `window_load` of the therapist's state).
+    The rest keep load 0, the least there is: their bounds stay true, and still come after
+    every bound of the known, which end no later than the best start before theirs."""
+    if not bounds_.window.start < bounds_.window.end:
+        loads = {}
+    order = bounds_.order
+    n = len(order) if known is None else min(known, len(order))
+    head = sorted((((*best, loads.get(s.therapist_id, 0), s.therapist_id), s)
+                   for best, s in order[:n]), key=itemgetter(0))
+    return Ranking(bounds_.kind, bounds_.window, bounds_.event_start, bounds_.segments,
+                   bounds_.where, _Order(head, order, n))
+
+
+class _Order(Sequence[tuple[Bound, TherapistSchedule]]):
+    """A ranking's order: the sorted `head` with its loads, then the bounds' order from
+    `n` on with load 0, each (bound, schedule) made when asked for (a ranking is rarely
+    read past its first batches: at 1,000 therapists, making them all cost more than
+    reading the bookings of the first)."""
+
+    def __init__(self, head: list[tuple[Bound, TherapistSchedule]],
+                 order: Sequence[tuple[Best, TherapistSchedule]], n: int) -> None:
+        self._head, self._order, self._n = head, order, n
+
+    def __len__(self) -> int:
+        return len(self._head) + len(self._order) - self._n
+
+    def _tail(self, i: int) -> tuple[Bound, TherapistSchedule]:
+        best, schedule = self._order[self._n + i]
+        return (*best, 0, schedule.therapist_id), schedule
+
+    def __getitem__(self, index):  # type: ignore[no-untyped-def, override]
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        if index < 0:
+            index += len(self)
+        if not 0 <= index < len(self):
+            raise IndexError(index)
+        head = len(self._head)
+        return self._head[index] if index < head else self._tail(index - head)
+
+
+def ranking(kind: str, window: Interval, event_start: datetime,
+            schedules: Sequence[TherapistSchedule], athlete_unavailable: Sequence[Interval],
+            now: datetime, notice: timedelta = DEFAULT_NOTICE, where: Places = None,
+            loads: Mapping[int, int] | None = None) -> Ranking:
+    """The therapists ordered by the best rank their slots could have (see above): `bounds`
+    with every therapist's load where known (`loads`; it must not exceed `window_load` of
+    the therapist's state: db/queries/therapists.loads_in counts it), else 0."""
+    return ranked(bounds(kind, window, event_start, schedules, athlete_unavailable, now,
+                         notice, where), loads or {})
 
 
 def propose_best_first(ranking_: Ranking, read: Reader, limit: int = 20,

@@ -34,7 +34,7 @@ from ..core.windows import Windows
 from ..db.models import Event, Therapist
 from ..db.queries import therapists
 from ..db.version import data_version
-from . import access, season, sites
+from . import access, schedules, season, sites
 from .access import Caller
 from .cache import ALWAYS, cache_for
 from .common import booking_athlete, found, now, policy, timing_of, windows_of
@@ -76,20 +76,16 @@ def propose(event: Event, kinds: tuple[str, ...], therapist_id: int | None,
     chosen = {kind: windows.pre if kind == PRE else windows.post for kind in kinds}
     spans = list(chosen.values())
     where = sites.where(event, athlete_id, site_ids)
-    # Only the therapists who work where the athlete can be are read (a therapist at no
+    # Only the therapists who work where the athlete can be are taken (a therapist at no
     # such site has no slot, and _reason's questions are about those sites too).
-    staff, loads = therapists.schedules_with_loads(
-        therapist_id, spans, None if where is None or None in where else list(where))
+    staff = schedules.near(therapist_id,
+                           spans, None if where is None or None in where else list(where))
     athlete_season = (season.season_near(athlete_id, list(chosen.values()))
                       if athlete_id else None)
     unavailable = season.athlete_unavailable(event, athlete_season) if athlete_season else []
-    at = now()
-    rankings = {kind: core_proposals.ranking(
-        kind, window, start, staff, unavailable, at, rules.notice, where,
-        {s.therapist_id: load[i] for s, load in zip(staff, loads, strict=True)})
-        for i, (kind, window) in enumerate(chosen.items())}
+    at, first = now(), max(core_proposals.FIRST_READ, limit)
+    rankings = _rankings(chosen, start, staff, unavailable, at, rules.notice, where, first)
     states = _States(staff, spans)
-    first = max(core_proposals.FIRST_READ, limit)
     states.read(list({s.therapist_id: s for ranked in rankings.values()
                       for s in ranked.first(first)}.values()))  # both kinds: one read
     slots: dict[str, list[Slot]] = {kind: [] for kind in WINDOW_KINDS}
@@ -98,14 +94,32 @@ def propose(event: Event, kinds: tuple[str, ...], therapist_id: int | None,
         slots[kind] = core_proposals.propose_best_first(rankings[kind], states.read, limit,
                                                         first)
         if not slots[kind]:
-            # A window that is over needs no therapist's bookings to say so (_reason's
-            # first question); any other reason may need them all.
-            everyone = states.read(staff) if window.end > at + rules.notice else []
-            reasons[kind] = _reason(kind, window, start, everyone, unavailable, at,
-                                    rules.notice, where)
+            reasons[kind] = _reason(kind, window, start, staff, states.read, unavailable,
+                                    at, rules.notice, where)
     shared = (season.shared_labels(event, athlete_season, slots, athlete_id)
               if athlete_season else {})
     return Proposals(event.id, windows, slots, shared, reasons)
+
+
+def _rankings(chosen: dict[str, Interval], start: datetime, staff: list[TherapistSchedule],
+              unavailable: list[Interval], at: datetime, notice: timedelta, where: Places,
+              first: int) -> dict[str, core_proposals.Ranking]:
+    """Each kind's ranking: the therapists by their best start (core/proposals.bounds),
+    then the loads, the tie-break, of those at the top of either kind (through whole ties,
+    twice the first batch: db/queries/therapists.loads_in, one round trip), so that the
+    first batch is the best there is and nearly always settles the answer. The rest keep
+    load 0, a bound that stays true. A kind whose therapists all fit in the first batch
+    needs no loads: that batch reads them all, whatever their order."""
+    found = {kind: core_proposals.bounds(kind, window, start, staff, unavailable, at, notice,
+                                         where) for kind, window in chosen.items()}
+    leading = {kind: b.leading(2 * first) if len(b.order) > first else 0
+               for kind, b in found.items()}
+    wanted = list(dict.fromkeys(s.therapist_id for kind, b in found.items()
+                                for _, s in b.order[:leading[kind]]))
+    counts = therapists.loads_in(wanted, list(chosen.values()))
+    return {kind: core_proposals.ranked(
+        b, {tid: load[i] for tid, load in counts.items()}, leading[kind])
+        for i, (kind, b) in enumerate(found.items())}
 
 
 class _States:
@@ -131,27 +145,30 @@ class _States:
 KIND_WORDS = {PRE: "pre-race", "post": "recovery"}
 
 
-def _reason(kind: str, window: Interval, start: datetime, states: list, unavailable: list,
-            at: datetime, notice: timedelta, where: Places) -> Reason:
+def _reason(kind: str, window: Interval, start: datetime, staff: list[TherapistSchedule],
+            read: core_proposals.Reader, unavailable: list, at: datetime, notice: timedelta,
+            where: Places) -> Reason:
     """Why the kind's window has no slot, asked in order: it is over (or inside the
     notice); the travel span leaves no time at a site where the athlete is (there would be
-    slots without it); no therapist works at the sites; else every time is taken."""
+    slots without it: one slot, found best first, reading the bookings of as few
+    therapists as that takes); no therapist works at the sites; else every time is taken.
+    Only the travel question reads bookings; the others are the schedules' answers."""
     words = KIND_WORDS.get(kind, kind)
     if window.end <= at + notice:
         return Reason("past", f"the {words} window is over (or closer than the clinic's "
                               f"booking notice)")
-    if restricts_time(where) and core_proposals.propose(
-            kind, window, start, states, unavailable, at, notice=notice, limit=1,
-            where=without_travel(where)):
+    if restricts_time(where) and core_proposals.propose_best_first(core_proposals.ranking(
+            kind, window, start, staff, unavailable, at, notice, without_travel(where)),
+            read, limit=1):
         return Reason("travel", f"travel leaves no time in the {words} window at a site "
                                 f"where the athlete is: at home the athlete has left, and "
                                 f"near the venue they have not arrived yet (or have gone)")
-    if where is not None and not any(site in where for state in states
-                                     for site in state.schedule.by_site):
+    if where is not None and not any(site in where for schedule in staff
+                                     for site in schedule.by_site):
         return Reason("site", f"no therapist works at the sites where the athlete is "
                               f"during the {words} window (their home site and the race's "
                               f"venue site; a site asked for must be one of them)")
-    if not states:
+    if not staff:
         return Reason("no-therapist", "no therapist can be proposed")
     return Reason("full", f"every therapist is booked, away or off work in the {words} "
                           f"window")

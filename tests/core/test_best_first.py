@@ -28,8 +28,10 @@ from athlete_sched.core.intervals import Interval
 from athlete_sched.core.proposals import (
     PRE_TARGET,
     TherapistState,
+    bounds,
     propose,
     propose_best_first,
+    ranked,
     ranking,
     window_load,
 )
@@ -117,6 +119,34 @@ def test_best_first_answers_as_the_exhaustive_computation(clinic: Clinic, limit:
     # Every therapist with a slot in the answer was read; no therapist is bounded twice.
     assert {slot.therapist_id for slot in exhaustive} <= set(read)
     assert len({s.therapist_id for _, s in ranked.order}) == len(ranked.order)
+
+
+@SETTINGS
+@given(clinics(), st.integers(1, 40), st.integers(1, 6), st.integers(0, 14))
+def test_loads_of_the_leading_therapists_only(clinic: Clinic, limit: int, batch: int,
+                                              wanted: int) -> None:
+    """As services/proposals.py ranks: the bounds without loads, then the exact loads of
+    the `leading` therapists only (the first `wanted` and everyone tied with the last of
+    them), the rest at 0. The order stays sorted by bound, and the answer is the
+    exhaustive one."""
+    exhaustive = propose(clinic.kind, clinic.window, clinic.event_start, clinic.therapists,
+                         clinic.athlete_busy, clinic.now, clinic.notice, limit, clinic.where)
+    by_id = {state.schedule.therapist_id: state for state in clinic.therapists}
+    found = bounds(clinic.kind, clinic.window, clinic.event_start,
+                   [state.schedule for state in clinic.therapists], clinic.athlete_busy,
+                   clinic.now, clinic.notice, clinic.where)
+    n = found.leading(wanted)
+    assert n >= min(wanted, len(found.order))
+    assert n == 0 or all(best != found.order[n - 1][0]
+                         for best, _ in found.order[n:])  # whole ties
+    loads = {s.therapist_id: window_load(by_id[s.therapist_id], clinic.window)
+             for _, s in found.order[:n]}
+    ranking_ = ranked(found, loads, n)
+    keys = [bound for bound, _ in ranking_.order]
+    assert keys == sorted(keys) and len(ranking_.order) == len(found.order)
+    assert propose_best_first(ranking_, lambda wanted_: [by_id[s.therapist_id]
+                                                         for s in wanted_],
+                              limit, batch) == exhaustive
 
 
 @st.composite

@@ -15,7 +15,14 @@ event hooks: what a write sets off (locks, mail) is called by the service that w
 """
 
 from .bookings import Booking, Event
-from .calendars import BusyCalendar, BusyInterval, CalendarFeed, DataVersion, MailMessage
+from .calendars import (
+    BusyCalendar,
+    BusyInterval,
+    CalendarFeed,
+    DataVersion,
+    MailMessage,
+    ScheduleVersion,
+)
 from .common import (
     CALENDAR_KINDS,
     LINK_PURPOSES,
@@ -48,6 +55,6 @@ __all__ = [
     "CALENDAR_KINDS", "LINK_PURPOSES", "MAIL_METHODS", "ONCE_KINDS_WHERE", "PRIORITIES", "ROLES",
     "SCREENING_DECISIONS", "SPORTS", "STATUSES", "ApiToken", "Athlete", "Booking", "BusyCalendar",
     "BusyInterval", "CalendarFeed", "ClinicSettings", "DataVersion", "Event", "MailMessage",
-    "Screening", "SignInLink", "Site", "Team", "TeamMember", "Therapist", "TherapistPeriod",
-    "TimeOff", "User", "WorkingDay", "WorkingDayPeriod", "WorkingPeriodRow",
+    "ScheduleVersion", "Screening", "SignInLink", "Site", "Team", "TeamMember", "Therapist",
+    "TherapistPeriod", "TimeOff", "User", "WorkingDay", "WorkingDayPeriod", "WorkingPeriodRow",
 ]

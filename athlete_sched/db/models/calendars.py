@@ -102,6 +102,17 @@ class DataVersion(db.Model):
     n: Mapped[int] = mapped_column(BigInteger)
 
 
+class ScheduleVersion(db.Model):
+    """The commit counter of the tables schedules are read from (therapist, working_period,
+    working_day, working_day_period), one row, on both backends (migration 0015's
+    triggers): the key of the per-process schedules cache (services/schedules.py)."""
+
+    __tablename__ = "schedule_version"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    n: Mapped[int] = mapped_column(BigInteger)
+
+
 class MailMessage(db.Model):
     """An iMIP message to one recipient, written in the same transaction as the change it
     announces (so it is never lost) and sent after the commit; a failed send stays here

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from functools import cache, lru_cache
 from typing import Any, NamedTuple
 
@@ -17,7 +17,9 @@ from sqlalchemy import (
     Integer,
     Select,
     String,
+    and_,
     bindparam,
+    case,
     cast,
     func,
     literal,
@@ -40,6 +42,7 @@ from ..models import (
     Booking,
     BusyInterval,
     Event,
+    ScheduleVersion,
     Therapist,
     TimeOff,
     WorkingPeriodRow,
@@ -213,25 +216,83 @@ def schedules(therapist_id: int | None = None,
 
 
 def schedules_with_loads(therapist_id: int | None, windows: Sequence[Interval],
-                         sites: Sequence[int] | None = None
+                         sites: Sequence[int] | None = None, loads: bool = True
                          ) -> tuple[list[TherapistSchedule], list[tuple[int, ...]]]:
     """`schedules(therapist_id, near=windows)`, and for each therapist how many of its
     confirmed bookings overlap each window (the load that breaks a tie of two slots at
-    the same time, core/proposals.py), in the same round trip: a best-first ranking then
-    knows every therapist's tie-break before reading any of its bookings. With `sites`,
-    only the therapists who work at one of them (at a clinic of ten sites, a tenth)."""
+    the same time, core/proposals.py; `loads=False`: none, empty tuples), in the same
+    round trip. With `sites`, only the therapists who work at one of them (their own
+    site, a weekly period's, or a one-day change's near the windows)."""
     params: dict[str, object] = {"therapist_id": therapist_id}
     if sites is not None:
         params["sites"] = list(sites)
     params["days_from"], params["days_to"] = working_days.dates_near(windows)
-    for i, window in enumerate(windows):
+    counted = len(windows) if loads else 0
+    for i, window in enumerate(windows[:counted]):
         params.update({f"load_lo{i}": window.start, f"load_hi{i}": window.end,
                        f"load_reach{i}": window.end + MAX_BOOKING_SPAN})
     rows = db.session.connection().execute(
-        _schedules_statement(therapist_id is not None, True, len(windows), sites is not None),
+        _schedules_statement(therapist_id is not None, True, counted, sites is not None),
         params).all()
     return ([_schedule_of_row(*row[:8]) for row in rows],
             [tuple(row[8:]) for row in rows])
+
+
+def schedule_version() -> int:
+    """The commit counter of the tables schedules are read from (migration 0015): equal
+    values, the same schedules."""
+    return db.session.connection().execute(
+        select(ScheduleVersion.n).where(ScheduleVersion.id == 1)).scalar_one()
+
+
+def weekly_schedules(days_from: date) -> tuple[list[TherapistSchedule],
+                                                 dict[int, tuple[WorkingDay, ...]]]:
+    """Every therapist's schedule without its one-day changes, by id, and each therapist's
+    one-day changes from `days_from` on (those who have any), in one round trip: what the
+    schedules cache keeps (services/schedules.py)."""
+    rows = db.session.connection().execute(
+        _schedules_statement(False, True),
+        {"therapist_id": None, "days_from": days_from, "days_to": date.max}).all()
+    return ([_schedule_of_row(*row[:7]) for row in rows],
+            {row[0]: working_days.days_of(row[7]) for row in rows if row[7]})
+
+
+@cache
+def _loads_statement(windows: int, postgresql: bool) -> Select:
+    """Each therapist of :ids with a confirmed booking near the windows, and how many of
+    its bookings overlap each window (:load_lo<i>, :load_hi<i>), from one index range of
+    ix_booking_therapist_block_end per therapist covering every window (a booking that
+    overlaps one has block_end > :lo, the earliest start, and block_end < :reach, the
+    latest end + MAX_BOOKING_SPAN); a therapist without one is left out (load 0)."""
+    near = _of_therapists(
+        Booking, "ix_booking_therapist_block_end",
+        (Booking.therapist_id, Booking.start, Booking.end),
+        (Booking.status == "confirmed", Booking.block_end > bindparam("lo"),
+         Booking.block_end < bindparam("reach"), Booking.start < bindparam("hi"),
+         Booking.start < Booking.end), postgresql).subquery("near")
+    counts = [func.sum(case((and_(near.c.start < bindparam(f"load_hi{i}"),
+                                  near.c.end > bindparam(f"load_lo{i}")), 1), else_=0))
+              for i in range(windows)]
+    return select(near.c.therapist_id, *counts).group_by(near.c.therapist_id)
+
+
+def loads_in(therapist_ids: Sequence[int], windows: Sequence[Interval]
+             ) -> dict[int, tuple[int, ...]]:
+    """For each of the therapists with any, how many of its confirmed bookings overlap each
+    window (core/proposals.window_load's count; missing: none), in one round trip: the
+    tie-break a best-first ranking needs of the therapists near the top only
+    (services/proposals.py)."""
+    if not therapist_ids or not windows:
+        return {}
+    connection = db.session.connection()
+    params: dict[str, object] = {
+        "ids": list(dict.fromkeys(therapist_ids)), "lo": min(w.start for w in windows),
+        "hi": max(w.end for w in windows),
+        "reach": max(w.end for w in windows) + MAX_BOOKING_SPAN}
+    for i, window in enumerate(windows):
+        params.update({f"load_lo{i}": window.start, f"load_hi{i}": window.end})
+    statement = _loads_statement(len(windows), connection.dialect.name == "postgresql")
+    return {row[0]: tuple(row[1:]) for row in connection.execute(statement, params).all()}
 
 
 @lru_cache(maxsize=8192)
