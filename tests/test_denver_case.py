@@ -14,6 +14,9 @@ Before sites, the clinic's "best" recovery slot for this race was a Berlin thera
     never the Berlin therapist while the athlete is away;
 (b) without one, the pre and post slots are at home outside the travel span, or the window
     says `travel`.
+
+And as a team event with the same travel, the trip is every member's: their own races'
+sessions are not put at home while the team is away (proposals, bookings, season view).
 """
 
 from __future__ import annotations
@@ -141,3 +144,107 @@ def test_without_a_denver_site_slots_are_at_home_outside_the_trip_or_say_travel(
     assert_error(api.post("/api/v1/bookings", {
         "event_id": event["id"], "kind": "post", "therapist_id": clinic["berlin"],
         "start": "2027-06-14T10:00"}), 422, "wrong-site")
+
+
+# --- the team's trip is every member's ------------------------------------------------------
+
+# A member's own race at home: Sat 5 June 2027 in Berlin. Its post window runs to the end of
+# Tue 8 June, Berlin time; the team leaves for Denver on Mon 7 June at 20:00 Berlin time
+# (TRIP), so the member is at home on Monday and away from Tuesday on.
+BERLIN_10K = {"name": "Berlin 10k", "start": "2027-06-05T08:00", "end": "2027-06-05T10:00"}
+TUESDAY_0900 = datetime(2027, 6, 8, 9, 0, tzinfo=BERLIN)
+
+
+@pytest.fixture
+def team_trip(api, make_therapist, make_event, clinic) -> dict[str, Any]:
+    """The clinic with a Denver site (a therapist there), a team whose Colorado race has the
+    Denver site as its venue and TRIP as its travel, and the athlete's Berlin 10k."""
+    denver_site = created(api.post("/api/v1/sites", {"name": "Denver",
+                                                     "timezone": "America/Denver"}))["id"]
+    denver = make_therapist(name="Denver PT", timezone="America/Denver",
+                            working_hours=DENVER_HOURS, site_id=denver_site)["id"]
+    team = created(api.post("/api/v1/teams", {"name": "Colorado Riders"}))["id"]
+    team_race = make_event(team_id=team, **RACE, venue_site_id=denver_site, travel=TRIP)["id"]
+    race = make_event(clinic["athlete"], **BERLIN_10K)["id"]
+    return {**clinic, "denver_site": denver_site, "denver": denver, "team": team,
+            "team_race": team_race, "race": race}
+
+
+def join(api, team_trip: dict[str, Any]) -> None:
+    created(api.post(f"/api/v1/teams/{team_trip['team']}/members",
+                     {"athlete_id": team_trip["athlete"]}))
+
+
+@pytest.mark.parametrize("on_the_team", [True, False], ids=["member", "not-a-member"])
+def test_a_team_races_trip_keeps_its_members_away_from_home(api, team_trip, on_the_team):
+    """A team event's travel is a trip of every member, for their other events too: the
+    member's own Berlin race's recovery is not put at home on Tuesday while the team is in
+    Denver, and booking it there is 422 wrong-site; an athlete not on the team gets it."""
+    if on_the_team:
+        join(api, team_trip)
+    post = proposals(api, team_trip["race"], kind="post")["post"]
+    assert post
+    for slot in post:  # the 10k has no venue site: at home only
+        assert (slot["therapist_id"], slot["site_id"]) == (team_trip["berlin"],
+                                                           team_trip["berlin_site"]), slot
+    starts = {at(s["start"]) for s in post}
+    assert any(s.astimezone(BERLIN).date().isoformat() == "2027-06-07" for s in starts), (
+        "Monday, before the team leaves, is at home either way")
+    during = [s for s in post if away(at(s["start"]), at(s["end"]), DEPART, RETURN)]
+    tuesday = {"event_id": team_trip["race"], "kind": "post",
+               "therapist_id": team_trip["berlin"], "start": "2027-06-08T09:00"}
+    if on_the_team:
+        assert during == [] and TUESDAY_0900 not in starts, during[:2]
+        assert_error(api.post("/api/v1/bookings", tuesday), 422, "wrong-site")
+    else:
+        assert during and TUESDAY_0900 in starts
+        assert created(api.post("/api/v1/bookings", tuesday))["site_id"] == (
+            team_trip["berlin_site"])
+
+
+def test_the_team_races_own_sessions_keep_its_trip(api, team_trip):
+    """The team event whose sessions are planned keeps its own travel (it is not cut as
+    another race's trip): the member's proposals and the team plan are near the venue
+    while away, at home otherwise."""
+    join(api, team_trip)
+    team_race, athlete = team_trip["team_race"], team_trip["athlete"]
+    answer = proposals(api, team_race, athlete_id=athlete)
+    for kind in ("pre", "post"):
+        assert answer[kind], kind
+    for slot in answer["pre"] + answer["post"]:
+        if away(at(slot["start"]), at(slot["end"]), DEPART, RETURN):
+            assert slot["therapist_id"] == team_trip["denver"], slot
+            assert at(slot["start"]) >= DEPART and at(slot["end"]) <= RETURN, slot
+        else:
+            assert slot["therapist_id"] == team_trip["berlin"], slot
+    plan = ok(api.post(f"/api/v1/events/{team_race}/plan"))
+    assert plan["placed"] == 1 and plan["unplaced"] == [], plan
+    [assignment] = plan["assignments"]
+    assert assignment["post"]["site_id"] == team_trip["denver_site"], assignment
+
+
+@pytest.mark.parametrize("on_the_team", [True, False], ids=["member", "not-a-member"])
+def test_the_season_view_keeps_a_member_away_during_a_team_trip(api, make_event, team_trip,
+                                                                 on_the_team):
+    """The season view's slots for a member's own race leave out the time the team is away
+    for another of its events: the Sunday 10k's recovery (Sun 20 June, post window to the
+    end of Wed 23 June, Berlin) is at home on Monday morning only, the team leaving for an
+    altitude camp on Mon 21 June at 12:00 Berlin time; an athlete not on the team has
+    Monday afternoon too (the best 20 slots are all on Monday)."""
+    if on_the_team:
+        join(api, team_trip)
+    leave = datetime(2027, 6, 21, 4, 0, tzinfo=DENVER)  # 12:00 Berlin
+    make_event(team_id=team_trip["team"], name="Altitude camp", sport="mtb",
+               timezone="America/Denver", start="2027-06-30", end="2027-07-02",
+               venue_site_id=team_trip["denver_site"],
+               travel={"depart": "2027-06-21T04:00", "return": "2027-07-04T12:00"})
+    race = make_event(team_trip["athlete"], name="Sunday 10k", start="2027-06-20T08:00",
+                      end="2027-06-20T10:00")["id"]
+    view = ok(api.get(f"/api/v1/athletes/{team_trip['athlete']}/season",
+                      query_string={"from": "2027-06-17", "to": "2027-06-25",
+                                    "tune_up_weeks": 0, "slots": 20}))
+    [post] = [s["slots"] for s in view["suggestions"] if s["event_ids"] == [race]
+              and s["kind"] == "post"]
+    assert len(post) == (14 if on_the_team else 20), post  # 08:00 to 11:15 starts
+    assert {s["site_id"] for s in post} == {team_trip["berlin_site"]}
+    assert all(at(s["end"]) <= leave for s in post) == on_the_team, post

@@ -22,6 +22,10 @@ through an index whose first column is unconstrained; PostgreSQL: Seq Scan), unl
 table holds fewer than 2,000 rows, as in bench/propose.py: reading a few pages whole is the
 planner's right call.
 
+trips() (db/queries/sites.py) has a test of its own besides: its team part must read
+team_member first and then each team's events by team_id, which no scan check can tell
+from a walk of ix_event_team_id from end to end (PostgreSQL: a merge join along it).
+
 The case seen in production: team and team_member empty while event and booking are big.
 After ANALYZE, SQLite's statistics say every event has the same team_id (all NULL), and it
 read the team events through a scan of event (bench/propose.py at 1,000,000 bookings:
@@ -57,6 +61,7 @@ T0 = datetime(2025, 3, 3, 6, 0, tzinfo=UTC)  # the history starts here
 SLOT = timedelta(hours=36)  # a therapist's sessions lie this far apart: two years
 NEAR = T0 + timedelta(days=500)  # the spans asked about lie amid the history
 ATHLETE = 7  # in the first team, where there are teams
+SINCE = NEAR - timedelta(days=60)  # the trips read from here (the first team's events on)
 
 
 # --- the clinic, bulk-inserted ------------------------------------------------------------
@@ -68,19 +73,23 @@ def _insert(conn: sa.Connection, table: str, rows: list[dict[str, Any]]) -> None
         conn.execute(db.metadata.tables[table].insert(), rows[i:i + 5_000])
 
 
-def _event(event_id: int, start: datetime, **owner: int | None) -> dict[str, Any]:
+def _event(event_id: int, start: datetime, travel: bool = False,
+           **owner: int | None) -> dict[str, Any]:
+    """A three-hour race; with `travel`, away from a day before to a day after it."""
     end = start + timedelta(hours=3)
     return {"id": event_id, "athlete_id": None, "team_id": None, **owner, "name": "Race",
             "sport": "running", "timezone": "Europe/Berlin", "start": start,
             "start_is_date": False, "end": end, "end_is_date": False, "priority": "A",
-            "created_at": T0, "updated_at": T0, "occupied_end": end}
+            "created_at": T0, "updated_at": T0, "occupied_end": end,
+            "travel_depart": start - timedelta(days=1) if travel else None,
+            "travel_return": end + timedelta(days=1) if travel else None}
 
 
 def _clinic(conn: sa.Connection) -> None:
-    """Therapists with weekly hours, athletes, their events and a pre and a post booking of
-    each event (4 % cancelled), on a grid that never overlaps per therapist or athlete:
-    event e is athlete e % ATHLETES's, booked with therapist e % THERAPISTS in that
-    therapist's slots 2 * (e // THERAPISTS) and the next."""
+    """Therapists with weekly hours, athletes, their events (one in three with travel) and a
+    pre and a post booking of each event (4 % cancelled), on a grid that never overlaps per
+    therapist or athlete: event e is athlete e % ATHLETES's, booked with therapist
+    e % THERAPISTS in that therapist's slots 2 * (e // THERAPISTS) and the next."""
     _insert(conn, "therapist", [
         {"id": t, "name": f"T{t}", "email": f"t{t}@plans.test", "timezone": "Europe/Berlin",
          "session_minutes": 45, "buffer_minutes": 15, "slot_step_minutes": 15}
@@ -96,7 +105,7 @@ def _clinic(conn: sa.Connection) -> None:
     for e in range(EVENTS):
         first = T0 + 2 * (e // THERAPISTS) * SLOT
         athlete = e % ATHLETES + 1
-        events.append(_event(e + 1, first + 2 * SLOT, athlete_id=athlete))
+        events.append(_event(e + 1, first + 2 * SLOT, e % 3 == 0, athlete_id=athlete))
         for k, kind in enumerate(("pre", "post")):
             at = first + k * SLOT
             bookings.append({
@@ -124,14 +133,15 @@ def _working_days(conn: sa.Connection) -> None:
 
 def _teams(conn: sa.Connection, first: int, count: int, members: int) -> None:
     """Teams first.. of `members` athletes each (athlete ATHLETE is in team 1), four
-    events a team (ids after the athletes' events)."""
+    events a team (ids after the athletes' events), every other one with travel."""
     numbers = range(first, first + count)
     _insert(conn, "team", [{"id": t, "name": f"Team {t}"} for t in numbers])
     _insert(conn, "team_member", [
         {"team_id": t, "athlete_id": (ATHLETE - 1 + (t - 1) * members + m) % ATHLETES + 1}
         for t in numbers for m in range(members)])
     _insert(conn, "event", [
-        _event(EVENTS + 4 * t + k, NEAR + timedelta(days=7 * (t + k) - 30, hours=3), team_id=t)
+        _event(EVENTS + 4 * t + k, NEAR + timedelta(days=7 * (t + k) - 30, hours=3), k % 2 == 0,
+               team_id=t)
         for t in numbers for k in range(4)])
 
 
@@ -181,7 +191,7 @@ def _reads() -> list[tuple[str, Callable[[], Any]]]:
     """Every tuned read, called as the services call it (one and two spans; one and several
     therapists or athletes)."""
     from athlete_sched.db import guard
-    from athlete_sched.db.queries import bookings, events, therapists, working_days
+    from athlete_sched.db.queries import bookings, events, sites, therapists, working_days
 
     pre = Interval(NEAR, NEAR + timedelta(days=2))
     post = Interval(NEAR + timedelta(days=5), NEAR + timedelta(days=8))
@@ -214,11 +224,14 @@ def _reads() -> list[tuple[str, Callable[[], Any]]]:
         ("bookings between", lambda: bookings.athlete_bookings_between(ATHLETE, pre)),
         ("confirmed booking", lambda: bookings.confirmed(ATHLETE, event, "pre")),
         ("guard", lambda: guard.refusal(claim)),
+        ("trips", lambda: sites.trips([ATHLETE], SINCE)),
+        ("trips of three", lambda: sites.trips([ATHLETE, 8, 9], SINCE)),
     ]
 
 
-def _captured(app) -> list[tuple[str, str, Any]]:
-    """(read, statement, parameters) of every statement the reads send."""
+def _captured(app, reads: list[tuple[str, Callable[[], Any]]] | None = None
+              ) -> list[tuple[str, str, Any]]:
+    """(read, statement, parameters) of every statement the reads (default: all) send."""
     from athlete_sched.extensions import db
 
     found: list[tuple[str, str, Any]] = []
@@ -232,13 +245,13 @@ def _captured(app) -> list[tuple[str, str, Any]]:
         engine = db.engine
         sa.event.listen(engine, "before_cursor_execute", hook)
         try:
-            for name, read in _reads():
+            for name, read in reads or _reads():
                 current[0] = name
                 read()
                 db.session.rollback()
         finally:
             sa.event.remove(engine, "before_cursor_execute", hook)
-    assert {name for name, _, _ in found} == {name for name, _ in _reads()}
+    assert {name for name, _, _ in found} == {name for name, _ in reads or _reads()}
     return found
 
 
@@ -291,6 +304,15 @@ def _pg_plans(conn: sa.Connection, statement: str, parameters: dict[str, Any]
     return plans
 
 
+def _plans(conn: sa.Connection, statement: str, parameters: Any) -> list[tuple[str, str]]:
+    """(mode, plan) of a statement: SQLite's one plan (mode ""), PostgreSQL's custom and
+    generic plans."""
+    if conn.dialect.name == "sqlite":
+        return [("", "\n".join(row[3] for row in conn.exec_driver_sql(
+            "EXPLAIN QUERY PLAN " + statement, parameters)))]
+    return _pg_plans(conn, statement, parameters)
+
+
 def _scans(dialect: str, statement: str, plan: str, rows: dict[str, int]) -> list[str]:
     """The big tables `plan` reads whole."""
     if dialect == "postgresql":
@@ -319,12 +341,7 @@ def _check(app, stage: str) -> list[str]:
         rows = {t: conn.exec_driver_sql(f"SELECT count(*) FROM {t}").scalar_one()
                 for t in BIG_TABLES}
         for name, statement, parameters in captured:
-            if dialect == "sqlite":
-                plans = [("", "\n".join(row[3] for row in conn.exec_driver_sql(
-                    "EXPLAIN QUERY PLAN " + statement, parameters)))]
-            else:
-                plans = _pg_plans(conn, statement, parameters)
-            for mode, plan in plans:
+            for mode, plan in _plans(conn, statement, parameters):
                 label = f"{stage}: {name}{f' ({mode})' if mode else ''}"
                 log.append(f"-- {label}: {' '.join(statement.split())[:200]}\n{plan}")
                 if scanned := _scans(dialect, statement, plan, rows):
@@ -384,3 +401,67 @@ def test_the_tuned_reads_use_their_indexes_with_and_without_statistics(plans_app
     _analyze(engine)
     failures += _check(plans_app, "all analyzed")
     assert not failures, "\n\n".join(failures)
+
+
+# --- trips: a team's travel, through team_member first -------------------------------------
+
+def _trips_plans(app, stage: str) -> list[tuple[str, str, str]]:
+    """(label, statement, plan) of each statement trips() sends, for one and for three
+    athletes; each call finds the first team's trips (every member's) with the athlete's
+    own."""
+    from athlete_sched.db.queries import sites
+    from athlete_sched.extensions import db
+
+    found: dict[str, Any] = {}
+    reads = [(f"trips of {len(ids)}", lambda ids=ids: found.setdefault(
+        len(ids), sites.trips(ids, SINCE))) for ids in ([ATHLETE], [ATHLETE, 8, 9])]
+    captured = _captured(app, reads)
+    team_events = {EVENTS + 4, EVENTS + 6}  # the first team's, with travel
+    for ids in ([ATHLETE], [ATHLETE, 8, 9]):
+        assert team_events <= {event for event, _ in found[len(ids)][ATHLETE]}
+    with app.app_context():
+        engine = db.engine
+    with engine.connect() as conn:
+        plans = [(f"{stage}: {name}{f' ({mode})' if mode else ''}", statement, plan)
+                 for name, statement, parameters in captured
+                 for mode, plan in _plans(conn, statement, parameters)]
+        conn.rollback()
+    return plans
+
+
+def test_trips_read_team_member_first_then_each_teams_events(plans_app):
+    """trips() reads an athlete's team events team_member first (by athlete), then event by
+    team_id, one index range per membership, never event whole nor ix_event_team_id from
+    end to end. A previous version joined event and team_member with only event's hint:
+    after ANALYZE of a clinic without teams, SQLite read SCAN event USING INDEX
+    ix_event_team_id (every team event of the clinic) and then team_member."""
+    from athlete_sched.extensions import db
+
+    with plans_app.app_context():
+        engine = db.engine
+    with engine.begin() as conn:
+        _clinic(conn)
+        _fix_sequences(conn)
+    _analyze(engine)  # statistics of a clinic without teams: every team_id is NULL
+    with engine.begin() as conn:
+        _teams(conn, first=1, count=50, members=10)
+        _fix_sequences(conn)
+    plans = _trips_plans(plans_app, "teams came after ANALYZE")
+    _analyze(engine)
+    plans += _trips_plans(plans_app, "all analyzed")
+    for label, statement, plan in plans:
+        if engine.dialect.name == "sqlite":
+            reads = [line for line in plan.splitlines() if line.startswith(("SCAN", "SEARCH"))]
+            assert reads == [  # own events; then team_member, then event, in this order
+                "SEARCH event USING INDEX ix_event_athlete_id (athlete_id=?)",
+                "SEARCH team_member USING INDEX ix_team_member_athlete_id (athlete_id=?)",
+                "SEARCH event USING INDEX ix_event_team_id (team_id=?)"], f"{label}\n{plan}"
+            # the order is forced, not left to the statistics
+            assert "team_member INDEXED BY ix_team_member_athlete_id CROSS JOIN event" in (
+                statement), statement
+        else:
+            assert "Seq Scan on event" not in plan, f"{label}\n{plan}"
+            assert re.search(r"Index Cond: \(team_id = team_member\.team_id\)", plan), (
+                f"{label}\n{plan}")  # each team's events, probed per membership
+            assert "ix_event_athlete_id" in plan and "ix_event_team_id" in plan, (
+                f"{label}\n{plan}")

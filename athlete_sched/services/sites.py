@@ -141,7 +141,7 @@ def where(event: Event | None, athlete_id: int | None, asked: Sequence[int] = ()
     """Where and when the athlete can have a session for `event` (None: a tune-up, at
     home); for a team event, the member `athlete_id` with their own home (`home`, when the
     caller read it already). An athlete with a home site is away from it during the travel
-    of their other events too (one more read, only then)."""
+    of their other events too, their teams' included (one more read, only then)."""
     if home is None and athlete_id is not None:
         home = (event.athlete_home_site_id  # read with the event
                 if event is not None and event.athlete_id == athlete_id
@@ -157,7 +157,8 @@ Trips = list[tuple[int, Interval]]  # (event id, its travel span)
 
 
 def trips_of(athlete_ids: Sequence[int]) -> dict[int, Trips]:
-    """The athletes' trips not over yet (their events' travel), one read."""
+    """The athletes' trips not over yet (the travel of their own events and of their
+    teams' events), one read."""
     return queries.trips(athlete_ids, now() - TRIP_REACH) if athlete_ids else {}
 
 

@@ -5,13 +5,14 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import datetime
+from functools import cache
 
-from sqlalchemy import func, select, update
+from sqlalchemy import CompoundSelect, bindparam, func, select, true, union_all, update
 
 from ...core.intervals import Interval
 from ...extensions import db
-from ..models import Athlete, Event, Site, Therapist
-from .spans import indexed
+from ..models import Athlete, Event, Site, TeamMember, Therapist
+from .spans import each, first, indexed
 
 
 def all_sites() -> list[Site]:
@@ -54,20 +55,49 @@ def home_sites(athlete_ids: Iterable[int]) -> dict[int, int | None]:
 
 
 def trips(athlete_ids: Iterable[int], since: datetime) -> dict[int, list[tuple[int, Interval]]]:
-    """Each athlete's trips, (event id, travel span), of their own events that end after
-    `since`, by start; one index range of ix_event_athlete_id per athlete (an athlete has
-    a handful of events). A team event's travel counts for that event's own sessions."""
+    """Each athlete's trips, (event id, travel span), that end after `since`, by start: the
+    travel of their own events and of their teams' events (a team event's travel is a trip
+    of every member, for their other events as for its own sessions). One statement for
+    all the athletes; each athlete's events are one index range of ix_event_athlete_id,
+    their teams' are read team_member first (ix_team_member_athlete_id), then each team's
+    events along ix_event_team_id (_trips_statement)."""
     wanted = sorted(set(athlete_ids))
     if not wanted:
         return {}
-    own = indexed(select(Event.athlete_id, Event.id, Event.travel_depart, Event.travel_return)
-                  .where(Event.athlete_id.in_(wanted), Event.travel_depart.is_not(None),
-                         Event.travel_return > since),
-                  Event, "ix_event_athlete_id")
+    connection = db.session.connection()
+    statement = _trips_statement(connection.dialect.name == "postgresql")
     found: dict[int, list[tuple[int, Interval]]] = defaultdict(list)
-    for athlete_id, event_id, depart, return_ in db.session.execute(own).all():
+    for athlete_id, event_id, depart, return_ in connection.execute(
+            statement, {"athlete_ids": wanted, "since": since}).all():
         found[athlete_id].append((event_id, Interval(depart, return_)))
     return {a: sorted(spans, key=lambda t: t[1]) for a, spans in found.items()}
+
+
+@cache
+def _trips_statement(postgresql: bool) -> CompoundSelect:
+    """The athletes' own events with travel, and their teams' events with travel, each
+    row with the athlete it is for (UNION ALL: an event has one owner, so no row twice).
+
+    The team part never reads event whole nor walks ix_event_team_id over every team:
+    SQLite reads team_member by athlete first, then event by team_id (INDEXED BY on both
+    and a CROSS JOIN, whose order SQLite keeps: after ANALYZE of a clinic without teams
+    its statistics say a team_id matches every event); PostgreSQL reads each team's
+    events in a LATERAL subquery (`each`), one index read per membership."""
+    ids = bindparam("athlete_ids", expanding=True)
+    travel = (Event.travel_depart.is_not(None), Event.travel_return > bindparam("since"))
+    spans = (Event.id, Event.travel_depart, Event.travel_return)
+    own = indexed(select(Event.athlete_id, *spans).where(Event.athlete_id.in_(ids), *travel),
+                  Event, "ix_event_athlete_id")
+    if postgresql:
+        found = each(select(*spans).where(Event.team_id == TeamMember.team_id, *travel))
+        team = select(TeamMember.athlete_id, *found.c).select_from(TeamMember).join(
+            found, true())
+    else:
+        team = indexed(first(
+            select(TeamMember.athlete_id, *spans).select_from(TeamMember).join(
+                Event, Event.team_id == TeamMember.team_id).where(*travel),
+            TeamMember, "ix_team_member_athlete_id"), Event, "ix_event_team_id")
+    return union_all(own, team.where(TeamMember.athlete_id.in_(ids)))
 
 
 def place_siteless_therapists(site_id: int) -> None:
