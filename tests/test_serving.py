@@ -312,13 +312,13 @@ def test_nginx_answers_502_as_json_while_the_app_is_down(tmp_path: Path) -> None
 
 def test_demonstration_sync_workers_alone_stall_under_the_same_slow_sockets(
         tmp_path: Path) -> None:
-    """Why nginx is there (not a property of the deployment): `gunicorn -w 2 wsgi:app`
-    (sync workers, no proxy) answers nothing while the slow sockets are open."""
+    """Why nginx is there (not a property of the deployment): `gunicorn -w 1 wsgi:app`
+    (one sync worker, no proxy) answers nothing while ten slow sockets are open."""
     from conftest import migrate
 
     url = f"sqlite:///{tmp_path / 'demo.db'}"
     migrate(url)
-    with running_server(url, tmp_path, workers=2) as base, slow_clients(base, 50, 0, 0):
+    with running_server(url, tmp_path, workers=1) as base, slow_clients(base, 10, 0, 0):
         time.sleep(DRIP_EVERY_S)
         with pytest.raises(requests.Timeout):
             requests.get(f"{base}/api/v1/openapi.json", timeout=3)
