@@ -277,6 +277,20 @@ def test_the_request_id_reaches_the_apps_access_log(deployment: Deployment,
         line.startswith("203.0.113.9, 127.0.0.1 \"GET /api/v1/me HTTP/1.1\" 200"), line
 
 
+def test_the_app_sees_the_scheme_and_host_nginx_saw_not_what_the_client_claims(
+        deployment: Deployment, make_therapist, admin_token: str) -> None:
+    therapist = make_therapist()
+    response = requests.get(f"{deployment.url}/api/v1/therapists/{therapist['id']}/feed",
+                            timeout=10, headers={"Authorization": f"Bearer {admin_token}",
+                                                 "X-Forwarded-Proto": "https",
+                                                 "X-Forwarded-Ssl": "on",
+                                                 "X-Forwarded-Host": "evil.example"})
+    assert response.status_code == 200, response.text
+    # plain http on nginx's own port: nginx replaced the client's claims, and gunicorn
+    # believes only X-Forwarded-Proto, from nginx
+    assert response.json()["url"].startswith(f"{deployment.url}/feeds/"), response.json()
+
+
 def test_nginx_answers_502_as_json_while_the_app_is_down(tmp_path: Path) -> None:
     reason = nginx_missing()
     if reason:
