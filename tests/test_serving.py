@@ -10,8 +10,8 @@ threaded workers from deploy/gunicorn.conf.py), on the test database of each bac
   (request line over 8 KiB), 431 (a header over 8 KiB), 502 (gunicorn down); pages get a
   short HTML page instead.
 - Every answer carries nginx's request id, and gunicorn's access log has the same id.
-- A demonstration of why: gunicorn's sync workers on the network directly (the old
-  README's command) answer nothing while the same slow sockets are open.
+- A demonstration of why: a gunicorn sync worker on the network directly (the old
+  README's command, one worker) answers nothing while ten such slow sockets are open.
 
 Skipped (with the reason) where nginx is not installed; `.ci/run` installs it.
 """
