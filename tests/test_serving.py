@@ -28,6 +28,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
@@ -236,6 +237,31 @@ def test_me_answers_within_a_second_while_200_slow_sockets_are_open(
     assert slowest < ANSWER_WITHIN_S, f"slowest /me {slowest:.3f} s: {answers}"
     assert alive >= 0.95 * (SLOW_HEADERS + IDLE + SLOW_BODIES), (
         f"only {alive} slow sockets still open: the attack was not live")
+
+
+def test_threaded_workers_answer_concurrent_reads_and_writes(deployment: Deployment,
+                                                             admin_token: str) -> None:
+    """gthread runs requests side by side in one process (the app's caches, its unit of
+    work and the database pool are shared by the threads): 24 clients at once, each
+    creating an athlete and reading /me, all answered and all written."""
+    headers = {"Authorization": f"Bearer {admin_token}"}
+
+    def client(i: int) -> tuple[int, int]:
+        with requests.Session() as session:
+            session.headers.update(headers)
+            created = session.post(f"{deployment.url}/api/v1/athletes", timeout=30, json={
+                "name": f"Runner {i}", "email": f"runner-{i}@serving.test",
+                "sport": "running", "timezone": "Europe/Berlin"})
+            return created.status_code, session.get(f"{deployment.url}/api/v1/me",
+                                                    timeout=30).status_code
+
+    with ThreadPoolExecutor(max_workers=24) as pool:
+        outcomes = list(pool.map(client, range(24)))
+    assert outcomes == [(201, 200)] * 24, f"{outcomes}\n{deployment.log()[-3000:]}"
+    listed = requests.get(f"{deployment.url}/api/v1/athletes?limit=100", headers=headers,
+                          timeout=10).json()
+    emails = {athlete["email"] for athlete in listed["items"]}
+    assert {f"runner-{i}@serving.test" for i in range(24)} <= emails
 
 
 def test_nginx_answers_json_under_api_and_a_page_elsewhere(deployment: Deployment) -> None:
