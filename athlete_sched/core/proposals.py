@@ -301,9 +301,8 @@ def bounds(kind: str, window: Interval, event_start: datetime,
     ranked_groups.sort(key=itemgetter(0))
     order: list[tuple[Best, TherapistSchedule]] = []
     for best, tied in groupby(ranked_groups, key=itemgetter(0)):
-        groups_ = [group for _, group in tied]
-        members = groups_[0] if len(groups_) == 1 else sorted(
-            (s for group in groups_ for s in group), key=_therapist_id)  # each by id
+        # by id (a clinic's schedules come by id: Timsort finds them sorted at once)
+        members = sorted((s for _, group in tied for s in group), key=_therapist_id)
         order.extend((best, s) for s in members)
     return Bounds(kind, window, event_start, tuple(segments), where, tuple(order))
 

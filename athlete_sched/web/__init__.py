@@ -12,6 +12,22 @@
 from __future__ import annotations
 
 from flask import Flask
+from werkzeug.routing import IntegerConverter
+
+# The largest id the database stores (a 32-bit INTEGER on PostgreSQL): a path id outside
+# 1..ID_MAX names no row, and without this bound PostgreSQL refused the query ("integer
+# out of range": a 422 where the answer is 404; tests/test_fuzz_api.py found it).
+ID_MAX = 2**31 - 1
+
+
+class IdConverter(IntegerConverter):
+    """`<int:...>` in a route: a row id, 1..ID_MAX; any other number matches no route
+    (404)."""
+
+    def __init__(self, map, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        kwargs.setdefault("min", 1)
+        kwargs.setdefault("max", ID_MAX)
+        super().__init__(map, *args, **kwargs)
 
 
 def register(app: Flask) -> None:
@@ -33,6 +49,7 @@ def register(app: Flask) -> None:
         pages,
     )
 
+    app.url_map.converters["int"] = IdConverter  # before any route is added
     app.before_request(http.raise_body_limit)  # first: before CSRF reads a page's form
     errors.register(app)
     auth.register(app)
