@@ -129,8 +129,20 @@ def resolve(url: str, allow_private: bool) -> Target:
                   addresses)
 
 
+NAT64 = ipaddress.ip_network("64:ff9b::/96")
+
+
 def _public(address: str) -> bool:
-    return ipaddress.ip_address(address.split("%")[0]).is_global
+    """Whether `address` is a global one, and so is any IPv4 address it carries (IPv4-mapped,
+    6to4, NAT64: 64:ff9b::7f00:1 is 127.0.0.1 behind the translator)."""
+    ip = ipaddress.ip_address(address.split("%")[0])
+    if not ip.is_global:
+        return False
+    if isinstance(ip, ipaddress.IPv6Address):
+        inner = ip.ipv4_mapped or ip.sixtofour or (
+            ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF) if ip in NAT64 else None)
+        return inner is None or inner.is_global
+    return True
 
 
 class Deadline:
@@ -199,13 +211,13 @@ def _exchange(target: Target, headers: dict[str, str], limits: Limits,
         try:
             yield got
         finally:
-            got.release_conn()
+            got.close()  # (its file on the socket too: the socket really closes below)
     except FetchError:
         raise
     except ssl.SSLCertVerificationError:
         if deadline.expired:
             raise deadline.error() from None
-        raise FetchError("the server's certificate is not valid for its name") from None
+        raise FetchError("the server's certificate could not be verified") from None
     except (OSError, HTTPException, TransportError, ValueError) as exc:
         if deadline.expired or isinstance(exc, TimeoutError):
             raise deadline.error() from None
