@@ -304,6 +304,20 @@ def test_a_dripping_server_fails_the_fetch_at_the_deadline(network, listen, answ
     assert server.accepted == 1
 
 
+def test_the_deadline_covers_a_resolver_that_does_not_answer(network, monkeypatch):
+    answered = threading.Event()
+
+    def silent(*_args, **_kwargs):
+        answered.wait(5)
+        raise socket.gaierror(socket.EAI_AGAIN, "Temporary failure in name resolution")
+
+    monkeypatch.setattr(socket, "getaddrinfo", silent)
+    started = time.monotonic()
+    refused("http://calendar.example/cal.ics", limits(1.0), "no complete answer within 1 s")
+    assert time.monotonic() - started < 1.5
+    answered.set()
+
+
 def test_the_deadline_covers_every_hop(network, listen):
     slow = listen(DRIP_HEADERS)
     first = listen(redirect(f"http://127.0.0.1:{slow.port}/"))

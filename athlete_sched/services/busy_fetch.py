@@ -17,10 +17,10 @@ Three guarantees, each against an attack seen in practice:
 - **Redirects are hops like the first.** At most MAX_REDIRECTS, each Location resolved,
   checked and pinned again; only http(s).
 - **One deadline for everything.** `Limits.timeout` seconds from the start of the fetch
-  cover every hop's connect, TLS handshake, headers and body. Socket timeouts only bound
-  a single read (a server sending a byte a second never trips them), so a watchdog timer
-  shuts the fetch's sockets down when the deadline passes; the blocked read returns and
-  the fetch fails with "no answer within N s".
+  cover every hop's name lookup, connect, TLS handshake, headers and body. Socket
+  timeouts only bound a single read (a server sending a byte a second never trips them),
+  so a watchdog timer shuts the fetch's sockets down when the deadline passes; the
+  blocked read returns and the fetch fails with "no complete answer within N s".
 """
 
 from __future__ import annotations
@@ -88,7 +88,7 @@ def fetch(url: str, etag: str | None, last_modified: str | None,
         headers["If-Modified-Since"] = last_modified
     with Deadline(limits.timeout) as deadline:
         for _ in range(MAX_REDIRECTS + 1):
-            target = resolve(url, limits.allow_private)
+            target = resolve(url, limits.allow_private, deadline)
             with _exchange(target, headers, limits, deadline) as got:
                 location = got.headers.get("Location")
                 if got.status in REDIRECTS and location:
@@ -103,7 +103,7 @@ def fetch(url: str, etag: str | None, last_modified: str | None,
     raise FetchError(f"more than {MAX_REDIRECTS} redirects")
 
 
-def resolve(url: str, allow_private: bool) -> Target:
+def resolve(url: str, allow_private: bool, deadline: Deadline) -> Target:
     """The hop to `url`: its host name resolved once, every address it has (A and AAAA)
     checked. Raises FetchError for a scheme other than http(s), a name that does not
     resolve, or (unless `allow_private`) any address that is not a public one."""
@@ -113,11 +113,9 @@ def resolve(url: str, allow_private: bool) -> Target:
     https = parts.scheme == "https"
     try:
         port = parts.port or (443 if https else 80)
-        found = socket.getaddrinfo(parts.hostname, port, type=socket.SOCK_STREAM)
     except ValueError:
         raise FetchError("the address has a bad port") from None
-    except (OSError, UnicodeError):
-        raise FetchError("the host name does not resolve") from None
+    found = _lookup(parts.hostname, port, deadline)
     addresses = [(family, sockaddr) for family, _, _, _, sockaddr in found
                  if family in (socket.AF_INET, socket.AF_INET6)]
     if not addresses:
@@ -127,6 +125,27 @@ def resolve(url: str, allow_private: bool) -> Target:
     path = parts.path or "/"
     return Target(https, parts.hostname, port, f"{path}?{parts.query}" if parts.query else path,
                   addresses)
+
+
+def _lookup(host: str, port: int, deadline: Deadline) -> list[tuple[Any, ...]]:
+    """getaddrinfo within the deadline: the lookup runs on a thread of its own (it cannot
+    be interrupted; a resolver that does not answer is left to give up on its own)."""
+    answer: list[Any] = []
+
+    def look_up() -> None:
+        try:
+            answer.append(socket.getaddrinfo(host, port, type=socket.SOCK_STREAM))
+        except (OSError, UnicodeError):
+            answer.append(None)
+
+    looking = threading.Thread(target=look_up, name="calendar-lookup", daemon=True)
+    looking.start()
+    looking.join(deadline.left())
+    if not answer:
+        raise deadline.error()
+    if answer[0] is None:
+        raise FetchError("the host name does not resolve")
+    return answer[0]
 
 
 NAT64 = ipaddress.ip_network("64:ff9b::/96")
