@@ -8,6 +8,7 @@ and are shown as "last error" through the API; both backends.
 from __future__ import annotations
 
 import contextlib
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -335,6 +336,57 @@ def test_private_addresses_are_not_fetched_unless_allowed(app, api, runner, serv
     assert sync(runner)[0].endswith("failed: the address is not a public one")
     assert server.seen == []
     assert stored(app, therapist["id"]) == []
+
+
+@pytest.fixture
+def public_network(app, monkeypatch, server):
+    """calendar.example: public for the first lookup, 127.0.0.1 for every later one (DNS
+    rebinding); its public address routed to the test server (test_busy_fetch.Network)."""
+    from test_busy_fetch import PUBLIC, Network
+
+    app.config["CALENDAR_FETCH_PRIVATE"] = False
+    net = Network()
+    monkeypatch.setattr(socket, "getaddrinfo", net.getaddrinfo)
+    monkeypatch.setattr(socket.socket, "connect", lambda sock, to: net.connect(sock, to))
+    net.answers["calendar.example"] = [[PUBLIC], ["127.0.0.1"]]
+    return net
+
+
+def public_url(server: CalendarServer, path: str) -> str:
+    return server.url(path).replace("127.0.0.1", "calendar.example")
+
+
+@pytest.mark.parametrize(("routed", "location", "message"), [
+    (False, None, "the address could not be fetched"),  # rebinding: never the loopback server
+    (True, None, None),  # the checked address, by name
+    (True, "http://127.0.0.1:{port}/google.ics", "the address is not a public one"),
+    (True, "http://calendar.example:{port}/google.ics", "the address is not a public one"),
+])
+def test_a_sync_connects_only_to_checked_public_addresses(app, api, runner, server,
+                                                          public_network, make_therapist,
+                                                          routed, location, message):
+    from test_busy_fetch import PUBLIC
+
+    port = server.httpd.server_address[1]
+    if routed:
+        public_network.routes[(PUBLIC, port)] = port
+    server.routes["/google.ics"] = Route(ics("google.ics"))
+    server.routes["/moved.ics"] = Route(status=302, location=location and location.format(
+        port=port))
+    therapist = make_therapist()
+    subscribe(api, therapist["id"], public_url(server, "/moved.ics" if location
+                                                else "/google.ics"))
+    lines = sync(runner)
+    assert set(public_network.tried) <= {(PUBLIC, port)}
+    [shown] = listed(api, therapist["id"])
+    if message is None:
+        assert lines[0].endswith("imported 9 busy intervals")
+        assert [path for path, *_ in server.seen] == ["/google.ics"]
+        assert shown["busy_intervals"] == 9 and shown["last_error"] is None
+        return
+    assert f"failed: {message}" in lines[0], lines
+    assert message in shown["last_error"] and shown["busy_intervals"] == 0
+    assert [path for path, *_ in server.seen] == (["/moved.ics"] if routed else [])
 
 
 # --- managing subscriptions ---------------------------------------------------------------
