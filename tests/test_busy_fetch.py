@@ -202,6 +202,15 @@ def test_the_checked_address_is_fetched_with_the_name_as_host(network, listen):
     assert f"\r\nHost: calendar.example:{server.port}\r\n" in request
 
 
+def test_an_international_name_is_looked_up_and_sent_as_ascii(network, listen):
+    server = listen(ok())
+    network.answers["xn--caf-dma.example"] = [[PUBLIC]]
+    network.routes[(PUBLIC, server.port)] = server.port
+    body, _ = fetch(f"http://café.example:{server.port}/", None, None, limits())
+    assert body == CALENDAR and network.lookups == ["xn--caf-dma.example"]
+    assert f"Host: xn--caf-dma.example:{server.port}\r\n" in server.requests[0]
+
+
 def test_a_second_checked_address_is_tried_when_the_first_refuses(network, listen):
     server = listen(ok())
     network.answers["calendar.example"] = [["93.184.216.35", PUBLIC]]

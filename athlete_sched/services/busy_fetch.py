@@ -115,7 +115,11 @@ def resolve(url: str, allow_private: bool, deadline: Deadline) -> Target:
         port = parts.port or (443 if https else 80)
     except ValueError:
         raise FetchError("the address has a bad port") from None
-    found = _lookup(parts.hostname, port, deadline)
+    try:
+        host = parts.hostname.encode("idna").decode("ascii")  # as it goes in Host and SNI
+    except UnicodeError:
+        raise FetchError("the host name does not resolve") from None
+    found = _lookup(host, port, deadline)
     addresses = [(family, sockaddr) for family, _, _, _, sockaddr in found
                  if family in (socket.AF_INET, socket.AF_INET6)]
     if not addresses:
@@ -123,7 +127,7 @@ def resolve(url: str, allow_private: bool, deadline: Deadline) -> Target:
     if not allow_private and not all(_public(sockaddr[0]) for _, sockaddr in addresses):
         raise FetchError("the address is not a public one")
     path = parts.path or "/"
-    return Target(https, parts.hostname, port, f"{path}?{parts.query}" if parts.query else path,
+    return Target(https, host, port, f"{path}?{parts.query}" if parts.query else path,
                   addresses)
 
 
