@@ -56,6 +56,10 @@ class Config:
     CALENDAR_HORIZON_DAYS = 400
     CALENDAR_FETCH_TIMEOUT = 20
     CALENDAR_FETCH_PRIVATE = False
+    # Subscription fetches (services/busy_fetch.py): trusted roots for https (None:
+    # certifi's), and how many subscriptions `flask calendars sync` fetches at once.
+    CALENDAR_FETCH_CA_BUNDLE: str | None = None
+    CALENDAR_SYNC_WORKERS = 4
     # Invitations by email (services/mail.py): nothing is sent or queued while MAIL_SERVER
     # is unset. MAIL_USE_TLS = STARTTLS on MAIL_PORT; MAIL_USE_SSL = TLS from the first byte
     # (usually port 465). MAIL_SENDER (From and envelope sender) defaults to CLINIC_EMAIL.

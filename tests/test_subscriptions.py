@@ -8,7 +8,9 @@ and are shown as "last error" through the API; both backends.
 from __future__ import annotations
 
 import contextlib
+import socket
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
@@ -28,7 +30,7 @@ class Route:
     etag: str | None = None
     last_modified: str | None = None
     status: int = 200
-    mode: str = "normal"  # normal | stall | drip | stream (no Content-Length)
+    mode: str = "normal"  # normal | stall | drip | drip-headers | stream (no Content-Length)
     location: str | None = None
 
 
@@ -64,6 +66,12 @@ def handler_for(server: CalendarServer) -> type[BaseHTTPRequestHandler]:
                 return self.send_error(404)
             if route.mode == "stall":
                 server.release.wait(30)
+            if route.mode == "drip-headers":  # a header byte a second, never the end of them
+                self.wfile.write(b"HTTP/1.1 200 OK\r\nX-Slow: ")
+                while not server.release.wait(1.0):
+                    self.wfile.write(b"a")
+                    self.wfile.flush()
+                return None
             if route.location:
                 self.send_response(route.status)
                 self.send_header("Location", route.location)
@@ -233,6 +241,7 @@ FAILURES = {
     "gone": (Route(b"", status=404), "HTTP 404"),
     "stalls": (Route(ics("google.ics"), mode="stall"), f"within {TIMEOUT:g} s"),
     "drips": (Route(ics("google.ics"), mode="drip"), f"within {TIMEOUT:g} s"),
+    "drips-headers": (Route(mode="drip-headers"), f"within {TIMEOUT:g} s"),
     "too-large": (Route(ics("google.ics") * 20), "larger than"),
     "too-large-streamed": (Route(ics("google.ics") * 20, mode="stream"), "larger than"),
 }
@@ -259,6 +268,65 @@ def test_a_failed_sync_keeps_the_last_good_import_and_shows_the_error(app, api, 
     assert listed(api, therapist["id"])[0]["last_error"] is None
 
 
+def test_a_server_dripping_headers_holds_the_sync_for_one_deadline(app, api, runner, server,
+                                                                   make_therapist):
+    """A header byte a second: each read is quick, the whole never comes. The sync gives up
+    at CALENDAR_FETCH_TIMEOUT in all and records why (it took 152 s before the deadline
+    covered the headers)."""
+    server.routes["/slow.ics"] = Route(mode="drip-headers")
+    therapist = make_therapist()
+    subscribe(api, therapist["id"], server.url("/slow.ics"))
+    started = time.monotonic()
+    lines = sync(runner)
+    assert time.monotonic() - started < TIMEOUT + 1.0
+    assert lines[0].endswith(f"failed: no complete answer within {TIMEOUT:g} s"), lines
+    [shown] = listed(api, therapist["id"])
+    assert shown["last_error"] == f"no complete answer within {TIMEOUT:g} s"
+    assert shown["last_error_at"] and shown["last_synced_at"] is None
+
+
+def test_subscriptions_sync_in_parallel_and_slow_servers_hold_one_deadline(
+        app, api, runner, server, make_therapist):
+    """8 subscriptions, the first 4 on servers that drip their headers: with 4 workers
+    (CALENDAR_SYNC_WORKERS) the sync takes about one deadline, not four, and each outcome
+    is recorded on its own subscription."""
+    assert app.config["CALENDAR_SYNC_WORKERS"] == 4
+    therapists = [make_therapist(), make_therapist()]
+    slow, fast = [], []
+    for i in range(4):
+        server.routes[f"/slow{i}.ics"] = Route(mode="drip-headers")
+        server.routes[f"/fast{i}.ics"] = Route(ics("google.ics"))
+        slow.append(subscribe(api, therapists[0]["id"], server.url(f"/slow{i}.ics"))["id"])
+    for i in range(4):
+        fast.append(subscribe(api, therapists[1]["id"], server.url(f"/fast{i}.ics"))["id"])
+    started = time.monotonic()
+    lines = sync(runner)
+    elapsed = time.monotonic() - started
+    assert elapsed < TIMEOUT + 1.5, elapsed  # one after another: 4 deadlines, 8 s
+    assert lines[-1] == "8 subscription(s) due, 4 failed"
+    by_id = {int(line.split()[1]): line for line in lines[:-1]}
+    assert sorted(by_id) == sorted(slow + fast)
+    assert all(by_id[i].endswith(f"no complete answer within {TIMEOUT:g} s") for i in slow)
+    assert all(by_id[i].endswith("imported 9 busy intervals") for i in fast)
+    errors = {s["id"]: s["last_error"] for t in therapists for s in listed(api, t["id"])}
+    assert {i: errors[i] for i in slow} == dict.fromkeys(slow, f"no complete answer within "
+                                                               f"{TIMEOUT:g} s")
+    assert {i: errors[i] for i in fast} == dict.fromkeys(fast)
+    assert len(stored(app, therapists[1]["id"])) == 4 * 9
+    assert stored(app, therapists[0]["id"]) == []
+
+
+def test_the_sync_may_run_one_at_a_time(app, api, runner, server, make_therapist):
+    server.routes["/a.ics"] = Route(ics("google.ics"))
+    server.routes["/b.ics"] = Route(ics("outlook.ics"))
+    therapist = make_therapist()
+    first = subscribe(api, therapist["id"], server.url("/a.ics"))
+    second = subscribe(api, therapist["id"], server.url("/b.ics"))
+    lines = sync(runner, "--workers", "1")
+    assert [int(line.split()[1]) for line in lines[:-1]] == [first["id"], second["id"]]
+    assert lines[-1] == "2 subscription(s) due, 0 failed"
+
+
 def test_private_addresses_are_not_fetched_unless_allowed(app, api, runner, server,
                                                           make_therapist):
     app.config["CALENDAR_FETCH_PRIVATE"] = False
@@ -268,6 +336,57 @@ def test_private_addresses_are_not_fetched_unless_allowed(app, api, runner, serv
     assert sync(runner)[0].endswith("failed: the address is not a public one")
     assert server.seen == []
     assert stored(app, therapist["id"]) == []
+
+
+@pytest.fixture
+def public_network(app, monkeypatch, server):
+    """calendar.example: public for the first lookup, 127.0.0.1 for every later one (DNS
+    rebinding); its public address routed to the test server (test_busy_fetch.Network)."""
+    from test_busy_fetch import PUBLIC, Network
+
+    app.config["CALENDAR_FETCH_PRIVATE"] = False
+    net = Network()
+    monkeypatch.setattr(socket, "getaddrinfo", net.getaddrinfo)
+    monkeypatch.setattr(socket.socket, "connect", lambda sock, to: net.connect(sock, to))
+    net.answers["calendar.example"] = [[PUBLIC], ["127.0.0.1"]]
+    return net
+
+
+def public_url(server: CalendarServer, path: str) -> str:
+    return server.url(path).replace("127.0.0.1", "calendar.example")
+
+
+@pytest.mark.parametrize(("routed", "location", "message"), [
+    (False, None, "the address could not be fetched"),  # rebinding: never the loopback server
+    (True, None, None),  # the checked address, by name
+    (True, "http://127.0.0.1:{port}/google.ics", "the address is not a public one"),
+    (True, "http://calendar.example:{port}/google.ics", "the address is not a public one"),
+])
+def test_a_sync_connects_only_to_checked_public_addresses(app, api, runner, server,
+                                                          public_network, make_therapist,
+                                                          routed, location, message):
+    from test_busy_fetch import PUBLIC
+
+    port = server.httpd.server_address[1]
+    if routed:
+        public_network.routes[(PUBLIC, port)] = port
+    server.routes["/google.ics"] = Route(ics("google.ics"))
+    server.routes["/moved.ics"] = Route(status=302, location=location and location.format(
+        port=port))
+    therapist = make_therapist()
+    subscribe(api, therapist["id"], public_url(server, "/moved.ics" if location
+                                                else "/google.ics"))
+    lines = sync(runner)
+    assert set(public_network.tried) <= {(PUBLIC, port)}
+    [shown] = listed(api, therapist["id"])
+    if message is None:
+        assert lines[0].endswith("imported 9 busy intervals")
+        assert [path for path, *_ in server.seen] == ["/google.ics"]
+        assert shown["busy_intervals"] == 9 and shown["last_error"] is None
+        return
+    assert f"failed: {message}" in lines[0], lines
+    assert message in shown["last_error"] and shown["busy_intervals"] == 0
+    assert [path for path, *_ in server.seen] == (["/moved.ics"] if routed else [])
 
 
 # --- managing subscriptions ---------------------------------------------------------------

@@ -12,14 +12,17 @@ is older than REEXPAND_AFTER (the horizon moves on with the clock).
 Expanding takes seconds for a big calendar, so `expand` touches no database: an upload
 (`import_busy_upload`) releases the unit's transaction before it expands (on SQLite a
 write transaction holds the database's write lock). Subscriptions are fetched by
-`refresh` (no database either) and written by `record`; the CLI command `calendars sync`
-runs each one as a unit of its own.
+`refresh` (no database either; `refresh_all` runs up to CALENDAR_SYNC_WORKERS of them at
+once) and written by `record`; the CLI command `calendars sync` records each one as a unit
+of its own, as soon as its fetch is done.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+import logging
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from datetime import datetime, timedelta
 from typing import NamedTuple
 from urllib.parse import urlsplit, urlunsplit
@@ -37,6 +40,7 @@ from .access import Caller
 from .busy_fetch import FetchError, Limits, fetch
 from .common import now, stamp
 
+log = logging.getLogger(__name__)
 REEXPAND_AFTER = timedelta(days=7)
 MAX_SUBSCRIPTIONS = 20
 MAX_URL_LENGTH = 2048
@@ -215,7 +219,7 @@ def refresh(due: Due) -> Outcome:
     """Fetch one subscription (conditional GET) and expand a changed body. No database."""
     config = current_app.config
     limits = Limits(config["CALENDAR_FETCH_TIMEOUT"], config["CALENDAR_MAX_BYTES"],
-                    config["CALENDAR_FETCH_PRIVATE"])
+                    config["CALENDAR_FETCH_PRIVATE"], config.get("CALENDAR_FETCH_CA_BUNDLE"))
     recent = _recent(due.synced_at)  # else fetch the whole body, to expand it afresh
     try:
         body, validators = fetch(due.url, due.etag if recent else None,
@@ -233,6 +237,36 @@ def refresh(due: Due) -> Outcome:
         return Outcome(f"failed: {exc.message}", error=exc.message)
     return Outcome(f"imported {len(intervals)} busy intervals", intervals, body_hash,
                    validators)
+
+
+def refresh_guarded(due: Due) -> Outcome:
+    """`refresh`, with an unexpected error logged and turned into a failed outcome (one
+    subscription must not stop the others)."""
+    try:
+        return refresh(due)
+    except Exception:
+        log.exception("calendar subscription %s: unexpected error", due.id)
+        return Outcome("failed: unexpected error (logged)",
+                       error="an unexpected error; it was logged for the clinic")
+
+
+def refresh_all(due: list[Due], workers: int) -> Iterator[tuple[Due, Outcome]]:
+    """Refresh every subscription in `due`, up to `workers` at once (threads: a fetch
+    mostly waits on its server, and each has its own total deadline, so a slow server
+    holds one worker for at most CALENDAR_FETCH_TIMEOUT). Yields each (due, outcome) as
+    soon as it is done, for the caller to record in a unit of its own. No database."""
+    if not due:
+        return
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+
+    def one(item: Due) -> Outcome:
+        with app.app_context():
+            return refresh_guarded(item)
+
+    with ThreadPoolExecutor(max(1, min(workers, len(due))), "calendar-sync") as pool:
+        running = {pool.submit(one, item): item for item in due}
+        for done in as_completed(running):
+            yield running[done], done.result()
 
 
 def record(due: Due, outcome: Outcome) -> bool:
