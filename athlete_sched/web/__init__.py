@@ -3,6 +3,7 @@
 - api.py: the JSON API's blueprint (/api/v1) and its guard; api_*.py add the routes of
   each area to it (clinic, scheduling, team, screening, busy calendars, calendars);
 - feeds.py: the public calendar feeds (/feeds/<token>.ics);
+- health.py: `GET /healthz` (public); access_log.py: request ids and the access log;
 - pages/: the server-rendered pages, behind sign-in (auth.py: Flask-Login);
 - schemas/: the pydantic models that validate requests, serialize answers and make the
   OpenAPI document (openapi.py); http.py: parsing, auth, answers; errors.py: the mapping
@@ -18,6 +19,7 @@ def register(app: Flask) -> None:
     """Add every blueprint and error handler to the app (the route modules add their
     routes to their blueprint when imported, so they are imported first)."""
     from . import (  # noqa: F401 - imported for their routes
+        access_log,
         api,
         api_busy,
         api_calendars,
@@ -29,13 +31,16 @@ def register(app: Flask) -> None:
         auth,
         errors,
         feeds,
+        health,
         http,
         pages,
     )
 
+    access_log.install(app)  # request ids and the access log, around everything
     app.before_request(http.raise_body_limit)  # first: before CSRF reads a page's form
     errors.register(app)
     auth.register(app)
     app.register_blueprint(api.bp)
     app.register_blueprint(feeds.bp)  # GET /feeds/<token>.ics (public)
     app.register_blueprint(pages.bp)
+    app.register_blueprint(health.bp)  # GET /healthz (public, figures only)
