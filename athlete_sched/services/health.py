@@ -10,7 +10,8 @@ personal (no address, no recipient, no message text):
 - `calendar_sync`: no subscribed busy calendar is overdue by more than
   HEALTH_SYNC_OVERDUE_MINUTES (`flask calendars sync`, cron'd every few minutes).
 
-Without a database the other checks cannot run: they are reported as not run, and fail.
+Without a database the other checks cannot run, nor the job checks on a schema that is not
+the head's: they are reported as not run, and the whole fails.
 Every read is an index lookup (db/queries/health.py), so probing often costs little.
 """
 
@@ -45,6 +46,7 @@ class Health:
 
 
 NOT_RUN = Check(None, {"reason": "the database does not answer"})
+NOT_MIGRATED = Check(None, {"reason": "the schema is not at the migrations' head"})
 
 
 def health() -> Health:
@@ -56,10 +58,14 @@ def health() -> Health:
         return Health({"database": Check(False, {"error": error, "ms": elapsed_ms}),
                        "migrations": NOT_RUN, "mail_outbox": NOT_RUN,
                        "calendar_sync": NOT_RUN})
+    database, schema = Check(True, {"ms": elapsed_ms}), migrations()
+    if not schema.ok:  # the job tables may be missing or different: not read
+        return Health({"database": database, "migrations": schema,
+                       "mail_outbox": NOT_MIGRATED, "calendar_sync": NOT_MIGRATED})
     config, at = current_app.config, stamp()
     return Health({
-        "database": Check(True, {"ms": elapsed_ms}),
-        "migrations": migrations(),
+        "database": database,
+        "migrations": schema,
         "mail_outbox": waiting(queries.oldest_unsent_mail(), at,
                                config["HEALTH_MAIL_STUCK_MINUTES"], "oldest_unsent_minutes"),
         "calendar_sync": waiting(queries.earliest_due_subscription(), at,

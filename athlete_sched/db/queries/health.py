@@ -73,7 +73,8 @@ def migration_heads() -> frozenset[str]:
 
 
 def oldest_unsent_mail() -> datetime | None:
-    """When the oldest message still waiting to be sent was written (None: none waits)."""
+    """When the oldest message still waiting to be sent was written (None: none waits):
+    the first unsent one, as messages are written in time order (their ids grow)."""
     table = MailMessage.__table__
     return db.session.scalar(select(table.c.created_at).where(table.c.sent_at.is_(None))
                              .order_by(table.c.sent_at, table.c.id).limit(1))
