@@ -36,7 +36,6 @@ def register(app: Flask) -> None:
         pages,
     )
 
-    access_log.install(app)  # request ids and the access log, around everything
     app.before_request(http.raise_body_limit)  # first: before CSRF reads a page's form
     errors.register(app)
     auth.register(app)
@@ -44,3 +43,6 @@ def register(app: Flask) -> None:
     app.register_blueprint(feeds.bp)  # GET /feeds/<token>.ics (public)
     app.register_blueprint(pages.bp)
     app.register_blueprint(health.bp)  # GET /healthz (public, figures only)
+    # Last, so outermost: request ids and the access log around every other layer (it
+    # reads REMOTE_ADDR after them, as a ProxyFix inside has set it).
+    access_log.install(app)
