@@ -1,7 +1,8 @@
 """A real multi-worker server for tests: `gunicorn -w 4 wsgi:app` on a free local port.
 
-`running_server(database_url)` starts gunicorn the way production does (the documented
-`gunicorn wsgi:app`, several worker processes sharing one database), waits until every
+`running_server(database_url)` starts gunicorn with several sync worker processes sharing
+one database (the deployment itself, nginx in front of threaded workers, is started by
+tests/test_serving.py through deploy/run), waits until every
 worker has loaded the app and the server answers, yields the base URL, and always stops
 it: SIGTERM to the master, then SIGKILL to its whole process group if it lingers.
 

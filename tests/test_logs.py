@@ -171,7 +171,8 @@ def _serve(database: str, log_file: Path, extra: list[str]) -> tuple[subprocess.
     command = [sys.executable, "-m", "gunicorn", "-w", "1", "-b", "127.0.0.1:0",
                "--graceful-timeout", "5", "--no-control-socket", *extra, "wsgi:app"]
     env = server_env(database)
-    env.pop("LOG_FORMAT", None)
+    for name in ("LOG_FORMAT", "GUNICORN_ACCESS_LOG", "GUNICORN_BIND"):
+        env.pop(name, None)
     with log_file.open("wb") as log:
         proc = subprocess.Popen(command, cwd=ROOT, env=env, stdin=subprocess.DEVNULL,
                                 stdout=log, stderr=log, start_new_session=True)
@@ -192,13 +193,19 @@ def _serve(database: str, log_file: Path, extra: list[str]) -> tuple[subprocess.
     raise AssertionError(f"gunicorn did not start:\n{log_file.read_text(errors='replace')}")
 
 
+MODES = {"deploy-config": ["-c", str(ROOT / "deploy" / "gunicorn.conf.py")],
+         "log-config-json": ["--log-config-json", str(LOG_CONFIG)],
+         "plain": []}
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("mode", ["documented-log-config", "plain"])
+@pytest.mark.parametrize("mode", MODES)
 def test_under_gunicorn_each_request_is_logged_once(database, tmp_path, mode):
-    """`gunicorn --log-config-json deploy/gunicorn-logging.json wsgi:app`: every line is
-    JSON, gunicorn's own access log is off. Plain `gunicorn wsgi:app`: gunicorn's access
-    log is off by default; its own lines stay its own text."""
-    extra = ["--log-config-json", str(LOG_CONFIG)] if mode != "plain" else []
+    """`gunicorn -c deploy/gunicorn.conf.py` (as deploy/run starts it) and `gunicorn
+    --log-config-json deploy/gunicorn-logging.json`: every line is JSON, gunicorn's own
+    access log is off. Plain `gunicorn wsgi:app`: gunicorn's access log is off by default;
+    its own lines stay its own text. (The command line's -w and -b win over the file.)"""
+    extra = MODES[mode]
     log_file = tmp_path / "server.log"
     proc, base = _serve(database, log_file, extra)
     try:

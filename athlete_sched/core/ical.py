@@ -25,7 +25,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from functools import cache
+from functools import cache, lru_cache
 from types import ModuleType
 from typing import TYPE_CHECKING
 
@@ -247,16 +247,38 @@ def _race_vevent(race: Race) -> Event:
 
 def feed(name: str, sessions: Iterable[Session], races: Iterable[Race] = ()) -> bytes:
     """A subscription feed: METHOD:PUBLISH, the calendar's name, the refresh interval, the
-    confirmed sessions (no attendees, no notes, no after-care) and the races."""
+    confirmed sessions (no attendees, no notes, no after-care) and the races.
+
+    The bytes are icalendar's for the whole calendar (a component is written as its own
+    lines, one after another: tests/core/test_ical_feed_bytes.py compares), put together
+    from each entry's bytes, memoized on the entry's value: a feed rebuilt after one of
+    its bookings changed writes that one entry again, not the owner's whole history."""
     ic = _lib()
     calendar = _calendar(PUBLISH)
-    calendar.add("name", clean(name))
-    calendar.add("x-wr-calname", clean(name))
+    # NAME and X-WR-CALNAME are written as they are (icalendar has no TEXT type for
+    # them): on one line, or a name with a line break would break the feed.
+    calendar.add("name", _one_line(name))
+    calendar.add("x-wr-calname", _one_line(name))
     calendar.add("refresh-interval", FEED_REFRESH, parameters={"VALUE": "DURATION"})
     calendar.add("x-published-ttl", ic.vDuration(FEED_REFRESH))
-    for session in sessions:
-        if not session.cancelled:
-            calendar.add_component(_vevent(session))
-    for race in races:
-        calendar.add_component(_race_vevent(race))
-    return calendar.to_ical()
+    frame = calendar.to_ical()
+    if not frame.endswith(_END):  # icalendar writes the frame as it always has
+        raise RuntimeError("icalendar wrote a calendar that does not end in END:VCALENDAR")
+    return b"".join([frame[:-len(_END)],
+                     *(_session_bytes(session) for session in sessions if not session.cancelled),
+                     *(_race_bytes(race) for race in races), _END])
+
+
+_END = b"END:VCALENDAR\r\n"
+
+
+# A few MB per worker: 16,384 sessions of ~350 bytes, and their keys. Entries are values
+# (frozen dataclasses), so an entry can never be stale: a changed booking is a new key.
+@lru_cache(maxsize=16_384)
+def _session_bytes(session: Session) -> bytes:
+    return _vevent(session).to_ical()
+
+
+@lru_cache(maxsize=4_096)
+def _race_bytes(race: Race) -> bytes:
+    return _race_vevent(race).to_ical()
