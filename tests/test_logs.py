@@ -149,6 +149,23 @@ def test_text_format_is_one_readable_line(app_config, capsys):
                      r"\d+ B from 127\.0\.0\.1 user -$", err, re.M), err
 
 
+def test_the_environment_chooses_format_and_level(database, monkeypatch, capsys):
+    """LOG_FORMAT and LOG_LEVEL from the environment (as gunicorn's service unit sets
+    them): WARNING leaves the access log out, and the format is text as asked."""
+    from athlete_sched import create_app
+
+    monkeypatch.setenv("LOG_FORMAT", "text")
+    monkeypatch.setenv("LOG_LEVEL", "warning")
+    app = create_app({"SQLALCHEMY_DATABASE_URI": database, "TESTING": True})
+    assert (app.config["LOG_FORMAT"], app.config["LOG_LEVEL"]) == ("text", "warning")
+    capsys.readouterr()
+    app.test_client().get("/healthz", buffered=True)
+    logging.getLogger("athlete_sched.test").warning("still %s", "here")
+    err = capsys.readouterr().err
+    assert "athlete_sched.access" not in err
+    assert re.search(r"^\S+Z WARNING athlete_sched\.test still here$", err, re.M), err
+
+
 def test_an_unknown_log_format_stops_the_app(app_config):
     from athlete_sched import create_app
 
