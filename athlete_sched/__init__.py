@@ -8,7 +8,7 @@ from typing import Any
 
 from flask import Flask
 
-from . import extensions
+from . import extensions, logs
 from .config import Config, from_environment
 from .services import unit_of_work
 
@@ -40,6 +40,7 @@ def create_app(config: dict[str, Any] | type | None = None) -> Flask:
         app.config["SQLALCHEMY_DATABASE_URI"] = (
             f"sqlite:///{Path(app.instance_path) / 'athlete_sched.db'}")
 
+    logs.configure(app.config)  # LOG_FORMAT, LOG_LEVEL: one line a record (logs.py)
     extensions.db.init_app(app)
     unit_of_work.install(app)
 

@@ -1,8 +1,10 @@
 """Flask commands: `users create`, `users rotate-token`, `users set-password`, `demo`,
-`db`. Each runs as one unit of work (services/unit_of_work.run): committed once at its end."""
+`db` (Flask-Migrate's, plus `db backup`). Each runs as one unit of work
+(services/unit_of_work.run): committed once at its end."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import click
@@ -12,7 +14,7 @@ from flask.cli import AppGroup, with_appcontext
 from . import cli_mail
 from .core.errors import DomainError
 from .extensions import init_migrations
-from .services import accounts, unit_of_work
+from .services import accounts, backup, unit_of_work
 from .services.access import ROLES
 
 users = AppGroup("users", help="Manage API users.")
@@ -65,10 +67,25 @@ def demo() -> None:
     click.echo(unit_of_work.run(load_demo))
 
 
+@click.command("backup")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--replace", is_flag=True, help="Overwrite PATH if it exists.")
+@with_appcontext
+def backup_database(path: Path, replace: bool) -> None:
+    """Copy the SQLite database to PATH while the app keeps running (SQLite's online
+    backup API; one consistent state). PostgreSQL: use pg_dump (README)."""
+    try:
+        copy = backup.copy_to(path, replace)
+    except DomainError as exc:
+        raise click.ClickException(exc.message) from None
+    click.echo(f"backed up to {copy.path} ({copy.pages} pages, quick_check ok)")
+
+
 class MigrationCommands(click.Command):
     """`flask db ...`: Flask-Migrate's command group, set up for the app when the command
     line first asks for it (extensions.init_migrations), so that the app itself starts
-    without Alembic. Its context is the real group's: options, subcommands and help."""
+    without Alembic. Its context is the real group's: options, subcommands and help, and
+    our `db backup`."""
 
     def __init__(self, app: Flask) -> None:
         super().__init__("db", help="Perform database migrations (Flask-Migrate, Alembic).")
@@ -79,6 +96,7 @@ class MigrationCommands(click.Command):
         init_migrations(self.app)
         from flask_migrate.cli import db as commands
 
+        commands.add_command(backup_database)
         return commands.make_context(info_name, args, parent=parent, **extra)
 
 

@@ -72,6 +72,13 @@ class Config:
     MAIL_PASSWORD: str | None = None
     MAIL_TIMEOUT = 10
     MAIL_SENDER: str | None = None
+    # Operations (README, "Operations"): GET /healthz fails when an email has waited this
+    # long to be sent or a calendar subscription is this overdue; the logs (athlete_sched/
+    # logs.py): LOG_FORMAT json or text (unset: json, text on a terminal outside gunicorn).
+    HEALTH_MAIL_STUCK_MINUTES = 30
+    HEALTH_SYNC_OVERDUE_MINUTES = 60
+    LOG_FORMAT: str | None = None
+    LOG_LEVEL = "INFO"
 
 
 class TestConfig(Config):
@@ -85,6 +92,9 @@ def from_environment(config: dict) -> None:
         config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(os.environ["DATABASE_URL"])
     if os.environ.get("SECRET_KEY"):
         config["SECRET_KEY"] = os.environ["SECRET_KEY"]
+    for key in ("LOG_FORMAT", "LOG_LEVEL"):  # plain, as gunicorn's environment sets them
+        if os.environ.get(key):
+            config[key] = os.environ[key]
     for key, parse in MAIL_ENVIRONMENT.items():  # plain MAIL_* too (FLASK_MAIL_* works anyway)
         if os.environ.get(key):
             config[key] = parse(os.environ[key])

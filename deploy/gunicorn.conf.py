@@ -13,7 +13,9 @@ selector, not in a thread. Never expose this server to the network directly: it 
 loopback or a unix socket only.
 """
 
+import json
 import os
+from pathlib import Path
 
 _cores = os.cpu_count() or 1
 
@@ -54,13 +56,27 @@ limit_request_fields = 1000  # 32 KiB of headers at nginx hold at most a few tho
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
 secure_scheme_headers = {"X-FORWARDED-PROTO": "https"}
 
-# Logs: one access line per request, to stdout unless GUNICORN_ACCESS_LOG names a file
-# ("-" stdout); the client from X-Forwarded-For, nginx's request id, the time in ms.
-accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "-")
-errorlog = os.environ.get("GUNICORN_ERROR_LOG", "-")
+# Logs. The app writes one JSON access line per request itself (athlete_sched/web/
+# access_log.py: nginx's request id, the client as TRUSTED_PROXIES allows, the user), so
+# gunicorn's own access log is off: a second line per request. GUNICORN_ACCESS_LOG turns it
+# on as well (a file, "-" stdout; the client from X-Forwarded-For, the request id, the time
+# in ms). gunicorn's own lines (start, workers, timeouts) are JSON too, to stderr
+# (gunicorn-logging.json; a logging config would turn gunicorn's access log on, so the
+# file silences it, and it is set up here again only when asked for).
+accesslog = os.environ.get("GUNICORN_ACCESS_LOG") or None
 loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
 access_log_format = ('%({x-forwarded-for}i)s "%(r)s" %(s)s %(B)s %(M)sms '
                      'id=%({x-request-id}i)s "%(a)s"')
+logconfig_dict = json.loads(Path(__file__).with_name("gunicorn-logging.json").read_text())
+logconfig_dict["loggers"]["gunicorn.error"]["level"] = loglevel.upper()
+if accesslog:
+    logconfig_dict["formatters"]["access"] = {"format": "%(message)s"}
+    logconfig_dict["handlers"]["access"] = (
+        {"class": "logging.StreamHandler", "formatter": "access", "stream": "ext://sys.stdout"}
+        if accesslog == "-" else
+        {"class": "logging.FileHandler", "formatter": "access", "filename": accesslog})
+    logconfig_dict["loggers"]["gunicorn.access"] = {"level": "INFO", "handlers": ["access"],
+                                                    "propagate": False}
 
 # No control socket (gunicorn >= 25.1 opens one at a fixed path per user, which two servers
 # on one host would share; older versions ignore the name).

@@ -19,6 +19,7 @@ Skipped (with the reason) where nginx is not installed; `.ci/run` installs it.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -311,6 +312,28 @@ def test_the_request_id_reaches_the_apps_access_log(deployment: Deployment,
     # the client's own X-Forwarded-For is kept, nginx appends the address it saw
     assert line.startswith("203.0.113.9, 127.0.0.1 \"GET /api/v1/me HTTP/1.0\" 200") or \
         line.startswith("203.0.113.9, 127.0.0.1 \"GET /api/v1/me HTTP/1.1\" 200"), line
+
+
+def test_the_app_logs_each_request_once_in_json_with_nginxs_request_id(
+        deployment: Deployment, admin_token: str) -> None:
+    """gunicorn as deployed (deploy/gunicorn.conf.py) writes no access line of its own
+    unless asked (GUNICORN_ACCESS_LOG, set here for the test above): the app's JSON line
+    is the one on stderr, once, with nginx's request id and the signed-in user."""
+    response = requests.get(f"{deployment.url}/api/v1/me", timeout=10,
+                            headers={"Authorization": f"Bearer {admin_token}"})
+    request_id = response.headers["X-Request-Id"]
+    deadline = time.monotonic() + 5
+    while request_id not in deployment.log() and time.monotonic() < deadline:
+        time.sleep(0.05)  # the line is written once the answer is sent
+    lines = [line for line in deployment.log().splitlines() if request_id in line]
+    assert len(lines) == 1, lines
+    line = json.loads(lines[0])
+    assert (line["logger"], line["method"], line["path"], line["status"]) == (
+        "athlete_sched.access", "GET", "/api/v1/me", 200)
+    assert line["user_id"] == response.json()["id"]
+    gunicorn_lines = [json.loads(line) for line in deployment.log().splitlines()
+                      if '"gunicorn.error"' in line]
+    assert any("Booting worker" in line["message"] for line in gunicorn_lines)
 
 
 def test_the_app_sees_the_scheme_and_host_nginx_saw_not_what_the_client_claims(

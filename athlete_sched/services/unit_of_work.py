@@ -285,9 +285,14 @@ def _begin_sqlite(connection: Connection) -> None:
     connection.exec_driver_sql("BEGIN IMMEDIATE" if writes else "BEGIN")
 
 
+# Requests that take no connection before their view: a static file, and the health check
+# (which must answer, with its JSON, when the database does not).
+OWN_CONNECTION = frozenset({"static", "health.healthz"})
+
+
 def _reads_without_transaction() -> None:
-    """PostgreSQL, before every request: a read request other than a static file takes the
-    session's connection in autocommit mode (see the module docstring). The connection's
-    isolation level is reset when it goes back to the pool."""
-    if reading() and request.endpoint != "static":
+    """PostgreSQL, before every request: a read request other than those in OWN_CONNECTION
+    takes the session's connection in autocommit mode (see the module docstring). The
+    connection's isolation level is reset when it goes back to the pool."""
+    if reading() and request.endpoint not in OWN_CONNECTION:
         db.session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})

@@ -3,6 +3,7 @@
 - api.py: the JSON API's blueprint (/api/v1) and its guard; api_*.py add the routes of
   each area to it (clinic, scheduling, team, screening, busy calendars, calendars);
 - feeds.py: the public calendar feeds (/feeds/<token>.ics);
+- health.py: `GET /healthz` (public); access_log.py: request ids and the access log;
 - pages/: the server-rendered pages, behind sign-in (auth.py: Flask-Login);
 - schemas/: the pydantic models that validate requests, serialize answers and make the
   OpenAPI document (openapi.py); http.py: parsing, auth, answers; errors.py: the mapping
@@ -34,6 +35,7 @@ def register(app: Flask) -> None:
     """Add every blueprint and error handler to the app (the route modules add their
     routes to their blueprint when imported, so they are imported first)."""
     from . import (  # noqa: F401 - imported for their routes
+        access_log,
         api,
         api_busy,
         api_calendars,
@@ -45,6 +47,7 @@ def register(app: Flask) -> None:
         auth,
         errors,
         feeds,
+        health,
         http,
         pages,
     )
@@ -56,3 +59,7 @@ def register(app: Flask) -> None:
     app.register_blueprint(api.bp)
     app.register_blueprint(feeds.bp)  # GET /feeds/<token>.ics (public)
     app.register_blueprint(pages.bp)
+    app.register_blueprint(health.bp)  # GET /healthz (public, figures only)
+    # Last, so outermost: request ids and the access log around every other layer (it
+    # reads REMOTE_ADDR after them, as a ProxyFix inside has set it).
+    access_log.install(app)

@@ -22,6 +22,7 @@ from ..core.errors import (
     Started,
     TooLate,
 )
+from .access_log import logged_path
 
 log = logging.getLogger(__name__)
 
@@ -107,5 +108,5 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):
-        log.exception("unhandled error on %s %s", request.method, request.path)
+        log.exception("unhandled error on %s %s", request.method, logged_path())  # no token
         return _respond(500, "internal-error", "something went wrong on our side; it was logged")

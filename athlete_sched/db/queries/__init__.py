@@ -15,7 +15,8 @@ touches the SQLAlchemy session. Functions add and flush, never commit.
 - `outbox`: invitation emails waiting to be sent;
 - `settings`: the clinic's settings (one row);
 - `sites`: the clinic's sites and the athletes' home sites;
-- `spans`: the bounds that keep the window reads short (shared by the tuned reads).
+- `spans`: the bounds that keep the window reads short (shared by the tuned reads);
+- `health`: what `GET /healthz` reads (one index lookup per job queue).
 
 The tuned reads (therapists.schedules / blocked_and_booked_in, bookings.athletes_sessions_in,
 events.athletes_event_timings_in / athlete_events_in, and db/guard.py) read only the rows
