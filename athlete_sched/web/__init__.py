@@ -31,6 +31,8 @@ def register(app: Flask) -> None:
         feeds,
         http,
         pages,
+        request_limits,
+        security,
     )
 
     app.before_request(http.raise_body_limit)  # first: before CSRF reads a page's form
@@ -39,3 +41,5 @@ def register(app: Flask) -> None:
     app.register_blueprint(api.bp)
     app.register_blueprint(feeds.bp)  # GET /feeds/<token>.ics (public)
     app.register_blueprint(pages.bp)
+    security.register(app)  # security headers (after_request) and TRUSTED_PROXIES
+    request_limits.register(app)  # outermost WSGI layer: 414 / 431 as JSON under /api/
