@@ -29,11 +29,15 @@ def _placements(data: st.BookTeamIn) -> list[team.Placement]:
 
 @bp.post("/events/<int:event_id>/book-team")
 @doc(summary="Book a team plan all or nothing (no body: a fresh plan); 409 and nothing "
-     "booked if any slot is gone", body=st.BookTeamIn, response=st.BookTeamOut, status=201,
+     "booked if any slot is gone, or if a fresh plan places nobody", body=st.BookTeamIn,
+     response=st.BookTeamOut, status=201,
      errors={409: "a slot is gone (slot-taken, athlete-busy, already-booked) or an athlete "
-                  "is not cleared (screening-not-cleared): nothing booked",
-             422: "invalid values: an assignment outside its window or working hours, or "
-                  "at a site where the athlete is not then (wrong-site)"})
+                  "is not cleared (screening-not-cleared): nothing booked; or a fresh plan "
+                  "places nobody (nobody-placed, with `unplaced_reasons`: [{athlete_id, "
+                  "reason}] as the plan gives them): nothing to book",
+             422: "invalid values: an assignment outside its window or working hours, at "
+                  "a site where the athlete is not then (wrong-site), an athlete who is not "
+                  "a member or comes twice, or assignments without any session"})
 def book_team(event_id: int):
     given = _placements(parse_body(st.BookTeamIn)) if request.get_data(cache=True) else None
     booked = team.book_team_for(current_caller(), event_id, given)
