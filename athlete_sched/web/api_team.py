@@ -14,7 +14,9 @@ from .schemas.scheduling import bookings_json
 @bp.post("/events/<int:event_id>/plan")
 @doc(summary="The best plan for a team event: every member a pre and a post session, as "
      "many members placed as the free capacity allows (exact, not first-come)",
-     response=st.PlanOut)
+     response=st.PlanOut,
+     errors={422: "invalid-value: the event is an athlete's own, not a team's: only a team "
+                  "event has a team plan"})
 def plan_team(event_id: int):
     return jsonify(st.plan_json(team.plan_for(current_caller(), event_id)))
 
