@@ -92,9 +92,11 @@ def _fault(exc: DatabaseFault):
     if _is_api():
         response = jsonify(error_body(exc.code, exc.message))
     else:
-        response = current_app.response_class(
-            render_template("fault.html", status=status, message=exc.message),
-            mimetype="text/html")
+        # rendered without the context processors: Flask-Login's loads the signed-in user
+        page = current_app.jinja_env.get_template("fault.html").render(
+            status=status, message=exc.message,
+            again=request.full_path if request.query_string else request.path)
+        response = current_app.response_class(page, mimetype="text/html")
     response.status_code = status
     if exc.retry_after:
         response.headers["Retry-After"] = str(exc.retry_after)
