@@ -44,6 +44,15 @@ class Config:
     REMEMBER_COOKIE_HTTPONLY = True
     REMEMBER_COOKIE_SAMESITE = "Lax"
     REMEMBER_COOKIE_DURATION = timedelta(days=30)
+    # Security headers and proxies (web/security.py): HSTS max-age on HTTPS answers (0: no
+    # HSTS); how many reverse proxies in front set X-Forwarded-* (0: trust none).
+    HSTS_SECONDS = 365 * 24 * 3600
+    TRUSTED_PROXIES = 0
+    # The request line and header sizes the app answers 414 / 431 for (web/request_limits.py:
+    # below gunicorn's own limits, see web/gunicorn_limits.py, so the API's answer is JSON).
+    REQUEST_LINE_LIMIT = 4094
+    REQUEST_FIELD_LIMIT = 8190
+    REQUEST_FIELDS_LIMIT = 100
     RESET_LINK_HOURS = 2
     INVITE_LINK_DAYS = 7
     # Cancelling or moving a session on the pages: athletes and coaches up to this many hours

@@ -46,7 +46,7 @@ keepalive = int(os.environ.get("GUNICORN_KEEPALIVE", "75"))
 # one header over 8 KiB, 32 KiB of headers in all) with its own JSON answer under /api/;
 # these are the same bounds, for a request that reaches gunicorn some other way.
 limit_request_line = 8190  # gunicorn's maximum; nginx's bound is the same 8 KiB line
-limit_request_field_size = 8190
+limit_request_field_size = 16380  # above the app's own 431 bound (FLASK_REQUEST_FIELD_LIMIT)
 limit_request_fields = 1000  # 32 KiB of headers at nginx hold at most a few thousand
 
 # The proxy: gunicorn believes X-Forwarded-Proto (https behind TLS termination) only from

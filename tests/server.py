@@ -39,7 +39,11 @@ LISTENING = re.compile(r"Listening at: (http://127\.0\.0\.1:\d+)")
 # logs a line once a worker has imported the app, so the start-up wait can count workers,
 # and turns off the control socket of gunicorn >= 25.1 (one fixed path per user, which
 # servers running side by side would share; older versions ignore the unknown setting).
+# It also takes the request limits production runs with (athlete_sched/web/gunicorn_limits.py:
+# gunicorn's own above the app's, so that the app answers 414/431 itself, as JSON under /api/).
 _HOOKS = f"""
+from athlete_sched.web.gunicorn_limits import *  # noqa: F403
+
 control_socket_disable = True
 
 

@@ -56,9 +56,13 @@ def test_a_forged_form_is_refused(browser, server):
         expect(page.get_by_text("did not come from this site")).to_be_visible()
         # Another site (localhost is not 127.0.0.1) posting to ours: the Lax cookie is not
         # sent, so nobody is signed in, and the missing CSRF token is refused first.
-        page.goto(server.replace("127.0.0.1", "localhost") + "/sign-in")
-        page.set_content(f"""<form method="post" action="{server}/account/tokens">
-            <input name="name" value="forged"><button>go</button></form>""")
+        # The other site's page is its own (our pages' CSP, form-action 'self', would not
+        # let even our own sign-in page post elsewhere).
+        elsewhere = server.replace("127.0.0.1", "localhost") + "/elsewhere"
+        page.route(elsewhere, lambda route: route.fulfill(content_type="text/html", body=f"""
+            <!doctype html><form method="post" action="{server}/account/tokens">
+            <input name="name" value="forged"><button>go</button></form>"""))
+        page.goto(elsewhere)
         page.get_by_role("button", name="go").click()
         expect(page.get_by_text("did not come from this site")).to_be_visible()
         expect(page.get_by_role("button", name="Sign out")).to_have_count(0)  # no cookie sent

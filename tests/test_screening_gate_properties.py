@@ -93,7 +93,9 @@ def test_no_path_books_an_athlete_whose_latest_decision_is_not_cleared(
             assert after == before, step  # nothing booked or moved
             if response is not None and step[0] != "team":
                 assert_error(response, 409, "screening-not-cleared")
-            elif response is not None:  # a fresh plan leaves the athlete out
-                assert response.status_code == 201, response.get_json()
+            elif response is not None:  # a fresh plan leaves the only member out
+                error = assert_error(response, 409, "nobody-placed")
+                assert error["unplaced_reasons"] == [
+                    {"athlete_id": athlete, "reason": "screening"}], error
         elif response is not None:
             assert response.status_code in (200, 201, 409, 422), response.get_json()

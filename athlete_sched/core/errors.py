@@ -149,6 +149,20 @@ class ScreeningNotCleared(Conflict):
                          "screening answers and clears them", athlete_id=athlete_id)
 
 
+class NobodyPlaced(Conflict):
+    """A team booking of a fresh plan that places nobody: nothing to book, and why each
+    member is out (`unplaced_reasons`: [{athlete_id, reason}], the plan's reasons)."""
+
+    code = "nobody-placed"
+    exposed = ("unplaced_reasons",)
+
+    def __init__(self, event_id: int, unplaced: dict[int, str]) -> None:
+        super().__init__("the plan places no athlete, so nothing was booked; "
+                         "`unplaced_reasons` says why each member is out",
+                         event_id=event_id, unplaced_reasons=[
+                             {"athlete_id": a, "reason": r} for a, r in unplaced.items()])
+
+
 # --- access and lookups --------------------------------------------------------------------
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from ..core.errors import NotFound
+from ..core.errors import NobodyPlaced, NotFound
 from ..core.kinds import POST, PRE
 from ..core.proposals import Slot
 from ..core.team_plan import TeamPlan
@@ -111,5 +111,9 @@ def _cells(plan: TeamPlan, booked: list[Booking], staff: dict[int, Therapist]
 
 
 def book_all(caller: Caller, team_id: int, event_id: int) -> list[Booking]:
-    """Book a fresh plan for every member not booked yet, all or nothing."""
-    return team_booking.book_team(board_event(caller, team_id, event_id)[1], None)
+    """Book a fresh plan for every member not booked yet, all or nothing (nothing when
+    the plan places nobody: the board shows why)."""
+    try:
+        return team_booking.book_team(board_event(caller, team_id, event_id)[1], None)
+    except NobodyPlaced:
+        return []

@@ -25,7 +25,7 @@ from datetime import datetime
 
 from ..core import team_plan as core_plan
 from ..core.availability import TherapistSchedule
-from ..core.errors import InvalidValue
+from ..core.errors import InvalidValue, NobodyPlaced
 from ..core.kinds import POST, PRE
 from ..core.proposals import window_load
 from ..db.models import Athlete, Booking, Event, Team, Therapist
@@ -108,14 +108,21 @@ def placements_of(found_: core_plan.TeamPlan) -> list[Placement]:
 def book_team(event: Event, placements: Sequence[Placement] | None) -> list[Booking]:
     """Book every placement (a fresh plan's when None), all or nothing: the first session
     that breaks a rule raises its domain error and the unit of work rolls everything back.
-    The locks come first (see the module docstring)."""
+    The locks come first (see the module docstring). A fresh plan that places nobody is
+    NobodyPlaced (with each member's reason); placements without any session, invalid."""
     members = athletes.member_ids(event.team_id)
     if placements is None:
         windows = windows_of(event)
         staff = therapists.schedules(near=[windows.pre, windows.post])
         unit_of_work.lock_booking_writers([t.therapist_id for t in staff], members)
-        placements = placements_of(plan(event, staff))  # read after the locks: nothing stale
+        fresh = plan(event, staff)  # read after the locks: nothing stale
+        placements = placements_of(fresh)
+        if not placements:
+            raise NobodyPlaced(event.id, fresh.unplaced)
     else:
+        if not any(p.pre or p.post for p in placements):
+            raise InvalidValue("the assignments hold no session to book",
+                               field="assignments")
         _check(placements, set(members))
         unit_of_work.lock_booking_writers(
             [chosen[0] for p in placements for chosen in (p.pre, p.post) if chosen],

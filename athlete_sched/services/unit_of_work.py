@@ -13,7 +13,13 @@ A unit is one transaction, committed once at its end or rolled back as a whole:
 - **Retries.** On PostgreSQL a deadlock or a serialization failure (SQLSTATE 40P01,
   40001) is not the client's fault: the unit is rolled back and run again, up to
   ATTEMPTS times (a view is parse -> service -> serialize, so running it again is safe;
-  mail leaves only after a commit).
+  mail leaves only after a commit). A read request whose database connection was lost
+  (killed, the server restarted: db/faults.py) runs once more on a new connection (the
+  pool checks each one it hands out: pool_pre_ping).
+- **Faults.** When the database stays out of reach, or a write finds the disk full, the
+  unit raises `DatabaseUnavailable` (503 with Retry-After) or `StorageFull` (507), never a
+  bare driver error; a write whose connection was lost is not run again (whether its
+  commit arrived cannot be known): it is a 503, and the client may retry.
 
 How each backend begins (`install`; the connections themselves: db/engine.py):
 
@@ -61,7 +67,7 @@ from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 from sqlalchemy.orm import Session, SessionTransaction
 
 from ..core.errors import Conflict, InvalidValue
-from ..db import engine
+from ..db import engine, faults
 from ..extensions import db
 
 log = logging.getLogger(__name__)
@@ -69,6 +75,7 @@ T = TypeVar("T")
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 ATTEMPTS = 5
+RETRY_AFTER_SECONDS = 5  # a 503's Retry-After when the database is out of reach
 RETRY_SQLSTATES = frozenset({"40001", "40P01"})  # serialization failure, deadlock
 # Key spaces of pg_advisory_xact_lock(int, int): (space, therapist id) / (space, athlete id).
 # migration 0003's booking_refusal() takes the same lock keys: changing these numbers
@@ -99,6 +106,40 @@ class UnstorableValue(InvalidValue):
         super().__init__("a value is outside what the database can store")
 
 
+class DatabaseFault(Exception):
+    """The database's surroundings failed, not the request: `code` and `message` for the
+    answer, `retry_after` seconds for a client (None: retrying soon will not help)."""
+
+    code = "database-fault"
+    message = "the database failed"
+    retry_after: int | None = None
+
+    def __init__(self) -> None:
+        super().__init__(self.message)
+
+
+class DatabaseUnavailable(DatabaseFault):
+    code = "database-unavailable"
+    message = "the database cannot be reached at the moment: try again in a few seconds"
+    retry_after = RETRY_AFTER_SECONDS
+
+
+class StorageFull(DatabaseFault):
+    code = "storage-full"
+    message = ("the database's disk is full, so nothing was saved; the clinic's "
+               "administrator has to free space (reading still works)")
+
+
+def fault(exc: BaseException) -> DatabaseFault | None:
+    """The fault `exc` is (a database out of reach, a full disk), or None."""
+    kind = faults.fault_of(exc)
+    if kind == faults.UNAVAILABLE:
+        return DatabaseUnavailable()
+    if kind == faults.FULL:
+        return StorageFull()
+    return None
+
+
 # --- the units ----------------------------------------------------------------------------------
 
 def reading() -> bool:
@@ -127,19 +168,45 @@ def run(work: Callable[[], T]) -> T:
 
 def _attempts(work: Callable[[], T], finish: Callable[[T], None]) -> T:
     """`work`, then `finish` (commit), up to ATTEMPTS times while PostgreSQL reports a
-    deadlock or a serialization failure; any error rolls the transaction back first."""
+    deadlock or a serialization failure, and a read once more after a lost connection;
+    any error rolls the transaction back first."""
+    lost = 0
     for attempt in range(1, ATTEMPTS + 1):
         try:
             result = work()
             finish(result)
             return result
         except Exception as exc:
-            db.session.rollback()
-            if attempt == ATTEMPTS or not _retryable(exc):
+            _roll_back_after(exc)
+            again = _retryable(exc) or (lost == 0 and reading()
+                                        and faults.lost_connection(exc))
+            if attempt == ATTEMPTS or not again:
                 _raise_as_refusal(exc)
+                _raise_as_fault(exc)
                 raise
+            lost += faults.lost_connection(exc)
             _pause(attempt, exc)
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _roll_back_after(exc: Exception) -> None:
+    """Roll back after `exc`; on a connection that is gone, a failed rollback only says so
+    again, and the session is closed (it gives the connection back to be discarded)."""
+    try:
+        db.session.rollback()
+    except Exception:  # noqa: BLE001 - the first error is the one to report
+        if faults.fault_of(exc) is None:
+            raise
+        log.warning("rollback after a database fault failed; the session is closed")
+        db.session.close()
+
+
+def _raise_as_fault(exc: Exception) -> None:
+    """A database out of reach or a full disk: raise it as such (503 / 507)."""
+    found = fault(exc)
+    if found is not None:
+        log.error("database fault (%s): %s", found.code, getattr(exc, "orig", exc))
+        raise found from exc
 
 
 def rollback() -> None:

@@ -50,6 +50,8 @@ def register(app: Flask) -> None:
         health,
         http,
         pages,
+        request_limits,
+        security,
     )
 
     app.url_map.converters["int"] = IdConverter  # before any route is added
@@ -60,6 +62,8 @@ def register(app: Flask) -> None:
     app.register_blueprint(feeds.bp)  # GET /feeds/<token>.ics (public)
     app.register_blueprint(pages.bp)
     app.register_blueprint(health.bp)  # GET /healthz (public, figures only)
-    # Last, so outermost: request ids and the access log around every other layer (it
-    # reads REMOTE_ADDR after them, as a ProxyFix inside has set it).
+    security.register(app)  # security headers (after_request) and TRUSTED_PROXIES
+    request_limits.register(app)  # WSGI layer: 414 / 431 as JSON under /api/
+    # Last, so outermost: request ids and the access log around every other layer (the
+    # 414 / 431 answers included; it reads REMOTE_ADDR after them, as ProxyFix has set it).
     access_log.install(app)

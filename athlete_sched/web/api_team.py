@@ -14,7 +14,9 @@ from .schemas.scheduling import bookings_json
 @bp.post("/events/<int:event_id>/plan")
 @doc(summary="The best plan for a team event: every member a pre and a post session, as "
      "many members placed as the free capacity allows (exact, not first-come)",
-     response=st.PlanOut)
+     response=st.PlanOut,
+     errors={422: "invalid-value: the event is an athlete's own, not a team's: only a team "
+                  "event has a team plan"})
 def plan_team(event_id: int):
     return jsonify(st.plan_json(team.plan_for(current_caller(), event_id)))
 
@@ -29,11 +31,15 @@ def _placements(data: st.BookTeamIn) -> list[team.Placement]:
 
 @bp.post("/events/<int:event_id>/book-team")
 @doc(summary="Book a team plan all or nothing (no body: a fresh plan); 409 and nothing "
-     "booked if any slot is gone", body=st.BookTeamIn, response=st.BookTeamOut, status=201,
+     "booked if any slot is gone, or if a fresh plan places nobody", body=st.BookTeamIn,
+     response=st.BookTeamOut, status=201,
      errors={409: "a slot is gone (slot-taken, athlete-busy, already-booked) or an athlete "
-                  "is not cleared (screening-not-cleared): nothing booked",
-             422: "invalid values: an assignment outside its window or working hours, or "
-                  "at a site where the athlete is not then (wrong-site)"})
+                  "is not cleared (screening-not-cleared): nothing booked; or a fresh plan "
+                  "places nobody (nobody-placed, with `unplaced_reasons`: [{athlete_id, "
+                  "reason}] as the plan gives them): nothing to book",
+             422: "invalid values: an assignment outside its window or working hours, at "
+                  "a site where the athlete is not then (wrong-site), an athlete who is not "
+                  "a member or comes twice, or assignments without any session"})
 def book_team(event_id: int):
     given = _placements(parse_body(st.BookTeamIn)) if request.get_data(cache=True) else None
     booked = team.book_team_for(current_caller(), event_id, given)

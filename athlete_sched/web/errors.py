@@ -1,6 +1,10 @@
 """Every error leaves as the contract's JSON under /api/ (a readable page elsewhere). The
 unit of work (services/unit_of_work.py) has rolled the request's changes back by then:
-nothing half done is ever committed."""
+nothing half done is ever committed.
+
+The database's own faults: out of reach -> 503 `database-unavailable` with Retry-After,
+a full disk -> 507 `storage-full` (their pages, templates/fault.html, read nothing from
+the database). An HTTP error keeps its headers under /api/ too (a 405's Allow)."""
 
 from __future__ import annotations
 
@@ -8,7 +12,7 @@ import logging
 import re
 from typing import Any
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, current_app, jsonify, render_template, request
 from pydantic import ValidationError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
@@ -22,6 +26,8 @@ from ..core.errors import (
     Started,
     TooLate,
 )
+from ..services import unit_of_work
+from ..services.unit_of_work import DatabaseFault
 from .access_log import logged_path
 
 log = logging.getLogger(__name__)
@@ -80,6 +86,24 @@ def _respond(status: int, code: str, message: str, fields: dict[str, str] | None
     return page, status
 
 
+def _fault(exc: DatabaseFault):
+    """503 / 507 with the fault's message; under /api/ JSON, elsewhere a page that needs
+    no database (no signed-in user, no clinic name)."""
+    status = 507 if isinstance(exc, unit_of_work.StorageFull) else 503
+    if _is_api():
+        response = jsonify(error_body(exc.code, exc.message))
+    else:
+        # rendered without the context processors: Flask-Login's loads the signed-in user
+        page = current_app.jinja_env.get_template("fault.html").render(
+            status=status, message=exc.message,
+            again=request.full_path if request.query_string else request.path)
+        response = current_app.response_class(page, mimetype="text/html")
+    response.status_code = status
+    if exc.retry_after:
+        response.headers["Retry-After"] = str(exc.retry_after)
+    return response
+
+
 def register(app: Flask) -> None:
     @app.errorhandler(ApiError)
     def _api_error(exc: ApiError):
@@ -104,9 +128,23 @@ def register(app: Flask) -> None:
             limit = request.max_content_length or 0
             return _respond(413, "body-too-large",
                             f"the body is larger than the limit of {limit} bytes")
-        return _respond(exc.code or 500, _slug(exc.name), exc.description or exc.name)
+        response, status = _respond(exc.code or 500, _slug(exc.name),
+                                    exc.description or exc.name)
+        for name, value in exc.get_headers():  # Allow (405), Retry-After, WWW-Authenticate
+            if name.lower() != "content-type":
+                response.headers[name] = value
+        return response, status
+
+    @app.errorhandler(DatabaseFault)
+    def _database_fault(exc: DatabaseFault):
+        return _fault(exc)
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):
+        found = unit_of_work.fault(exc)  # raised outside a view's unit (a before_request)
+        if found is not None:
+            log.error("database fault (%s) on %s %s: %s", found.code, request.method,
+                      logged_path(), exc)  # no token
+            return _fault(found)
         log.exception("unhandled error on %s %s", request.method, logged_path())  # no token
         return _respond(500, "internal-error", "something went wrong on our side; it was logged")

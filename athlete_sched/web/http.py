@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 from collections.abc import Callable
 from functools import wraps
@@ -36,12 +37,29 @@ def raise_body_limit() -> None:
     view = current_app.view_functions.get(request.endpoint or "")
     if getattr(view, "body_limit", None):
         request.max_content_length = current_app.config[view.body_limit]  # type: ignore[union-attr]
+    _buffer_undeclared_body()
+
+
+def _buffer_undeclared_body() -> None:
+    """A body sent without Content-Length (chunked): read it now, up to one byte over the
+    limit, and 413 when it is longer. werkzeug would cut it at the limit without a word,
+    and the view would see a truncated body (a 400 for JSON cut in half)."""
+    limit = request.max_content_length
+    environ = request.environ
+    if (limit is None or request.content_length is not None
+            or not environ.get("wsgi.input_terminated")
+            or "chunked" not in request.headers.get("Transfer-Encoding", "").lower()):
+        return
+    body = environ["wsgi.input"].read(limit + 1)
+    if len(body) > limit:
+        raise RequestEntityTooLarge()
+    environ["wsgi.input"] = io.BytesIO(body)
 
 
 def refuse_large_body() -> None:
     """413 for a declared body over the request's limit (MAX_CONTENT_LENGTH unless the
     view raised it), on every route (also those that read no body); an undeclared
-    (chunked) one is cut off by werkzeug when it is read."""
+    (chunked) one was measured before (`raise_body_limit`)."""
     limit = request.max_content_length
     if limit is not None and (request.content_length or 0) > limit:
         raise RequestEntityTooLarge()

@@ -28,7 +28,10 @@ ERROR_SCHEMA = {
 }
 ERRORS = {"400": "malformed JSON or body", "401": "missing or unknown token",
           "403": "not allowed for this role", "404": "not found", "409": "conflict",
-          "413": "body too large", "415": "not JSON", "422": "invalid values"}
+          "413": "body too large", "415": "not JSON", "422": "invalid values",
+          "503": "database-unavailable: the database is out of reach for a moment; try "
+                 "again after Retry-After seconds",
+          "507": "storage-full: the database's disk is full; nothing was saved"}
 
 
 def doc(*, summary: str, body: type[BaseModel] | None = None,
@@ -152,8 +155,10 @@ def _may_answer(code: str, meta: dict, params: list, method: str) -> bool:
         return not meta.get("public")
     if code == "404":
         return bool(params) or meta["body"] is not None
-    if code == "422":
-        return meta["body"] is not None or meta["query"] is not None
-    if code == "409":
+    if code == "422":  # a body, a query, a date in the path, or said by the route
+        return (meta["body"] is not None or meta["query"] is not None
+                or any(schema.get("format") == "date" for _, schema in params)
+                or code in meta.get("errors", {}))
+    if code in ("409", "507"):
         return method != "GET"
-    return code == "413" or not meta.get("public")
+    return code in ("413", "503") or not meta.get("public")

@@ -28,14 +28,16 @@ def at(text: str) -> datetime:
 def assert_error(response, status: int, code: str | None = None,
                  field: str | None = None) -> dict[str, Any]:
     """The response is the contract's JSON error, exactly {"error": {code, message, fields}}
-    (and the booking ids `affected` of a 409 sessions-affected)."""
+    (and the booking ids `affected` of a 409 sessions-affected, the `unplaced_reasons` of
+    a 409 nobody-placed)."""
     text = response.get_data(as_text=True)
     assert response.status_code == status, text[:500]
     assert response.mimetype == "application/json", text[:200]
     body = response.get_json()
     assert list(body) == ["error"], body
     error = body["error"]
-    extra = {"affected"} if error.get("code") == "sessions-affected" else set()
+    extra = {"sessions-affected": {"affected"}, "nobody-placed": {"unplaced_reasons"}}.get(
+        error.get("code"), set())
     assert set(error) == {"code", "message", "fields", *extra}, error
     assert isinstance(error["code"], str) and re.fullmatch(r"[a-z0-9-]+", error["code"]), error
     assert isinstance(error["message"], str) and error["message"], error

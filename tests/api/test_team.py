@@ -266,3 +266,39 @@ def test_book_team_racing_a_single_booking_for_one_of_its_slots(
     team_rows = booked_rows(app, event["id"])
     assert len(team_rows) == (8 if statuses[0] == 201 else 0)
     assert len(booked_rows(app, outsider["id"])) == (1 if statuses[1] == 201 else 0)
+
+
+def test_book_team_that_places_nobody_is_a_409_with_the_reasons_and_books_nothing(
+        app, api, coach, make_therapist, make_athlete, make_event):
+    """Regression (issue 14): a fresh plan that placed nobody answered 201 with an empty
+    list. Now 409 nobody-placed, each member's reason as the plan gives it, nothing booked;
+    once everyone is booked, a second book-team says so the same way."""
+    members = [coach.member(make_athlete()) for _ in range(2)]
+    event = team_race(make_event, coach)
+    before = snapshot(app)
+    answer = coach.api.post(f"/api/v1/events/{event['id']}/book-team")
+    assert_error(answer, 409, "nobody-placed")
+    reasons = answer.get_json()["error"]["unplaced_reasons"]
+    assert reasons == [{"athlete_id": m, "reason": "no-capacity"} for m in members]
+    assert snapshot(app) == before
+    make_therapist()
+    created(coach.api.post(f"/api/v1/events/{event['id']}/book-team"))
+    again = coach.api.post(f"/api/v1/events/{event['id']}/book-team")
+    assert_error(again, 409, "nobody-placed")
+    assert {r["reason"] for r in again.get_json()["error"]["unplaced_reasons"]} == {
+        "already-booked"}
+
+
+@pytest.mark.parametrize("assignments", [[], "members without sessions"])
+def test_book_team_with_no_session_to_book_is_a_422(
+        app, api, coach, make_therapist, make_athlete, make_event, assignments):
+    make_therapist()
+    member = coach.member(make_athlete())
+    event = team_race(make_event, coach)
+    if assignments:
+        assignments = [{"athlete_id": member, "pre": None, "post": None}]
+    before = snapshot(app)
+    answer = coach.api.post(f"/api/v1/events/{event['id']}/book-team",
+                            {"assignments": assignments})
+    assert_error(answer, 422, None)
+    assert snapshot(app) == before
