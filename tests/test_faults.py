@@ -30,6 +30,7 @@ from api.helpers import assert_error, created
 from conftest import PG_ADMIN_URL, backend_of
 from pageutil import scalar
 from server import running_server
+from werkzeug.routing import IntegerConverter
 
 from athlete_sched.services import accounts, clinic
 
@@ -221,8 +222,7 @@ def test_a_connection_killed_inside_a_write_saves_nothing(app, api, monkeypatch)
 def _sample_url(rule) -> str:
     values = {}
     for name, converter in rule._converters.items():
-        kind = type(converter).__name__
-        values[name] = (1 if kind == "IntegerConverter" else
+        values[name] = (1 if isinstance(converter, IntegerConverter) else
                         "2027-05-12" if name == "date" else
                         "app.css" if name == "filename" else "x" * 24)
     return rule.build(values, append_unknown=False)[1]

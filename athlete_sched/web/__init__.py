@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 from flask import Flask
+from werkzeug.exceptions import NotFound
 from werkzeug.routing import IntegerConverter
 
 # The largest id the database stores (a 32-bit INTEGER on PostgreSQL): a path id outside
@@ -22,13 +23,15 @@ ID_MAX = 2**31 - 1
 
 
 class IdConverter(IntegerConverter):
-    """`<int:...>` in a route: a row id, 1..ID_MAX; any other number matches no route
-    (404)."""
+    """`<int:...>` in a route: a row id; a number outside 1..ID_MAX is a 404 whatever the
+    method (as a bound on the rule it would match no rule, and another method's rule of the
+    same path would make it a 405)."""
 
-    def __init__(self, map, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
-        kwargs.setdefault("min", 1)
-        kwargs.setdefault("max", ID_MAX)
-        super().__init__(map, *args, **kwargs)
+    def to_python(self, value: str) -> int:
+        number = super().to_python(value)
+        if not 1 <= number <= ID_MAX:
+            raise NotFound(f"nothing has the id {number}: ids run from 1 to {ID_MAX}")
+        return number
 
 
 def register(app: Flask) -> None:
