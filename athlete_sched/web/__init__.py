@@ -30,11 +30,13 @@ def register(app: Flask) -> None:
         errors,
         feeds,
         http,
+        limits,
         pages,
     )
 
     app.before_request(http.raise_body_limit)  # first: before CSRF reads a page's form
     errors.register(app)
+    limits.register(app)  # abuse limits and the import cap (Flask-Limiter)
     auth.register(app)
     app.register_blueprint(api.bp)
     app.register_blueprint(feeds.bp)  # GET /feeds/<token>.ics (public)

@@ -7,6 +7,7 @@ from flask import jsonify, request
 from ..services import season_view, team
 from .api import bp, doc
 from .http import answer, current_caller, parse_body, parse_query
+from .limits import limited
 from .schemas import team as st
 from .schemas.scheduling import bookings_json
 
@@ -15,6 +16,7 @@ from .schemas.scheduling import bookings_json
 @doc(summary="The best plan for a team event: every member a pre and a post session, as "
      "many members placed as the free capacity allows (exact, not first-come)",
      response=st.PlanOut)
+@limited("RATELIMIT_PLANS")
 def plan_team(event_id: int):
     return jsonify(st.plan_json(team.plan_for(current_caller(), event_id)))
 
@@ -34,6 +36,7 @@ def _placements(data: st.BookTeamIn) -> list[team.Placement]:
                   "is not cleared (screening-not-cleared): nothing booked",
              422: "invalid values: an assignment outside its window or working hours, or "
                   "at a site where the athlete is not then (wrong-site)"})
+@limited("RATELIMIT_PLANS")
 def book_team(event_id: int):
     given = _placements(parse_body(st.BookTeamIn)) if request.get_data(cache=True) else None
     booked = team.book_team_for(current_caller(), event_id, given)

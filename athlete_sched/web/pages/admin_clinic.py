@@ -12,6 +12,7 @@ from ...core.errors import DomainError
 from ...services import accounts, admin, clinic_settings, unit_of_work
 from ...services.access import ROLES
 from ..auth import page_caller, signed_in
+from ..limits import limited
 from . import bp
 from .admin import after_id, handover, refused, render_people, sentence
 from .auth import link_to
@@ -112,6 +113,7 @@ def admin_users():
 
 @bp.post("/admin/users")
 @signed_in("admin")
+@limited("RATELIMIT_INVITATIONS")
 def admin_invite_user():
     form = InviteForm()
     if not form.validate():
@@ -143,6 +145,7 @@ def admin_change_role(user_id: int):
 
 @bp.post("/admin/users/<int:user_id>/reset")
 @signed_in("admin")
+@limited("RATELIMIT_INVITATIONS")
 def admin_send_reset(user_id: int):
     user, link = admin.send_reset_for(page_caller(), user_id, link_to("pages.reset_password"))
     handover("password-reset", user.email, link)

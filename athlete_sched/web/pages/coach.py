@@ -11,6 +11,7 @@ from ...core.errors import DomainError
 from ...services import roster, sites, unit_of_work
 from ..auth import page_caller, signed_in
 from ..feeds import feed_links
+from ..limits import limited
 from . import bp
 from .auth import link_to
 from .coach_forms import (
@@ -107,6 +108,7 @@ def team_add_member(team_id: int):
 
 @bp.post("/teams/<int:team_id>/invitations")
 @signed_in(*COACHES)
+@limited("RATELIMIT_INVITATIONS")
 def team_invite(team_id: int):
     form = zone_choices(InviteForm())
     if not form.validate():

@@ -17,6 +17,7 @@ from ...services import busy as busy_calendars
 from ...services import unit_of_work
 from ..auth import page_caller, signed_in
 from ..http import body_limit
+from ..limits import heavy, limited
 from . import bp
 from .therapist import (
     choose_therapist,
@@ -83,6 +84,8 @@ def busy():
 @bp.post("/busy-calendar/upload")
 @body_limit("CALENDAR_MAX_BYTES")
 @signed_in("therapist", "admin")
+@heavy
+@limited("RATELIMIT_CALENDAR_UPLOADS")
 def upload_busy():
     form = UploadForm()
     if form.validate():
@@ -109,6 +112,7 @@ def remove_busy_upload():
 
 @bp.post("/busy-calendar/subscriptions")
 @signed_in("therapist", "admin")
+@limited("RATELIMIT_CALENDAR_UPLOADS")
 def subscribe_busy():
     form = SubscribeForm()
     if form.validate():
@@ -127,6 +131,8 @@ def subscribe_busy():
 
 @bp.post("/busy-calendar/subscriptions/<int:subscription_id>/sync")
 @signed_in("therapist", "admin")
+@heavy
+@limited("RATELIMIT_CALENDAR_UPLOADS")
 def sync_busy(subscription_id: int):
     outcome = busy_calendars.sync_now_for(page_caller(), schedule_owner(), subscription_id)
     if outcome.error is None:
