@@ -122,9 +122,9 @@ def running_server(database_url: str, tmp_dir: Path, workers: int = WORKERS,
     config_file, log_file = tmp_dir / "gunicorn_hooks.py", tmp_dir / "gunicorn.log"
     config_file.write_text(_HOOKS)
     proc = subprocess.Popen(_command(config_file, log_file, workers), cwd=ROOT,
-                            env={**server_env(database_url), **(env or {})}, stdin=subprocess.DEVNULL,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            start_new_session=True)
+                            env={**server_env(database_url), **(env or {})},
+                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True)
     try:
         yield wait_ready(proc, log_file, workers)
     finally:

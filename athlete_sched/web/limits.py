@@ -236,6 +236,7 @@ def heavy(view: F) -> F:
         with import_slot():
             return view(*args, **kwargs)
 
+    wrapper.heavy = True  # type: ignore[attr-defined]  # openapi.doc documents its 503
     return wrapper  # type: ignore[return-value]
 
 

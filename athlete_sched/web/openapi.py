@@ -28,7 +28,9 @@ ERROR_SCHEMA = {
 }
 ERRORS = {"400": "malformed JSON or body", "401": "missing or unknown token",
           "403": "not allowed for this role", "404": "not found", "409": "conflict",
-          "413": "body too large", "415": "not JSON", "422": "invalid values"}
+          "413": "body too large", "415": "not JSON", "422": "invalid values",
+          "429": "too many requests (too-many-requests): an abuse limit, see Retry-After",
+          "503": "every calendar-import slot is busy (imports-busy): retry after Retry-After"}
 
 
 def doc(*, summary: str, body: type[BaseModel] | None = None,
@@ -49,7 +51,8 @@ def doc(*, summary: str, body: type[BaseModel] | None = None,
         view.__dict__.setdefault("openapi", {}).update(
             summary=summary, body=body, query=query, response=response, status=status,
             content=content, wrap=wrap, public=public, produces=produces,
-            errors={str(code): text for code, text in (errors or {}).items()})
+            errors={str(code): text for code, text in (errors or {}).items()},
+            heavy=getattr(view, "heavy", False))
         return view
 
     return decorate
@@ -156,4 +159,6 @@ def _may_answer(code: str, meta: dict, params: list, method: str) -> bool:
         return meta["body"] is not None or meta["query"] is not None
     if code == "409":
         return method != "GET"
+    if code == "503":
+        return bool(meta.get("heavy"))  # web/limits.py: heavy
     return code == "413" or not meta.get("public")
