@@ -87,8 +87,11 @@ class Config:
     RATELIMIT_CALENDAR_UPLOADS = "20 per hour"  # per user
     RATELIMIT_PLANS = "30 per minute; 600 per hour"  # per user
     # Heavy imports (calendar uploads, subscriptions synced now): at most this many at a
-    # time per host (0: no cap); a request waits this long for a slot, then gets a 503.
-    HEAVY_IMPORTS_MAX = 2
+    # time per host (None: 2, or no cap under TESTING; 0: no cap); a request waits this long
+    # for a slot, then gets a 503. The slots are lock files in HEAVY_IMPORT_SLOTS_DIR
+    # (None: the instance folder's import-slots/), shared by the processes that use it.
+    HEAVY_IMPORTS_MAX: int | None = None
+    HEAVY_IMPORT_SLOTS_DIR: str | None = None
     HEAVY_IMPORT_WAIT_SECONDS = 2.0
     HEAVY_IMPORT_RETRY_AFTER = 10
 

@@ -19,7 +19,7 @@ it on the form, keeping what was typed).
 
 Heavy imports (a calendar upload, a subscription synced now) run under `heavy`: at most
 HEAVY_IMPORTS_MAX at a time on one host (slots are lock files in the instance folder,
-shared by every worker process and thread); when all are taken the request waits up to
+shared by every worker process and thread; off under TESTING unless set); when all are taken the request waits up to
 HEAVY_IMPORT_WAIT_SECONDS, then gets a 503 with Retry-After, so imports never take every
 worker from the other requests.
 """
@@ -181,7 +181,8 @@ def limited(rule: str, key: Callable[[], str] = user_key) -> Callable[[F], F]:
 # --- heavy imports -------------------------------------------------------------------------
 
 def _slot_dir(app: Flask) -> Path:
-    folder = Path(app.instance_path) / "import-slots"
+    folder = Path(app.config.get("HEAVY_IMPORT_SLOTS_DIR")
+                  or Path(app.instance_path) / "import-slots")
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError:  # a read-only instance folder: the host's temporary folder instead
@@ -252,9 +253,11 @@ def _retry_after_header(response: Response) -> Response:
 
 def register(app: Flask) -> None:
     """One Flask-Limiter per app (it keeps its storage on the instance): on unless TESTING
-    when RATELIMIT_ENABLED is unset; the rules are checked by the views themselves."""
+    when RATELIMIT_ENABLED is unset (so is the import cap); the views check the rules."""
     if app.config.get("RATELIMIT_ENABLED") is None:
         app.config["RATELIMIT_ENABLED"] = not app.testing
+    if app.config.get("HEAVY_IMPORTS_MAX") is None:
+        app.config["HEAVY_IMPORTS_MAX"] = 0 if app.testing else 2
     for rule in RULES:  # a typo in a limit fails at start, not on the first request
         if app.config.get(rule):
             parse_many(app.config[rule])
