@@ -275,3 +275,47 @@ def test_two_apps_share_one_limit_through_redis_and_not_in_memory(app_config, st
         assert statuses == [401] * 30
     with other_app.app_context():
         db.engine.dispose()
+
+
+# --- two real servers (gunicorn, two workers each) sharing one limit through Redis ---------
+
+@pytest.fixture
+def redis_url() -> str:
+    reason = redis_reachable()
+    if reason:
+        pytest.skip(f"Redis not reachable at {REDIS_URL} ({reason}); .ci/run starts it")
+    return REDIS_URL
+
+
+@pytest.mark.slow
+def test_two_servers_share_one_limit_through_redis(database: str, tmp_path, redis_url: str):
+    from contextlib import ExitStack
+
+    import requests
+    from server import running_server
+
+    name = f"test-{uuid.uuid4().hex}"
+    env = {"FLASK_RATELIMIT_ENABLED": "true", "FLASK_RATELIMIT_STORAGE_URI": redis_url,
+           "FLASK_RATELIMIT_KEY_PREFIX": name, "FLASK_RATELIMIT_BAD_TOKEN": "20 per minute"}
+    with ExitStack() as stack:
+        urls = []
+        for host in ("a", "b"):
+            (tmp_path / host).mkdir()
+            urls.append(stack.enter_context(
+                running_server(database, tmp_path / host, workers=2, env=env)))
+
+        def guess(url: str, n: int) -> int:
+            return requests.get(f"{url}/api/v1/me", timeout=10,
+                                headers={"Authorization": f"Bearer wrong-{n}"}).status_code
+
+        first = [guess(urls[0], n) for n in range(12)]
+        second = [guess(urls[1], n) for n in range(12)]
+        again = guess(urls[0], 99)
+    import redis
+
+    store = redis.Redis.from_url(redis_url)
+    for key in store.scan_iter(f"*{name}*"):
+        store.delete(key)
+    assert first == [401] * 12  # 12 of the 20 used on the first server
+    assert second == [401] * 8 + [429] * 4, second  # the second has 8 left
+    assert again == 429
