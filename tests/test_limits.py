@@ -319,3 +319,17 @@ def test_two_servers_share_one_limit_through_redis(database: str, tmp_path, redi
     assert first == [401] * 12  # 12 of the 20 used on the first server
     assert second == [401] * 8 + [429] * 4, second  # the second has 8 left
     assert again == 429
+
+
+def test_an_unreachable_store_lets_requests_through_and_logs_it(app_config, api, caplog):
+    from athlete_sched import create_app
+    from athlete_sched.extensions import db
+
+    down = create_app({**app_config, "RATELIMIT_STORAGE_URI": "redis://127.0.0.1:1"})
+    client = down.test_client()
+    statuses = {client.get("/api/v1/me", headers={"Authorization": f"Bearer wrong-{n}"}
+                           ).status_code for n in range(40)}
+    assert statuses == {401}  # fail open: no 429, no 500
+    assert "abuse limit RATELIMIT_BAD_TOKEN not applied" in caplog.text
+    with down.app_context():
+        db.engine.dispose()

@@ -19,14 +19,15 @@ it on the form, keeping what was typed).
 
 Heavy imports (a calendar upload, a subscription synced now) run under `heavy`: at most
 HEAVY_IMPORTS_MAX at a time on one host (slots are lock files in the instance folder,
-shared by every worker process and thread; off under TESTING unless set); when all are taken the request waits up to
-HEAVY_IMPORT_WAIT_SECONDS, then gets a 503 with Retry-After, so imports never take every
-worker from the other requests.
+shared by every worker process and thread; no cap under TESTING unless set); when all are
+taken the request waits up to HEAVY_IMPORT_WAIT_SECONDS, then gets a 503 with
+Retry-After, so imports never take every worker from the other requests.
 """
 
 from __future__ import annotations
 
 import fcntl
+import logging
 import math
 import os
 import tempfile
@@ -45,6 +46,7 @@ from limits import RateLimitItem, parse_many
 from .errors import ApiError
 
 F = TypeVar("F", bound=Callable[..., Any])
+log = logging.getLogger(__name__)
 
 # rule -> what it counts (README, "Configuration"; the defaults are in config.py)
 RULES = {
@@ -113,36 +115,38 @@ def _refuse(limiter: Limiter, item: RateLimitItem, ids: tuple[str, ...]) -> TooM
     return TooManyRequests(seconds)
 
 
-def check(rule: str, key: str) -> None:
-    """Refuse (TooManyRequests) if `rule` is used up for `key`; counts nothing."""
+def _apply(rule: str, key: str, step: str, refuse: bool) -> None:
+    """`step` ("test" or "hit") each of the rule's limits for `key`; with `refuse`, raise
+    TooManyRequests at the first one used up. A store that cannot be reached (Redis down)
+    lets the request through and logs it: the limits fail open, the app stays up."""
     limiter = _limiter()
     if limiter is None:
         return
     ids = _ids(rule, key)
-    for item in _items(rule):
-        if not limiter.limiter.test(item, *ids):
-            raise _refuse(limiter, item, ids)
+    try:
+        for item in _items(rule):
+            if not getattr(limiter.limiter, step)(item, *ids) and refuse:
+                raise _refuse(limiter, item, ids)
+    except TooManyRequests:
+        raise
+    except Exception:  # noqa: BLE001 - whatever the store raises, the request goes on
+        log.exception("abuse limit %s not applied: its store (%s) failed", rule,
+                      current_app.config.get("RATELIMIT_STORAGE_URI"))
+
+
+def check(rule: str, key: str) -> None:
+    """Refuse (TooManyRequests) if `rule` is used up for `key`; counts nothing."""
+    _apply(rule, key, "test", refuse=True)
 
 
 def take(rule: str, key: str) -> None:
     """Count this request against `rule` for `key`; refuse (TooManyRequests) when over."""
-    limiter = _limiter()
-    if limiter is None:
-        return
-    ids = _ids(rule, key)
-    for item in _items(rule):
-        if not limiter.limiter.hit(item, *ids):
-            raise _refuse(limiter, item, ids)
+    _apply(rule, key, "hit", refuse=True)
 
 
 def failed(rule: str, key: str) -> None:
     """Count a failure against `rule` for `key` (a later `check` refuses when used up)."""
-    limiter = _limiter()
-    if limiter is None:
-        return
-    ids = _ids(rule, key)
-    for item in _items(rule):
-        limiter.limiter.hit(item, *ids)
+    _apply(rule, key, "hit", refuse=False)
 
 
 def address() -> str:
