@@ -333,3 +333,23 @@ def test_an_unreachable_store_lets_requests_through_and_logs_it(app_config, api,
     assert "abuse limit RATELIMIT_BAD_TOKEN not applied" in caplog.text
     with down.app_context():
         db.engine.dispose()
+
+
+def test_an_invitation_form_over_the_limit_comes_back_with_what_was_typed(app, page_as):
+    admin = page_as("admin")
+
+    def invite(n: int):
+        return admin.post("/admin/users", data={
+            "email": f"new{n}@test.example", "role": "coach", "name": f"Coach Number{n}",
+            "csrf_token": csrf(admin, "/admin/users")})
+
+    assert [invite(n).status_code for n in range(2)] == [303, 303]
+    refused = invite(2)
+    assert refused.status_code == 429
+    html = refused.get_data(as_text=True)
+    assert "Too many of these in a short time" in html and "Nothing was saved" in html
+    assert 'value="new2@test.example"' in html and 'value="Coach Number2"' in html
+    retry_after(refused, 3600)
+    from pageutil import scalar
+
+    assert scalar(app, "SELECT count(*) FROM user_account WHERE email LIKE 'new%'") == 2

@@ -149,6 +149,17 @@ def failed(rule: str, key: str) -> None:
     _apply(rule, key, "hit", refuse=False)
 
 
+def refusal(rule: str, key: str | None = None) -> str | None:
+    """For a page form: count this request against `rule` (per user by default); None when
+    it may go on, else the sentence to show on the form (Retry-After is set: answer 429)."""
+    try:
+        take(rule, key or user_key())
+    except TooManyRequests as refused:
+        return (f"Too many of these in a short time: try again in "
+                f"{wait_words(refused.retry_after)}. Nothing was saved.")
+    return None
+
+
 def address() -> str:
     """The client's address (the proxy's own when one is in front and not trusted)."""
     return request.remote_addr or "unknown"

@@ -11,6 +11,7 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional
 from ...core.errors import DomainError
 from ...services import accounts, admin, clinic_settings, unit_of_work
 from ...services.access import ROLES
+from .. import limits
 from ..auth import page_caller, signed_in
 from ..limits import limited
 from . import bp
@@ -113,11 +114,13 @@ def admin_users():
 
 @bp.post("/admin/users")
 @signed_in("admin")
-@limited("RATELIMIT_INVITATIONS")
 def admin_invite_user():
     form = InviteForm()
     if not form.validate():
         return render_users(422, form=form)
+    if too_many := limits.refusal("RATELIMIT_INVITATIONS"):
+        form.email.errors.append(too_many)
+        return render_users(429, form=form)
     try:
         invited = admin.invite_user_for(page_caller(), form.email.data, form.role.data,
                                         form.name.data or "", link_to("pages.accept_invitation"))

@@ -9,9 +9,9 @@ from pydantic import ValidationError as SchemaError
 
 from ...core.errors import DomainError
 from ...services import roster, sites, unit_of_work
+from .. import limits
 from ..auth import page_caller, signed_in
 from ..feeds import feed_links
-from ..limits import limited
 from . import bp
 from .auth import link_to
 from .coach_forms import (
@@ -108,11 +108,13 @@ def team_add_member(team_id: int):
 
 @bp.post("/teams/<int:team_id>/invitations")
 @signed_in(*COACHES)
-@limited("RATELIMIT_INVITATIONS")
 def team_invite(team_id: int):
     form = zone_choices(InviteForm())
     if not form.validate():
         return render_team(team_id, 422, invite=form)
+    if too_many := limits.refusal("RATELIMIT_INVITATIONS"):
+        form.email.errors.append(too_many)
+        return render_team(team_id, 429, invite=form)
     try:
         sent = roster.invite_athlete(page_caller(), team_id, form.values(),
                                      link_to("pages.accept_invitation"))

@@ -15,6 +15,7 @@ from ...core.errors import DomainError, InvalidValue
 from ...core.zones import load_zone
 from ...services import busy as busy_calendars
 from ...services import unit_of_work
+from .. import limits
 from ..auth import page_caller, signed_in
 from ..http import body_limit
 from ..limits import heavy, limited
@@ -112,10 +113,12 @@ def remove_busy_upload():
 
 @bp.post("/busy-calendar/subscriptions")
 @signed_in("therapist", "admin")
-@limited("RATELIMIT_CALENDAR_UPLOADS")
 def subscribe_busy():
     form = SubscribeForm()
     if form.validate():
+        if too_many := limits.refusal("RATELIMIT_CALENDAR_UPLOADS"):
+            form.url.errors.append(too_many)
+            return render_busy(subscribe=form, status=429)
         try:
             busy_calendars.add_subscription_for(page_caller(), schedule_owner(),
                                                 form.url.data, int(form.interval.data))
