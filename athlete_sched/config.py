@@ -92,7 +92,7 @@ class Config:
     # (None: the instance folder's import-slots/), shared by the processes that use it.
     HEAVY_IMPORTS_MAX: int | None = None
     HEAVY_IMPORT_SLOTS_DIR: str | None = None
-    HEAVY_IMPORT_WAIT_SECONDS = 2.0
+    HEAVY_IMPORT_WAIT_SECONDS = 0.0  # a sync worker waiting is a worker taken
     HEAVY_IMPORT_RETRY_AFTER = 10
 
 

@@ -7,6 +7,7 @@ for /api/v1/me, on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import io
+import statistics
 import threading
 import time
 from collections.abc import Iterator
@@ -19,7 +20,11 @@ import requests
 from api.helpers import assert_error
 from pageutil import csrf
 
-ME_FAST_S = 1.0  # the slowest /me answered while the imports run
+# /me while the imports run: the median, and the slowest (on a loaded 2-core test machine
+# a single answer can take a second whatever the app does; unlimited imports held /me
+# for as long as the imports took: 20 s in issue 14)
+ME_MEDIAN_S = 0.25
+ME_SLOWEST_S = 5.0
 
 
 def big_calendar(size: int) -> bytes:
@@ -107,21 +112,21 @@ def server(app) -> Iterator[str]:
     thread.join(timeout=10)
 
 
-def test_four_concurrent_3mb_uploads_leave_other_requests_fast(
-        app, server, api, make_therapist):
-    therapists = [make_therapist() for _ in range(4)]
-    body = big_calendar(3 * 1024 * 1024)
-    auth = {"Authorization": f"Bearer {api.token}"}
-    results: dict[int, requests.Response] = {}
-    go = threading.Barrier(5)
+def uploads_beside_me(base_url: str, token: str, therapist_ids: list[int], body: bytes
+                      ) -> tuple[list[requests.Response], list[float]]:
+    """Upload `body` for each therapist at once; meanwhile ask for /api/v1/me every 50 ms.
+    The upload answers, and how long each /me took."""
+    auth = {"Authorization": f"Bearer {token}"}
+    results: list[requests.Response] = []
+    go = threading.Barrier(len(therapist_ids) + 1)
 
-    def send(therapist: dict) -> None:
+    def send(therapist_id: int) -> None:
         go.wait()
-        results[therapist["id"]] = requests.put(
-            f"{server}/api/v1/therapists/{therapist['id']}/busy-calendar", data=body,
-            headers={**auth, "Content-Type": "text/calendar"}, timeout=120)
+        results.append(requests.put(
+            f"{base_url}/api/v1/therapists/{therapist_id}/busy-calendar", data=body,
+            headers={**auth, "Content-Type": "text/calendar"}, timeout=300))
 
-    senders = [threading.Thread(target=send, args=(t,)) for t in therapists]
+    senders = [threading.Thread(target=send, args=(t,)) for t in therapist_ids]
     for sender in senders:
         sender.start()
     go.wait()
@@ -129,16 +134,46 @@ def test_four_concurrent_3mb_uploads_leave_other_requests_fast(
     with requests.Session() as me:
         while any(sender.is_alive() for sender in senders):
             began = time.perf_counter()
-            assert me.get(f"{server}/api/v1/me", headers=auth, timeout=30).status_code == 200
+            assert me.get(f"{base_url}/api/v1/me", headers=auth, timeout=60).status_code == 200
             latencies.append(time.perf_counter() - began)
             time.sleep(0.05)
     for sender in senders:
         sender.join()
-    statuses = sorted(r.status_code for r in results.values())
+    return results, latencies
+
+
+def check_answers(results: list[requests.Response], latencies: list[float]) -> None:
+    statuses = sorted(r.status_code for r in results)
     assert statuses[0] == 200 and set(statuses) <= {200, 503}, statuses
-    assert 503 in statuses, "four at once with one slot: the others are refused"
-    for refused in (r for r in results.values() if r.status_code == 503):
+    assert 503 in statuses, "four at once with fewer slots: the others are refused at once"
+    for refused in (r for r in results if r.status_code == 503):
         assert refused.headers["Retry-After"] == "7"
         assert refused.json()["error"]["code"] == "imports-busy"
     assert len(latencies) >= 5, latencies
-    assert max(latencies) < ME_FAST_S, sorted(latencies)[-5:]
+    assert statistics.median(latencies) < ME_MEDIAN_S, sorted(latencies)
+    assert max(latencies) < ME_SLOWEST_S, sorted(latencies)[-5:]
+
+
+@pytest.mark.slow
+def test_four_concurrent_3mb_uploads_leave_other_requests_fast_on_a_threaded_server(
+        app, server, api, make_therapist):
+    therapists = [make_therapist()["id"] for _ in range(4)]
+    check_answers(*uploads_beside_me(server, api.token, therapists,
+                                     big_calendar(3 * 1024 * 1024)))
+
+
+@pytest.mark.slow
+def test_four_concurrent_3mb_uploads_leave_gunicorn_sync_workers_free(
+        app, database, tmp_path, api, make_therapist):
+    """As the README deploys it (gunicorn -w 4, one request per worker): without the cap
+    four uploads took every worker and /me waited for them (issue 14: 20 s)."""
+    from server import running_server
+
+    therapists = [make_therapist()["id"] for _ in range(4)]
+    env = {"FLASK_HEAVY_IMPORTS_MAX": "2", "FLASK_HEAVY_IMPORT_WAIT_SECONDS": "0",
+           "FLASK_HEAVY_IMPORT_RETRY_AFTER": "7",
+           "FLASK_HEAVY_IMPORT_SLOTS_DIR": str(tmp_path / "slots")}
+    with running_server(database, tmp_path, workers=4, env=env) as url:
+        results, latencies = uploads_beside_me(url, api.token, therapists,
+                                               big_calendar(3 * 1024 * 1024))
+    check_answers(results, latencies)
