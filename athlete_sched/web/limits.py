@@ -63,6 +63,9 @@ RULES = {
 }
 
 
+REDIS_TIMEOUTS = {"socket_connect_timeout": 1, "socket_timeout": 1}
+
+
 class TooManyRequests(ApiError):
     """A limit is used up: 429, and Retry-After says when to come back."""
 
@@ -276,6 +279,9 @@ def register(app: Flask) -> None:
     for rule in RULES:  # a typo in a limit fails at start, not on the first request
         if app.config.get(rule):
             parse_many(app.config[rule])
+    if str(app.config.get("RATELIMIT_STORAGE_URI", "")).startswith("redis"):
+        # a Redis that is down or unreachable costs each request at most a second
+        app.config.setdefault("RATELIMIT_STORAGE_OPTIONS", REDIS_TIMEOUTS)
     limiter = Limiter(key_func=address, default_limits=[], headers_enabled=False)
     limiter.init_app(app)
     app.extensions["athlete_sched.limiter"] = limiter
