@@ -166,11 +166,13 @@ def test_four_concurrent_3mb_uploads_leave_other_requests_fast_on_a_threaded_ser
 def test_four_concurrent_3mb_uploads_leave_gunicorn_sync_workers_free(
         app, database, tmp_path, api, make_therapist):
     """As the README deploys it (gunicorn -w 4, one request per worker): without the cap
-    four uploads took every worker and /me waited for them (issue 14: 20 s)."""
+    four uploads took every worker and /me waited for them (issue 14: 20 s; here, on a
+    loaded machine, /me timed out and the workers were killed after gunicorn's 60 s). One
+    slot: a 3 MB import alone must end well within those 60 s on a slow test machine."""
     from server import running_server
 
     therapists = [make_therapist()["id"] for _ in range(4)]
-    env = {"FLASK_HEAVY_IMPORTS_MAX": "2", "FLASK_HEAVY_IMPORT_WAIT_SECONDS": "0",
+    env = {"FLASK_HEAVY_IMPORTS_MAX": "1", "FLASK_HEAVY_IMPORT_WAIT_SECONDS": "0",
            "FLASK_HEAVY_IMPORT_RETRY_AFTER": "7",
            "FLASK_HEAVY_IMPORT_SLOTS_DIR": str(tmp_path / "slots")}
     with running_server(database, tmp_path, workers=4, env=env) as url:
