@@ -88,6 +88,32 @@ class Config:
     HEALTH_SYNC_OVERDUE_MINUTES = 60
     LOG_FORMAT: str | None = None
     LOG_LEVEL = "INFO"
+    # Abuse limits (web/limits.py, Flask-Limiter): None = on unless TESTING. Counts live per
+    # process (memory://) unless RATELIMIT_STORAGE_URI names a shared store (redis://...),
+    # which several workers or hosts need to enforce one limit. Each rule is a Flask-Limiter
+    # limit string ("10 per 15 minutes; 50 per day"); empty turns that rule off.
+    RATELIMIT_ENABLED: bool | None = None
+    RATELIMIT_STORAGE_URI = "memory://"
+    RATELIMIT_STRATEGY = "sliding-window-counter"
+    RATELIMIT_KEY_PREFIX = "athlete_sched"
+    RATELIMIT_SIGN_IN_ACCOUNT = "10 per 15 minutes; 50 per day"  # failed, per email
+    RATELIMIT_SIGN_IN_ADDRESS = "50 per 15 minutes; 500 per day"  # failed, per address
+    RATELIMIT_PASSWORD_RESET_ACCOUNT = "3 per hour; 10 per day"
+    RATELIMIT_PASSWORD_RESET_ADDRESS = "20 per hour"
+    RATELIMIT_INVITATIONS = "60 per hour; 500 per day"  # per signed-in user
+    RATELIMIT_BAD_TOKEN = "30 per minute; 300 per day"  # failed, per address
+    RATELIMIT_FEED = "60 per minute; 1000 per hour"  # per feed token
+    RATELIMIT_BAD_FEED_TOKEN = "30 per minute; 300 per day"  # failed, per address
+    RATELIMIT_CALENDAR_UPLOADS = "20 per hour"  # per user
+    RATELIMIT_PLANS = "30 per minute; 600 per hour"  # per user
+    # Heavy imports (calendar uploads, subscriptions synced now): at most this many at a
+    # time per host (None: 2, or no cap under TESTING; 0: no cap); a request waits this long
+    # for a slot, then gets a 503. The slots are lock files in HEAVY_IMPORT_SLOTS_DIR
+    # (None: the instance folder's import-slots/), shared by the processes that use it.
+    HEAVY_IMPORTS_MAX: int | None = None
+    HEAVY_IMPORT_SLOTS_DIR: str | None = None
+    HEAVY_IMPORT_WAIT_SECONDS = 0.0  # a sync worker waiting is a worker taken
+    HEAVY_IMPORT_RETRY_AFTER = 10
 
 
 class TestConfig(Config):

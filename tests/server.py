@@ -68,6 +68,7 @@ def server_env(database_url: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("FLASK_")}
     env.update(DATABASE_URL=database_url, FLASK_FROZEN_NOW=FROZEN_NOW, SECRET_KEY="test",
                PYTHONUNBUFFERED="1")
+    env["FLASK_RATELIMIT_ENABLED"] = "false"  # load tests: no abuse limits (test_limits.py: on)
     return env
 
 
@@ -116,17 +117,19 @@ def stop(proc: subprocess.Popen, timeout: float = STOP_TIMEOUT_S) -> None:
 
 
 @contextmanager
-def running_server(database_url: str, tmp_dir: Path, workers: int = WORKERS) -> Iterator[str]:
-    """Run `gunicorn -w <workers> wsgi:app` on `database_url`; yield its base URL."""
+def running_server(database_url: str, tmp_dir: Path, workers: int = WORKERS,
+                   env: dict[str, str] | None = None) -> Iterator[str]:
+    """Run `gunicorn -w <workers> wsgi:app` on `database_url` (`env`: more environment
+    variables for it); yield its base URL."""
     reason = gunicorn_missing()
     if reason:
         pytest.skip(reason)
     config_file, log_file = tmp_dir / "gunicorn_hooks.py", tmp_dir / "gunicorn.log"
     config_file.write_text(_HOOKS)
     proc = subprocess.Popen(_command(config_file, log_file, workers), cwd=ROOT,
-                            env=server_env(database_url), stdin=subprocess.DEVNULL,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            start_new_session=True)
+                            env={**server_env(database_url), **(env or {})},
+                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True)
     try:
         yield wait_ready(proc, log_file, workers)
     finally:

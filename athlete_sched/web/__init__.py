@@ -52,6 +52,7 @@ def register(app: Flask) -> None:
         feeds,
         health,
         http,
+        limits,
         pages,
         request_limits,
         security,
@@ -60,6 +61,7 @@ def register(app: Flask) -> None:
     app.url_map.converters["int"] = IdConverter  # before any route is added
     app.before_request(http.raise_body_limit)  # first: before CSRF reads a page's form
     errors.register(app)
+    limits.register(app)  # abuse limits and the import cap (Flask-Limiter)
     auth.register(app)
     app.register_blueprint(api.bp)
     app.register_blueprint(feeds.bp)  # GET /feeds/<token>.ics (public)

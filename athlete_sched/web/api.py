@@ -12,7 +12,7 @@ from __future__ import annotations
 from flask import Blueprint, current_app, g, jsonify, request
 
 from ..services import accounts
-from . import openapi
+from . import limits, openapi
 from .http import answer, authenticate, current_caller, parse_body, refuse_large_body, roles
 from .schemas import clinic as sc
 
@@ -23,10 +23,13 @@ doc = openapi.doc
 @bp.before_request
 def _guard() -> None:
     """Every route: 413 for an oversized body (over the view's own limit where it has one:
-    http.body_limit), then the bearer token (401)."""
+    http.body_limit), then the bearer token (401). An address whose wrong tokens used up
+    RATELIMIT_BAD_TOKEN gets 429 before its token is looked at (web/limits.py)."""
     refuse_large_body()
     if not openapi.is_public(current_app.view_functions.get(request.endpoint or "")):
-        g.caller = authenticate()
+        limits.check("RATELIMIT_BAD_TOKEN", limits.address())
+        g.caller = authenticate(on_unknown=lambda: limits.failed("RATELIMIT_BAD_TOKEN",
+                                                                 limits.address()))
 
 
 @bp.get("/openapi.json")

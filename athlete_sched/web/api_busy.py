@@ -12,6 +12,7 @@ from ..services import busy
 from .api import bp, doc
 from .errors import ApiError
 from .http import answer, body_limit, current_caller, parse_body
+from .limits import heavy, limited
 from .schemas import calendars as sc
 from .schemas.base import page_of
 
@@ -41,6 +42,8 @@ def _calendar_body() -> bytes:
      "previous import stays in force", body=sc.CalendarText, content="text/calendar",
      response=sc.BusyCalendarOut)
 @body_limit("CALENDAR_MAX_BYTES")
+@heavy
+@limited("RATELIMIT_CALENDAR_UPLOADS")
 def put_busy_calendar(therapist_id: int):
     calendar = busy.import_busy_upload(current_caller(), therapist_id, _calendar_body)
     return answer(sc.upload_json(calendar))
@@ -57,6 +60,7 @@ def get_busy_calendar(therapist_id: int):
 @doc(summary="Subscribe to the therapist's calendar by its secret address (synced by "
      "`flask calendars sync`, due at once)", body=sc.SubscriptionIn,
      response=sc.SubscriptionOut, status=201)
+@limited("RATELIMIT_CALENDAR_UPLOADS")
 def add_subscription(therapist_id: int):
     data = parse_body(sc.SubscriptionIn)
     calendar = busy.add_subscription_for(current_caller(), therapist_id, data.url,

@@ -7,6 +7,7 @@ from flask import jsonify, request
 from ..services import season_view, team
 from .api import bp, doc
 from .http import answer, current_caller, parse_body, parse_query
+from .limits import limited
 from .schemas import team as st
 from .schemas.scheduling import bookings_json
 
@@ -17,6 +18,7 @@ from .schemas.scheduling import bookings_json
      response=st.PlanOut,
      errors={422: "invalid-value: the event is an athlete's own, not a team's: only a team "
                   "event has a team plan"})
+@limited("RATELIMIT_PLANS")
 def plan_team(event_id: int):
     return jsonify(st.plan_json(team.plan_for(current_caller(), event_id)))
 
@@ -40,6 +42,7 @@ def _placements(data: st.BookTeamIn) -> list[team.Placement]:
              422: "invalid values: an assignment outside its window or working hours, at "
                   "a site where the athlete is not then (wrong-site), an athlete who is not "
                   "a member or comes twice, or assignments without any session"})
+@limited("RATELIMIT_PLANS")
 def book_team(event_id: int):
     given = _placements(parse_body(st.BookTeamIn)) if request.get_data(cache=True) else None
     booked = team.book_team_for(current_caller(), event_id, given)

@@ -4,16 +4,22 @@ from a cache (services/calendars.py) with a strong ETag (If-None-Match -> 304) a
 Last-Modified, and an unknown or rotated token is a plain-text 404. If-Modified-Since
 alone is not honoured: a feed can lose rows (a member leaves a team) without any newer
 timestamp, so only the ETag proves that a copy is current.
+
+Limits (web/limits.py): each feed token answers RATELIMIT_FEED fetches, and an address
+whose wrong tokens used up RATELIMIT_BAD_FEED_TOKEN gets 429 before its token is looked
+at; both answer plain text with Retry-After.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 
 from flask import Blueprint, current_app, request, url_for
 from werkzeug.http import http_date, unquote_etag
 
 from ..services import calendars
+from . import limits
 
 bp = Blueprint("feeds", __name__)
 TOKEN_RE = re.compile(r"[A-Za-z0-9_-]{16,64}")
@@ -36,12 +42,30 @@ def _no_feed():
     return response
 
 
+def _too_many(refused: limits.TooManyRequests):
+    response = current_app.response_class(refused.message + "\n", status=429,
+                                          mimetype="text/plain")
+    response.headers["Cache-Control"] = "no-store"
+    return response  # Retry-After: added by web/limits.py
+
+
+def _token_key(token: str) -> str:
+    """The token as the limit's key: a digest, so the secret itself is never stored there."""
+    return hashlib.sha256(token.encode()).hexdigest()[:32]
+
+
 @bp.get("/feeds/<token>.ics")
 def feed(token: str):
     """The feed's iCalendar text; 304 when If-None-Match holds its ETag."""
-    found = calendars.published_feed(token) if TOKEN_RE.fullmatch(token) else None
-    if found is None:
-        return _no_feed()
+    try:
+        limits.check("RATELIMIT_BAD_FEED_TOKEN", limits.address())
+        found = calendars.published_feed(token) if TOKEN_RE.fullmatch(token) else None
+        if found is None:
+            limits.failed("RATELIMIT_BAD_FEED_TOKEN", limits.address())
+            return _no_feed()
+        limits.take("RATELIMIT_FEED", _token_key(token))
+    except limits.TooManyRequests as refused:
+        return _too_many(refused)
     headers = {"ETag": found.etag, "Last-Modified": http_date(found.last_modified),
                "Cache-Control": FEED_CACHE_CONTROL}
     if request.if_none_match.contains_weak(unquote_etag(found.etag)[0]):

@@ -117,13 +117,17 @@ def _validated(model: type[M], data: dict) -> M:
                        validation_fields(exc)) from None
 
 
-def authenticate() -> Caller:
+def authenticate(on_unknown: Callable[[], None] | None = None) -> Caller:
+    """The bearer token's caller; 401 without one, and for an unknown one (after calling
+    `on_unknown`, which counts the failure: web/limits.py)."""
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise ApiError(401, "unauthorized", "send Authorization: Bearer <token>")
     caller = caller_for_token(token.strip())
     if caller is None:
+        if on_unknown is not None:
+            on_unknown()
         raise ApiError(401, "unauthorized", "unknown token")
     return caller
 

@@ -29,9 +29,11 @@ ERROR_SCHEMA = {
 ERRORS = {"400": "malformed JSON or body", "401": "missing or unknown token",
           "403": "not allowed for this role", "404": "not found", "409": "conflict",
           "413": "body too large", "415": "not JSON", "422": "invalid values",
-          "503": "database-unavailable: the database is out of reach for a moment; try "
-                 "again after Retry-After seconds",
-          "507": "storage-full: the database's disk is full; nothing was saved"}
+          "503": "database-unavailable: the database is out of reach for a moment, or "
+                 "imports-busy: every calendar-import slot is taken; try again after "
+                 "Retry-After seconds",
+          "507": "storage-full: the database's disk is full; nothing was saved",
+          "429": "too many requests (too-many-requests): an abuse limit, see Retry-After"}
 
 
 def doc(*, summary: str, body: type[BaseModel] | None = None,
@@ -52,7 +54,8 @@ def doc(*, summary: str, body: type[BaseModel] | None = None,
         view.__dict__.setdefault("openapi", {}).update(
             summary=summary, body=body, query=query, response=response, status=status,
             content=content, wrap=wrap, public=public, produces=produces,
-            errors={str(code): text for code, text in (errors or {}).items()})
+            errors={str(code): text for code, text in (errors or {}).items()},
+            heavy=getattr(view, "heavy", False))
         return view
 
     return decorate

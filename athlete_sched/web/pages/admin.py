@@ -17,6 +17,7 @@ from ...core.errors import DomainError, UnknownTimezone
 from ...core.zones import load_zone
 from ...services import admin, clinic, sites, unit_of_work
 from ..auth import page_caller, signed_in
+from ..limits import limited
 from ..schemas.clinic import AthleteIn, TherapistIn, TherapistPatch
 from . import bp
 from .auth import link_to
@@ -207,11 +208,13 @@ def invite_listed(kind: str, profile_id: int):
 
 @bp.post("/admin/therapists/<int:profile_id>/invite")
 @signed_in("admin")
+@limited("RATELIMIT_INVITATIONS")
 def admin_invite_therapist(profile_id: int):
     return invite_listed("therapist", profile_id)
 
 
 @bp.post("/admin/athletes/<int:profile_id>/invite")
 @signed_in("admin")
+@limited("RATELIMIT_INVITATIONS")
 def admin_invite_athlete(profile_id: int):
     return invite_listed("athlete", profile_id)

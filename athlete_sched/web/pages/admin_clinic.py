@@ -11,7 +11,9 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional
 from ...core.errors import DomainError
 from ...services import accounts, admin, clinic_settings, unit_of_work
 from ...services.access import ROLES
+from .. import limits
 from ..auth import page_caller, signed_in
+from ..limits import limited
 from . import bp
 from .admin import after_id, handover, refused, render_people, sentence
 from .auth import link_to
@@ -116,6 +118,9 @@ def admin_invite_user():
     form = InviteForm()
     if not form.validate():
         return render_users(422, form=form)
+    if too_many := limits.refusal("RATELIMIT_INVITATIONS"):
+        form.email.errors.append(too_many)
+        return render_users(429, form=form)
     try:
         invited = admin.invite_user_for(page_caller(), form.email.data, form.role.data,
                                         form.name.data or "", link_to("pages.accept_invitation"))
@@ -143,6 +148,7 @@ def admin_change_role(user_id: int):
 
 @bp.post("/admin/users/<int:user_id>/reset")
 @signed_in("admin")
+@limited("RATELIMIT_INVITATIONS")
 def admin_send_reset(user_id: int):
     user, link = admin.send_reset_for(page_caller(), user_id, link_to("pages.reset_password"))
     handover("password-reset", user.email, link)

@@ -1,5 +1,9 @@
 """Signing in and out, a forgotten password, accepting an invitation: the only pages open
-without sign-in (besides the feeds' secret URLs)."""
+without sign-in (besides the feeds' secret URLs).
+
+Limits (web/limits.py): failed sign-ins per account email and per address, reset
+requests per email and per address, wrong one-time links per address. A refused form
+comes back with 429, what was typed kept (not the password), and Retry-After."""
 
 from __future__ import annotations
 
@@ -13,6 +17,7 @@ from wtforms.validators import DataRequired, EqualTo, Length
 
 from ...core.errors import InvalidValue
 from ...services import accounts, sign_in_links, unit_of_work
+from .. import limits
 from ..auth import SignedIn, public, signed_in
 from . import ROLE_HOME, bp
 
@@ -68,9 +73,21 @@ def sign_in():
         return redirect(url_for("pages.index"))
     form = SignInForm()
     if form.validate_on_submit():
+        keys = (("RATELIMIT_SIGN_IN_ADDRESS", limits.address()),
+                ("RATELIMIT_SIGN_IN_ACCOUNT", limits.account(form.email.data)))
+        try:
+            for rule, key in keys:
+                limits.check(rule, key)
+        except limits.TooManyRequests as refused:
+            form.password.errors.append(
+                f"Too many failed sign-ins: try again in {limits.wait_words(refused.retry_after)}"
+                ", or set a new password with “Forgot your password?”.")
+            return render_template("auth/sign_in.html", form=form), 429
         try:
             caller = accounts.sign_in(form.email.data, form.password.data)
         except InvalidValue as exc:
+            for rule, key in keys:
+                limits.failed(rule, key)
             form.password.errors.append(exc.message[:1].upper() + exc.message[1:] + ".")
         else:
             login_user(SignedIn(caller), remember=form.remember.data)
@@ -93,17 +110,28 @@ def sign_out():
 def forgot_password():
     form = ForgotForm()
     if form.validate_on_submit():
+        try:
+            limits.take("RATELIMIT_PASSWORD_RESET_ADDRESS", limits.address())
+            limits.take("RATELIMIT_PASSWORD_RESET_ACCOUNT", limits.account(form.email.data))
+        except limits.TooManyRequests as refused:
+            form.email.errors.append(
+                "Too many reset requests: look for the email already sent, or try again in "
+                f"{limits.wait_words(refused.retry_after)}.")
+            return render_template("auth/forgot.html", form=form), 429
         sign_in_links.request_reset(form.email.data, link_to("pages.reset_password"))
         return render_template("auth/reset_sent.html", email=form.email.data.strip())
     return render_template("auth/forgot.html", form=form), 422 if form.errors else 200
 
 
 def _set_password(token: str, purpose: str, template: str, done: str):
-    """The reset and invitation pages: check the link, then take the new password."""
+    """The reset and invitation pages: check the link, then take the new password (an
+    address that opened too many wrong links: 429 before this one is looked at)."""
+    limits.check("RATELIMIT_BAD_TOKEN", limits.address())
     try:
         user = sign_in_links.open_link(token, purpose)
     except InvalidValue as exc:
         unit_of_work.rollback()
+        limits.failed("RATELIMIT_BAD_TOKEN", limits.address())
         return render_template("auth/link_invalid.html", message=exc.message,
                                purpose=purpose), 410
     form = NewPasswordForm()

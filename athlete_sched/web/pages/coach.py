@@ -9,6 +9,7 @@ from pydantic import ValidationError as SchemaError
 
 from ...core.errors import DomainError
 from ...services import roster, sites, unit_of_work
+from .. import limits
 from ..auth import page_caller, signed_in
 from ..feeds import feed_links
 from . import bp
@@ -111,6 +112,9 @@ def team_invite(team_id: int):
     form = zone_choices(InviteForm())
     if not form.validate():
         return render_team(team_id, 422, invite=form)
+    if too_many := limits.refusal("RATELIMIT_INVITATIONS"):
+        form.email.errors.append(too_many)
+        return render_team(team_id, 429, invite=form)
     try:
         sent = roster.invite_athlete(page_caller(), team_id, form.values(),
                                      link_to("pages.accept_invitation"))

@@ -17,6 +17,7 @@ from ...core.zones import load_zone
 from ...services import board, roster, unit_of_work
 from ..auth import page_caller, signed_in
 from ..errors import domain_status
+from ..limits import limited
 from . import bp
 from .event_form import SPORTS
 from .format import KIND_TITLES, day_name, event_when, iso
@@ -85,12 +86,14 @@ def render_board(team_id: int, event_id: int, status: int = 200, error: str | No
 
 @bp.get("/teams/<int:team_id>/events/<int:event_id>/board")
 @signed_in("coach", "admin")
+@limited("RATELIMIT_PLANS")
 def team_board(team_id: int, event_id: int):
     return render_board(team_id, event_id)
 
 
 @bp.post("/teams/<int:team_id>/events/<int:event_id>/book-all")
 @signed_in("coach", "admin")
+@limited("RATELIMIT_PLANS")
 def team_book_all(team_id: int, event_id: int):
     try:
         booked = board.book_all(page_caller(), team_id, event_id)

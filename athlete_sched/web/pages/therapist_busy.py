@@ -15,8 +15,10 @@ from ...core.errors import DomainError, InvalidValue
 from ...core.zones import load_zone
 from ...services import busy as busy_calendars
 from ...services import unit_of_work
+from .. import limits
 from ..auth import page_caller, signed_in
 from ..http import body_limit
+from ..limits import heavy, limited
 from . import bp
 from .therapist import (
     choose_therapist,
@@ -83,6 +85,8 @@ def busy():
 @bp.post("/busy-calendar/upload")
 @body_limit("CALENDAR_MAX_BYTES")
 @signed_in("therapist", "admin")
+@heavy
+@limited("RATELIMIT_CALENDAR_UPLOADS")
 def upload_busy():
     form = UploadForm()
     if form.validate():
@@ -112,6 +116,9 @@ def remove_busy_upload():
 def subscribe_busy():
     form = SubscribeForm()
     if form.validate():
+        if too_many := limits.refusal("RATELIMIT_CALENDAR_UPLOADS"):
+            form.url.errors.append(too_many)
+            return render_busy(subscribe=form, status=429)
         try:
             busy_calendars.add_subscription_for(page_caller(), schedule_owner(),
                                                 form.url.data, int(form.interval.data))
@@ -127,6 +134,8 @@ def subscribe_busy():
 
 @bp.post("/busy-calendar/subscriptions/<int:subscription_id>/sync")
 @signed_in("therapist", "admin")
+@heavy
+@limited("RATELIMIT_CALENDAR_UPLOADS")
 def sync_busy(subscription_id: int):
     outcome = busy_calendars.sync_now_for(page_caller(), schedule_owner(), subscription_id)
     if outcome.error is None:
