@@ -13,6 +13,7 @@ import pytest
 import sqlalchemy as sa
 from pageutil import DEMO_LOGINS, Page, csrf, sign_in, text
 from test_mail import serve
+from werkzeug.routing import IntegerConverter
 
 from athlete_sched.extensions import db
 
@@ -284,7 +285,7 @@ def page_urls(app) -> list[tuple[str, str, str]]:
     for rule in app.url_map.iter_rules():
         if not rule.endpoint.startswith("pages."):
             continue
-        values = {a: (1 if type(rule._converters[a]).__name__ == "IntegerConverter" else "x")
+        values = {a: (1 if isinstance(rule._converters[a], IntegerConverter) else "x")
                   for a in rule.arguments}
         url = rule.build(values)[1] if rule.arguments else rule.rule
         for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):

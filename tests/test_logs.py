@@ -5,6 +5,7 @@ echoed; LOG_FORMAT=text for people. Under gunicorn each request is logged once."
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import re
@@ -138,12 +139,27 @@ def test_the_user_id_is_logged_for_a_token_and_for_a_page_session(api, page_as, 
     assert isinstance(line["user_id"], int)
 
 
+@contextlib.contextmanager
+def closing(app):
+    """The app's database connections closed afterwards (an app of the test's own: the
+    fixture's teardown does not know it; a connection left open warns in a later test)."""
+    from athlete_sched.extensions import db
+
+    try:
+        yield app
+    finally:
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+
+
 def test_text_format_is_one_readable_line(app_config, capsys):
     from athlete_sched import create_app
 
     app = create_app({**app_config, "LOG_FORMAT": "text"})
     capsys.readouterr()
-    app.test_client().get("/healthz", headers={"X-Request-ID": "t-1"}, buffered=True)
+    with closing(app):
+        app.test_client().get("/healthz", headers={"X-Request-ID": "t-1"}, buffered=True)
     err = capsys.readouterr().err
     assert re.search(r"^\S+Z INFO athlete_sched\.access \[t-1\] GET /healthz 200 [\d.]+ ms "
                      r"\d+ B from 127\.0\.0\.1 user -$", err, re.M), err
@@ -159,7 +175,8 @@ def test_the_environment_chooses_format_and_level(database, monkeypatch, capsys)
     app = create_app({"SQLALCHEMY_DATABASE_URI": database, "TESTING": True})
     assert (app.config["LOG_FORMAT"], app.config["LOG_LEVEL"]) == ("text", "warning")
     capsys.readouterr()
-    app.test_client().get("/healthz", buffered=True)
+    with closing(app):
+        app.test_client().get("/healthz", buffered=True)
     logging.getLogger("athlete_sched.test").warning("still %s", "here")
     err = capsys.readouterr().err
     assert "athlete_sched.access" not in err

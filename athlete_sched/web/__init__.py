@@ -13,7 +13,6 @@
 from __future__ import annotations
 
 from flask import Flask
-from werkzeug.exceptions import NotFound
 from werkzeug.routing import IntegerConverter
 
 # The largest id the database stores (a 32-bit INTEGER on PostgreSQL): a path id outside
@@ -30,7 +29,9 @@ class IdConverter(IntegerConverter):
     def to_python(self, value: str) -> int:
         number = super().to_python(value)
         if not 1 <= number <= ID_MAX:
-            raise NotFound(f"nothing has the id {number}: ids run from 1 to {ID_MAX}")
+            from .errors import NoSuchId
+
+            raise NoSuchId(f"nothing has the id {number}: ids run from 1 to {ID_MAX}")
         return number
 
 

@@ -15,6 +15,7 @@ from typing import Any
 from flask import Flask, current_app, jsonify, render_template, request
 from pydantic import ValidationError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+from werkzeug.exceptions import NotFound as HttpNotFound
 
 from ..core.errors import (
     Conflict,
@@ -104,6 +105,10 @@ def _fault(exc: DatabaseFault):
     return response
 
 
+class NoSuchId(HttpNotFound):
+    """A path id outside what the database stores (web/__init__.py's IdConverter)."""
+
+
 def register(app: Flask) -> None:
     @app.errorhandler(ApiError)
     def _api_error(exc: ApiError):
@@ -122,6 +127,8 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):
+        if isinstance(exc, NoSuchId) and not _is_api():  # as any missing page of ours
+            return _respond(404, "not-found", exc.description or "not found")
         if not _is_api():
             return exc
         if isinstance(exc, RequestEntityTooLarge):
