@@ -9,6 +9,7 @@ timestamp, so only the ETag proves that a copy is current.
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from flask import Blueprint, current_app, request, url_for
 from werkzeug.http import http_date, unquote_etag
@@ -27,6 +28,13 @@ def feed_links(token: str) -> dict[str, str]:
     url = (base.rstrip("/") + url_for("feeds.feed", token=token) if base
            else url_for("feeds.feed", token=token, _external=True))
     return {"url": url, "webcal": "webcal://" + url.split("://", 1)[1]}
+
+
+def links_of(feed: Any) -> dict[str, str] | None:
+    """The addresses of a feed (a CalendarFeed a service handed over); None when its token
+    cannot be shown (hashed by migration 0016: the link works, rotate for one to show)."""
+    token = calendars.token_of(feed)
+    return None if token is None else feed_links(token)
 
 
 def _no_feed():
