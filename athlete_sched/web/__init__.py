@@ -19,6 +19,7 @@ def register(app: Flask) -> None:
     routes to their blueprint when imported, so they are imported first)."""
     from . import (  # noqa: F401 - imported for their routes
         api,
+        api_accounts,
         api_busy,
         api_calendars,
         api_clinic,
