@@ -13,7 +13,8 @@ FLASK = [sys.executable, "-m", "flask", "--app", "wsgi"]
 
 
 def _run(args: list[str], instance: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "ATHLETE_SCHED_INSTANCE": str(instance)}
+    env = {**os.environ, "ATHLETE_SCHED_INSTANCE": str(instance),
+           "SECRET_KEY": "cli-test-" + "k" * 40}  # `import wsgi` is a production start
     env.pop("DATABASE_URL", None)
     return subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True,
                           timeout=120, check=False)
