@@ -47,11 +47,13 @@ def upgrade():
     if op.get_bind().dialect.name == 'postgresql':
         op.execute('ALTER TABLE calendar_feed RENAME CONSTRAINT uq_calendar_feed_token '
                    'TO uq_calendar_feed_token_hash')
-    _hash_tokens()
     op.add_column('calendar_feed', sa.Column('token_seed', sa.String(64), nullable=True))
     op.add_column('api_token', sa.Column('expires_at', TS, nullable=True))
     op.add_column('api_token', sa.Column('last_used_at', TS, nullable=True))
     op.add_column('user_account', sa.Column('disabled_at', TS, nullable=True))
+    # The data step last: on PostgreSQL the UPDATE queues calendar_feed's deferred
+    # data_version trigger (0004), and a table with pending trigger events cannot be altered.
+    _hash_tokens()
 
 
 def downgrade():
