@@ -111,6 +111,38 @@ def test_another_key_hides_the_link_but_the_feed_still_answers(app, api, client,
     assert token_in(ok(api.get(f"/api/v1/therapists/{therapist['id']}/feed"))["url"]) == token
 
 
+def test_the_athletes_and_coachs_pages_offer_a_new_address_for_a_hidden_link(
+        app, api, client, make_therapist, make_athlete, make_event, page_as):
+    from api.helpers import book, created
+
+    therapist, athlete = make_therapist(), make_athlete()
+    booked = book(api, make_event(athlete["id"])["id"], therapist["id"], "pre",
+                  "2027-05-12T09:00")
+    ok(api.get(f"/api/v1/athletes/{athlete['id']}/feed"))
+    legacy = "M" * 43
+    _hash_only(app, legacy)
+    signed = page_as("athlete", athlete["email"])
+    page = signed.get(f"/bookings/{booked['id']}")
+    assert "cannot be shown again" in text(page) and "webcal://" not in text(page)
+    moved = post(signed, f"/bookings/{booked['id']}/feed/rotate", {},
+                 f"/bookings/{booked['id']}")
+    assert moved.status_code == 303
+    page = signed.get(f"/bookings/{booked['id']}")
+    assert "cannot be shown again" not in text(page) and "webcal://" in page.get_data(
+        as_text=True)
+    assert client.get(f"/feeds/{legacy}.ics").status_code == 404
+
+    team = created(api.post("/api/v1/teams", {"name": "Club", "coach_email": "co@x.test"}))
+    coach = page_as("coach", "co@x.test")
+    assert 'id="feed-url"' in coach.get(f"/teams/{team['id']}").get_data(as_text=True)
+    from athlete_sched.extensions import db
+    with app.app_context():
+        db.session.execute(sa.text("UPDATE calendar_feed SET token_seed = NULL "
+                                   "WHERE team_id = :t"), {"t": team["id"]})
+        db.session.commit()
+    assert "cannot be shown again" in text(coach.get(f"/teams/{team['id']}"))
+
+
 # --- API tokens ----------------------------------------------------------------------------
 
 def test_tokens_are_listed_without_their_secret_created_with_expiry_and_revoked(

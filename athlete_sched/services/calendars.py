@@ -53,9 +53,10 @@ class FeedLinkHidden(Conflict):
     code = "feed-link-hidden"
 
     def __init__(self, owner_kind: str, owner_id: int) -> None:
-        super().__init__(f"this {owner_kind} feed's address still works, but it was made "
-                         f"before tokens were stored as hashes and cannot be shown again: "
-                         f"rotate the feed for a new address (the old one then stops)",
+        super().__init__(f"this {owner_kind} feed's address still works, but only its hash "
+                         f"is stored (made before migration 0016, or under another server "
+                         f"key) and it cannot be shown again: rotate the feed for a new "
+                         f"address (the old one then stops)",
                          owner_kind=owner_kind, owner_id=owner_id)
 
 
