@@ -9,7 +9,7 @@ from typing import Any
 from flask import Flask
 
 from . import extensions, logs
-from .config import Config, from_environment
+from .config import Config, check_secret_key, from_environment
 from .services import unit_of_work
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -39,6 +39,7 @@ def create_app(config: dict[str, Any] | type | None = None) -> Flask:
         Path(app.instance_path).mkdir(parents=True, exist_ok=True)
         app.config["SQLALCHEMY_DATABASE_URI"] = (
             f"sqlite:///{Path(app.instance_path) / 'athlete_sched.db'}")
+    check_secret_key(app.config)  # production: a real SECRET_KEY or no app (config.py)
 
     logs.configure(app.config)  # LOG_FORMAT, LOG_LEVEL: one line a record (logs.py)
     extensions.db.init_app(app)

@@ -1,6 +1,6 @@
-"""Flask commands: `users create`, `users rotate-token`, `users set-password`, `demo`,
-`db` (Flask-Migrate's, plus `db backup`). Each runs as one unit of work
-(services/unit_of_work.run): committed once at its end."""
+"""Flask commands: `users create`, `users rotate-token`, `users set-password`, `users
+disable`, `users enable`, `demo`, `db` (Flask-Migrate's, plus `db backup`). Each runs as
+one unit of work (services/unit_of_work.run): committed once at its end."""
 
 from __future__ import annotations
 
@@ -56,6 +56,28 @@ def set_password(email: str, password: str) -> None:
     except DomainError as exc:
         raise click.ClickException(exc.message) from None
     click.echo(f"password set for {user.email}")
+
+
+@users.command("disable")
+@click.argument("email")
+def disable_user(email: str) -> None:
+    """Disable a user: no sign-in, and their sessions and API tokens stop at once."""
+    try:
+        user = unit_of_work.run(lambda: accounts.set_disabled(email, True))
+    except DomainError as exc:
+        raise click.ClickException(exc.message) from None
+    click.echo(f"disabled {user.email}")
+
+
+@users.command("enable")
+@click.argument("email")
+def enable_user(email: str) -> None:
+    """Enable a disabled user again (sign-in and their API tokens work again)."""
+    try:
+        user = unit_of_work.run(lambda: accounts.set_disabled(email, False))
+    except DomainError as exc:
+        raise click.ClickException(exc.message) from None
+    click.echo(f"enabled {user.email}")
 
 
 @click.command("demo")

@@ -14,8 +14,15 @@ def normalise_database_url(url: str) -> str:
     return url
 
 
+DEV_SECRET_KEY = "dev-only-insecure-key"
+
+
 class Config:
-    SECRET_KEY = "dev-only-insecure-key"
+    # Signs the session cookies; also the default key feed tokens are derived with
+    # (FEED_TOKEN_KEY: set it to the old key when changing SECRET_KEY to keep feed links).
+    # Production refuses this development value (check_secret_key below).
+    SECRET_KEY = DEV_SECRET_KEY
+    FEED_TOKEN_KEY: str | None = None
     # None means "SQLite file in the instance folder"; create_app fills it in.
     SQLALCHEMY_DATABASE_URI: str | None = None
     SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
@@ -142,3 +149,44 @@ def _flag(value: str) -> bool:
 MAIL_ENVIRONMENT = {"MAIL_SERVER": str, "MAIL_PORT": int, "MAIL_USE_TLS": _flag,
                     "MAIL_USE_SSL": _flag, "MAIL_USERNAME": str, "MAIL_PASSWORD": str,
                     "MAIL_TIMEOUT": float, "MAIL_SENDER": str}
+
+
+# --- production needs a real SECRET_KEY (issue 14) ------------------------------------------
+
+MIN_SECRET_KEY_LENGTH = 32
+APP_ENVIRONMENTS = ("production", "development")
+
+
+class InsecureSecretKey(RuntimeError):
+    """The app would serve production with the development key or a short one."""
+
+
+def is_production(config: dict) -> bool:
+    """Production unless said otherwise: ATHLETE_SCHED_ENV=production or development
+    decides when set; else TESTING or DEBUG, or an app loaded by the `flask` command line
+    (the development server `flask run`, `flask demo`, `flask db ...`, the cron commands),
+    is not production. So a WSGI server (gunicorn wsgi:app) is production by default."""
+    env = os.environ.get("ATHLETE_SCHED_ENV", "").strip().lower()
+    if env:
+        if env not in APP_ENVIRONMENTS:
+            raise ValueError(f"ATHLETE_SCHED_ENV={env!r}: use one of "
+                             f"{', '.join(APP_ENVIRONMENTS)}")
+        return env == "production"
+    if config.get("TESTING") or config.get("DEBUG"):
+        return False
+    return os.environ.get("FLASK_RUN_FROM_CLI") != "true"  # set by the flask command
+
+
+def check_secret_key(config: dict) -> None:
+    """Refuse to build a production app without a real SECRET_KEY: missing, the
+    development default, or shorter than MIN_SECRET_KEY_LENGTH characters."""
+    if not is_production(config):
+        return
+    key = config.get("SECRET_KEY") or ""
+    if key == DEV_SECRET_KEY or len(key) < MIN_SECRET_KEY_LENGTH:
+        raise InsecureSecretKey(
+            "refusing to start in production without a real SECRET_KEY: set the "
+            f"environment variable SECRET_KEY to a random value of at least "
+            f"{MIN_SECRET_KEY_LENGTH} characters, e.g. $(python3 -c 'import secrets; "
+            "print(secrets.token_hex(32))'), or ATHLETE_SCHED_ENV=development for a "
+            "development server (README, Configuration)")

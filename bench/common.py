@@ -26,6 +26,9 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 BACKENDS = ("sqlite", "postgresql")
+# The app refuses production without a real SECRET_KEY (athlete_sched/config.py); the
+# benchmarks' in-process apps and the gunicorn servers they spawn inherit this one.
+os.environ.setdefault("SECRET_KEY", "bench-" + "k" * 40)
 PG_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL",
                               "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 

@@ -66,8 +66,8 @@ def gunicorn_missing() -> str | None:
 def server_env(database_url: str) -> dict[str, str]:
     """The environment of the server: the test database and the pinned clock."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("FLASK_")}
-    env.update(DATABASE_URL=database_url, FLASK_FROZEN_NOW=FROZEN_NOW, SECRET_KEY="test",
-               PYTHONUNBUFFERED="1")
+    env.update(DATABASE_URL=database_url, FLASK_FROZEN_NOW=FROZEN_NOW,
+               SECRET_KEY="test-" + "k" * 40, PYTHONUNBUFFERED="1")
     env["FLASK_RATELIMIT_ENABLED"] = "false"  # load tests: no abuse limits (test_limits.py: on)
     return env
 

@@ -12,9 +12,11 @@ ROOT = Path(__file__).resolve().parents[1]
 FLASK = [sys.executable, "-m", "flask", "--app", "wsgi"]
 
 
-def _run(args: list[str], instance: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "ATHLETE_SCHED_INSTANCE": str(instance)}
+def _run(args: list[str], instance: Path, **extra: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "ATHLETE_SCHED_INSTANCE": str(instance), **extra}
     env.pop("DATABASE_URL", None)
+    if not extra:
+        env.pop("SECRET_KEY", None)  # the flask command line needs no key (not production)
     return subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True,
                           timeout=120, check=False)
 
@@ -23,7 +25,8 @@ def test_the_app_starts_without_migration_fetch_or_calendar_libraries(tmp_path):
     probe = ("import sys, wsgi; print(','.join(sorted(m for m in ('alembic', 'flask_migrate',"
              " 'mako', 'requests', 'urllib3', 'icalendar', 'recurring_ical_events',"
              " 'athlete_sched.core.ical_import') if m in sys.modules)))")
-    result = _run([sys.executable, "-c", probe], tmp_path)
+    # `import wsgi` outside the flask command is a production start: it needs a real key
+    result = _run([sys.executable, "-c", probe], tmp_path, SECRET_KEY="cli-test-" + "k" * 40)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == ""
 

@@ -7,7 +7,13 @@
   the session and the remember-me cookie): a new password or "sign out everywhere" raises
   the version, and every session named with the old one is over.
 - **API tokens** are named, several per user, shown once and stored only as SHA-256 hashes
-  (a token is 256 random bits, so a plain hash is enough; no slow KDF needed).
+  (a token is 256 random bits, so a plain hash is enough; no slow KDF needed). A token may
+  expire (`expires_at`: from then on it answers as an unknown one); its last use is noted
+  at most once a minute (`note_token_use`, in a short transaction of its own after the
+  request, so that a read stays a read).
+- **Disabled users** (an admin's switch, `set_disabled_for`): no sign-in, no session and
+  no token of theirs works while `disabled_at` is set; disabling also ends their sessions
+  for good (login_version), re-enabling lets them sign in again and their tokens work again.
 """
 
 from __future__ import annotations
@@ -15,7 +21,8 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
-from dataclasses import replace
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -24,12 +31,15 @@ from ..core.errors import Conflict, DomainError, InvalidValue, NotFound
 from ..db.models import ApiToken, User
 from ..db.queries import rows, users
 from ..db.queries.users import Acting
+from . import unit_of_work
 from .access import ROLES, Caller, require_role
-from .common import stamp
+from .common import now, stamp
 
 EMAIL_RE = re.compile(r"^[^@\s\x00]+@[^@\s\x00]+\.[^@\s\x00]+$")
 MAX_EMAIL, MAX_NAME, MAX_TOKEN_NAME = 254, 200, 100
 MIN_PASSWORD, MAX_PASSWORD = 10, 1024
+MAX_TOKEN_DAYS = 3650  # an expiring token lasts at most ten years
+TOKEN_USE_EVERY = timedelta(minutes=1)  # last_used_at is written at most this often
 FIRST_TOKEN = "first token"
 _hasher = PasswordHasher()
 _NOBODY = _hasher.hash("no such user: the same work as a real check")
@@ -54,6 +64,15 @@ class SignInFailed(InvalidValue):
 
     def __init__(self) -> None:
         super().__init__("that email and password do not match an account", field="password")
+
+
+class AccountDisabled(InvalidValue):
+    """Said only after the right password: the account exists and is switched off."""
+
+    code = "account-disabled"
+
+    def __init__(self) -> None:
+        super().__init__("this account is disabled: ask the clinic's admin", field="email")
 
 
 class WrongPassword(InvalidValue):
@@ -95,10 +114,11 @@ def checked_password(password: str, field: str = "password") -> str:
     return password
 
 
-def _new_token(user: User, name: str) -> tuple[ApiToken, str]:
+def _new_token(user: User, name: str,
+               expires_at: datetime | None = None) -> tuple[ApiToken, str]:
     token = secrets.token_urlsafe(32)
     return rows.add(ApiToken(user_id=user.id, name=name, token_hash=hash_token(token),
-                             created_at=stamp())), token
+                             created_at=stamp(), expires_at=expires_at)), token
 
 
 def new_user(email: str, role: str, name: str = "") -> User:
@@ -174,10 +194,40 @@ def _caller_of(acting: Acting) -> Caller:
                   login_version=user.login_version)
 
 
+@dataclass(frozen=True)
+class TokenCheck:
+    """A token that opens the API: who holds it, and whether to note this use
+    (`note_token_use`: its last use is over TOKEN_USE_EVERY ago)."""
+
+    caller: Caller
+    token_id: int
+    note_use: bool
+
+
+def check_token(token: str) -> TokenCheck | None:
+    """The token's holder (one query); None for an unknown or expired token, or a disabled
+    user's."""
+    found = users.holding_by_token_hash(hash_token(token))
+    at = now()
+    if (found is None or found.acting.user.disabled_at is not None
+            or (found.expires_at is not None and found.expires_at <= at)):
+        return None
+    stale = found.last_used_at is None or found.last_used_at <= at - TOKEN_USE_EVERY
+    return TokenCheck(_caller_of(found.acting), found.token_id, stale)
+
+
 def caller_for_token(token: str) -> Caller | None:
-    """Who holds this token (None: nobody), with the profiles they act as (one query)."""
-    acting = users.acting_by_token_hash(hash_token(token))
-    return None if acting is None else _caller_of(acting)
+    """Who holds this token (None: nobody, an expired token or a disabled user)."""
+    checked = check_token(token)
+    return None if checked is None else checked.caller
+
+
+def note_token_use(token_id: int) -> None:
+    """Record a use of the token now, in a short transaction of its own (after the
+    request's unit has ended); skipped when another worker noted one within the minute."""
+    at = now()
+    with unit_of_work.separate() as connection:
+        users.touch_token(connection, token_id, at, at - TOKEN_USE_EVERY)
 
 
 def session_id(caller: Caller) -> str:
@@ -190,7 +240,8 @@ def caller_for_session(sid: str) -> Caller | None:
     if not (user_id.isdigit() and version.isdigit()) or len(user_id) > 12:
         return None
     acting = users.acting_by_id(int(user_id))
-    if acting is None or acting.user.login_version != int(version):
+    if (acting is None or acting.user.login_version != int(version)
+            or acting.user.disabled_at is not None):
         return None
     return _caller_of(acting)
 
@@ -207,6 +258,8 @@ def sign_in(email: str, password: str) -> Caller:
         raise SignInFailed() from None
     if user is None or not user.password_hash:
         raise SignInFailed()
+    if user.disabled_at is not None:
+        raise AccountDisabled()
     if _hasher.check_needs_rehash(stored):
         user.password_hash = _hasher.hash(password)
         rows.flush()
@@ -240,17 +293,44 @@ def sign_out_everywhere_for(caller: Caller) -> None:
     rows.flush()
 
 
-def tokens_for(caller: Caller) -> list[ApiToken]:
-    return users.tokens_of(_own_user(caller).id)
+def tokens_for(caller: Caller, after_id: int = 0, limit: int | None = None
+               ) -> list[ApiToken]:
+    """One's own tokens (never their secret: only hashes are stored), oldest first."""
+    return users.tokens_of(_own_user(caller).id, after_id, limit)
 
 
-def create_token_for(caller: Caller, name: str) -> tuple[ApiToken, str]:
-    """A new named token of one's own; the token is shown once."""
+def token_expiry(days: int | None = None, at: datetime | None = None) -> datetime | None:
+    """When a new token expires: `days` from now, or the instant `at` (None: never). In the
+    future, and at most MAX_TOKEN_DAYS ahead; not both."""
+    if days is not None and at is not None:
+        raise InvalidValue("give expires_in_days or expires_at, not both", field="expires_at")
+    start = now()
+    if days is not None:
+        if not 1 <= days <= MAX_TOKEN_DAYS:
+            raise InvalidValue(f"a token expires after 1 to {MAX_TOKEN_DAYS} days",
+                               field="expires_in_days")
+        return start + timedelta(days=days)
+    if at is not None and not start < at <= start + timedelta(days=MAX_TOKEN_DAYS):
+        raise InvalidValue(f"a token expires after now and within {MAX_TOKEN_DAYS} days",
+                           field="expires_at")
+    return at
+
+
+def create_token_for(caller: Caller, name: str, expires_in_days: int | None = None,
+                     expires_at: datetime | None = None) -> tuple[ApiToken, str]:
+    """A new named token of one's own, expiring as `token_expiry` says (neither: never);
+    the token is shown once."""
+    expiry = token_expiry(expires_in_days, expires_at)
     name = name.strip()
     if not name or len(name) > MAX_TOKEN_NAME:
         raise InvalidValue(f"give the token a name of 1 to {MAX_TOKEN_NAME} characters "
                            "(what uses it)", field="name")
-    return _new_token(_own_user(caller), name)
+    return _new_token(_own_user(caller), name, expiry)
+
+
+def token_expired(token: ApiToken) -> bool:
+    """Whether the token has expired (it stays listed until revoked)."""
+    return token.expires_at is not None and token.expires_at <= now()
 
 
 def revoke_token_for(caller: Caller, token_id: int) -> ApiToken:
@@ -260,3 +340,37 @@ def revoke_token_for(caller: Caller, token_id: int) -> ApiToken:
         raise NotFound("token", token_id)
     rows.delete(token)
     return token
+
+
+# --- disabling users ----------------------------------------------------------------------
+
+def _set_disabled(user: User, disabled: bool) -> User:
+    """Switch the user off (their sessions end for good, their tokens stop while off) or on
+    again (sign-in and their tokens work again)."""
+    if disabled and user.disabled_at is None:
+        user.disabled_at = stamp()
+        user.login_version += 1
+    elif not disabled:
+        user.disabled_at = None
+    rows.flush()
+    return user
+
+
+def set_disabled_for(caller: Caller, user_id: int, disabled: bool) -> User:
+    """An admin disables or re-enables a user; not themselves (the clinic keeps an admin
+    who can undo it)."""
+    require_role(caller, ("admin",))
+    user = rows.get(User, user_id)
+    if user is None:
+        raise NotFound("user", user_id)
+    if user.id == caller.user_id and disabled:
+        raise InvalidValue("you cannot disable yourself: ask another admin", field="disabled")
+    return _set_disabled(user, disabled)
+
+
+def set_disabled(email: str, disabled: bool) -> User:
+    """The CLI's `users disable` / `users enable`."""
+    user = users.by_email(normal_email(email))
+    if user is None:
+        raise UnknownUser(email)
+    return _set_disabled(user, disabled)

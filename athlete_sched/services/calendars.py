@@ -3,7 +3,11 @@
 - `invite_ics(booking)` / `invite_method(booking)`: one booking's iTIP message (also used
   by the mail service); `event_invites_for`: an event's confirmed sessions in one file.
 - Feeds: one secret token per therapist, athlete or team (`feed_of` creates it on first
-  use, `rotate_feed_for` replaces it in place, so the old URL is dead at once).
+  use, `rotate_feed_for` replaces it in place, so the old URL is dead at once). The
+  database keeps only the token's SHA-256 (what a URL is looked up by) and a random seed:
+  the token is HMAC-SHA256(FEED_TOKEN_KEY or SECRET_KEY, seed), so the pages and the API
+  can show the link again, while the database alone (a leaked backup) opens no feed.
+  Tokens hashed by migration 0016 have no seed: they work, `token_of` cannot show them.
   `published_feed` answers a token with the feed's bytes, strong ETag and Last-Modified,
   from a per-process cache keyed by the database's data version (db/version.py, read
   before any row), so a feed is rebuilt only after a change and never served stale.
@@ -14,7 +18,9 @@ the clinic's location (core.ical.feed never writes notes, after-care or attendee
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import hmac
 import logging
 import secrets
 from collections.abc import Callable
@@ -24,19 +30,34 @@ from datetime import datetime, timedelta
 from flask import current_app
 
 from ..core import ical, kinds
-from ..core.errors import DomainError, NotFound
+from ..core.errors import Conflict, DomainError, NotFound
 from ..core.windows import event_span
 from ..db.models import Athlete, Booking, CalendarFeed, Event, Team, Therapist
 from ..db.queries import bookings, calendars, events, rows
 from ..db.version import data_version
 from . import access, sites, unit_of_work
 from .access import Caller
+from .accounts import hash_token
 from .cache import cache_for
 from .common import clinic_name, found, now, stamp, timing_of
 
 log = logging.getLogger(__name__)
 UID_DOMAIN = "athlete-sched"  # as in booking UIDs (services/bookings.book)
 Owner = Therapist | Athlete | Team
+
+
+class FeedLinkHidden(Conflict):
+    """The feed's link works but cannot be shown: its token was hashed by migration 0016
+    (or derived under another key); rotating makes one that can."""
+
+    code = "feed-link-hidden"
+
+    def __init__(self, owner_kind: str, owner_id: int) -> None:
+        super().__init__(f"this {owner_kind} feed's address still works, but only its hash "
+                         f"is stored (made before migration 0016, or under another server "
+                         f"key) and it cannot be shown again: rotate the feed for a new "
+                         f"address (the old one then stops)",
+                         owner_kind=owner_kind, owner_id=owner_id)
 
 
 class NoSessions(NotFound):
@@ -142,7 +163,8 @@ def feed_of(owner: Owner) -> CalendarFeed:
         if feed is not None:
             return feed
     at = stamp()
-    feed = CalendarFeed(token=secrets.token_urlsafe(32), created_at=at, rotated_at=at)
+    feed = CalendarFeed(created_at=at, rotated_at=at)
+    _new_token(feed)
     setattr(feed, calendars.owner_column(owner), owner.id)
     if rows.add_unless_there(feed):
         return feed
@@ -150,6 +172,33 @@ def feed_of(owner: Owner) -> CalendarFeed:
     if feed is None:
         raise RuntimeError("a feed refused as a duplicate is not there")
     return feed
+
+
+FEED_TOKEN_PURPOSE = b"athlete_sched calendar feed token\0"
+
+
+def _derived(seed: str) -> str:
+    """The token of a seed: HMAC-SHA256 with FEED_TOKEN_KEY (default SECRET_KEY), 43
+    URL-safe characters."""
+    key = current_app.config.get("FEED_TOKEN_KEY") or current_app.config["SECRET_KEY"]
+    key = key.encode() if isinstance(key, str) else key
+    digest = hmac.new(key, FEED_TOKEN_PURPOSE + seed.encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
+def _new_token(feed: CalendarFeed) -> None:
+    """A fresh seed (256 random bits) and the hash of the token derived from it."""
+    feed.token_seed = secrets.token_urlsafe(32)
+    feed.token_hash = hash_token(_derived(feed.token_seed))
+
+
+def token_of(feed: CalendarFeed) -> str | None:
+    """The feed's token, for its link; None when it cannot be shown (hashed by migration
+    0016, or derived under a key that has since changed: the hash tells)."""
+    if feed.token_seed is None:
+        return None
+    token = _derived(feed.token_seed)
+    return token if hmac.compare_digest(hash_token(token), feed.token_hash) else None
 
 
 def _owner(caller: Caller, owner_kind: str, owner_id: int) -> Owner:
@@ -174,10 +223,19 @@ def feed_for(caller: Caller, owner_kind: str, owner_id: int) -> CalendarFeed:
     return feed_of(_owner(caller, owner_kind, owner_id))
 
 
+def feed_token_for(caller: Caller, owner_kind: str, owner_id: int) -> str:
+    """The token of the feed the caller owns, to hand out; FeedLinkHidden when it cannot
+    be shown."""
+    token = token_of(feed_for(caller, owner_kind, owner_id))
+    if token is None:
+        raise FeedLinkHidden(owner_kind, owner_id)
+    return token
+
+
 def rotate_feed_for(caller: Caller, owner_kind: str, owner_id: int) -> CalendarFeed:
     """Give the owner's feed a new token in place: the old URL answers 404 from now on."""
     feed = feed_for(caller, owner_kind, owner_id)
-    feed.token = secrets.token_urlsafe(32)
+    _new_token(feed)
     feed.rotated_at = max(stamp(), feed.rotated_at)
     rows.flush()
     return feed
@@ -194,18 +252,19 @@ class FeedBody:
 
 def published_feed(token: str) -> FeedBody | None:
     """The feed of `token` (None: unknown or rotated), from the cache while no write was
-    committed since it was built."""
-    at, cache = now(), cache_for("feeds")
+    committed since it was built. Looked up by the token's hash (the cache too: no token
+    is kept in clear), and the stored hash compared in constant time."""
+    at, cache, token_hash = now(), cache_for("feeds"), hash_token(token)
     # Read before any row the feed is built from (db/version.py); no cache, no query.
     version = data_version() if cache.size > 0 else None
-    answer = cache.get(token, version, at)
+    answer = cache.get(token_hash, version, at)
     if answer is not None:
         return answer
-    feed = calendars.feed_by_token(token)
-    if feed is None:
+    feed = calendars.feed_by_token_hash(token_hash)
+    if feed is None or not hmac.compare_digest(feed.token_hash, token_hash):
         return None
     answer = build_feed(feed)
-    cache.put(token, version, answer, at)
+    cache.put(token_hash, version, answer, at)
     return answer
 
 

@@ -1,7 +1,8 @@
 """The web layer: parse a request, make one service call, serialize the answer.
 
 - api.py: the JSON API's blueprint (/api/v1) and its guard; api_*.py add the routes of
-  each area to it (clinic, scheduling, team, screening, busy calendars, calendars);
+  each area to it (accounts: own tokens and disabling users, clinic, scheduling, team,
+  screening, busy calendars, calendars);
 - feeds.py: the public calendar feeds (/feeds/<token>.ics);
 - health.py: `GET /healthz` (public); access_log.py: request ids and the access log;
 - pages/: the server-rendered pages, behind sign-in (auth.py: Flask-Login);
@@ -41,6 +42,7 @@ def register(app: Flask) -> None:
     from . import (  # noqa: F401 - imported for their routes
         access_log,
         api,
+        api_accounts,
         api_busy,
         api_calendars,
         api_clinic,

@@ -30,16 +30,25 @@ def event_invites(event_id: int):
 
 # --- feed links ---------------------------------------------------------------------------
 
+HIDDEN = {409: "feed-link-hidden: the feed's address works but was stored only as a hash "
+               "by the upgrade to migration 0016 and cannot be shown: rotate for a new one"}
+
 def _feed_json(feed: Any) -> dict:
-    """A feed's addresses (a CalendarFeed row)."""
-    return feed_links(feed.token)
+    """A feed's addresses (a CalendarFeed row just given a new token)."""
+    return feed_links(calendars.token_of(feed) or "")
+
+
+def _links(owner_kind: str, owner_id: int) -> dict:
+    """The addresses of the feed the caller owns (409 feed-link-hidden for a token only
+    hashed by migration 0016: rotate for one that can be shown)."""
+    return feed_links(calendars.feed_token_for(current_caller(), owner_kind, owner_id))
 
 
 @bp.get("/therapists/<int:therapist_id>/feed")
 @doc(summary="The therapist's calendar feed URL (the therapist or an admin)",
-     response=sc.FeedOut)
+     response=sc.FeedOut, errors=HIDDEN)
 def therapist_feed(therapist_id: int):
-    return answer(_feed_json(calendars.feed_for(current_caller(), "therapist", therapist_id)))
+    return answer(_links("therapist", therapist_id))
 
 
 @bp.post("/therapists/<int:therapist_id>/feed/rotate")
@@ -51,9 +60,9 @@ def rotate_therapist_feed(therapist_id: int):
 
 @bp.get("/athletes/<int:athlete_id>/feed")
 @doc(summary="The athlete's calendar feed URL: sessions and races (the athlete or an admin)",
-     response=sc.FeedOut)
+     response=sc.FeedOut, errors=HIDDEN)
 def athlete_feed(athlete_id: int):
-    return answer(_feed_json(calendars.feed_for(current_caller(), "athlete", athlete_id)))
+    return answer(_links("athlete", athlete_id))
 
 
 @bp.post("/athletes/<int:athlete_id>/feed/rotate")
@@ -65,9 +74,9 @@ def rotate_athlete_feed(athlete_id: int):
 
 @bp.get("/teams/<int:team_id>/feed")
 @doc(summary="The team's calendar feed URL: its events and their sessions (the coach or an "
-     "admin)", response=sc.FeedOut)
+     "admin)", response=sc.FeedOut, errors=HIDDEN)
 def team_feed(team_id: int):
-    return answer(_feed_json(calendars.feed_for(current_caller(), "team", team_id)))
+    return answer(_links("team", team_id))
 
 
 @bp.post("/teams/<int:team_id>/feed/rotate")

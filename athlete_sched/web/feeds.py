@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from typing import Any
 
 from flask import Blueprint, current_app, request, url_for
 from werkzeug.http import http_date, unquote_etag
@@ -33,6 +34,13 @@ def feed_links(token: str) -> dict[str, str]:
     url = (base.rstrip("/") + url_for("feeds.feed", token=token) if base
            else url_for("feeds.feed", token=token, _external=True))
     return {"url": url, "webcal": "webcal://" + url.split("://", 1)[1]}
+
+
+def links_of(feed: Any) -> dict[str, str] | None:
+    """The addresses of a feed (a CalendarFeed a service handed over); None when its token
+    cannot be shown (hashed by migration 0016: the link works, rotate for one to show)."""
+    token = calendars.token_of(feed)
+    return None if token is None else feed_links(token)
 
 
 def _no_feed():

@@ -8,13 +8,12 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar, get_origin
 
-from flask import current_app, g, jsonify, request, url_for
+from flask import after_this_request, current_app, g, jsonify, request, url_for
 from pydantic import BaseModel, ValidationError
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from ..services import access
+from ..services import access, accounts
 from ..services.access import Caller
-from ..services.accounts import caller_for_token
 from .errors import ApiError, validation_fields
 
 M = TypeVar("M", bound=BaseModel)
@@ -124,12 +123,29 @@ def authenticate(on_unknown: Callable[[], None] | None = None) -> Caller:
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise ApiError(401, "unauthorized", "send Authorization: Bearer <token>")
-    caller = caller_for_token(token.strip())
-    if caller is None:
+    checked = accounts.check_token(token.strip())
+    if checked is None:
         if on_unknown is not None:
             on_unknown()
         raise ApiError(401, "unauthorized", "unknown token")
-    return caller
+    if checked.note_use:
+        after_this_request(_noting(checked.token_id))
+    return checked.caller
+
+
+def _noting(token_id: int) -> Callable[[Any], Any]:
+    """An after-request hook that notes the token's use once the request's own unit of work
+    has ended (its transaction is over, so the short write cannot wait on it)."""
+
+    def note(response: Any) -> Any:
+        try:
+            accounts.note_token_use(token_id)
+        except Exception:  # noqa: BLE001 - a busy database must not fail the answer
+            current_app.logger.warning("could not note the use of API token %s", token_id,
+                                       exc_info=True)
+        return response
+
+    return note
 
 
 def current_caller() -> Caller:

@@ -22,7 +22,7 @@ METHODS = {"get", "put", "post", "patch", "delete"}
 # path parameter -> the world's row it names
 PARAMS = {"therapist_id": "therapist", "time_off_id": "time_off", "athlete_id": "athlete",
           "team_id": "team", "event_id": "event", "booking_id": "booking",
-          "date": "working_day", "site_id": "site"}
+          "date": "working_day", "site_id": "site", "user_id": "user", "token_id": "token"}
 
 
 @pytest.fixture
@@ -36,8 +36,10 @@ def doc(client) -> dict[str, Any]:
 @pytest.fixture
 def world(api, make_therapist, make_athlete, make_event) -> dict[str, Any]:
     """The API tests' clinic, and a date for the working-day routes ({date})."""
+    user = api.post("/api/v1/users", {"email": "world@u.test", "role": "coach"}).get_json()
+    token = api.post("/api/v1/me/tokens", {"name": "world"}).get_json()
     return {**build_world(api, make_therapist, make_athlete, make_event),
-            "working_day": "2027-06-05"}
+            "working_day": "2027-06-05", "user": user["id"], "token": token["id"]}
 
 
 def validator(doc: dict[str, Any], schema: dict[str, Any]) -> Draft202012Validator:
@@ -191,6 +193,8 @@ EXAMPLES: dict[tuple[str, str], Any] = {
     ("patch", "/api/v1/events/{event_id}"): {"name": "Renamed", "priority": "B", "end": None},
     ("post", "/api/v1/bookings"): "BOOKING",
     ("patch", "/api/v1/bookings/{booking_id}"): {"start": "2027-05-12T10:00+02:00"},
+    ("post", "/api/v1/me/tokens"): {"name": "sync", "expires_in_days": 30},
+    ("patch", "/api/v1/users/{user_id}"): {"disabled": True},
 }
 
 

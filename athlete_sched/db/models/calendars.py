@@ -72,8 +72,12 @@ ONE_FEED_OWNER = " + ".join(f"CASE WHEN {owner} IS NULL THEN 0 ELSE 1 END"
 
 
 class CalendarFeed(db.Model):
-    """The secret token of one owner's iCalendar feed (a therapist, an athlete or a team).
-    Rotating replaces the token in place, so the old URL answers 404 at once."""
+    """The secret token of one owner's iCalendar feed (a therapist, an athlete or a team),
+    kept only as its SHA-256 (`token_hash`, what a feed URL is looked up by). A token made
+    since migration 0016 is derived from `token_seed` with the app's key, so the link can be
+    shown again (services/calendars.py); a token hashed by that migration has no seed (its
+    link works, but cannot be shown). Rotating replaces both in place, so the old URL
+    answers 404 at once."""
 
     __tablename__ = "calendar_feed"
     __table_args__ = (
@@ -81,7 +85,8 @@ class CalendarFeed(db.Model):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    token: Mapped[str] = mapped_column(String(64), unique=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    token_seed: Mapped[str | None] = mapped_column(String(64))
     therapist_id: Mapped[int | None] = mapped_column(
         ForeignKey("therapist.id", ondelete="CASCADE"), unique=True)
     athlete_id: Mapped[int | None] = mapped_column(

@@ -37,11 +37,14 @@ class User(db.Model):
     password_hash: Mapped[str | None] = mapped_column(String(255))
     login_version: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Set: disabled by an admin (no sign-in, no session, no token works) until re-enabled.
+    disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class ApiToken(db.Model):
     """A named bearer token of a user, stored only as its SHA-256 hash (the token is 256
-    random bits). Revoking deletes the row."""
+    random bits). Revoking deletes the row; from `expires_at` on (None: never) it answers
+    401 like an unknown one. `last_used_at` is written at most once a minute."""
 
     __tablename__ = "api_token"
 
@@ -51,6 +54,8 @@ class ApiToken(db.Model):
     name: Mapped[str] = mapped_column(String(100))
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class SignInLink(db.Model):

@@ -41,6 +41,7 @@ class UserRow(NamedTuple):
     role: str
     has_password: bool
     created_at: datetime
+    disabled_at: datetime | None = None
 
 
 def counts(after: datetime) -> dict[str, int]:
@@ -99,7 +100,7 @@ def teams_page(after_id: int, limit: int) -> list[TeamRow]:
 
 def users_page(role: str | None, after_id: int, limit: int) -> list[UserRow]:
     query = (select(User.id, User.email, User.name, User.role,
-                    User.password_hash.is_not(None), User.created_at)
+                    User.password_hash.is_not(None), User.created_at, User.disabled_at)
              .where(User.id > after_id).order_by(User.id).limit(limit))
     if role is not None:
         query = query.where(User.role == role)

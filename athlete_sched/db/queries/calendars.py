@@ -78,5 +78,7 @@ def feed_of(owner: Owner) -> CalendarFeed | None:
     return db.session.scalar(select(CalendarFeed).where(column == owner.id))
 
 
-def feed_by_token(token: str) -> CalendarFeed | None:
-    return db.session.scalar(select(CalendarFeed).where(CalendarFeed.token == token))
+def feed_by_token_hash(token_hash: str) -> CalendarFeed | None:
+    """The feed whose token hashes to `token_hash` (the unique index finds it)."""
+    return db.session.scalar(select(CalendarFeed)
+                             .where(CalendarFeed.token_hash == token_hash))

@@ -7,7 +7,7 @@ from datetime import datetime
 from functools import cache
 from typing import NamedTuple
 
-from sqlalchemy import Select, bindparam, delete, func, select, update
+from sqlalchemy import Connection, Select, bindparam, delete, func, or_, select, update
 
 from ...extensions import db
 from ..models import ApiToken, Athlete, SignInLink, Therapist, User
@@ -19,6 +19,15 @@ class Acting(NamedTuple):
     user: User
     athlete_id: int | None
     therapist_id: int | None
+
+
+class Holding(NamedTuple):
+    """A token's holder (Acting) with the token's id, expiry and last use."""
+
+    acting: Acting
+    token_id: int
+    expires_at: datetime | None
+    last_used_at: datetime | None
 
 
 def by_email(email: str) -> User | None:
@@ -38,7 +47,8 @@ def _acting() -> Select:
 @cache
 def _by_token_statement() -> Select:
     """Built once: every API request authenticates (db/queries/spans.py, on statements)."""
-    return (_acting().join(ApiToken, ApiToken.user_id == User.id)
+    return (_acting().add_columns(ApiToken.id, ApiToken.expires_at, ApiToken.last_used_at)
+            .join(ApiToken, ApiToken.user_id == User.id)
             .where(ApiToken.token_hash == bindparam("token_hash")))
 
 
@@ -48,10 +58,11 @@ def _by_id_statement() -> Select:
     return _acting().where(User.id == bindparam("user_id"))
 
 
-def acting_by_token_hash(token_hash: str) -> Acting | None:
-    """The user holding this token, with its profiles' ids, in one query."""
+def holding_by_token_hash(token_hash: str) -> Holding | None:
+    """The user holding this token, with its profiles' ids and the token's expiry and last
+    use, in one query."""
     row = db.session.execute(_by_token_statement(), {"token_hash": token_hash}).first()
-    return None if row is None else Acting(*row)
+    return None if row is None else Holding(Acting(*row[:3]), *row[3:])
 
 
 def acting_by_id(user_id: int) -> Acting | None:
@@ -60,14 +71,25 @@ def acting_by_id(user_id: int) -> Acting | None:
     return None if row is None else Acting(*row)
 
 
-def tokens_of(user_id: int) -> list[ApiToken]:
-    return list(db.session.scalars(select(ApiToken).where(ApiToken.user_id == user_id)
-                                   .order_by(ApiToken.id)))
+def tokens_of(user_id: int, after_id: int = 0, limit: int | None = None) -> list[ApiToken]:
+    return list(db.session.scalars(select(ApiToken).where(ApiToken.user_id == user_id,
+                                                          ApiToken.id > after_id)
+                                   .order_by(ApiToken.id).limit(limit)))
 
 
 def token_of(user_id: int, token_id: int) -> ApiToken | None:
     return db.session.scalar(select(ApiToken).where(ApiToken.id == token_id,
                                                     ApiToken.user_id == user_id))
+
+
+def touch_token(connection: Connection, token_id: int, at: datetime, before: datetime) -> None:
+    """Note a use of the token at `at`, unless one after `before` is noted already (a
+    connection of its own: unit_of_work.separate)."""
+    connection.execute(update(ApiToken)
+                       .where(ApiToken.id == token_id,
+                              or_(ApiToken.last_used_at.is_(None),
+                                  ApiToken.last_used_at < before))
+                       .values(last_used_at=at))
 
 
 def drop_tokens(user_id: int) -> None:

@@ -6,7 +6,7 @@ POST that answers an error page changes nothing.
 
 The views, by area (each module here joins the blueprint by being here):
 - everyone: auth.py (sign in and out, password reset, invitations), account.py (one's
-  password and API tokens), docs.py (the API's documentation, Swagger UI);
+  password and API tokens, with expiry and last use), docs.py (the API's documentation, Swagger UI);
 - athlete: home.py (my season, plan a race) with athlete_timeline.py (the SVG timeline),
   race.py (a race's windows and slots, booking one), session.py (a session: move, cancel,
   add to calendar via calendar_links.py), athlete_screening.py (the questionnaire);
@@ -15,7 +15,8 @@ The views, by area (each module here joins the blueprint by being here):
 - therapist: therapist.py (the week, screening reviews, the feed), therapist_hours.py,
   day_changes.py, therapist_time_off.py, therapist_busy.py (the busy calendar);
 - admin: admin.py (therapists, athletes, teams, users and roles), admin_clinic.py (the
-  overview and the clinic's settings), admin_sites.py (the clinic's sites);
+  overview and the clinic's settings; users: roles, reset links, disable and enable),
+  admin_sites.py (the clinic's sites);
 format.py formats times and zones for all of them. Templates: one folder per area, a
 stylesheet per area in static/.
 """

@@ -1,12 +1,13 @@
 """One's own account: the password, signing out everywhere, and API tokens for
-integrations (created with a name, shown once, revoked here)."""
+integrations (created with a name and an optional expiry, shown once, listed with when
+they were last used, revoked here)."""
 
 from __future__ import annotations
 
 from flask import flash, redirect, render_template, session, url_for
 from flask_login import login_user, logout_user
 from flask_wtf import FlaskForm
-from wtforms import PasswordField, StringField
+from wtforms import PasswordField, SelectChoice, SelectField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length
 
 from ...core.errors import InvalidValue
@@ -28,18 +29,25 @@ class PasswordForm(FlaskForm):
         EqualTo("new", message="The two passwords are not the same.")])
 
 
+EXPIRY_CHOICES = [SelectChoice(value, label) for value, label in (
+    ("", "Never"), ("7", "After 7 days"), ("30", "After 30 days"), ("90", "After 90 days"),
+    ("365", "After a year"))]
+
+
 class TokenForm(FlaskForm):
     name = StringField("Token name", validators=[
         DataRequired("Name the token after what will use it."),
         Length(max=accounts.MAX_TOKEN_NAME,
                message=f"Use at most {accounts.MAX_TOKEN_NAME} characters.")])
+    expires = SelectField("Expires", choices=EXPIRY_CHOICES, default="")
 
 
 def render_account(password: PasswordForm | None = None, token: TokenForm | None = None,
                    new_token: str | None = None, status: int = 200):
     caller = page_caller()
     return render_template(
-        "account/account.html", caller=caller, tokens=accounts.tokens_for(caller),
+        "account/account.html", caller=caller,
+        tokens=[(t, accounts.token_expired(t)) for t in accounts.tokens_for(caller)],
         password_form=password or PasswordForm(formdata=None),
         token_form=token or TokenForm(formdata=None), new_token=new_token), status
 
@@ -86,7 +94,8 @@ def create_token():
     if not form.validate():
         return render_account(token=form, status=422)
     try:
-        _, token = accounts.create_token_for(page_caller(), form.name.data)
+        days = int(form.expires.data) if form.expires.data else None
+        _, token = accounts.create_token_for(page_caller(), form.name.data, days)
     except InvalidValue as exc:
         unit_of_work.rollback()
         form.name.errors.append(exc.message[:1].upper() + exc.message[1:] + ".")

@@ -146,6 +146,23 @@ def admin_change_role(user_id: int):
     return redirect(url_for(".admin_users", role=role_filter(), after=after_id() or None), 303)
 
 
+@bp.post("/admin/users/<int:user_id>/disabled")
+@signed_in("admin")
+def admin_set_disabled(user_id: int):
+    """Disable a user (no sign-in; their sessions and tokens stop at once) or enable them."""
+    disabled = request.form.get("disabled") == "1"
+    try:
+        user = accounts.set_disabled_for(page_caller(), user_id, disabled)
+    except DomainError as exc:
+        unit_of_work.rollback()
+        return render_users(422, sentence(exc.message))
+    flash(f"{user.email} is disabled: they cannot sign in and their sessions and API tokens "
+          "no longer work." if disabled else
+          f"{user.email} is enabled again: they can sign in and their API tokens work.",
+          "success")
+    return redirect(url_for(".admin_users", role=role_filter(), after=after_id() or None), 303)
+
+
 @bp.post("/admin/users/<int:user_id>/reset")
 @signed_in("admin")
 @limited("RATELIMIT_INVITATIONS")

@@ -7,11 +7,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 from urllib.parse import urlencode
 
 from ...core.ical import AFTER_CARE
 from ...core.kinds import summary
-from ..feeds import feed_links
+from ..feeds import links_of
 
 GOOGLE = "https://calendar.google.com/calendar/render"
 OUTLOOK = "https://outlook.live.com/calendar/0/deeplink/compose"
@@ -19,7 +20,7 @@ OUTLOOK = "https://outlook.live.com/calendar/0/deeplink/compose"
 
 @dataclass(frozen=True)
 class CalendarLinks:
-    webcal: str
+    webcal: str | None  # None: the feed's address cannot be shown (make a new one)
     google: str
     outlook: str
 
@@ -33,7 +34,7 @@ def _outlook_time(at: datetime) -> str:
 
 
 def links(kind: str, start: datetime, end: datetime, location: str,
-          feed_token: str) -> CalendarLinks:
+          feed: Any) -> CalendarLinks:
     title = summary(kind)
     google = urlencode({"action": "TEMPLATE", "text": title, "details": AFTER_CARE,
                         "location": location,
@@ -41,5 +42,6 @@ def links(kind: str, start: datetime, end: datetime, location: str,
     outlook = urlencode({"path": "/calendar/action/compose", "rru": "addevent",
                          "subject": title, "body": AFTER_CARE, "location": location,
                          "startdt": _outlook_time(start), "enddt": _outlook_time(end)})
-    return CalendarLinks(feed_links(feed_token)["webcal"], f"{GOOGLE}?{google}",
+    feed_links = links_of(feed)
+    return CalendarLinks(feed_links and feed_links["webcal"], f"{GOOGLE}?{google}",
                          f"{OUTLOOK}?{outlook}")

@@ -11,7 +11,7 @@ from ...core.errors import DomainError
 from ...services import roster, sites, unit_of_work
 from .. import limits
 from ..auth import page_caller, signed_in
-from ..feeds import feed_links
+from ..feeds import links_of
 from . import bp
 from .auth import link_to
 from .coach_forms import (
@@ -74,7 +74,7 @@ def render_team(team_id: int, status: int = 200, **forms):
                  "None: sessions at each athlete's home site")
     return render_template(
         "coach/team.html", team=found.team, members=found.members, sports=SPORTS, sites=known,
-        events=[(v.event, event_when(v)) for v in found.events], feed=feed_links(found.feed.token),
+        events=[(v.event, event_when(v)) for v in found.events], feed=links_of(found.feed),
         screening=roster.screening_words(), invite_link=session.pop("invite_link", None),
         **forms), status
 

@@ -9,7 +9,7 @@ from flask import current_app, flash, redirect, render_template, url_for
 from ...core.errors import DomainError
 from ...core.screening import CONSIDERATIONS
 from ...core.zones import load_zone
-from ...services import my_season, overview, unit_of_work
+from ...services import calendars, my_season, overview, unit_of_work
 from ...services.access import Caller
 from ..auth import page_caller, signed_in
 from ..errors import domain_status
@@ -49,7 +49,7 @@ def render_booking(caller: Caller, booking_id: int, status: int = 200,
         can_change=page.can_change, not_cleared=page.not_cleared,
         notice_hours=current_app.config["CANCEL_NOTICE_HOURS"],
         options=by_day(page.options, zone, page.sites),
-        links=links(b.kind, b.start, b.end, page.location, page.feed.token)), status
+        links=links(b.kind, b.start, b.end, page.location, page.feed)), status
 
 
 @bp.get("/bookings/<int:booking_id>")
@@ -82,6 +82,18 @@ def cancel(booking_id: int):
         unit_of_work.rollback()
         return render_booking(caller, booking_id, domain_status(exc), change_message(exc))
     flash("Your session was cancelled.", "success")
+    return redirect(url_for(".booking_page", booking_id=booking_id), 303)
+
+
+@bp.post("/bookings/<int:booking_id>/feed/rotate")
+@signed_in("athlete")
+def rotate_my_feed(booking_id: int):
+    """A new address for the athlete's feed (shown when the old one cannot be: migration
+    0016 kept only its hash); the old address stops working."""
+    caller = page_caller()
+    calendars.rotate_feed_for(caller, "athlete", caller.athlete_id or 0)
+    flash("Your calendar subscription has a new address: subscribe to it again; the old "
+          "address no longer works.", "success")
     return redirect(url_for(".booking_page", booking_id=booking_id), 303)
 
 

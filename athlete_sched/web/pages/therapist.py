@@ -18,7 +18,7 @@ from ...services import clinic, screening, unit_of_work
 from ...services import week as weeks
 from ...services.screening import StaleScreening
 from ..auth import page_caller, signed_in
-from ..feeds import feed_links
+from ..feeds import links_of
 from . import bp
 from .format import KIND_TITLES, day_name, iso
 
@@ -92,7 +92,7 @@ def render_week(found: weeks.Week, failed: dict[int, ReviewForm] | None = None,
     for athlete_id, form in forms.items():  # the answers this page shows
         form.answered_at.data = iso(found.screening[athlete_id].answered_at)
     return render_template("therapist/week.html", week=found, forms=forms,
-                           feed=feed_links(found.feed.token), week_url=week_url,
+                           feed=links_of(found.feed), week_url=week_url,
                            admin=page_caller().role == "admin", kinds=KIND_TITLES,
                            day_name=day_name, iso=iso, stamp=stamp), status
 
