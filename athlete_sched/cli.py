@@ -26,10 +26,7 @@ users = AppGroup("users", help="Manage API users.")
 @click.option("--name", default="")
 def create_user(email: str, role: str, name: str) -> None:
     """Create a user and print its API token as the last line."""
-    try:
-        user, token = unit_of_work.run(lambda: accounts.create_user(email, role, name))
-    except DomainError as exc:
-        raise click.ClickException(exc.message) from None
+    user, token = _run(lambda: accounts.create_user(email, role, name))
     click.echo(f"created {user.role} {user.email} (id {user.id}); API token:")
     click.echo(token)
 
@@ -38,10 +35,7 @@ def create_user(email: str, role: str, name: str) -> None:
 @click.option("--email", required=True)
 def rotate_token(email: str) -> None:
     """Replace a user's API token and print the new one as the last line."""
-    try:
-        user, token = unit_of_work.run(lambda: accounts.rotate_token(email))
-    except DomainError as exc:
-        raise click.ClickException(exc.message) from None
+    user, token = _run(lambda: accounts.rotate_token(email))
     click.echo(f"new API token for {user.email}:")
     click.echo(token)
 
@@ -51,21 +45,23 @@ def rotate_token(email: str) -> None:
 @click.password_option(help="The new password (asked twice when not given).")
 def set_password(email: str, password: str) -> None:
     """Set a user's password for the pages (ends their other sessions)."""
+    user = _run(lambda: accounts.set_password(email, password))
+    click.echo(f"password set for {user.email}")
+
+
+def _run(work):  # type: ignore[no-untyped-def]
+    """`work` as one unit of work; a refusal (a DomainError) is the command's error."""
     try:
-        user = unit_of_work.run(lambda: accounts.set_password(email, password))
+        return unit_of_work.run(work)
     except DomainError as exc:
         raise click.ClickException(exc.message) from None
-    click.echo(f"password set for {user.email}")
 
 
 @users.command("disable")
 @click.argument("email")
 def disable_user(email: str) -> None:
     """Disable a user: no sign-in, and their sessions and API tokens stop at once."""
-    try:
-        user = unit_of_work.run(lambda: accounts.set_disabled(email, True))
-    except DomainError as exc:
-        raise click.ClickException(exc.message) from None
+    user = _run(lambda: accounts.set_disabled(email, True))
     click.echo(f"disabled {user.email}")
 
 
@@ -73,10 +69,7 @@ def disable_user(email: str) -> None:
 @click.argument("email")
 def enable_user(email: str) -> None:
     """Enable a disabled user again (sign-in and their API tokens work again)."""
-    try:
-        user = unit_of_work.run(lambda: accounts.set_disabled(email, False))
-    except DomainError as exc:
-        raise click.ClickException(exc.message) from None
+    user = _run(lambda: accounts.set_disabled(email, False))
     click.echo(f"enabled {user.email}")
 
 
