@@ -96,9 +96,7 @@ def test_a_write_is_not_run_again_after_a_lost_connection(app, api, database, mo
 
 def test_a_lost_database_while_checking_the_token_is_a_503(api, database, monkeypatch):
     """Outside the view's unit (the API's guard, a before_request): still 503 JSON."""
-    from athlete_sched.web import http
-
-    failing(monkeypatch, http, "caller_for_token", driver_error(database, "lost"), 9)
+    failing(monkeypatch, accounts, "check_token", driver_error(database, "lost"), 9)
     assert_error(api.get("/api/v1/me"), 503, "database-unavailable")
 
 
