@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cached_property
 from itertools import groupby, islice
-from operator import itemgetter
+from operator import attrgetter, itemgetter
 
 from .availability import (
     FreeStarts,
@@ -302,13 +302,9 @@ def bounds(kind: str, window: Interval, event_start: datetime,
     order: list[tuple[Best, TherapistSchedule]] = []
     for best, tied in groupby(ranked_groups, key=itemgetter(0)):
         # by id (a clinic's schedules come by id: Timsort finds them sorted at once)
-        members = sorted((s for _, group in tied for s in group), key=_therapist_id)
+        members = sorted((s for _, group in tied for s in group), key=attrgetter("therapist_id"))
         order.extend((best, s) for s in members)
     return Bounds(kind, window, event_start, tuple(segments), where, tuple(order))
-
-
-def _therapist_id(schedule: TherapistSchedule) -> int:
-    return schedule.therapist_id
 
 
 def ranked(bounds_: Bounds, loads: Mapping[int, int], known: int | None = None) -> Ranking:
