@@ -124,9 +124,9 @@ def test_the_athlete_races_away_and_sees_where_each_slot_is(browser, server):
         expect(page).to_have_url(re.compile(r"/events/\d+$"))
         expect(page.locator("li.slot")).to_have_count(0)
         expect(page.locator("section.window--pre")).to_contain_text(
-            "Travel leaves no time in the pre-race window at a site where the athlete is")
+            "Your travel leaves no time in the pre-race window at a site where you are")
         expect(page.locator("section.window--post")).to_contain_text(
-            "Travel leaves no time in the recovery window")
+            "Your travel leaves no time in the recovery window")
         fits(page, "event-travel-reason")
 
 

@@ -287,8 +287,9 @@ def test_a_window_without_a_slot_says_travel_is_why(app, api, athlete, places,
     race = client.get(f"/events/{event['id']}")
     assert Page(race.get_data(as_text=True)).slot_texts == []
     said = text(race)
-    assert "Travel leaves no time in the pre-race window at a site where the athlete is" in said
-    assert "Travel leaves no time in the recovery window" in said
+    assert "Your travel leaves no time in the pre-race window at a site where you are" in said
+    assert "Your travel leaves no time in the recovery window" in said
+    assert "the athlete" not in said  # the page speaks to them
 
 
 # --- the coach: a team event away, the board -------------------------------------------------

@@ -166,7 +166,26 @@ class WindowView:
     end_iso = property(lambda self: iso(self.window.end))
 
 
+# Why a window has no slot, said to the athlete on their own race page (the API's message
+# speaks of "the athlete"); a code not listed here shows the API's message.
+REASONS_FOR_ATHLETE = {
+    "past": "The {words} window is over, or closer than the clinic's booking notice.",
+    "travel": "Your travel leaves no time in the {words} window at a site where you are: "
+              "you have left home, and have not reached the venue yet (or have left it).",
+    "site": "No therapist works at the sites where you are during the {words} window "
+            "(your home site and the race's venue site).",
+    "no-therapist": "No therapist can be proposed.",
+    "full": "Every therapist is booked, away or off work in the {words} window.",
+}
+WINDOW_WORDS = {"pre": "pre-race", "post": "recovery"}
+
+
 def window_view(item: WindowItem, tz: ZoneInfo) -> WindowView:
-    reason = item.reason and item.reason.message[:1].upper() + item.reason.message[1:] + "."
+    reason = None
+    if item.reason is not None:
+        words = WINDOW_WORDS.get(item.kind, item.kind)
+        said = REASONS_FOR_ATHLETE.get(item.reason.code)
+        reason = (said.format(words=words) if said is not None else
+                  item.reason.message[:1].upper() + item.reason.message[1:] + ".")
     return WindowView(item.kind, item.window, tz, by_day(item.slots, tz, item.sites),
                       item.booked and booking_row(item.booked, item.sites), reason)
