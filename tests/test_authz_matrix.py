@@ -470,7 +470,15 @@ def app_config(app_config):
 
 
 @pytest.fixture
-def world(app) -> World:
+def world(app, monkeypatch) -> World:
+    """The clinic, with a cheap password hash (argon2's defaults cost over half a second a
+    sign-in on this machine; what is checked here is who may, not the hash)."""
+    from argon2 import PasswordHasher
+
+    from athlete_sched.services import accounts
+
+    monkeypatch.setattr(accounts, "_hasher", PasswordHasher(time_cost=1, memory_cost=64,
+                                                            parallelism=1))
     return build(app)
 
 
@@ -509,6 +517,10 @@ def test_writes_answer_as_the_table_says_and_refused_ones_change_nothing(world):
     problems, _ = _run(world, writes, late=False)
     late, _ = _run(world, writes, late=True)
     assert not problems + late, "\n".join(problems + late)
+    # every email those writes queued (moves, cancellations, team bookings, invitations,
+    # resets) keeps what athletes wrote and the answers out too
+    assert len(world.mails()) > 8
+    assert not mail_leaks(world), "\n".join(mail_leaks(world))
 
 
 # --- what athletes write and the medical answers, in every channel -------------------------
@@ -579,12 +591,18 @@ def test_reads_answer_as_the_table_says_and_athlete_text_reaches_only_its_reader
     coach_reads = world.ok(world.tokens["coach"], "GET",
                            f"{A}/athletes/{world.ids['a1']}/screening")
     assert coach_reads == {"athlete_id": world.ids["a1"], "state": "cleared"}, coach_reads
-    mails = world.mails()
-    assert mails, "the bookings queued no email: the check could not fail"
-    for text in mails:
+    assert world.mails(), "the bookings queued no email: the check could not fail"
+    problems += mail_leaks(world)
+    assert not problems, "\n".join(problems)
+
+
+def mail_leaks(world: World) -> list[str]:
+    """What every email queued so far holds of the markers and the medical answer."""
+    problems = []
+    for text in world.mails():
         for name, marker in MARKERS.items():
             if marker in text:
                 problems.append(f"{name} in an email: {text[:200]!r}")
         if ANSWER_LABEL in text or re.search(rf"\b{ANSWER_KEY}\b", text):
             problems.append(f"a medical answer in an email: {text[:200]!r}")
-    assert not problems, "\n".join(problems)
+    return problems
