@@ -606,3 +606,26 @@ def mail_leaks(world: World) -> list[str]:
         if ANSWER_LABEL in text or re.search(rf"\b{ANSWER_KEY}\b", text):
             problems.append(f"a medical answer in an email: {text[:200]!r}")
     return problems
+
+
+# --- regressions the matrix found -----------------------------------------------------------
+
+def test_rotating_the_feed_from_another_athletes_session_page_is_a_404(
+        app, api, make_user, make_therapist, make_athlete, make_event):
+    """POST /bookings/<id>/feed/rotate rotated the caller's feed whatever the booking was
+    (and sent them to another athlete's session): now someone else's session is a 404 and
+    nothing rotates."""
+    from conftest import PASSWORD
+
+    therapist, mine, theirs = make_therapist(), make_athlete(), make_athlete()
+    booking = api.post("/api/v1/bookings", json={
+        "event_id": make_event(theirs["id"])["id"], "therapist_id": therapist["id"],
+        "kind": "pre", "start": "2027-05-12T09:00"}).get_json()
+    make_user("athlete", mine["email"], password=PASSWORD)
+    signed = app.test_client()
+    assert signed.post("/sign-in", data={"email": mine["email"],
+                                         "password": PASSWORD}).status_code == 303
+    api.get(f"/api/v1/athletes/{mine['id']}/feed")  # the feed exists
+    before = snapshot(app)
+    assert signed.post(f"/bookings/{booking['id']}/feed/rotate").status_code == 404
+    assert snapshot(app) == before
