@@ -132,6 +132,13 @@ def cancel(caller: Caller, booking_id: int) -> Booking:
     return booking_service.cancel_for(caller, booking_id).booking
 
 
+def rotate_feed(caller: Caller, booking_id: int) -> CalendarFeed:
+    """A new address for the athlete's feed, asked for from one of their sessions' pages
+    (someone else's session: NotFound, and nothing rotates)."""
+    own_booking(caller, booking_id)
+    return calendars.rotate_feed_for(caller, "athlete", caller.athlete_id or 0)
+
+
 def my_screening(caller: Caller) -> Screening | None:
     """The athlete's own screening (None: not answered yet)."""
     athlete = found(Athlete, caller.athlete_id, "athlete")

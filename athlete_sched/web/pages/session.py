@@ -9,7 +9,7 @@ from flask import current_app, flash, redirect, render_template, url_for
 from ...core.errors import DomainError
 from ...core.screening import CONSIDERATIONS
 from ...core.zones import load_zone
-from ...services import calendars, my_season, overview, unit_of_work
+from ...services import my_season, overview, unit_of_work
 from ...services.access import Caller
 from ..auth import page_caller, signed_in
 from ..errors import domain_status
@@ -90,8 +90,7 @@ def cancel(booking_id: int):
 def rotate_my_feed(booking_id: int):
     """A new address for the athlete's feed (shown when the old one cannot be: migration
     0016 kept only its hash); the old address stops working."""
-    caller = page_caller()
-    calendars.rotate_feed_for(caller, "athlete", caller.athlete_id or 0)
+    my_season.rotate_feed(page_caller(), booking_id)
     flash("Your calendar subscription has a new address: subscribe to it again; the old "
           "address no longer works.", "success")
     return redirect(url_for(".booking_page", booking_id=booking_id), 303)
