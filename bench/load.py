@@ -323,22 +323,30 @@ class Client(threading.Thread):
         return response.status, payload, response
 
     def one(self) -> None:
-        plan, roll = self.plan, self.rng.random()
-        if plan.contest is None:
-            self.request("me", "GET", "/api/v1/me")
+        roll = self.rng.random()
+        if self.plan.contest is None:
+            self.do("me")
         elif roll < FEED_SHARE:
+            self.do("feed")
+        elif roll < FEED_SHARE + (1 - FEED_SHARE) * PROPOSAL_SHARE:
+            self.do("proposals")
+        else:
+            self.do("booking")
+
+    def do(self, kind: str) -> None:
+        plan = self.plan
+        if kind == "me":
+            self.request("me", "GET", "/api/v1/me")
+        elif kind == "feed":
             path = self.rng.choice(plan.feeds)
             etag = self.etags.get(path)
             status, _, response = self.request(
                 "feed", "GET", path, headers={"If-None-Match": etag} if etag else None)
             if status == 200 and response.getheader("ETag"):
                 self.etags[path] = response.getheader("ETag")
-        elif roll < FEED_SHARE + (1 - FEED_SHARE) * PROPOSAL_SHARE:
-            event_id = self.rng.choice(plan.event_ids)
-            self.request("proposals", "GET", f"/api/v1/events/{event_id}/proposals")
         else:
-            attempt = plan.contest.attempt()
-            if attempt is None:  # every popular slot is taken: propose instead
+            attempt = plan.contest.attempt() if kind == "booking" and plan.contest else None
+            if attempt is None:  # proposals, or every popular slot is taken
                 self.request("proposals", "GET",
                              f"/api/v1/events/{self.rng.choice(plan.event_ids)}/proposals")
                 return
@@ -388,6 +396,19 @@ def run_phase(plan: Plan, clients: int, seconds: float, seed: int) -> Phase:
     for thread in threads:
         tally.merge(thread.tally)
     return Phase(tally, wall, cpu)
+
+
+def calibrate(plan: Plan, rounds: int, seed: int) -> Tally:
+    """One client, `rounds` times in turn: a booking attempt of the next popular slot
+    (alone, it wins: 201, a write that empties the per-worker caches), a proposals
+    request, a feed poll and GET /api/v1/me. Each request's latency without contention is
+    about the server's own work for it: the cost of each kind against /me."""
+    client = Client(plan, seed, threading.Event(), [0.0])
+    for _ in range(rounds):
+        for kind in ("booking", "proposals", "feed", "me"):
+            client.do(kind)
+    client.conn.close()
+    return client.tally
 
 
 # --- afterwards ---------------------------------------------------------------------------
@@ -470,11 +491,12 @@ def run(args) -> int:
             mix = run_phase(mix_plan, args.clients, seconds, args.seed + 2)
             print(f"me: {args.clients} clients for {seconds:g} s ...", flush=True)
             me = run_phase(me_plan, args.clients, seconds, args.seed + 3)
+            alone = calibrate(mix_plan, 50 if args.quick else 100, args.seed + 4)
         counts = database_counts(url)
-    return report(args, seconds, mix, me, contest, counts)
+    return report(args, seconds, mix, me, alone, contest, counts)
 
 
-def report(args, seconds: float, mix: Phase, me: Phase, contest: Contest,
+def report(args, seconds: float, mix: Phase, me: Phase, alone: Tally, contest: Contest,
            counts: dict[str, int]) -> int:
     rows = []
     for name, phase in (("mix", mix), ("me", me)):
@@ -489,10 +511,22 @@ def report(args, seconds: float, mix: Phase, me: Phase, contest: Contest,
     print_table(["phase", "kind", "requests", "answers", "p50 ms", "p95 ms", "p99 ms"], rows,
                 f"load ({args.backend}, {args.clients} clients, {seconds:g} s a phase, "
                 f"seed {args.seed}, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC)")
-    errors = mix.tally.errors + me.tally.errors
+    # The cost of each kind alone (median latency, one client) against /me, and the ratio
+    # those costs predict for the mix's shares: where the mix's requests/s go.
+    cost = {kind: ms(values, 50) for kind, values in alone.latencies.items()}
+    shares = {"feed": FEED_SHARE, "proposals": (1 - FEED_SHARE) * PROPOSAL_SHARE,
+              "booking": (1 - FEED_SHARE) * (1 - PROPOSAL_SHARE)}
+    predicted = cost.get("me", 0) / sum(share * cost.get(kind, 0)
+                                        for kind, share in shares.items()) if cost else 0.0
+    print_table(["kind", "requests", "p50 ms alone", "x me"],
+                [(kind, len(alone.latencies[kind]), cost[kind], cost[kind] / cost["me"])
+                 for kind in ("booking", "proposals", "feed", "me") if kind in cost],
+                "one client alone, in turns after a booking (a write: caches emptied); "
+                f"the mix's shares at these costs predict mix / me = {predicted:.2f}")
+    errors = mix.tally.errors + me.tally.errors + alone.errors
     errors = Counter({k: v for k, v in errors.items() if v > 0})
     ratio = mix.rps / me.rps if me.rps else 0.0
-    won = mix.tally.statuses.get("booking", Counter()).get(201, 0)
+    won = sum(t.statuses.get("booking", Counter()).get(201, 0) for t in (mix.tally, alone))
     checks = [
         ("errors", f"{sum(errors.values()):,}"
          + (f" ({', '.join(f'{k}: {v}' for k, v in errors.items())})" if errors else ""),
@@ -503,8 +537,8 @@ def report(args, seconds: float, mix: Phase, me: Phase, contest: Contest,
          counts["athlete"] == 0),
         ("confirmed bookings in the database / 201s seen",
          f"{counts['confirmed']:,} / {won:,}", "equal", counts["confirmed"] == won),
-        ("popular slots won / passed over unwon", f"{contest.won:,} / {contest.passed:,}",
-         "", None),
+        ("popular slots won (mix and alone) / passed over unwon",
+         f"{contest.won:,} / {contest.passed:,}", "", None),
         ("mix requests/s", f"{mix.rps:,.1f}", "", None),
         ("me requests/s", f"{me.rps:,.1f}", "", None),
         ("mix / me requests/s", f"{ratio:.2f}", f">= {RATIO_TARGET:g}",
