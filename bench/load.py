@@ -38,9 +38,14 @@ The load: `--clients` threads in this process, each with its own keep-alive conn
 Every request carries the admin's bearer token (bookings for any athlete). An ERROR is a
 5xx, a connection error or timeout (30 s), or any status not expected for its kind.
 
-Then the same clients, for as long, ask only `GET /api/v1/me` (200 expected). The
-generator is the same for both phases (its own CPU per request is printed), so the ratio
-mix requests/s / me requests/s compares the server's work, not the generator's.
+The other phase: the same clients, for as long, ask only `GET /api/v1/me` (200
+expected). The two phases alternate in `--turns` turns each (default 2: mix, me, mix, me;
+each turn half of `--seconds`), so that the other load of a shared machine moves both
+alike. The generator is the same for both phases (its own CPU per request is printed), so
+the ratio mix requests/s / me requests/s compares the server's work, not the generator's.
+After the turns, one client alone sends a booking attempt (it wins: a write, the caches
+are emptied), a proposals request, a feed poll and /me in turn, 100 times: each kind's
+median against /me, and the ratio those costs predict for the mix's shares.
 
 Afterwards, with plain SQL on the database: confirmed bookings overlapping another
 confirmed booking of the same therapist (buffer included: start < other's block_end)
@@ -268,13 +273,15 @@ class Tally:
         if status not in EXPECTED[kind]:
             self.errors[f"{kind} {failure or status}"] += 1
 
-    def merge(self, other: Tally) -> None:
+    def merge(self, other: Tally, samples: bool = False) -> None:
+        """Add another client's (or turn's) tally; its first failures too (all with
+        `samples`)."""
         for kind, values in other.latencies.items():
             self.latencies.setdefault(kind, []).extend(values)
         for kind, counts in other.statuses.items():
             self.statuses.setdefault(kind, Counter()).update(counts)
         self.errors.update(other.errors)
-        self.samples.extend(other.samples[:3])
+        self.samples.extend(other.samples if samples else other.samples[:3])
 
 
 @dataclass
@@ -367,6 +374,14 @@ class Phase:
     tally: Tally
     seconds: float
     cpu_seconds: float
+
+    def add(self, other: Phase | None) -> Phase:
+        """This turn and the turns before it of the same phase."""
+        if other is not None:
+            self.tally.merge(other.tally, samples=True)
+            self.seconds += other.seconds
+            self.cpu_seconds += other.cpu_seconds
+        return self
 
     @property
     def requests(self) -> int:
@@ -487,10 +502,15 @@ def run(args) -> int:
             warm = Plan(host, port, clinic.token, events, feeds, Contest([], 1, rng))
             run_phase(warm, args.clients, 3.0, args.seed)
             run_phase(me_plan, args.clients, 2.0, args.seed)
-            print(f"mix: {args.clients} clients for {seconds:g} s ...", flush=True)
-            mix = run_phase(mix_plan, args.clients, seconds, args.seed + 2)
-            print(f"me: {args.clients} clients for {seconds:g} s ...", flush=True)
-            me = run_phase(me_plan, args.clients, seconds, args.seed + 3)
+            # The two phases in alternating turns, so that a machine whose other load
+            # changes meanwhile moves both alike; each phase's turns are summed.
+            mix = me = None
+            turn = seconds / args.turns
+            for i in range(args.turns):
+                print(f"turn {i + 1} of {args.turns}: mix, then me, {args.clients} clients "
+                      f"for {turn:g} s each ...", flush=True)
+                mix = run_phase(mix_plan, args.clients, turn, args.seed + 10 + i).add(mix)
+                me = run_phase(me_plan, args.clients, turn, args.seed + 20 + i).add(me)
             alone = calibrate(mix_plan, 50 if args.quick else 100, args.seed + 4)
         counts = database_counts(url)
     return report(args, seconds, mix, me, alone, contest, counts)
@@ -509,7 +529,8 @@ def report(args, seconds: float, mix: Phase, me: Phase, alone: Tally, contest: C
         rows.append((name, "all", len(every), f"{phase.rps:,.1f} requests/s", ms(every, 50),
                      ms(every, 95), ms(every, 99)))
     print_table(["phase", "kind", "requests", "answers", "p50 ms", "p95 ms", "p99 ms"], rows,
-                f"load ({args.backend}, {args.clients} clients, {seconds:g} s a phase, "
+                f"load ({args.backend}, {args.clients} clients, {seconds:g} s a phase in "
+                f"{args.turns} turns, "
                 f"seed {args.seed}, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC)")
     # The cost of each kind alone (median latency, one client) against /me, and the ratio
     # those costs predict for the mix's shares: where the mix's requests/s go.
@@ -566,8 +587,13 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="length of each phase (default 60, 10 with --quick)")
     parser.add_argument("--quick", action="store_true",
                         help="10 s a phase, propose.py's quick clinic")
+    parser.add_argument("--turns", type=int, default=2,
+                        help="the mix and the /me phase alternate in this many turns each "
+                             "(each phase still lasts --seconds in all)")
     parser.add_argument("--seed", type=int, default=20270104)
     args = parser.parse_args(argv)
+    if args.turns < 1 or args.clients < 1:
+        parser.error("--turns and --clients must be at least 1")
     return run(args)
 
 
