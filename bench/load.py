@@ -162,7 +162,7 @@ def disjoint(slots: Sequence[dict[str, Any]], buffers: dict[int, int]) -> list[d
     return kept
 
 
-def feed_paths(app, clinic: Clinic, races: Sequence[Race]) -> list[str]:
+def feed_paths(app, clinic: Clinic) -> list[str]:
     """The feed paths of every therapist and of 50 racing athletes."""
     client = app.test_client()
     headers = {"Authorization": f"Bearer {clinic.token}"}
@@ -476,7 +476,7 @@ def run(args) -> int:
         app = make_app(url)
         clinic = build_clinic(app, size, rng)
         races = racing_events(app, clinic, racers, rng)
-        feeds = feed_paths(app, clinic, races)
+        feeds = feed_paths(app, clinic)
         from athlete_sched.extensions import db
 
         with app.app_context():
