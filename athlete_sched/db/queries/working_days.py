@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date, time, timedelta
-from functools import lru_cache
+from functools import cache, lru_cache
 
-from sqlalchemy import ColumnElement, String, bindparam, cast, func, select
+from sqlalchemy import ColumnElement, Select, String, bindparam, cast, func, select
 
 from ...core.intervals import Interval
 from ...core.working_days import WorkingDay as Day
@@ -91,10 +91,16 @@ def days_of(text: str | None) -> tuple[Day, ...]:
                  for day, periods in sorted(found.items()))
 
 
+@cache
+def _near_statement() -> Select[tuple[str | None]]:
+    """The query of `near`, built once: every booking and move sends it, and building the
+    expression (and its cache key) cost about as much as running it (bench/load.py)."""
+    return select(days_text(bindparam("therapist_id")))
+
+
 def near(therapist_id: int, spans: Sequence[Interval]) -> tuple[Day, ...]:
     """The therapist's changes of the local dates the spans touch, in one query."""
     first, last = dates_near(spans)
-    text = db.session.scalar(select(days_text(bindparam("therapist_id"))),
-                             {"therapist_id": therapist_id, "days_from": first,
-                              "days_to": last})
+    text = db.session.scalar(_near_statement(), {"therapist_id": therapist_id,
+                                                 "days_from": first, "days_to": last})
     return days_of(text)
