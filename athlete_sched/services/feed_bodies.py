@@ -64,12 +64,23 @@ class _Entry:
 
 
 @dataclass(frozen=True)
+class _Shown:
+    """What a feed's entries show beyond their own rows, good while the names counter
+    (fingerprint[0]) stays: the feed's frame (its name) and where sessions are."""
+
+    frame: bytes
+    location: str  # the clinic's: a session without a site
+    places: dict[int | None, str]  # site id -> location
+
+
+@dataclass(frozen=True)
 class _Built:
     """A feed as the cache keeps it: the answer and what it was checked against."""
 
     answer: FeedBody
     data_version: Hashable
     fingerprint: feeds.Fingerprint
+    shown: _Shown
     sessions: dict[int, _Entry]  # booking id -> entry, in the feed's order
     races: dict[int, _Entry]  # event id -> entry, in the feed's order
 
@@ -107,33 +118,49 @@ def _scope(feed: CalendarFeed) -> dict[str, int]:
 
 def _build(feed: CalendarFeed, scope: dict[str, int], fingerprint: feeds.Fingerprint,
            version: Hashable, kept: _Built | None) -> _Built:
-    """The feed built again, with the lines of `kept`'s unchanged rows (none after a change
-    of names or settings: fingerprint[0], the names counter)."""
-    same_names = kept is not None and kept.fingerprint[0] == fingerprint[0]
-    name, says = _titles(feed)
-    sessions = _session_entries(scope, says, kept.sessions if same_names else {})
-    races = ({} if feed.therapist_id is not None
-             else _race_entries(scope, kept.races if same_names else {}))
+    """The feed built again. From `kept`, while the names counter (fingerprint[0]) is the
+    same: its frame and locations, the entries of a part (sessions: fingerprint[1:3];
+    races: the rest) whose fingerprint is the same, and the lines of unchanged rows."""
+    if kept is None or kept.fingerprint[0] != fingerprint[0]:
+        kept = None
+    shown = kept.shown if kept is not None else _shown(feed)
+    if kept is not None and kept.fingerprint[1:3] == fingerprint[1:3]:
+        sessions = kept.sessions
+    else:
+        sessions = _session_entries(scope, _says(feed), shown,
+                                    kept.sessions if kept is not None else {})
+    if feed.therapist_id is not None:
+        races: dict[int, _Entry] = {}
+    elif kept is not None and kept.fingerprint[3:] == fingerprint[3:]:
+        races = kept.races
+    else:
+        races = _race_entries(scope, kept.races if kept is not None else {})
     listed = [*sessions.values(), *races.values()]
-    body = ical.feed_of_entries(ical.feed_frame(name), [e.lines for e in listed])
+    body = ical.feed_of_entries(shown.frame, [e.lines for e in listed])
     changed = max([feed.rotated_at, *(e.stamp for e in listed)])
     answer = FeedBody(body, f'"{hashlib.sha256(body).hexdigest()}"', changed)
-    return _Built(answer, version, fingerprint, sessions, races)
+    return _Built(answer, version, fingerprint, shown, sessions, races)
 
 
-def _titles(feed: CalendarFeed) -> tuple[str, Callable[[feeds.FeedRow], str]]:
-    """The feed's name and what its sessions' summaries say of who and what."""
+def _shown(feed: CalendarFeed) -> _Shown:
+    """The feed's frame (its owner's name) and the sessions' locations, read afresh."""
     if feed.therapist_id is not None:
-        therapist = rows.get(Therapist, feed.therapist_id)
-        return (f"{therapist.name} – sessions",
-                lambda r: f"{r.athlete} · {r.event or 'tune-up'}")
+        name = f"{rows.get(Therapist, feed.therapist_id).name} – sessions"
+    elif feed.athlete_id is not None:
+        name = f"{rows.get(Athlete, feed.athlete_id).name} – races and sessions"
+    else:
+        name = f"{rows.get(Team, feed.team_id).name} – races and sessions"
+    location = clinic().location
+    return _Shown(ical.feed_frame(name), location, locations(location))
+
+
+def _says(feed: CalendarFeed) -> Callable[[feeds.FeedRow], str]:
+    """What a session's summary says of who and what, in the feed of its owner's kind."""
+    if feed.therapist_id is not None:
+        return lambda r: f"{r.athlete} · {r.event or 'tune-up'}"
     if feed.athlete_id is not None:
-        athlete = rows.get(Athlete, feed.athlete_id)
-        return (f"{athlete.name} – races and sessions",
-                lambda r: f"{r.event or 'tune-up'} · with {r.therapist}")
-    team = rows.get(Team, feed.team_id)
-    return (f"{team.name} – races and sessions",
-            lambda r: f"{r.athlete} with {r.therapist} · {r.event or 'tune-up'}")
+        return lambda r: f"{r.event or 'tune-up'} · with {r.therapist}"
+    return lambda r: f"{r.athlete} with {r.therapist} · {r.event or 'tune-up'}"
 
 
 def _changed(listed: list[tuple[int, int]], before: dict[int, _Entry]) -> list[int]:
@@ -150,14 +177,14 @@ def _merged(listed: list[tuple[int, int]], before: dict[int, _Entry],
 
 
 def _session_entries(scope: dict[str, int], says: Callable[[feeds.FeedRow], str],
-                     before: dict[int, _Entry]) -> dict[int, _Entry]:
+                     shown: _Shown, before: dict[int, _Entry]) -> dict[int, _Entry]:
     """The feed's bookings, by id in the feed's order; only the changed ones are read."""
     listed = feeds.booking_versions(**scope) if before else []
     changed = _changed(listed, before)
     apart = bool(before) and len(changed) <= CHANGED_ROWS_READ_APART
     found_ = feeds.feed_rows(**scope, ids=changed) if apart else feeds.feed_rows(**scope)
     fresh = {r.id: _Entry(r.row_version, ical.session_entry(s), r.updated_at)
-             for r, s in zip(found_, _sessions(found_, says), strict=True)}
+             for r, s in zip(found_, _sessions(found_, says, shown), strict=True)}
     return _merged(listed, before, fresh, changed) if apart else fresh
 
 
@@ -172,14 +199,12 @@ def _race_entries(scope: dict[str, int], before: dict[int, _Entry]) -> dict[int,
     return _merged(listed, before, fresh, changed) if apart else fresh
 
 
-def _sessions(found_: list[feeds.FeedRow],
-              says: Callable[[feeds.FeedRow], str]) -> list[ical.Session]:
+def _sessions(found_: list[feeds.FeedRow], says: Callable[[feeds.FeedRow], str],
+              shown: _Shown) -> list[ical.Session]:
     """The feed's sessions: each booking with a neutral summary (`says` names who and what)."""
-    location = clinic().location if found_ else ""
-    places = locations(location) if found_ else {}
     return [ical.Session(uid=r.uid, sequence=r.sequence, stamp=r.updated_at, start=r.start,
                          end=r.end, cancelled=r.status == "cancelled",
-                         location=places.get(r.site_id, location),
+                         location=shown.places.get(r.site_id, shown.location),
                          summary=f"{kinds.summary(r.kind, published=True)} · {says(r)}")
             for r in found_]
 
