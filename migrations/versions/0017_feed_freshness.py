@@ -69,6 +69,9 @@ def _sqlite_stamp(table: str) -> str:
 
 
 def _upgrade_postgresql() -> None:
+    # Data steps of earlier revisions in this transaction (0014's) queued data_version's
+    # deferred triggers (0004); ALTER TABLE refuses to run while they are pending.
+    op.execute('SET CONSTRAINTS ALL IMMEDIATE')
     op.execute('CREATE SEQUENCE row_version AS bigint')
     op.execute(STAMP_ROW_VERSION)
     op.execute(BUMP_FEED_NAMES)
@@ -132,6 +135,7 @@ def upgrade():
 
 def downgrade():
     if op.get_bind().dialect.name == 'postgresql':
+        op.execute('SET CONSTRAINTS ALL IMMEDIATE')  # as in the upgrade
         for table in NAMED_TABLES + SHOWN_TABLES:
             op.execute(f'DROP TRIGGER IF EXISTS feed_names_bump ON {table}')
             op.execute(f'DROP TRIGGER IF EXISTS feed_names_truncate ON {table}')
