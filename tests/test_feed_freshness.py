@@ -188,3 +188,31 @@ def test_a_rebuild_writes_only_the_changed_entries(
     rebuilt = fetch(client, paths["therapist"]).get_data()
     assert written == [clinic["post"]["uid"]]
     assert rebuilt == fresh_build(app_config, paths["therapist"])
+
+
+def test_a_write_committed_after_a_later_one_is_seen(api, client, app_config, database, paths,
+                                                     clinic):  # noqa: F811
+    """PostgreSQL hands out row versions when a row is written, not when it commits: a
+    transaction that wrote first (an older version) may commit after one that wrote later
+    and a feed was built in between. The fingerprint must still change (a max of versions
+    would not). SQLite has one writer at a time, so there the first commits first."""
+    engine = sa.create_engine(database)
+    update = sa.text("UPDATE booking SET sequence = sequence + 5 WHERE id = :id")
+    postgresql = backend_of(database) == "postgresql"
+    try:
+        with engine.connect() as first:
+            if postgresql:  # written first, committed last
+                first.execute(update, {"id": clinic["pre"]["id"]})
+            moved = api.patch(f"/api/v1/bookings/{clinic['post']['id']}",
+                              {"start": "2027-05-18T10:00"})
+            assert moved.status_code == 200, moved.get_json()
+            between = fetch(client, paths["therapist"])
+            if not postgresql:
+                first.execute(update, {"id": clinic["pre"]["id"]})
+            first.commit()
+    finally:
+        engine.dispose()
+    after = fetch(client, paths["therapist"], **{"If-None-Match": between.headers["ETag"]})
+    assert after.status_code == 200
+    assert after.get_data() == fresh_build(app_config, paths["therapist"])
+    assert b"SEQUENCE:5" in after.get_data()
