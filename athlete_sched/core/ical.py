@@ -253,6 +253,13 @@ def feed(name: str, sessions: Iterable[Session], races: Iterable[Race] = ()) -> 
     lines, one after another: tests/core/test_ical_feed_bytes.py compares), put together
     from each entry's bytes, memoized on the entry's value: a feed rebuilt after one of
     its bookings changed writes that one entry again, not the owner's whole history."""
+    return feed_of_entries(feed_frame(name), [*(session_entry(s) for s in sessions),
+                                              *(race_entry(r) for r in races)])
+
+
+def feed_frame(name: str) -> bytes:
+    """A feed's lines before its entries: VCALENDAR's properties (METHOD:PUBLISH, the name,
+    the refresh interval), without the closing END:VCALENDAR."""
     ic = _lib()
     calendar = _calendar(PUBLISH)
     # NAME and X-WR-CALNAME are written as they are (icalendar has no TEXT type for
@@ -264,9 +271,22 @@ def feed(name: str, sessions: Iterable[Session], races: Iterable[Race] = ()) -> 
     frame = calendar.to_ical()
     if not frame.endswith(_END):  # icalendar writes the frame as it always has
         raise RuntimeError("icalendar wrote a calendar that does not end in END:VCALENDAR")
-    return b"".join([frame[:-len(_END)],
-                     *(_session_bytes(session) for session in sessions if not session.cancelled),
-                     *(_race_bytes(race) for race in races), _END])
+    return frame[:-len(_END)]
+
+
+def feed_of_entries(frame: bytes, entries: Iterable[bytes]) -> bytes:
+    """The feed: its frame (`feed_frame`), the entries' bytes in order, END:VCALENDAR."""
+    return b"".join([frame, *entries, _END])
+
+
+def session_entry(session: Session) -> bytes:
+    """A session's lines in a feed: its VEVENT, or nothing once cancelled."""
+    return b"" if session.cancelled else _session_bytes(session)
+
+
+def race_entry(race: Race) -> bytes:
+    """A race's lines in a feed: its VEVENT."""
+    return _race_bytes(race)
 
 
 _END = b"END:VCALENDAR\r\n"

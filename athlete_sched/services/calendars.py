@@ -8,9 +8,7 @@
   the token is HMAC-SHA256(FEED_TOKEN_KEY or SECRET_KEY, seed), so the pages and the API
   can show the link again, while the database alone (a leaked backup) opens no feed.
   Tokens hashed by migration 0016 have no seed: they work, `token_of` cannot show them.
-  `published_feed` answers a token with the feed's bytes, strong ETag and Last-Modified,
-  from a per-process cache keyed by the database's data version (db/version.py, read
-  before any row), so a feed is rebuilt only after a change and never served stale.
+  A feed's bytes: services/feed_bodies.py.
 
 Feeds hold nothing medical: a feed's session carries a neutral summary, its times and
 the clinic's location (core.ical.feed never writes notes, after-care or attendees).
@@ -21,27 +19,21 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import logging
 import secrets
-from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from flask import current_app
 
 from ..core import ical, kinds
 from ..core.errors import Conflict, DomainError, NotFound
-from ..core.windows import event_span
 from ..db.models import Athlete, Booking, CalendarFeed, Event, Team, Therapist
-from ..db.queries import bookings, calendars, events, rows
-from ..db.version import data_version
+from ..db.queries import bookings, calendars, rows
 from . import access, sites, unit_of_work
 from .access import Caller
 from .accounts import hash_token
-from .cache import cache_for
-from .common import clinic_name, found, now, stamp, timing_of
+from .common import clinic_name, found, stamp
 
-log = logging.getLogger(__name__)
 UID_DOMAIN = "athlete-sched"  # as in booking UIDs (services/bookings.book)
 Owner = Therapist | Athlete | Team
 
@@ -80,7 +72,7 @@ def clinic() -> ical.Clinic:
                        reminder=timedelta(minutes=config.get("INVITE_REMINDER_MINUTES", 120)))
 
 
-def _locations(default: str) -> dict[int | None, str]:
+def locations(default: str) -> dict[int | None, str]:
     """Where a session is, by site id: the clinic's name, the site's name and address (a
     clinic has a handful of sites: one read); None (no site): the clinic's location."""
     name = clinic_name()
@@ -112,7 +104,7 @@ def invite_method(booking: Booking) -> str:
 def invite_ics(booking: Booking) -> bytes:
     """One VCALENDAR with the booking's VEVENT, METHOD as `invite_method`."""
     where = clinic()
-    location = _locations(where.location).get(booking.site_id, where.location)
+    location = locations(where.location).get(booking.site_id, where.location)
     return ical.invite(_invite_session(booking, location), where)
 
 
@@ -143,7 +135,7 @@ def event_invites_for(caller: Caller, event_id: int, athlete_id: int | None) -> 
     if not found_:
         raise NoSessions(event.id)
     where = clinic()
-    places = _locations(where.location)
+    places = locations(where.location)
     body = ical.invites([_invite_session(b, places.get(b.site_id, where.location))
                          for b in found_], where)
     return Invite(body, ical.REQUEST, f"event-{event.id}-sessions.ics")
@@ -239,83 +231,3 @@ def rotate_feed_for(caller: Caller, owner_kind: str, owner_id: int) -> CalendarF
     feed.rotated_at = max(stamp(), feed.rotated_at)
     rows.flush()
     return feed
-
-
-# --- feed bodies --------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class FeedBody:
-    body: bytes
-    etag: str  # strong: the quoted sha256 of the body
-    last_modified: datetime
-
-
-def published_feed(token: str) -> FeedBody | None:
-    """The feed of `token` (None: unknown or rotated), from the cache while no write was
-    committed since it was built. Looked up by the token's hash (the cache too: no token
-    is kept in clear), and the stored hash compared in constant time."""
-    at, cache, token_hash = now(), cache_for("feeds"), hash_token(token)
-    # Read before any row the feed is built from (db/version.py); no cache, no query.
-    version = data_version() if cache.size > 0 else None
-    answer = cache.get(token_hash, version, at)
-    if answer is not None:
-        return answer
-    feed = calendars.feed_by_token_hash(token_hash)
-    if feed is None or not hmac.compare_digest(feed.token_hash, token_hash):
-        return None
-    answer = build_feed(feed)
-    cache.put(token_hash, version, answer, at)
-    return answer
-
-
-def build_feed(feed: CalendarFeed) -> FeedBody:
-    """The feed's bytes, ETag and Last-Modified (the latest change of its bookings,
-    cancelled ones included, of its events, and of its token)."""
-    if feed.therapist_id is not None:
-        therapist = rows.get(Therapist, feed.therapist_id)
-        name, sessions, shown = f"{therapist.name} – sessions", _sessions(
-            bookings.feed_rows(therapist_id=therapist.id),
-            lambda r: f"{r.athlete} · {r.event or 'tune-up'}"), []
-    elif feed.athlete_id is not None:
-        athlete = rows.get(Athlete, feed.athlete_id)
-        name, sessions, shown = f"{athlete.name} – races and sessions", _sessions(
-            bookings.feed_rows(athlete_id=athlete.id),
-            lambda r: f"{r.event or 'tune-up'} · with {r.therapist}"), \
-            events.of_athlete_and_teams(athlete.id)
-    else:
-        team = rows.get(Team, feed.team_id)
-        name, sessions, shown = f"{team.name} – races and sessions", _sessions(
-            bookings.feed_rows(team_id=team.id),
-            lambda r: f"{r.athlete} with {r.therapist} · {r.event or 'tune-up'}"), \
-            events.of_team(team.id)
-    changed = [feed.rotated_at, *(s.stamp for s in sessions), *(e.updated_at for e in shown)]
-    body = ical.feed(name, sessions, [race for e in shown if (race := _race(e))])
-    return FeedBody(body, f'"{hashlib.sha256(body).hexdigest()}"', max(changed))
-
-
-def _sessions(found_: list[bookings.FeedRow],
-              says: Callable[[bookings.FeedRow], str]) -> list[ical.Session]:
-    """The feed's sessions: each booking with a neutral summary (`says` names who and what)."""
-    location = clinic().location
-    places = _locations(location) if found_ else {}
-    return [ical.Session(uid=r.uid, sequence=r.sequence, stamp=r.updated_at, start=r.start,
-                         end=r.end, cancelled=r.status == "cancelled",
-                         location=places.get(r.site_id, location),
-                         summary=f"{kinds.summary(r.kind, published=True)} · {says(r)}")
-            for r in found_]
-
-
-def _race(event: Event) -> ical.Race | None:
-    """The event as a feed entry: all-day from its first to its last local day, or timed
-    from its start to its finish (no finish: the end of its last local day)."""
-    try:
-        timing = timing_of(event)
-    except (DomainError, ValueError):  # stored data no valid event has: leave it out
-        log.warning("event %s left out of a feed: its dates cannot be read", event.id)
-        return None
-    uid = f"event-{event.id}@{UID_DOMAIN}"
-    if event.start_is_date:
-        return ical.Race(uid, event.updated_at, event.name, timing.first_day,
-                         timing.last_day + timedelta(days=1))
-    span = event_span(timing)
-    return ical.Race(uid, event.updated_at, event.name, span.start, span.end)

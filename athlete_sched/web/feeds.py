@@ -1,6 +1,6 @@
 """`GET /feeds/<token>.ics`: a calendar feed, outside /api/v1 on its own blueprint. The
 secret token is the credential (no bearer token); calendar apps poll it, so it answers
-from a cache (services/calendars.py) with a strong ETag (If-None-Match -> 304) and
+from a cache (services/feed_bodies.py) with a strong ETag (If-None-Match -> 304) and
 Last-Modified, and an unknown or rotated token is a plain-text 404. If-Modified-Since
 alone is not honoured: a feed can lose rows (a member leaves a team) without any newer
 timestamp, so only the ETag proves that a copy is current.
@@ -19,7 +19,7 @@ from typing import Any
 from flask import Blueprint, current_app, request, url_for
 from werkzeug.http import http_date, unquote_etag
 
-from ..services import calendars
+from ..services import calendars, feed_bodies
 from . import limits
 
 bp = Blueprint("feeds", __name__)
@@ -67,7 +67,7 @@ def feed(token: str):
     """The feed's iCalendar text; 304 when If-None-Match holds its ETag."""
     try:
         limits.check("RATELIMIT_BAD_FEED_TOKEN", limits.address())
-        found = calendars.published_feed(token) if TOKEN_RE.fullmatch(token) else None
+        found = feed_bodies.published_feed(token) if TOKEN_RE.fullmatch(token) else None
         if found is None:
             limits.failed("RATELIMIT_BAD_FEED_TOKEN", limits.address())
             return _no_feed()

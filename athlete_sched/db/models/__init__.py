@@ -20,6 +20,7 @@ from .calendars import (
     BusyInterval,
     CalendarFeed,
     DataVersion,
+    FeedVersion,
     MailMessage,
     ScheduleVersion,
 )
@@ -54,7 +55,8 @@ from .working_days import WorkingDay, WorkingDayPeriod
 __all__ = [
     "CALENDAR_KINDS", "LINK_PURPOSES", "MAIL_METHODS", "ONCE_KINDS_WHERE", "PRIORITIES", "ROLES",
     "SCREENING_DECISIONS", "SPORTS", "STATUSES", "ApiToken", "Athlete", "Booking", "BusyCalendar",
-    "BusyInterval", "CalendarFeed", "ClinicSettings", "DataVersion", "Event", "MailMessage",
+    "BusyInterval", "CalendarFeed", "ClinicSettings", "DataVersion", "Event", "FeedVersion",
+    "MailMessage",
     "ScheduleVersion", "Screening", "SignInLink", "Site", "Team", "TeamMember", "Therapist",
     "TherapistPeriod", "TimeOff", "User", "WorkingDay", "WorkingDayPeriod", "WorkingPeriodRow",
 ]

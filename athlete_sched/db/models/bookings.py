@@ -5,8 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     CheckConstraint,
+    FetchedValue,
     ForeignKey,
     Index,
     Integer,
@@ -30,6 +32,8 @@ class Event(db.Model):
     `start_is_date` (all-day) and `end_is_date`; local days come back via `timezone`."""
 
     __tablename__ = "event"
+    # row_version is the database's (0017): never fetched back after a write.
+    __mapper_args__ = {"eager_defaults": False}  # noqa: RUF012
     __table_args__ = (
         CheckConstraint("(athlete_id IS NULL) <> (team_id IS NULL)", name="one_owner"),
         CheckConstraint(in_("sport", SPORTS), name="sport"),
@@ -61,6 +65,10 @@ class Event(db.Model):
     venue_site_id: Mapped[int | None] = mapped_column(ForeignKey("site.id"), default=None)
     travel_depart: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     travel_return: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    # A fresh number at every write of the row (migration 0017's triggers): feeds tell by
+    # it whether the row changed. Never written by the app; read by db/queries only.
+    row_version: Mapped[int] = mapped_column(BigInteger, server_default=FetchedValue(),
+                                             server_onupdate=FetchedValue(), deferred=True)
     # The home site of a personal event's athlete, read with the event (a correlated
     # primary-key read in the same statement: proposals need it on every request).
     athlete_home_site_id: Mapped[int | None] = column_property(
@@ -73,6 +81,8 @@ class Booking(db.Model):
     the therapist's blocked range [start, block_end) never overlaps another confirmed one."""
 
     __tablename__ = "booking"
+    # row_version is the database's (0017): never fetched back after a write.
+    __mapper_args__ = {"eager_defaults": False}  # noqa: RUF012
     __table_args__ = (
         CheckConstraint('"start" < "end"', name="period"),
         CheckConstraint('"end" <= block_end', name="block"),
@@ -114,3 +124,6 @@ class Booking(db.Model):
     flagged_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     # The site of the working period it lies in (NULL: a therapist without a site).
     site_id: Mapped[int | None] = mapped_column(ForeignKey("site.id"), default=None)
+    # As Event.row_version (migration 0017).
+    row_version: Mapped[int] = mapped_column(BigInteger, server_default=FetchedValue(),
+                                             server_onupdate=FetchedValue(), deferred=True)

@@ -118,6 +118,19 @@ class ScheduleVersion(db.Model):
     n: Mapped[int] = mapped_column(BigInteger)
 
 
+class FeedVersion(db.Model):
+    """What feeds show beyond their own rows, one row on both backends (migration 0017):
+    `names` grows with every committed change of a name of an athlete, therapist, team or
+    event, of a site or of the clinic's settings; `row_clock` is SQLite's row_version
+    clock. Part of every feed's fingerprint (services/calendars.py)."""
+
+    __tablename__ = "feed_version"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    names: Mapped[int] = mapped_column(BigInteger)
+    row_clock: Mapped[int] = mapped_column(BigInteger)
+
+
 class MailMessage(db.Model):
     """An iMIP message to one recipient, written in the same transaction as the change it
     announces (so it is never lost) and sent after the commit; a failed send stays here

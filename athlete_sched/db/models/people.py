@@ -8,7 +8,9 @@ from datetime import datetime
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     CheckConstraint,
+    FetchedValue,
     ForeignKey,
     Index,
     Integer,
@@ -169,11 +171,16 @@ class Team(db.Model):
 
 class TeamMember(db.Model):
     __tablename__ = "team_member"
+    # row_version is the database's (0017): never fetched back after a write.
+    __mapper_args__ = {"eager_defaults": False}  # noqa: RUF012
 
     team_id: Mapped[int] = mapped_column(ForeignKey("team.id", ondelete="CASCADE"),
                                          primary_key=True)
     athlete_id: Mapped[int] = mapped_column(ForeignKey("athlete.id", ondelete="CASCADE"),
                                             primary_key=True, index=True)
+    # As Event.row_version (migration 0017): an athlete's feed shows their teams' events.
+    row_version: Mapped[int] = mapped_column(BigInteger, server_default=FetchedValue(),
+                                             server_onupdate=FetchedValue(), deferred=True)
 
 
 class Screening(db.Model):

@@ -11,6 +11,7 @@ touches the SQLAlchemy session. Functions add and flush, never commit.
 - `events`: events and their timing (row -> core); an athlete's events near some spans;
 - `bookings`: bookings, an athlete's sessions near some spans, lists;
 - `calendars`: busy calendars and their busy intervals, calendar feeds;
+- `feeds`: a calendar feed's fingerprint (has it changed?) and the rows it is built from;
 - `screening`: the athletes' screening answers and decisions;
 - `outbox`: invitation emails waiting to be sent;
 - `settings`: the clinic's settings (one row);

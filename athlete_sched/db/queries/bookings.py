@@ -1,6 +1,6 @@
 """Bookings: lists and lookups, an athlete's sessions near some spans (a tuned read of the
-season rules), the rows a calendar feed is built from, and the flush that turns the
-database's own refusals into the same domain errors as the guard's (db/guard.py)."""
+season rules), and the flush that turns the database's own refusals into the same domain
+errors as the guard's (db/guard.py). The rows a calendar feed is built from: feeds.py."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
-from typing import NamedTuple
 
 from sqlalchemy import ColumnElement, Select, bindparam, exists, select
 from sqlalchemy.exc import IntegrityError
@@ -19,7 +18,7 @@ from ...core.intervals import Interval
 from ...core.kinds import OTHER_WINDOW
 from ...core.season import Session
 from ...extensions import db
-from ..models import Athlete, Booking, Event, Therapist
+from ..models import Booking
 from .spans import indexed, span_params, touching
 
 # SQLite may otherwise read an athlete's bookings through the partial unique index (it
@@ -133,44 +132,6 @@ def listed(where: Filter, by_start: bool = True) -> list[Booking]:
     """Every booking that passes `where`, by start (or by id)."""
     order = (Booking.start, Booking.id) if by_start else (Booking.id,)
     return list(db.session.scalars(select(Booking).where(*where.clauses()).order_by(*order)))
-
-
-# --- what a feed shows ------------------------------------------------------------------------
-
-class FeedRow(NamedTuple):
-    """A booking as a feed lists it, with the names it shows."""
-
-    uid: str
-    sequence: int
-    updated_at: datetime
-    start: datetime
-    end: datetime
-    status: str
-    kind: str
-    athlete: str
-    therapist: str
-    event: str | None  # None: a tune-up
-    site_id: int | None = None
-
-
-def feed_rows(*, therapist_id: int | None = None, athlete_id: int | None = None,
-              team_id: int | None = None) -> list[FeedRow]:
-    """Every booking (cancelled ones too: they count for Last-Modified) of the therapist,
-    the athlete or the team's events, with the athlete's, therapist's and event's names."""
-    if therapist_id is not None:
-        where = Booking.therapist_id == therapist_id
-    elif athlete_id is not None:
-        where = Booking.athlete_id == athlete_id
-    else:
-        where = Booking.event_id.in_(select(Event.id).where(Event.team_id == team_id))
-    return [FeedRow(*row) for row in db.session.execute(
-        select(Booking.uid, Booking.sequence, Booking.updated_at, Booking.start, Booking.end,
-               Booking.status, Booking.kind, Athlete.name, Therapist.name, Event.name,
-               Booking.site_id)
-        .join(Athlete, Athlete.id == Booking.athlete_id)
-        .join(Therapist, Therapist.id == Booking.therapist_id)
-        .outerjoin(Event, Event.id == Booking.event_id)  # a tune-up has no event
-        .where(where).order_by(Booking.start, Booking.id))]
 
 
 # --- writing ------------------------------------------------------------------------------------

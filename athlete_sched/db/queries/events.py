@@ -14,7 +14,6 @@ from sqlalchemy import (
     CompoundSelect,
     Select,
     bindparam,
-    or_,
     select,
     true,
     union_all,
@@ -165,14 +164,6 @@ def named(athlete_id: int, name: str) -> Event | None:
     """The athlete's own event of this name (the first by id)."""
     return db.session.scalars(select(Event).where(
         Event.athlete_id == athlete_id, Event.name == name).order_by(Event.id).limit(1)).first()
-
-
-def of_athlete_and_teams(athlete_id: int) -> list[Event]:
-    """Every event of the athlete: their own and their teams', by start."""
-    teams = select(TeamMember.team_id).where(TeamMember.athlete_id == athlete_id)
-    return list(db.session.scalars(select(Event).where(
-        or_(Event.athlete_id == athlete_id, Event.team_id.in_(teams)))
-        .order_by(Event.start, Event.id)))
 
 
 def of_team(team_id: int) -> list[Event]:
