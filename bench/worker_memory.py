@@ -130,6 +130,18 @@ class Worker:
             raise RuntimeError(f"expected one gunicorn worker, found {children}")
         self.pid = int(children[0])
 
+    def warm(self, path: str, headers: dict[str, str], requests: int = 64) -> None:
+        """GET `path` `requests` times, 16 at once, so that every thread of the worker
+        has served a request (a thread's first request grows the worker by its stack and
+        its allocator heap: start-up, not what a later request keeps)."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(16) as pool:
+            statuses = list(pool.map(lambda _: self.request("GET", path, headers)[0],
+                                     range(requests)))
+        if any(status != 200 for status in statuses):
+            raise RuntimeError(f"warm-up answers: {sorted(set(statuses))}")
+
     def rss(self) -> float:
         """The worker's resident memory now, MiB."""
         return status_kib(self.pid, "VmRSS") / 1024

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 
 from icalendar.parser.content_line import UFOLD, Contentline
 
-BATCH_CHARS = 400_000
+BATCH_CHARS = 100_000
 
 # Every line icalendar could read as BEGIN, END or UID (it strips the name and drops
 # spaces and tabs inside it; its case does not matter), and a few more: each is checked
