@@ -26,11 +26,13 @@ proposals never parse a calendar.
 
 **Memory** (issue 14; not with `--quick`, which skips it): the app as deployed, one
 gthread gunicorn worker (`-c deploy/gunicorn.conf.py`, bench/worker_memory.py) on a fresh
-SQLite database. Its **idle** size is its resident memory (VmRSS) once it has answered a
-GET and imported a small calendar (50 events: the parser libraries, imported by the first
-import, are part of any worker that has imported once). Then the 5 MB calendar is PUT to
-`/therapists/{id}/busy-calendar` with the kernel's high-water mark (VmHWM) reset first,
-and a second 5 MB calendar (another seed) after it, replacing the first. **Peak** is the
+SQLite database. Its **idle** size is its resident memory (VmRSS) once every one of its
+threads has answered GETs (a thread's first request grows the worker by its stack and
+allocator heap) and it has imported a small calendar (50 events: the parser libraries,
+imported by the first import, are part of any worker that has imported once). Then the
+5 MB calendar is PUT to `/therapists/{id}/busy-calendar` with the kernel's high-water
+mark (VmHWM) reset first, and a second 5 MB calendar (another seed) after it, replacing
+the first. **Peak** is the
 larger VmHWM of the two imports minus idle: <= 100 MiB. **Kept** is VmRSS after each
 import (and two small GETs) minus idle, the larger of the two: "nothing kept" is taken to
 mean at most KEPT_MIB (10 MiB), what the allocators keep of a freed heap in partly used
@@ -313,6 +315,7 @@ def memory() -> dict[str, float]:
         path = f"/api/v1/therapists/{therapist_id}/busy-calendar"
         with Worker(url, {"FLASK_FROZEN_NOW": NOW.isoformat()}) as worker:
             worker.wait_ready(path, auth)
+            worker.warm(path, auth)
             small = generate_calendar(seed=1, events=50, recurring=10)
             assert worker.request("PUT", path, upload, small)[0] == 200, worker.log_tail()
             worker.request("GET", path, auth)
