@@ -23,6 +23,11 @@ icalendar caches VTIMEZONE definitions process-wide by TZID, first come first se
 two therapists' "Customized Time Zone" (Outlook) would share the first one's rules. Before
 parsing, such custom TZIDs are renamed after a hash of their definition.
 
+Memory (issue 14): a calendar is parsed and expanded in batches of whole series
+(core/ical_split.py), so that only one batch's icalendar objects exist at a time; the
+batches give exactly the intervals of the whole file, and text whose structure is not
+plain, or a batch the parser reads otherwise than planned, is parsed whole.
+
 Limits (a clear CalendarTooComplex, never a hang): VEVENT count, overrides per UID,
 expanded busy occurrences in the horizon, and the steps the recurrence rules may take
 (core/ical_bounds.py: a rule that never matches is not walked to the year 9999).
