@@ -22,9 +22,26 @@ events, all-day events, UTC and Europe/Berlin times.
 Target: ours <= 1.2x baseline (one warm-up, then the median of 5 runs; `--quick`: 3). Then
 proposals requests are run against the imported calendar while this script counts the
 calls of the core's parse step (core/ical_import.parse_calendars, wrapped here): none, as
-proposals never parse a calendar. `import_rows(quick)`
-returns the rows for bench/ical.py; run alone, this script prints them and exits 1 when a
-target is missed.
+proposals never parse a calendar.
+
+**Memory** (issue 14; not with `--quick`, which skips it): the app as deployed, one
+gthread gunicorn worker (`-c deploy/gunicorn.conf.py`, bench/worker_memory.py) on a fresh
+SQLite database. Its **idle** size is its resident memory (VmRSS) once every one of its
+threads has answered GETs (a thread's first request grows the worker by its stack and
+allocator heap) and it has imported a small calendar (50 events: the parser libraries,
+imported by the first import, are part of any worker that has imported once). Then the
+5 MB calendar is PUT to `/therapists/{id}/busy-calendar` with the kernel's high-water
+mark (VmHWM) reset first, and a second 5 MB calendar (another seed) after it, replacing
+the first. **Peak** is the
+larger VmHWM of the two imports minus idle: <= 100 MiB. **Kept** is VmRSS after each
+import (and two small GETs) minus idle, the larger of the two: "nothing kept" is taken to
+mean at most KEPT_MIB (10 MiB), what the allocators keep of a freed heap in partly used
+pages and what the first big import leaves in caches (statements, time zones), not one
+import's data - the second import, which would add to what the first left, must stay
+within it too.
+
+`import_rows(quick)` returns the rows for bench/ical.py; run alone, this script prints
+them and exits 1 when a target is missed.
 """
 
 from __future__ import annotations
@@ -38,6 +55,7 @@ from typing import Any
 from common import fresh_database, median, print_table, timed
 
 NOW = datetime(2027, 1, 4, tzinfo=UTC)
+PEAK_MIB, KEPT_MIB = 100.0, 10.0
 ZONE = "Europe/Berlin"
 VTIMEZONE = (
     "BEGIN:VTIMEZONE", "TZID:Europe/Berlin", "X-LIC-LOCATION:Europe/Berlin",
@@ -277,6 +295,43 @@ def measure(quick: bool) -> dict[str, Any]:
             "proposals": 5 if quick else 20}
 
 
+def memory() -> dict[str, float]:
+    """Idle, peak above idle and kept after, MiB, of a gunicorn worker importing two 5 MB
+    calendars through the API (see the module docstring)."""
+    from worker_memory import Worker
+
+    from athlete_sched import create_app
+    from athlete_sched.extensions import db
+
+    bodies = [generate_calendar(seed=seed) for seed in (2027, 2028)]
+    with fresh_database("sqlite") as url:
+        app = create_app({"SQLALCHEMY_DATABASE_URI": url, "FROZEN_NOW": NOW.isoformat()})
+        with app.app_context():
+            therapist_id, token = _clinic(app)
+            db.session.remove()
+            db.engine.dispose()
+        auth = {"Authorization": f"Bearer {token}"}
+        upload = {**auth, "Content-Type": "text/calendar"}
+        path = f"/api/v1/therapists/{therapist_id}/busy-calendar"
+        with Worker(url, {"FLASK_FROZEN_NOW": NOW.isoformat()}) as worker:
+            worker.wait_ready(path, auth)
+            worker.warm(path, auth)
+            small = generate_calendar(seed=1, events=50, recurring=10)
+            assert worker.request("PUT", path, upload, small)[0] == 200, worker.log_tail()
+            worker.request("GET", path, auth)
+            idle, peaks, after = worker.rss(), [], []
+            for body in bodies:
+                worker.reset_peak()
+                status, answer = worker.request("PUT", path, upload, body)
+                assert status == 200, (status, answer[:300], worker.log_tail())
+                peaks.append(worker.peak())
+                for _ in range(2):
+                    worker.request("GET", path, auth)
+                after.append(worker.rss())
+    return {"idle": idle, "peak": max(peaks) - idle, "kept": max(after) - idle,
+            "kept_first": after[0] - idle}
+
+
 def import_rows(quick: bool) -> list[tuple[str, str, str, bool | None]]:
     """(name, value, target, ok) rows for bench/ical.py."""
     m = measure(quick)
@@ -290,6 +345,17 @@ def import_rows(quick: bool) -> list[tuple[str, str, str, bool | None]]:
         ("import: ours / baseline", f"{ratio:.2f}x", "<= 1.2x", ratio <= 1.2),
         ("proposals: calendars parsed", f"{m['parsed']} in {m['answered']}/{m['proposals']} "
          "requests", "0", m["parsed"] == 0 and m["answered"] == m["proposals"]),
+    ] + ([] if quick else memory_rows(memory()))
+
+
+def memory_rows(m: dict[str, float]) -> list[tuple[str, str, str, bool | None]]:
+    return [
+        ("import memory: worker idle (VmRSS)", f"{m['idle']:.0f} MiB", "", None),
+        ("import memory: peak above idle (VmHWM, 5 MB upload)", f"{m['peak']:.0f} MiB",
+         f"<= {PEAK_MIB:.0f} MiB", m["peak"] <= PEAK_MIB),
+        ("import memory: kept after import (VmRSS - idle)",
+         f"{m['kept']:.1f} MiB (first import: {m['kept_first']:.1f})",
+         f"<= {KEPT_MIB:.0f} MiB", m["kept"] <= KEPT_MIB),
     ]
 
 

@@ -23,6 +23,11 @@ icalendar caches VTIMEZONE definitions process-wide by TZID, first come first se
 two therapists' "Customized Time Zone" (Outlook) would share the first one's rules. Before
 parsing, such custom TZIDs are renamed after a hash of their definition.
 
+Memory (issue 14): a calendar is parsed and expanded in batches of whole series
+(core/ical_split.py), so that only one batch's icalendar objects exist at a time; the
+batches give exactly the intervals of the whole file, and text whose structure is not
+plain, or a batch the parser reads otherwise than planned, is parsed whole.
+
 Limits (a clear CalendarTooComplex, never a hang): VEVENT count, overrides per UID,
 expanded busy occurrences in the horizon, and the steps the recurrence rules may take
 (core/ical_bounds.py: a rule that never matches is not walked to the year 9999).
@@ -46,6 +51,7 @@ from icalendar import Calendar
 from icalendar.error import GloballyUniqueTZIDGuessed
 from icalendar.timezone.windows_to_olson import WINDOWS_TO_OLSON
 
+from . import ical_split
 from .errors import CalendarTooComplex, CalendarUnparsable, DomainError
 from .ical_bounds import Budget, busy_events
 from .intervals import Interval, merge
@@ -89,15 +95,12 @@ def zone_name(tzid: str) -> str | None:
                  if "/".join(parts[i:]) in _known()), None)
 
 
+_VTIMEZONE = re.compile(r"BEGIN:VTIMEZONE.*?END:VTIMEZONE", re.I | re.S)
+
+
 def _vtimezones(text: str) -> Iterator[str]:
-    """The VTIMEZONE blocks of unfolded `text` (one pass)."""
-    upper, at = text.upper(), 0
-    while (begin := upper.find("BEGIN:VTIMEZONE", at)) >= 0:
-        end = upper.find("END:VTIMEZONE", begin)
-        if end < 0:
-            return
-        at = end + len("END:VTIMEZONE")
-        yield text[begin:at]
+    """The VTIMEZONE blocks of unfolded `text` (one pass, no upper-case copy of it)."""
+    return (found.group() for found in _VTIMEZONE.finditer(text))
 
 
 def _prepared_text(text: str) -> str:
@@ -129,22 +132,69 @@ def _prepared_text(text: str) -> str:
     return _TZID_PARAM.sub(rename, _TZID_LINE.sub(rename, text))
 
 
-def parse_calendars(data: bytes) -> list[Calendar]:
-    """The VCALENDARs in `data` (UTF-8, a BOM allowed; bad octets become U+FFFD).
-    Raises CalendarUnparsable when it is not iCalendar text."""
-    text = data.decode("utf-8", errors="replace").lstrip("\ufeff")
-    if "BEGIN:VCALENDAR" not in text[:4096].upper():
-        raise CalendarUnparsable("the body is not an iCalendar file (no BEGIN:VCALENDAR)")
-    text = _prepared_text(text)
+def _from_ical(text: str) -> list[Calendar]:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", GloballyUniqueTZIDGuessed)
+        return Calendar.from_ical(text, multiple=True)
+
+
+def _whole(text: str) -> list[Calendar]:
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", GloballyUniqueTZIDGuessed)
-            calendars = Calendar.from_ical(text, multiple=True)
+        calendars = _from_ical(text)
     except Exception as exc:  # noqa: BLE001 - any parser failure on client bytes is a 422
         raise CalendarUnparsable(f"the calendar does not parse: {exc}") from None
     if not calendars or any(c.name != "VCALENDAR" for c in calendars):
         raise CalendarUnparsable("the body is not a VCALENDAR")
     return calendars
+
+
+class _Disagrees(Exception):
+    """The parser read a batch otherwise than core/ical_split.py planned it."""
+
+
+def _batched(plan: ical_split.Plan) -> Iterator[Calendar]:
+    """The planned batches, parsed and checked against the plan: one VCALENDAR holding
+    the planned VEVENTs, none with a UID an earlier batch of its calendar had."""
+    uids: dict[int, set[str]] = {}
+    for number, batch in plan.batches():
+        try:
+            parsed = _from_ical(batch.text)
+        except Exception:  # noqa: BLE001 - the whole text says what is wrong
+            raise _Disagrees from None
+        if len(parsed) != 1 or parsed[0].name != "VCALENDAR":
+            raise _Disagrees
+        calendar = parsed.pop()
+        events = [str(c["UID"]) for c in calendar.subcomponents
+                  if c.name == "VEVENT" and "UID" in c]
+        if sum(c.name == "VEVENT" for c in calendar.subcomponents) != batch.events:
+            raise _Disagrees
+        seen = uids.setdefault(number, set())
+        if not seen.isdisjoint(events):
+            raise _Disagrees
+        seen.update(events)
+        yield calendar
+        del calendar  # the next batch is parsed without this one
+
+
+def parse_calendars(data: bytes) -> Iterator[Calendar | None]:
+    """The VCALENDARs in `data` (UTF-8, a BOM allowed; bad octets become U+FFFD), to be
+    expanded one after another. A big calendar comes as several, in batches of whole
+    series (core/ical_split.py: one calendar's parsed objects at a time would be tens of
+    MiB); None in the stream means the batches so far are to be forgotten, the calendars
+    of the whole text follow (the parser read a batch otherwise than planned).
+    Raises CalendarUnparsable when it is not iCalendar text."""
+    text = data.decode("utf-8", errors="replace").lstrip("\ufeff")
+    if "BEGIN:VCALENDAR" not in text[:4096].upper():
+        raise CalendarUnparsable("the body is not an iCalendar file (no BEGIN:VCALENDAR)")
+    text = _prepared_text(text)
+    planned = ical_split.plan(text)
+    if planned is not None:
+        try:
+            yield from _batched(planned)
+            return
+        except _Disagrees:
+            yield None
+    yield from _whole(text)
 
 
 def _prepared(calendar: Calendar, limits: Limits, seen: Counter) -> Calendar:
@@ -217,5 +267,9 @@ def busy_intervals(data: bytes, tz: ZoneInfo, horizon: Interval,
     limits = limits or Limits()
     budget, seen, found = Budget(limits.max_steps), Counter[str](), []
     for calendar in parse_calendars(data):
+        if calendar is None:  # start again on the whole text
+            budget, seen, found = Budget(limits.max_steps), Counter[str](), []
+            continue
         _expand(_prepared(calendar, limits, seen), tz, horizon, limits, budget, found)
+        del calendar  # not kept while the next batch is parsed
     return merge(found)

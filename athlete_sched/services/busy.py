@@ -35,7 +35,7 @@ from ..core.zones import load_zone
 from ..db.models import BusyCalendar, Therapist
 from ..db.queries import MAX_BUSY_SPAN, calendars, rows
 from ..db.queries.calendars import UPLOAD, URL
-from . import access, unit_of_work
+from . import access, memory, unit_of_work
 from .access import Caller
 from .busy_fetch import FetchError, Limits, fetch
 from .common import now, stamp
@@ -65,7 +65,10 @@ def expand(body: bytes, zone: str) -> list[Interval]:
     # sooner (bench/coldstart.py), and only uploads and syncs parse a calendar.
     from ..core import ical_import
 
-    return ical_import.busy_intervals(body, load_zone(zone), horizon())
+    try:
+        return ical_import.busy_intervals(body, load_zone(zone), horizon())
+    finally:
+        memory.give_back(len(body))
 
 
 def _recent(synced_at: datetime | None) -> bool:
