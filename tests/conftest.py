@@ -289,3 +289,26 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         if _passed_by_backend["postgresql"] == 0 and _passed_by_backend["sqlite"] > 0:
             print("CI=true: no test ran on PostgreSQL")
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+# --- speed: cheap password hashes in the test process --------------------------------------
+# argon2id with argon2-cffi's defaults (64 MiB, 3 passes, 4 lanes) costs about a second per
+# hash or check on the 2-core CI machine, and page_as, sign-ins, invitations and the demo
+# data do several per test: measured, it was the largest single cost of the suite. In the
+# test process the same algorithm (argon2id, same salt and hash lengths) runs with the
+# smallest cost; servers the tests start as subprocesses (gunicorn, deploy/run) keep the
+# real one, and test_accounts checks the production parameters through this fixture's value.
+
+@pytest.fixture(scope="session", autouse=True)
+def cheap_password_hashing() -> Iterator[Any]:
+    """Yields the production hasher (services/accounts.py's) while a cheap one stands in."""
+    from argon2 import PasswordHasher
+
+    from athlete_sched.services import accounts
+
+    production = accounts._hasher
+    cheap = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(accounts, "_hasher", cheap)
+        patch.setattr(accounts, "_NOBODY", cheap.hash("no such user: the same work"))
+        yield production
