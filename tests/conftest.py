@@ -105,11 +105,23 @@ def clear(engine: sa.Engine) -> None:
     tables = [t.name for t in reversed(db.metadata.sorted_tables)
               if t.name not in ("data_version", "schedule_version", "feed_version")]
     with engine.begin() as conn:
-        if engine.dialect.name == "postgresql":
-            conn.execute(sa.text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
-        else:
-            for table in tables:
-                conn.execute(sa.text(f"DELETE FROM {table}"))
+        for table in tables:  # children first; on PostgreSQL DELETE, not TRUNCATE: a TRUNCATE
+            conn.execute(sa.text(f"DELETE FROM {table}"))  # of 20 tables took 0.5 s a test
+        if engine.dialect.name == "postgresql":  # what TRUNCATE's RESTART IDENTITY did
+            for (sequence,) in conn.execute(_USED_SEQUENCES, {"tables": tables}):
+                conn.execute(sa.text(f'ALTER SEQUENCE "{sequence}" RESTART'))
+
+
+# The sequences owned by (serial or identity columns of) the given tables that have handed
+# out a number since they were made or restarted.
+_USED_SEQUENCES = sa.text(
+    "SELECT s.sequencename FROM pg_sequences s "
+    "JOIN pg_class c ON c.relname = s.sequencename AND c.relkind = 'S' "
+    "JOIN pg_namespace n ON n.oid = c.relnamespace AND n.nspname = s.schemaname "
+    "JOIN pg_depend d ON d.objid = c.oid AND d.deptype IN ('a', 'i') "
+    "JOIN pg_class t ON t.oid = d.refobjid "
+    "WHERE s.schemaname = current_schema() AND s.last_value IS NOT NULL "
+    "AND t.relname = ANY(:tables)")
 
 
 # --- app and clients ----------------------------------------------------------------------
@@ -289,3 +301,55 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         if _passed_by_backend["postgresql"] == 0 and _passed_by_backend["sqlite"] > 0:
             print("CI=true: no test ran on PostgreSQL")
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+# --- speed: cheap password hashes in the test process --------------------------------------
+# argon2id with argon2-cffi's defaults (64 MiB, 3 passes, 4 lanes) costs about a second per
+# hash or check on the 2-core CI machine, and page_as, sign-ins, invitations and the demo
+# data do several per test: measured, it was the largest single cost of the suite. In the
+# test process the same algorithm (argon2id, same salt and hash lengths) runs with the
+# smallest cost; servers the tests start as subprocesses (gunicorn, deploy/run) keep the
+# real one, and test_accounts checks the production parameters through this fixture's value.
+
+@pytest.fixture(scope="session", autouse=True)
+def cheap_password_hashing() -> Iterator[Any]:
+    """Yields the production hasher (services/accounts.py's) while a cheap one stands in."""
+    from argon2 import PasswordHasher
+
+    from athlete_sched.services import accounts
+
+    production = accounts._hasher
+    cheap = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(accounts, "_hasher", cheap)
+        patch.setattr(accounts, "_NOBODY", cheap.hash("no such user: the same work"))
+        yield production
+
+
+# --- speed: one compiled URL builder per route for the whole session -----------------------
+# Every test makes its own app (create_app), and werkzeug compiles two URL-builder functions
+# per route for it (Python source built as an AST, then compile()): about 85% of create_app,
+# around half a second a test on the CI machine, over 3,800 tests. The function depends only
+# on the rule (its text, parsed trace and defaults) and reaches the rule's converters through
+# its `self` argument, so the compiled function is kept and bound to each new rule instead.
+
+def _share_url_builders() -> None:
+    from werkzeug.routing.rules import Rule
+
+    compile_builder = Rule._compile_builder
+    compiled: dict[tuple[Any, ...], Any] = {}
+
+    def shared(self: Rule, append_unknown: bool = True) -> Any:
+        key = (type(self), self.rule, append_unknown, tuple(self._trace),
+               repr(sorted((self.defaults or {}).items(), key=repr)),
+               tuple((name, type(conv), repr(sorted(
+                         (k, v) for k, v in vars(conv).items() if k != "map")))
+                     for name, conv in sorted(self._converters.items())))
+        if key not in compiled:
+            compiled[key] = compile_builder(self, append_unknown)
+        return compiled[key]
+
+    Rule._compile_builder = shared
+
+
+_share_url_builders()

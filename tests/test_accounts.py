@@ -101,6 +101,28 @@ def test_passwords_are_stored_as_argon2id_hashes(app, user):
     assert stored.startswith("$argon2id$") and PASSWORD not in stored
 
 
+def test_production_hashes_keep_argon2_defaults_and_are_rehashed_on_sign_in(
+        app, client, user, cheap_password_hashing):
+    """The suite hashes with a cheap argon2id in-process (conftest); the app's own hasher
+    keeps argon2-cffi's defaults (RFC 9106's second recommended setting), a hash made with
+    them signs in, and sign-in rehashes it to the parameters in force."""
+    from argon2 import profiles
+
+    production, default = cheap_password_hashing, profiles.RFC_9106_LOW_MEMORY
+    assert (production.type, production.time_cost, production.memory_cost,
+            production.parallelism, production.salt_len, production.hash_len) == (
+        default.type, default.time_cost, default.memory_cost, default.parallelism,
+        default.salt_len, default.hash_len)
+    strong = production.hash(PASSWORD)
+    with app.app_context():
+        db.session.execute(sa.text("UPDATE user_account SET password_hash = :h WHERE email = :e"),
+                           {"h": strong, "e": user})
+        db.session.commit()
+    assert sign_in(client, user, PASSWORD).status_code == 303
+    stored = scalar(app, "SELECT password_hash FROM user_account WHERE email = :e", e=user)
+    assert stored != strong and stored.startswith("$argon2id$v=19$m=8,t=1,p=1$")
+
+
 def test_cookies_are_httponly_samesite_lax_and_secure_over_https(app, user):
     for scheme, secure in (("http", False), ("https", True)):
         client = app.test_client()
