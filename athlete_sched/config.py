@@ -101,7 +101,9 @@ class Config:
     # limit string ("10 per 15 minutes; 50 per day"); empty turns that rule off.
     RATELIMIT_ENABLED: bool | None = None
     RATELIMIT_STORAGE_URI = "memory://"
-    RATELIMIT_STRATEGY = "sliding-window-counter"
+    # moving-window: exact (a sliding-window counter weights the last window and lets a
+    # request through right after a minute turns, however many were refused)
+    RATELIMIT_STRATEGY = "moving-window"
     RATELIMIT_KEY_PREFIX = "athlete_sched"
     RATELIMIT_SIGN_IN_ACCOUNT = "10 per 15 minutes; 50 per day"  # failed, per email
     RATELIMIT_SIGN_IN_ADDRESS = "50 per 15 minutes; 500 per day"  # failed, per address

@@ -353,3 +353,40 @@ def test_an_invitation_form_over_the_limit_comes_back_with_what_was_typed(app, p
     from pageutil import scalar
 
     assert scalar(app, "SELECT count(*) FROM user_account WHERE email LIKE 'new%'") == 2
+
+
+class _Clock:
+    """A clock for the limiter's in-memory store and for Retry-After: now = start + moved."""
+
+    def __init__(self, start: float) -> None:
+        self.now = start
+
+    def time(self) -> float:
+        return self.now
+
+
+@pytest.mark.parametrize("storage", ["memory://"])  # the clock is the memory store's
+def test_a_used_up_limit_stays_used_up_across_the_turn_of_a_minute(
+        app, client, api, monkeypatch, storage):
+    """The limit counts any 60 s, not calendar minutes: 30 wrong guesses just before a
+    minute turns are still counted just after it (a window counter that weights the last
+    minute would let the next guess through at once), and one minute after the first
+    guess the next one is looked at again."""
+    import limits.storage.memory
+
+    from athlete_sched.config import Config
+    from athlete_sched.web import limits as app_limits
+
+    allowed = int(Config.RATELIMIT_BAD_TOKEN.split()[0])
+    clock = _Clock(60 * 29_000_000 + 59.0)  # one second before a minute turns
+    monkeypatch.setattr(limits.storage.memory, "time", clock)
+    monkeypatch.setattr(app_limits, "time", clock)
+    assert [api.as_(f"wrong-{n}").get("/api/v1/me").status_code
+            for n in range(allowed)] == [401] * allowed
+    assert api.as_("wrong-late").get("/api/v1/me").status_code == 429
+    clock.now += 2  # the minute has turned
+    refused = api.as_("wrong-after-the-turn").get("/api/v1/me")
+    assert refused.status_code == 429
+    assert retry_after(refused, 60) == 58  # the first guess leaves the window then
+    clock.now += 58.5
+    assert api.as_("wrong-a-minute-later").get("/api/v1/me").status_code == 401
