@@ -2,7 +2,9 @@
 team memberships and schedules; an index of bookings by time alone
 
 - proposals_version: one row (id 1) whose n grows whenever a transaction that wrote
-  time_off, busy_interval, athlete, site or clinic_settings commits, on both backends,
+  time_off, busy_interval, site or clinic_settings, or changed or deleted an athlete's
+  home site (all proposals read of an athlete; a new athlete has no proposals cached),
+  commits, on both backends,
   whoever wrote it (this app on any host, psql, a migration). With schedule_version (0015)
   for the schedules' tables and row_version (0017) fingerprints of the bookings near an
   event's windows and of the athlete's events and memberships, it keys the proposals
@@ -30,7 +32,9 @@ down_revision = '0017'
 branch_labels = None
 depends_on = None
 
-PROPOSALS_TABLES = ('time_off', 'busy_interval', 'athlete', 'site', 'clinic_settings')
+PROPOSALS_TABLES = ('time_off', 'busy_interval', 'site', 'clinic_settings')  # any write
+# athlete: a deleted one, or a home site changed (INSERT or other columns: nothing to do)
+ATHLETE_WRITES = (('update', 'UPDATE OF home_site_id', 'home_site_id'), ('delete', 'DELETE', None))
 BUMP_PROPOSALS_VERSION = """
 CREATE FUNCTION bump_proposals_version() RETURNS trigger LANGUAGE plpgsql AS $function$
 BEGIN
@@ -66,12 +70,24 @@ def upgrade():
                        f'ROW EXECUTE FUNCTION bump_proposals_version()')
             op.execute(f'CREATE TRIGGER proposals_version_truncate AFTER TRUNCATE ON {table} '
                        f'FOR EACH STATEMENT EXECUTE FUNCTION bump_proposals_version()')
+        for name, operation, column in ATHLETE_WRITES:
+            when = (f'WHEN (OLD.{column} IS DISTINCT FROM NEW.{column}) ' if column else '')
+            op.execute(f'CREATE CONSTRAINT TRIGGER proposals_version_{name} AFTER {operation} '
+                       f'ON athlete DEFERRABLE INITIALLY DEFERRED FOR EACH ROW {when}'
+                       f'EXECUTE FUNCTION bump_proposals_version()')
+        op.execute('CREATE TRIGGER proposals_version_truncate AFTER TRUNCATE ON athlete '
+                   'FOR EACH STATEMENT EXECUTE FUNCTION bump_proposals_version()')
         return
     for table in PROPOSALS_TABLES:
         for operation in ('INSERT', 'UPDATE', 'DELETE'):
             op.execute(f'CREATE TRIGGER proposals_version_{operation.lower()}_{table} AFTER '
                        f'{operation} ON {table} BEGIN UPDATE proposals_version SET n = n + 1 '
                        f'WHERE id = 1; END')
+    for name, operation, column in ATHLETE_WRITES:
+        when = f'WHEN NEW.{column} IS NOT OLD.{column} ' if column else ''
+        op.execute(f'CREATE TRIGGER proposals_version_{name}_athlete AFTER {operation} ON '
+                   f'athlete {when}BEGIN UPDATE proposals_version SET n = n + 1 WHERE id = 1; '
+                   f'END')
 
 
 def downgrade():
@@ -80,10 +96,14 @@ def downgrade():
         for table in PROPOSALS_TABLES:
             op.execute(f'DROP TRIGGER IF EXISTS proposals_version_bump ON {table}')
             op.execute(f'DROP TRIGGER IF EXISTS proposals_version_truncate ON {table}')
+        for name in ('update', 'delete', 'truncate'):
+            op.execute(f'DROP TRIGGER IF EXISTS proposals_version_{name} ON athlete')
         op.execute('DROP FUNCTION IF EXISTS bump_proposals_version()')
     else:
         for table in PROPOSALS_TABLES:
             for operation in ('insert', 'update', 'delete'):
                 op.execute(f'DROP TRIGGER IF EXISTS proposals_version_{operation}_{table}')
+        for name in ('update', 'delete'):
+            op.execute(f'DROP TRIGGER IF EXISTS proposals_version_{name}_athlete')
     op.drop_index('ix_booking_block_end', table_name='booking')
     op.drop_table('proposals_version')

@@ -8,9 +8,9 @@ and the clinic's settings. Its `key` is one statement of indexed aggregates:
 - proposals_version.n (migration 0018: time off, busy intervals, athletes, sites, the
   clinic's settings) and schedule_version.n (0015: therapists, hours, one-day changes);
 - (count, versions) of every booking, any status, whose blocked range touches `windows`
-  widened by MAX_BOOKING_SPAN (more than the widest buffer, which is as far as the
-  therapists' bookings are read: db/queries/therapists.states_in; ix_booking_block_end,
-  read in the index alone), and of the athlete's bookings
+  widened by MAX_BUFFER (the widest buffer a therapist can have: as far as the therapists'
+  bookings are read, db/queries/therapists.states_in; ix_booking_block_end, read in the
+  index alone), and of the athlete's bookings
   that overlap `athlete_span` (ix_booking_athlete_end);
 - (count, versions) of the event itself, and for an athlete their own events, their
   teams' events and their memberships (as a feed's fingerprint, db/queries/feeds.py).
@@ -24,6 +24,7 @@ from this app on any host or hand-written SQL, changes it.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, func, select, true
@@ -34,6 +35,7 @@ from ..models import Booking, Event, ProposalsVersion, ScheduleVersion, TeamMemb
 from .spans import MAX_BOOKING_SPAN, indexed
 
 Key = tuple[Any, ...]
+MAX_BUFFER = timedelta(minutes=240)  # CHECK buffer_minutes BETWEEN 0 AND 240 on therapist
 
 
 def _part(versions: Any, where: ColumnElement[bool], postgresql: bool,
@@ -51,7 +53,7 @@ def key(event_id: int, athlete_id: int | None, windows: Interval,
     season), whose windows lie in `windows` and whose athlete's sessions are read in
     `athlete_span` (see the module doc). Equal keys, the same answer."""
     postgresql = db.session.connection().dialect.name == "postgresql"
-    lo, hi = windows.start - MAX_BOOKING_SPAN, windows.end + MAX_BOOKING_SPAN
+    lo, hi = windows.start - MAX_BUFFER, windows.end + MAX_BUFFER
     parts = [
         _part(Booking.row_version, (Booking.block_end > lo)
               & (Booking.block_end < hi + MAX_BOOKING_SPAN)  # the index's range
