@@ -3,7 +3,9 @@
 `propose_for` is the request's road: the event the caller may see, the kinds it needs
 (core/season.py's rule for a C-priority event), the athlete whose season the slots keep
 clear of, then the answer from the per-process cache (services/cache.py: never stale,
-keyed by the database's data version) or worked out by `propose`: the therapists'
+keyed by what the answer reads, db/queries/proposal_keys.py: the bookings near the
+windows, the athlete's events, memberships and sessions, and counters of the rest; a
+booking elsewhere leaves it) or worked out by `propose`: the therapists'
 schedules with their loads in the windows (one tuned read, db/queries/therapists.py),
 the athlete's season
 (services/season.py: one read of events, one of sessions), then the core, best first:
