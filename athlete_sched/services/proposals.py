@@ -220,11 +220,13 @@ def propose_for(caller: Caller, event_id: int, query: Any,
     version = (reach, proposal_keys.key(event.id, *reach))
     answer = cache.get(key, version, at)
     if answer is None:
-        # The key was read after the event and the settings: read them again, so that
-        # the answer is built from data at least as new as its key (db/version.py's rule).
-        if not rows.reread(event):
-            raise NotFound("event", event_id)
-        forget_settings()
+        # The key was read after the event and the settings: where a statement may see
+        # later commits than the one before, read them again, so that the answer is built
+        # from data at least as new as its key (db/version.py's rule).
+        if rows.statements_see_new_commits():
+            if not rows.reread(event):
+                raise NotFound("event", event_id)
+            forget_settings()
         found_ = propose(event, kinds, query.therapist_id, athlete_id, query.limit, site_ids)
         answer = render(found_)
         if _reach(event, athlete_id) == reach:  # else the key read the wrong rows

@@ -25,9 +25,10 @@ from this app on any host or hand-written SQL, changes it.
 from __future__ import annotations
 
 from datetime import timedelta
+from functools import cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, func, select, true
+from sqlalchemy import ColumnElement, Select, bindparam, func, select, true
 
 from ...core.intervals import Interval
 from ...extensions import db
@@ -47,33 +48,43 @@ def _part(versions: Any, where: ColumnElement[bool], postgresql: bool,
     return query.subquery()
 
 
-def key(event_id: int, athlete_id: int | None, windows: Interval,
-        athlete_span: Interval | None) -> Key:
-    """The key of the proposals of event `event_id` for `athlete_id` (None: no athlete's
-    season), whose windows lie in `windows` and whose athlete's sessions are read in
-    `athlete_span` (see the module doc). Equal keys, the same answer."""
-    postgresql = db.session.connection().dialect.name == "postgresql"
-    lo, hi = windows.start - MAX_BUFFER, windows.end + MAX_BUFFER
+@cache
+def _statement(postgresql: bool, athlete: bool) -> Select:
+    """The key's statement (built once per shape; bound: event, lo, hi, reach, and for an
+    athlete: athlete, alo, ahi)."""
     parts = [
-        _part(Booking.row_version, (Booking.block_end > lo)
-              & (Booking.block_end < hi + MAX_BOOKING_SPAN)  # the index's range
-              & (Booking.start < hi), postgresql, "ix_booking_block_end"),
-        _part(Event.row_version, Event.id == event_id, postgresql)]
-    if athlete_id is not None:
-        teams = select(TeamMember.team_id).where(TeamMember.athlete_id == athlete_id)
-        parts += [_part(Event.row_version, Event.athlete_id == athlete_id, postgresql),
+        _part(Booking.row_version, (Booking.block_end > bindparam("lo"))
+              & (Booking.block_end < bindparam("reach"))  # the index's range
+              & (Booking.start < bindparam("hi")), postgresql, "ix_booking_block_end"),
+        _part(Event.row_version, Event.id == bindparam("event"), postgresql)]
+    if athlete:
+        who = bindparam("athlete")
+        teams = select(TeamMember.team_id).where(TeamMember.athlete_id == who)
+        parts += [_part(Event.row_version, Event.athlete_id == who, postgresql),
                   _part(Event.row_version, Event.team_id.in_(teams), postgresql),
-                  _part(TeamMember.row_version, TeamMember.athlete_id == athlete_id,
-                        postgresql)]
-        if athlete_span is not None:
-            parts.append(_part(Booking.row_version, (Booking.athlete_id == athlete_id)
-                               & (Booking.end > athlete_span.start)
-                               & (Booking.start < athlete_span.end), postgresql,
-                               "ix_booking_athlete_end"))
+                  _part(TeamMember.row_version, TeamMember.athlete_id == who, postgresql),
+                  _part(Booking.row_version, (Booking.athlete_id == who)
+                        & (Booking.end > bindparam("alo")) & (Booking.start < bindparam("ahi")),
+                        postgresql, "ix_booking_athlete_end")]
     joined: Any = ProposalsVersion.__table__.join(
         ScheduleVersion.__table__, ScheduleVersion.id == ProposalsVersion.id)
     for part in parts:
         joined = joined.join(part, true())
-    query = select(ProposalsVersion.n, ScheduleVersion.n, *(c for p in parts for c in p.c))
-    return tuple(db.session.execute(query.select_from(joined)
-                                    .where(ProposalsVersion.id == 1)).one())
+    return (select(ProposalsVersion.n, ScheduleVersion.n, *(c for p in parts for c in p.c))
+            .select_from(joined).where(ProposalsVersion.id == 1))
+
+
+def key(event_id: int, athlete_id: int | None, windows: Interval,
+        athlete_span: Interval | None) -> Key:
+    """The key of the proposals of event `event_id` for `athlete_id` (None: no athlete's
+    season), whose windows lie in `windows` and whose athlete's sessions are read in
+    `athlete_span` (given with an athlete; see the module doc). Equal keys, the same
+    answer."""
+    connection = db.session.connection()
+    lo, hi = windows.start - MAX_BUFFER, windows.end + MAX_BUFFER
+    params: dict[str, Any] = {"event": event_id, "lo": lo, "hi": hi,
+                              "reach": hi + MAX_BOOKING_SPAN}
+    if athlete_id is not None and athlete_span is not None:
+        params.update(athlete=athlete_id, alo=athlete_span.start, ahi=athlete_span.end)
+    statement = _statement(connection.dialect.name == "postgresql", "athlete" in params)
+    return tuple(connection.execute(statement, params).one())

@@ -53,6 +53,13 @@ def add_unless_there(row: object) -> bool:
     return True
 
 
+def statements_see_new_commits() -> bool:
+    """Whether a later statement of this transaction may see commits an earlier one did
+    not: PostgreSQL's READ COMMITTED, yes; SQLite, no (the unit of work's BEGIN, db/
+    engine.py, holds one snapshot from the first read to the end)."""
+    return db.session.connection().dialect.name == "postgresql"
+
+
 def reread(row: object) -> bool:
     """Read the row's columns again from the database (a later state than when it was
     loaded); False if it is gone."""
