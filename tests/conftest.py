@@ -99,11 +99,13 @@ def backend_of(url: str) -> str:
 
 def clear(engine: sa.Engine) -> None:
     """Empty every table (keeping schema, triggers and constraints) but the commit counters
-    (db/version.py, schedule_version, feed_version: they only ever grow)."""
+    (db/version.py, schedule_version, feed_version, proposals_version: they only ever
+    grow)."""
     from athlete_sched.extensions import db
 
     tables = [t.name for t in reversed(db.metadata.sorted_tables)
-              if t.name not in ("data_version", "schedule_version", "feed_version")]
+              if t.name not in ("data_version", "schedule_version", "feed_version",
+                                "proposals_version")]
     with engine.begin() as conn:
         for table in tables:  # children first; on PostgreSQL DELETE, not TRUNCATE: a TRUNCATE
             conn.execute(sa.text(f"DELETE FROM {table}"))  # of 20 tables took 0.5 s a test

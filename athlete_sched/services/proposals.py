@@ -3,7 +3,9 @@
 `propose_for` is the request's road: the event the caller may see, the kinds it needs
 (core/season.py's rule for a C-priority event), the athlete whose season the slots keep
 clear of, then the answer from the per-process cache (services/cache.py: never stale,
-keyed by the database's data version) or worked out by `propose`: the therapists'
+keyed by what the answer reads, db/queries/proposal_keys.py: the bookings near the
+windows, the athlete's events, memberships and sessions, and counters of the rest; a
+booking elsewhere leaves it) or worked out by `propose`: the therapists'
 schedules with their loads in the windows (one tuned read, db/queries/therapists.py),
 the athlete's season
 (services/season.py: one read of events, one of sessions), then the core, best first:
@@ -30,14 +32,21 @@ from ..core.kinds import PRE, WINDOW_KINDS
 from ..core.proposals import Slot, TherapistState
 from ..core.season import needed_kinds
 from ..core.sites import Places, restricts_time, without_travel
-from ..core.windows import Windows
+from ..core.windows import Windows, event_windows
 from ..db.models import Event, Therapist
-from ..db.queries import therapists
-from ..db.version import data_version
+from ..db.queries import proposal_keys, rows, therapists
 from . import access, schedules, season, sites
 from .access import Caller
 from .cache import ALWAYS, cache_for
-from .common import booking_athlete, found, now, policy, timing_of, windows_of
+from .common import (
+    booking_athlete,
+    forget_settings,
+    found,
+    now,
+    policy,
+    timing_of,
+    windows_of,
+)
 
 T = TypeVar("T")
 
@@ -197,8 +206,6 @@ def propose_for(caller: Caller, event_id: int, query: Any,
     bytes), so a request it answers costs no serializing either. Access is checked on
     every request, cached or not."""
     cache = cache_for("proposals")
-    # Read before any row the answer is built from (db/version.py); no cache, no query.
-    version = data_version() if cache.size > 0 else None
     event = access.event(caller, event_id)
     if query.therapist_id is not None:
         found(Therapist, query.therapist_id, "therapist", "therapist_id")
@@ -206,12 +213,37 @@ def propose_for(caller: Caller, event_id: int, query: Any,
     kinds = kinds_for(event, query.kind)
     site_ids = sites.checked_all(query.site_id)
     key, at = (event.id, kinds, query.therapist_id, athlete_id, query.limit, site_ids), now()
+    if cache.size <= 0:
+        return render(propose(event, kinds, query.therapist_id, athlete_id, query.limit,
+                              site_ids))
+    reach = _reach(event, athlete_id)
+    version = (reach, proposal_keys.key(event.id, *reach))
     answer = cache.get(key, version, at)
     if answer is None:
+        # The key was read after the event and the settings: where a statement may see
+        # later commits than the one before, read them again, so that the answer is built
+        # from data at least as new as its key (db/version.py's rule).
+        if rows.statements_see_new_commits():
+            if not rows.reread(event):
+                raise NotFound("event", event_id)
+            forget_settings()
         found_ = propose(event, kinds, query.therapist_id, athlete_id, query.limit, site_ids)
         answer = render(found_)
-        cache.put(key, version, answer, at, fresh_until(found_.found))
+        if _reach(event, athlete_id) == reach:  # else the key read the wrong rows
+            cache.put(key, version, answer, at, fresh_until(found_.found))
     return answer
+
+
+def _reach(event: Event, athlete_id: int | None
+           ) -> tuple[int | None, Interval, Interval | None]:
+    """What the key of the event's proposals covers (db/queries/proposal_keys.py): whose
+    season (the event's athlete, or the member asked for), the span of both windows
+    (whatever the recovery gap: it moves only the post window's start, and to no earlier
+    than the finish), and where that athlete's sessions are read (services/season.reach)."""
+    windows = event_windows(timing_of(event), timedelta(0))
+    span = Interval(windows.pre.start, windows.post.end)
+    whose = event.athlete_id or athlete_id
+    return whose, span, (season.reach([span], policy().min_gap)[0] if whose else None)
 
 
 def _season_athlete(caller: Caller, event: Event, athlete_id: int | None) -> int | None:

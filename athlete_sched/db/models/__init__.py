@@ -22,6 +22,7 @@ from .calendars import (
     DataVersion,
     FeedVersion,
     MailMessage,
+    ProposalsVersion,
     ScheduleVersion,
 )
 from .common import (
@@ -56,7 +57,7 @@ __all__ = [
     "CALENDAR_KINDS", "LINK_PURPOSES", "MAIL_METHODS", "ONCE_KINDS_WHERE", "PRIORITIES", "ROLES",
     "SCREENING_DECISIONS", "SPORTS", "STATUSES", "ApiToken", "Athlete", "Booking", "BusyCalendar",
     "BusyInterval", "CalendarFeed", "ClinicSettings", "DataVersion", "Event", "FeedVersion",
-    "MailMessage",
-    "ScheduleVersion", "Screening", "SignInLink", "Site", "Team", "TeamMember", "Therapist",
-    "TherapistPeriod", "TimeOff", "User", "WorkingDay", "WorkingDayPeriod", "WorkingPeriodRow",
+    "MailMessage", "ProposalsVersion", "ScheduleVersion", "Screening", "SignInLink", "Site",
+    "Team", "TeamMember", "Therapist", "TherapistPeriod", "TimeOff", "User", "WorkingDay",
+    "WorkingDayPeriod", "WorkingPeriodRow",
 ]

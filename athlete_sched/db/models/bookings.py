@@ -98,6 +98,8 @@ class Booking(db.Model):
               "status"),
         Index("ix_booking_athlete_end", "athlete_id", "end"),
         Index("ix_booking_event", "event_id"),
+        # Every therapist's bookings touching a span, in the index alone (migration 0018).
+        Index("ix_booking_block_end", "block_end", "start", "row_version"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

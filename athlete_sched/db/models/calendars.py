@@ -131,6 +131,18 @@ class FeedVersion(db.Model):
     row_clock: Mapped[int] = mapped_column(BigInteger)
 
 
+class ProposalsVersion(db.Model):
+    """The commit counter of what proposals read besides bookings, events, team memberships
+    and schedules (time_off, busy_interval, athlete, site, clinic_settings), one row, on
+    both backends (migration 0018's triggers): part of the proposals cache's key
+    (db/queries/proposal_keys.py)."""
+
+    __tablename__ = "proposals_version"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    n: Mapped[int] = mapped_column(BigInteger)
+
+
 class MailMessage(db.Model):
     """An iMIP message to one recipient, written in the same transaction as the change it
     announces (so it is never lost) and sent after the commit; a failed send stays here

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TypeVar
 
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, InvalidRequestError
 
 from ...extensions import db
 
@@ -49,5 +49,22 @@ def add_unless_there(row: object) -> bool:
         with db.session.begin_nested():
             db.session.add(row)
     except IntegrityError:
+        return False
+    return True
+
+
+def statements_see_new_commits() -> bool:
+    """Whether a later statement of this transaction may see commits an earlier one did
+    not: PostgreSQL's READ COMMITTED, yes; SQLite, no (the unit of work's BEGIN, db/
+    engine.py, holds one snapshot from the first read to the end)."""
+    return db.session.connection().dialect.name == "postgresql"
+
+
+def reread(row: object) -> bool:
+    """Read the row's columns again from the database (a later state than when it was
+    loaded); False if it is gone."""
+    try:
+        db.session.refresh(row)
+    except InvalidRequestError:  # ObjectDeletedError: deleted since
         return False
     return True

@@ -1,0 +1,90 @@
+"""The proposals cache's key: what tells whether an event's proposals changed.
+
+An answer (services/proposals.py) reads the clinic's schedules, the therapists' blocked
+time and bookings near the event's windows, the athlete's season (their events and their
+teams', their sessions near the windows), where the athlete is (home site, travel, sites)
+and the clinic's settings. Its `key` is one statement of indexed aggregates:
+
+- proposals_version.n (migration 0018: time off, busy intervals, athletes, sites, the
+  clinic's settings) and schedule_version.n (0015: therapists, hours, one-day changes);
+- (count, versions) of every booking, any status, whose blocked range touches `windows`
+  widened by MAX_BUFFER (the widest buffer a therapist can have: as far as the therapists'
+  bookings are read, db/queries/therapists.states_in; ix_booking_block_end, read in the
+  index alone), and of the athlete's bookings
+  that overlap `athlete_span` (ix_booking_athlete_end);
+- (count, versions) of the event itself, and for an athlete their own events, their
+  teams' events and their memberships (as a feed's fingerprint, db/queries/feeds.py).
+
+versions: SQLite max(row_version) (one writer at a time: a later write carries a larger
+number); PostgreSQL the sum of hashint8extended(row_version) (the sequence is not in
+commit order: an older number may commit late). So a booking far from the windows, or
+another athlete's event, leaves the key as it was; any write that could change the answer,
+from this app on any host or hand-written SQL, changes it.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from functools import cache
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, bindparam, func, select, true
+
+from ...core.intervals import Interval
+from ...extensions import db
+from ..models import Booking, Event, ProposalsVersion, ScheduleVersion, TeamMember
+from .spans import MAX_BOOKING_SPAN, indexed
+
+Key = tuple[Any, ...]
+MAX_BUFFER = timedelta(minutes=240)  # CHECK buffer_minutes BETWEEN 0 AND 240 on therapist
+
+
+def _part(versions: Any, where: ColumnElement[bool], postgresql: bool,
+          index: str | None = None) -> Any:
+    summed = func.sum(func.hashint8extended(versions, 0)) if postgresql else func.max(versions)
+    query: Select = select(func.count().label("n"), summed.label("v")).where(where)
+    if index is not None:
+        query = indexed(query.select_from(Booking), Booking, index)
+    return query.subquery()
+
+
+@cache
+def _statement(postgresql: bool, athlete: bool) -> Select:
+    """The key's statement (built once per shape; bound: event, lo, hi, reach, and for an
+    athlete: athlete, alo, ahi)."""
+    parts = [
+        _part(Booking.row_version, (Booking.block_end > bindparam("lo"))
+              & (Booking.block_end < bindparam("reach"))  # the index's range
+              & (Booking.start < bindparam("hi")), postgresql, "ix_booking_block_end"),
+        _part(Event.row_version, Event.id == bindparam("event"), postgresql)]
+    if athlete:
+        who = bindparam("athlete")
+        teams = select(TeamMember.team_id).where(TeamMember.athlete_id == who)
+        parts += [_part(Event.row_version, Event.athlete_id == who, postgresql),
+                  _part(Event.row_version, Event.team_id.in_(teams), postgresql),
+                  _part(TeamMember.row_version, TeamMember.athlete_id == who, postgresql),
+                  _part(Booking.row_version, (Booking.athlete_id == who)
+                        & (Booking.end > bindparam("alo")) & (Booking.start < bindparam("ahi")),
+                        postgresql, "ix_booking_athlete_end")]
+    joined: Any = ProposalsVersion.__table__.join(
+        ScheduleVersion.__table__, ScheduleVersion.id == ProposalsVersion.id)
+    for part in parts:
+        joined = joined.join(part, true())
+    return (select(ProposalsVersion.n, ScheduleVersion.n, *(c for p in parts for c in p.c))
+            .select_from(joined).where(ProposalsVersion.id == 1))
+
+
+def key(event_id: int, athlete_id: int | None, windows: Interval,
+        athlete_span: Interval | None) -> Key:
+    """The key of the proposals of event `event_id` for `athlete_id` (None: no athlete's
+    season), whose windows lie in `windows` and whose athlete's sessions are read in
+    `athlete_span` (given with an athlete; see the module doc). Equal keys, the same
+    answer."""
+    connection = db.session.connection()
+    lo, hi = windows.start - MAX_BUFFER, windows.end + MAX_BUFFER
+    params: dict[str, Any] = {"event": event_id, "lo": lo, "hi": hi,
+                              "reach": hi + MAX_BOOKING_SPAN}
+    if athlete_id is not None and athlete_span is not None:
+        params.update(athlete=athlete_id, alo=athlete_span.start, ahi=athlete_span.end)
+    statement = _statement(connection.dialect.name == "postgresql", "athlete" in params)
+    return tuple(connection.execute(statement, params).one())
