@@ -22,9 +22,10 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from datetime import datetime
+from functools import cache
 from typing import Any, NamedTuple
 
-from sqlalchemy import ColumnElement, Select, func, or_, select, true
+from sqlalchemy import ColumnElement, Select, bindparam, func, or_, select, true
 
 from ...extensions import db
 from ..models import Athlete, Booking, Event, FeedVersion, TeamMember, Therapist
@@ -32,9 +33,9 @@ from ..models import Athlete, Booking, Event, FeedVersion, TeamMember, Therapist
 Fingerprint = tuple[Any, ...]
 
 
-def _booking_scope(therapist_id: int | None, athlete_id: int | None,
-                   team_id: int | None) -> ColumnElement[bool]:
-    """Which bookings the feed of a therapist, an athlete or a team lists."""
+def _booking_scope(therapist_id: Any, athlete_id: Any, team_id: Any) -> ColumnElement[bool]:
+    """Which bookings the feed of a therapist, an athlete or a team lists (an id, or a
+    bound parameter standing for one; None: not that kind of feed)."""
     if therapist_id is not None:
         return Booking.therapist_id == therapist_id
     if athlete_id is not None:
@@ -42,7 +43,7 @@ def _booking_scope(therapist_id: int | None, athlete_id: int | None,
     return Booking.event_id.in_(select(Event.id).where(Event.team_id == team_id))
 
 
-def _teams_of(athlete_id: int) -> Select:
+def _teams_of(athlete_id: Any) -> Select:
     return select(TeamMember.team_id).where(TeamMember.athlete_id == athlete_id)
 
 
@@ -62,22 +63,32 @@ def fingerprint(*, therapist_id: int | None = None, athlete_id: int | None = Non
                 team_id: int | None = None) -> Fingerprint:
     """The feed's fingerprint (see the module doc): equal values, the same feed."""
     postgresql = db.session.connection().dialect.name == "postgresql"
-    parts = [_part(Booking.row_version, _booking_scope(therapist_id, athlete_id, team_id),
-                   postgresql)]
-    if athlete_id is not None:  # own events, the teams' events, and which teams
-        parts += [_part(Event.row_version, Event.athlete_id == athlete_id, postgresql),
-                  _part(Event.row_version, Event.team_id.in_(_teams_of(athlete_id)),
-                        postgresql),
-                  _part(TeamMember.row_version, TeamMember.athlete_id == athlete_id,
-                        postgresql)]
-    elif team_id is not None:
-        parts.append(_part(Event.row_version, Event.team_id == team_id, postgresql))
+    owner = ("therapist" if therapist_id is not None else
+             "athlete" if athlete_id is not None else "team")
+    value = {"therapist": therapist_id, "athlete": athlete_id, "team": team_id}[owner]
+    return tuple(db.session.execute(_fingerprint_query(owner, postgresql),
+                                    {"owner": value}).one())
+
+
+@cache
+def _fingerprint_query(owner: str, postgresql: bool) -> Select:
+    """The fingerprint's statement for one kind of feed, built once (its construction and
+    cache key cost more than the read): the owner's id is the parameter `owner`."""
+    who = bindparam("owner")
+    parts = [_part(Booking.row_version, _booking_scope(
+        who if owner == "therapist" else None, who if owner == "athlete" else None,
+        who if owner == "team" else None), postgresql)]
+    if owner == "athlete":  # own events, the teams' events, and which teams
+        parts += [_part(Event.row_version, Event.athlete_id == who, postgresql),
+                  _part(Event.row_version, Event.team_id.in_(_teams_of(who)), postgresql),
+                  _part(TeamMember.row_version, TeamMember.athlete_id == who, postgresql)]
+    elif owner == "team":
+        parts.append(_part(Event.row_version, Event.team_id == who, postgresql))
     joined: Any = FeedVersion.__table__
     for part in parts:
         joined = joined.join(part, true())
-    query = select(FeedVersion.names, *(c for part in parts for c in part.c))
-    return tuple(db.session.execute(query.select_from(joined)
-                                    .where(FeedVersion.id == 1)).one())
+    return (select(FeedVersion.names, *(c for part in parts for c in part.c))
+            .select_from(joined).where(FeedVersion.id == 1))
 
 
 def booking_versions(*, therapist_id: int | None = None, athlete_id: int | None = None,
