@@ -257,14 +257,13 @@ def test_one_athlete_booking_several_therapists_at_once_gets_one(
 
 def _book(ids: tuple[int, int, int], start: datetime, kind: str = "pre") -> None:
     """bookings.book in the current app context (no commit)."""
-    from athlete_sched.db.models import Athlete, Event, Therapist
+    from athlete_sched.db.models import Event, Therapist
     from athlete_sched.extensions import db
     from athlete_sched.services import bookings
 
     event_id, athlete_id, therapist_id = ids
     get = db.session.get
-    bookings.book(get(Event, event_id), get(Therapist, therapist_id),
-                    get(Athlete, athlete_id), kind, start)
+    bookings.book(get(Event, event_id), get(Therapist, therapist_id), athlete_id, kind, start)
 
 
 def _book_and_commit(app, ids: tuple[int, int, int], start: datetime) -> str:
