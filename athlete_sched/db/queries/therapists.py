@@ -139,8 +139,9 @@ def schedule_near(therapist: Therapist, spans: Sequence[Interval]) -> TherapistS
     changes flushed first), no ORM load of the working periods."""
     first, last = working_days.dates_near(spans)
     row = db.session.execute(_schedules_statement(True, True), {
-        "therapist_id": therapist.id, "days_from": first, "days_to": last}).one()
-    return _schedule_of_row(*row)
+        "therapist_id": therapist.id, "days_from": first, "days_to": last}).one_or_none()
+    # None: the row was deleted since it was loaded (PostgreSQL, committed meanwhile).
+    return _schedule_of_row(*row) if row is not None else schedule_of(therapist)
 
 
 # A therapist's weekly hours travel as one text, "day:start:end" per period (with ":site"
