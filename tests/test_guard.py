@@ -283,9 +283,9 @@ def _book_service(world: World, athlete: str, event: str, start: str) -> None:
 
 def test_one_statement_per_check_and_the_flush_does_not_lock_again(app, database,
                                                                    world: World):
-    """The guard sends one statement for a free claim (PostgreSQL: first the fast
-    refusal's read without locks, then the locks and the check together in one); the flush
-    that inserts the booking does not take the locks again, in either transaction."""
+    """The guard sends one statement (PostgreSQL: the fast refusal's read without locks,
+    then, only if it found nothing, the locks and the check, all in one); the flush that
+    inserts the booking does not take the locks again, in either transaction."""
     from athlete_sched.extensions import db
 
     with app.app_context(), StatementLog(db.engine) as log:
@@ -300,8 +300,8 @@ def test_one_statement_per_check_and_the_flush_does_not_lock_again(app, database
     # locks), one a booking (services/season.py).
     season_reads = log.count("SELECT booking.event_id, booking.kind")
     assert season_reads == 2
-    # The rest: SQLite's guard statement; PostgreSQL's fast refusal (the function's own
-    # reads are not statements of the session), one per booking either way.
+    # The rest: the guard's statement (PostgreSQL: its fast read; the function's own reads
+    # are not statements of the session), one per booking.
     assert log.count("FROM booking") - season_reads == 2
 
 

@@ -108,11 +108,17 @@ def _statement(sql: str) -> TextClause:
 
 
 CHECK = _statement(CHECK_SQL)
-# The fast refusal (PostgreSQL, before LOCK_AND_CHECK): the first two rules' booking
-# branches, read without a lock; see `refusal`.
-TAKEN = _statement(f"""
+# The fast refusal (PostgreSQL, before the locks): the first two rules' booking branches,
+# read without a lock; see `refusal`.
+TAKEN_SQL = f"""
 SELECT CASE WHEN {SAME_KIND} THEN 'already-booked'
-            WHEN {THERAPIST_BOOKED} THEN 'slot-taken' END AS refused""")
+            WHEN {THERAPIST_BOOKED} THEN 'slot-taken' END"""
+# PostgreSQL, one round trip: COALESCE evaluates its arguments left to right and only as
+# far as the first that is not NULL, so booking_refusal() (the locks) runs only when the
+# fast read found nothing.
+TAKEN_OR_LOCK_AND_CHECK = _statement(
+    f"SELECT COALESCE(({TAKEN_SQL}), "
+    f"booking_refusal({', '.join(f':{name}' for name in PARAMS)})) AS refused")
 # PostgreSQL: lock, then CHECK_SQL (migration 0009 defines the function; same parameters).
 LOCK_AND_CHECK = _statement(
     f"SELECT booking_refusal({', '.join(f':{name}' for name in PARAMS)}) AS refused")
@@ -147,23 +153,21 @@ def refusal(claim: Claim) -> str | None:
     the fast refusal answered.
 
     The fast refusal (PostgreSQL): the lost races for a popular slot, most of the booking
-    attempts under load, meet a confirmed booking that is already committed. TAKEN reads
+    attempts under load, meet a confirmed booking that is already committed. TAKEN_SQL reads
     it without a lock (READ COMMITTED: the committed state at the statement's start), in
     the rules' order, so 'already-booked' still wins over 'slot-taken'; and the loser
     neither queues for the therapist's advisory lock behind the other writers nor holds it
     while it answers. A committed confirmed booking refuses whatever a locked read would
     add, so the answer is the one LOCK_AND_CHECK gives unless that booking is cancelled
     meanwhile (then this request came first). Nothing found: the locked check, which stays
-    the answer for every claim that gets a slot. On SQLite the transaction holds the
-    write lock already and CHECK is one statement without locks: it is the fast path."""
+    the answer for every claim that gets a slot; both in one statement
+    (TAKEN_OR_LOCK_AND_CHECK), so a free claim costs no extra round trip. On SQLite the
+    transaction holds the write lock already and CHECK is one statement without locks: it
+    is the fast path."""
     bind = {"mapper": Booking}
-    params = _params(claim)
-    if db.session.get_bind(**bind).dialect.name != "postgresql":
-        return db.session.execute(CHECK, params, bind_arguments=bind).scalar()
-    taken = db.session.execute(TAKEN, params, bind_arguments=bind).scalar()
-    if taken is not None:
-        return taken
-    return db.session.execute(LOCK_AND_CHECK, params, bind_arguments=bind).scalar()
+    postgresql = db.session.get_bind(**bind).dialect.name == "postgresql"
+    statement = TAKEN_OR_LOCK_AND_CHECK if postgresql else CHECK
+    return db.session.execute(statement, _params(claim), bind_arguments=bind).scalar()
 
 
 def check(claim: Claim) -> None:

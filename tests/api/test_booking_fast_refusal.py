@@ -3,8 +3,8 @@ on PostgreSQL a read without locks before the locked check; on SQLite the guard'
 statement) answers exactly as the full check does, and every error that the contract puts
 before slot-taken still wins over it.
 
-Each case is asked twice on the same data: as the app answers it, and with the fast read
-made to find nothing (`slow`), so that the locked check answers; the answers must be equal.
+Each case is asked twice on the same data: as the app answers it, and without the fast
+read (`slow`: PostgreSQL's locked check alone), and the answers must be equal.
 """
 
 from __future__ import annotations
@@ -36,8 +36,8 @@ def taken(api, make_therapist, make_athlete, make_event) -> dict[str, Any]:
 
 
 def slow(monkeypatch) -> None:
-    """The fast read finds nothing: the locked check (PostgreSQL) answers every claim."""
-    monkeypatch.setattr(guard, "TAKEN", guard._statement("SELECT NULL AS refused"))
+    """No fast read: the locked check alone (PostgreSQL) answers every claim."""
+    monkeypatch.setattr(guard, "TAKEN_OR_LOCK_AND_CHECK", guard.LOCK_AND_CHECK)
 
 
 def answer(api, body: dict[str, Any]) -> tuple[int, Any]:
