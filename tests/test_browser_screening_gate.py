@@ -37,7 +37,7 @@ def demo_world(app) -> dict[str, object]:
         relay = db.session.scalars(sa.select(Event).where(Event.name == "Havelland Relay")).one()
         team = db.session.get(Team, relay.team_id)
         slot = proposals.propose(race, ("pre",), ana.id, None, 1).found["pre"][0]
-        booking = bookings.book(race, ana, athlete, "pre", slot.start)
+        booking = bookings.book(race, ana, athlete.id, "pre", slot.start)
         screening.save_answers(athlete.id, {"pacemaker": True}, "")
         db.session.commit()
         day = booking.start.astimezone(BERLIN).date()

@@ -36,7 +36,7 @@ def demo_session(app) -> tuple[int, str]:
         event = db.session.scalars(sa.select(Event).where(
             Event.athlete_id == athlete.id, Event.name == "Havelland Marathon")).one()
         slot = proposals.propose(event, ("pre",), ana.id, None, 1).found["pre"][0]
-        booking = bookings.book(event, ana, athlete, "pre", slot.start)
+        booking = bookings.book(event, ana, athlete.id, "pre", slot.start)
         screening.save_answers(athlete.id, {"blood_thinners": True, "pacemaker": False},
                                "I take aspirin")
         db.session.commit()

@@ -17,6 +17,7 @@ the service, raw SQL that would double-book is refused by the database itself
 from __future__ import annotations
 
 import random
+import re
 import time
 import uuid
 from collections import Counter
@@ -257,14 +258,13 @@ def test_one_athlete_booking_several_therapists_at_once_gets_one(
 
 def _book(ids: tuple[int, int, int], start: datetime, kind: str = "pre") -> None:
     """bookings.book in the current app context (no commit)."""
-    from athlete_sched.db.models import Athlete, Event, Therapist
+    from athlete_sched.db.models import Event, Therapist
     from athlete_sched.extensions import db
     from athlete_sched.services import bookings
 
     event_id, athlete_id, therapist_id = ids
     get = db.session.get
-    bookings.book(get(Event, event_id), get(Therapist, therapist_id),
-                    get(Athlete, athlete_id), kind, start)
+    bookings.book(get(Event, event_id), get(Therapist, therapist_id), athlete_id, kind, start)
 
 
 def _book_and_commit(app, ids: tuple[int, int, int], start: datetime) -> str:
@@ -429,6 +429,48 @@ def test_database_refuses_an_update_into_an_overlap(app, rows_ids):
             conn.execute(sa.text("UPDATE booking SET status = 'confirmed' WHERE id = :id"),
                          {"id": old})
         assert "therapist_overlap" in str(refused.value.orig)
+
+
+# An UPDATE of each column the overlap and span guards read, into a refusal (SQLite's
+# guards fire on an UPDATE OF those columns since 0017, so that the row_version stamp does
+# not run them again: every one of them must still be guarded).
+UPDATES = [
+    pytest.param(Row(1, 1, "08:20"), "therapist_id = :t0", "therapist_overlap",
+                 id="therapist_id"),
+    pytest.param(Row(1, 0, "10:00"), "start = :a_start, \"end\" = :a_end, block_end = :a_block",
+                 "therapist_overlap", id="start-end-block_end"),
+    pytest.param(Row(1, 0, "10:00"), "block_end = :a_block_far", "ck_booking_span",
+                 id="block_end-span"),
+    pytest.param(Row(1, 1, "08:20"), "athlete_id = :a0", "athlete_overlap", id="athlete_id"),
+]
+
+
+@pytest.mark.parametrize(("second", "change", "refused_by"), UPDATES)
+def test_database_refuses_an_update_of_each_guarded_column(app, rows_ids, second, change,
+                                                           refused_by):
+    from athlete_sched.db.types import UTCDateTime
+    from athlete_sched.extensions import db
+
+    first = A0_T0_0800.values(rows_ids)
+    with app.app_context(), db.engine.begin() as conn:
+        _insert(conn, A0_T0_0800, rows_ids)
+        moved = _insert(conn, second, rows_ids)
+    params = {"id": moved, "t0": rows_ids["therapists"][0], "a0": rows_ids["athletes"][0],
+              "a_start": first["start"] + timedelta(minutes=20),
+              "a_end": first["end"] + timedelta(minutes=20),
+              "a_block": first["block_end"] + timedelta(minutes=20),
+              "a_block_far": first["start"] + timedelta(days=2)}
+    statement = sa.text(f"UPDATE booking SET {change} WHERE id = :id").bindparams(
+        *(sa.bindparam(name, type_=UTCDateTime()) for name in params
+          if name.startswith("a_") and re.search(rf":{name}\b", change)))
+    with app.app_context():
+        with pytest.raises(sa.exc.IntegrityError) as refused, db.engine.begin() as conn:
+            conn.execute(statement, params)
+        assert refused_by in str(refused.value.orig)
+        with db.engine.begin() as conn:  # a column no guard reads: the stamp follows
+            conn.execute(sa.text("UPDATE booking SET sequence = 1 WHERE id = :id"),
+                         {"id": moved})
+        assert overlaps(db.engine) == []
 
 
 def test_overlap_query_finds_what_it_looks_for(app, rows_ids):

@@ -310,11 +310,11 @@ def test_only_the_real_commit_sends_and_a_rolled_back_savepoint_sends_nothing(
         event = db.session.get(Event, event_id)
         therapist, athlete = db.session.get(Therapist, ids[0]), db.session.get(Athlete, ids[1])
         with db.session.begin_nested():
-            kept = bookings.book(event, therapist, athlete, "pre", datetime.fromisoformat(
+            kept = bookings.book(event, therapist, athlete.id, "pre", datetime.fromisoformat(
                 "2027-05-12T09:00"))
         assert smtp.take() == []  # released, not committed
         savepoint = db.session.begin_nested()
-        bookings.book(event, therapist, athlete, "post", datetime.fromisoformat(
+        bookings.book(event, therapist, athlete.id, "post", datetime.fromisoformat(
             "2027-05-17T09:00"))
         savepoint.rollback()
         db.session.commit()

@@ -31,6 +31,7 @@ are flushed first (autoflush), as for any query.
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from typing import NamedTuple
 
@@ -61,18 +62,20 @@ NO_BOOKING = 0
 #   it as an inner join): after ANALYZE of a clinic without teams, SQLite's statistics say
 #   a team_id matches every event (all NULL), and it read event first, every future
 #   event of the clinic. Migration 0009 made booking_refusal() run this text.
-CHECK_SQL = """
-SELECT CASE
-  WHEN EXISTS (
+SAME_KIND = """EXISTS (
     SELECT 1 FROM booking b
      WHERE b.athlete_id = :athlete_id AND b.event_id = :event_id AND b.kind = :kind
-       AND b.status = 'confirmed' AND b.id <> :booking_id)
-  THEN 'already-booked'
-  WHEN EXISTS (
+       AND b.status = 'confirmed' AND b.id <> :booking_id)"""
+THERAPIST_BOOKED = """EXISTS (
     SELECT 1 FROM booking b
      WHERE b.therapist_id = :therapist_id AND b.status = 'confirmed' AND b.id <> :booking_id
        AND b.block_end > :near_start AND b.block_end < :near_reach
-       AND b.start < :near_end AND b."end" > :near_start)
+       AND b.start < :near_end AND b."end" > :near_start)"""
+CHECK_SQL = f"""
+SELECT CASE
+  WHEN {SAME_KIND}
+  THEN 'already-booked'
+  WHEN {THERAPIST_BOOKED}
     OR EXISTS (
     SELECT 1 FROM time_off t
      WHERE t.therapist_id = :therapist_id AND t."end" > :start AND t.start < :end)
@@ -100,10 +103,22 @@ PARAMS = ("booking_id", "athlete_id", "event_id", "kind", "therapist_id", *INSTA
 
 def _statement(sql: str) -> TextClause:
     """The statement with its instants bound as UTCDateTime (UTC text on SQLite)."""
-    return text(sql).bindparams(*(bindparam(name, type_=UTCDateTime) for name in INSTANTS))
+    return text(sql).bindparams(*(bindparam(name, type_=UTCDateTime) for name in INSTANTS
+                                  if re.search(rf":{name}\b", sql)))
 
 
 CHECK = _statement(CHECK_SQL)
+# The fast refusal (PostgreSQL, before the locks): the first two rules' booking branches,
+# read without a lock; see `refusal`.
+TAKEN_SQL = f"""
+SELECT CASE WHEN {SAME_KIND} THEN 'already-booked'
+            WHEN {THERAPIST_BOOKED} THEN 'slot-taken' END"""
+# PostgreSQL, one round trip: COALESCE evaluates its arguments left to right and only as
+# far as the first that is not NULL, so booking_refusal() (the locks) runs only when the
+# fast read found nothing.
+TAKEN_OR_LOCK_AND_CHECK = _statement(
+    f"SELECT COALESCE(({TAKEN_SQL}), "
+    f"booking_refusal({', '.join(f':{name}' for name in PARAMS)})) AS refused")
 # PostgreSQL: lock, then CHECK_SQL (migration 0009 defines the function; same parameters).
 LOCK_AND_CHECK = _statement(
     f"SELECT booking_refusal({', '.join(f':{name}' for name in PARAMS)}) AS refused")
@@ -134,10 +149,24 @@ def _params(claim: Claim) -> dict[str, object]:
 def refusal(claim: Claim) -> str | None:
     """The code of the first rule that refuses `claim` ('already-booked', 'slot-taken',
     'athlete-busy'), or None when it is free. On PostgreSQL the claim's therapist and
-    athlete stay locked to the end of the transaction (see the module docstring)."""
+    athlete stay locked to the end of the transaction (see the module docstring) unless
+    the fast refusal answered.
+
+    The fast refusal (PostgreSQL): the lost races for a popular slot, most of the booking
+    attempts under load, meet a confirmed booking that is already committed. TAKEN_SQL reads
+    it without a lock (READ COMMITTED: the committed state at the statement's start), in
+    the rules' order, so 'already-booked' still wins over 'slot-taken'; and the loser
+    neither queues for the therapist's advisory lock behind the other writers nor holds it
+    while it answers. A committed confirmed booking refuses whatever a locked read would
+    add, so the answer is the one LOCK_AND_CHECK gives unless that booking is cancelled
+    meanwhile (then this request came first). Nothing found: the locked check, which stays
+    the answer for every claim that gets a slot; both in one statement
+    (TAKEN_OR_LOCK_AND_CHECK), so a free claim costs no extra round trip. On SQLite the
+    transaction holds the write lock already and CHECK is one statement without locks: it
+    is the fast path."""
     bind = {"mapper": Booking}
     postgresql = db.session.get_bind(**bind).dialect.name == "postgresql"
-    statement = LOCK_AND_CHECK if postgresql else CHECK
+    statement = TAKEN_OR_LOCK_AND_CHECK if postgresql else CHECK
     return db.session.execute(statement, _params(claim), bind_arguments=bind).scalar()
 
 

@@ -39,8 +39,7 @@ from ..core.sites import allows
 from ..core.zones import load_zone
 from ..db import guard
 from ..db.models import Athlete, Booking, Event, Therapist
-from ..db.queries import bookings, rows
-from ..db.queries.therapists import schedule_near
+from ..db.queries import bookings, rows, therapists
 from . import access, mail, screening, season, sites
 from .access import Caller
 from .common import booking_athlete, found, localize, now, policy, stamp, window_for
@@ -86,7 +85,7 @@ def _place(booking: Booking, event: Event | None, therapist: Therapist, start: d
     athlete's season (and for a shared session, the site rule of the other event it
     serves); then put the booking there."""
     screening.check_cleared(booking.athlete_id)
-    schedule = schedule_near(therapist, [Interval.of(start, start + duration)])
+    schedule = therapists.schedule_near(therapist, [Interval.of(start, start + duration)])
     session = check_bookable(schedule, booking.kind, window_for(event, booking.kind), start,
                              duration, now(), policy().notice)
     _, site_id = session_site(schedule, session)
@@ -111,15 +110,16 @@ def _place(booking: Booking, event: Event | None, therapist: Therapist, start: d
     booking.shared_event_id = shared_with
 
 
-def book(event: Event | None, therapist: Therapist, athlete: Athlete, kind: str,
+def book(event: Event | None, therapist: Therapist, athlete_id: int, kind: str,
          start: datetime, duration_minutes: int | None = None, notes: str = "",
          shared_with: int | None = None) -> Booking:
-    """Book a session. `start` may be naive (the therapist's wall-clock) or aware.
+    """Book a session for the athlete `athlete_id` (an existing one: the caller found it,
+    or it is the event's own). `start` may be naive (the therapist's wall-clock) or aware.
     `shared_with`: another event of the athlete this session also serves (its pre when
     this is a post, its post when this is a pre; services/season.py)."""
     start_at = localize(start, load_zone(therapist.timezone))
     duration = timedelta(minutes=duration_minutes or therapist.session_minutes)
-    booking = Booking(event_id=event.id if event is not None else None, athlete_id=athlete.id,
+    booking = Booking(event_id=event.id if event is not None else None, athlete_id=athlete_id,
                       kind=kind, status="confirmed", uid=f"{uuid.uuid4()}@athlete-sched",
                       sequence=0, notes=notes, created_at=stamp())
     _place(booking, event, therapist, start_at, duration, shared_with)
@@ -167,9 +167,12 @@ def book_for(caller: Caller, data: Any) -> BookingView:
     event, athlete_id = _target(caller, data)
     if not access.acts_for_athlete(caller, athlete_id):
         raise NotFound("athlete", athlete_id, field="athlete_id")
-    athlete = found(Athlete, athlete_id, "athlete", "athlete_id")
-    therapist = found(Therapist, data.therapist_id, "therapist", "therapist_id")
-    return view_of(book(event, therapist, athlete, data.kind, data.start,
+    if event is None:  # an event's athlete exists (its own, or a member: _target checked)
+        found(Athlete, athlete_id, "athlete", "athlete_id")
+    therapist = therapists.settings(data.therapist_id)
+    if therapist is None:
+        raise NotFound("therapist", data.therapist_id, field="therapist_id")
+    return view_of(book(event, therapist, athlete_id, data.kind, data.start,
                         data.duration_minutes, data.notes, data.shared_with_event_id))
 
 

@@ -261,7 +261,7 @@ def _book(event: Event, athlete: Athlete, kind: str, therapist: Therapist,
         return
     found = proposals.propose(event, (kind,), therapist.id, None, 1).found
     if found[kind]:
-        book(event, therapist, athlete, kind, found[kind][0].start)
+        book(event, therapist, athlete.id, kind, found[kind][0].start)
         added.add("bookings")
 
 

@@ -123,7 +123,7 @@ def book_slot(caller: Caller, event_id: int, kind: str, therapist_id: int,
     if therapist is None:
         raise UnknownSlot()
     athlete = found(Athlete, event.athlete_id, "athlete")
-    return book(event, therapist, athlete, kind, start)
+    return book(event, therapist, athlete.id, kind, start)
 
 
 def invite(caller: Caller, booking_id: int) -> calendars.Invite:

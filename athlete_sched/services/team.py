@@ -133,7 +133,7 @@ def book_team(event: Event, placements: Sequence[Placement] | None) -> list[Book
         for kind, chosen in ((PRE, placement.pre), (POST, placement.post)):
             if chosen is not None:
                 therapist = found(Therapist, chosen[0], "therapist", "assignments")
-                booked.append(book(event, therapist, athlete, kind, chosen[1]))
+                booked.append(book(event, therapist, athlete.id, kind, chosen[1]))
     if booked:
         _queue_coach_summary(event, booked)
     return booked

@@ -18,6 +18,9 @@
   (services/calendars.py): a write that touches no feed's rows or names leaves every feed
   cached, and a rebuilt feed serializes only the rows whose row_version changed.
 - Plain ADD COLUMN in place on both backends (no batch copy: SQLite keeps its triggers).
+- SQLite: booking's update guards (overlap and span, 0001/0002) fire only on an UPDATE of
+  the columns they read (BEFORE UPDATE OF ...), so that the row_version stamp after each
+  insert and update does not check the row's overlaps a second time (GUARDED_UPDATES).
 
 Revision ID: 0017
 Revises: 0016
@@ -68,6 +71,31 @@ def _sqlite_stamp(table: str) -> str:
             'WHERE rowid = NEW.rowid;')
 
 
+# SQLite: booking's BEFORE UPDATE guards (overlap: 0001, span: 0002) and the columns each
+# reads of the updated row. Re-created as BEFORE UPDATE OF those columns (`_guard_updates`):
+# the row_version stamp, an UPDATE of row_version alone after every insert and update,
+# no longer runs them again (a row whose guarded columns keep their values stays valid).
+GUARDED_UPDATES = {
+    'booking_therapist_overlap_update': ('id', 'therapist_id', 'status', 'start', 'block_end'),
+    'booking_athlete_overlap_update': ('id', 'athlete_id', 'status', 'start', '"end"'),
+    'booking_span_update': ('start', 'block_end'),
+}
+
+
+def _guard_updates(of_columns: bool) -> None:
+    """SQLite: booking's update guards as they are, but firing only on an UPDATE that sets
+    one of the columns they read (`of_columns`), or on every UPDATE (the downgrade)."""
+    bind = op.get_bind()
+    for name, columns in GUARDED_UPDATES.items():
+        sql = bind.execute(sa.text("SELECT sql FROM sqlite_master WHERE type = 'trigger' "
+                                   "AND name = :name"), {'name': name}).scalar()
+        if sql is None:
+            continue
+        every, of = 'BEFORE UPDATE ON booking', f"BEFORE UPDATE OF {', '.join(columns)} ON booking"
+        op.execute(f'DROP TRIGGER {name}')
+        op.execute(sql.replace(every, of) if of_columns else sql.replace(of, every))
+
+
 def _upgrade_postgresql() -> None:
     # Data steps of earlier revisions in this transaction (0014's) queued data_version's
     # deferred triggers (0004); ALTER TABLE refuses to run while they are pending.
@@ -109,6 +137,7 @@ def _upgrade_sqlite() -> None:
                    f'WHEN NEW.row_version IS OLD.row_version OR NEW.row_version IS NOT '
                    f'(SELECT row_clock FROM feed_version WHERE id = 1) '
                    f'BEGIN {_sqlite_stamp(table)} END')
+    _guard_updates(of_columns=True)
     for table in NAMED_TABLES:
         op.execute(f'CREATE TRIGGER feed_names_update_{table} AFTER UPDATE OF name ON {table} '
                    f'WHEN NEW.name IS NOT OLD.name BEGIN {SQLITE_BUMP_NAMES} END')
@@ -151,6 +180,7 @@ def downgrade():
         for table in SHOWN_TABLES:
             for operation in ('insert', 'update', 'delete'):
                 op.execute(f'DROP TRIGGER IF EXISTS feed_names_{operation}_{table}')
+        _guard_updates(of_columns=False)
         for table in ROW_TABLES:
             op.execute(f'DROP TRIGGER IF EXISTS row_version_insert_{table}')
             op.execute(f'DROP TRIGGER IF EXISTS row_version_update_{table}')

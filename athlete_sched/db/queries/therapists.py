@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import replace
 from datetime import date, datetime, time, timedelta
 from functools import cache, lru_cache
 from typing import Any, NamedTuple
@@ -28,7 +27,7 @@ from sqlalchemy import (
     true,
     union_all,
 )
-from sqlalchemy.orm import aliased
+from sqlalchemy.orm import aliased, lazyload
 from sqlalchemy.types import ARRAY
 
 from ...core.availability import TherapistSchedule, WorkingPeriod
@@ -49,6 +48,7 @@ from ..models import (
 )
 from ..models import WorkingDay as WorkingDayRow
 from . import working_days
+from .rows import MAX_ID
 from .spans import MAX_BOOKING_SPAN, MAX_BUSY_SPAN, each, indexed, span_params, touching
 
 # --- rows -----------------------------------------------------------------------------------
@@ -66,6 +66,14 @@ def page(after_id: int, limit: int) -> list[Therapist]:
     """Up to `limit` therapists after `after_id`, by id."""
     return list(db.session.scalars(select(Therapist).where(Therapist.id > after_id)
                                    .order_by(Therapist.id).limit(limit)))
+
+
+def settings(therapist_id: int) -> Therapist | None:
+    """The therapist's row, or None, without loading its working periods (a booking reads
+    its schedule as one row: `schedule_near`)."""
+    if not 0 < therapist_id <= MAX_ID:
+        return None
+    return db.session.get(Therapist, therapist_id, options=[lazyload(Therapist.working_hours)])
 
 
 def by_ids(ids: Iterable[int]) -> dict[int, Therapist]:
@@ -126,10 +134,14 @@ def schedule_of(therapist: Therapist) -> TherapistSchedule:
 
 
 def schedule_near(therapist: Therapist, spans: Sequence[Interval]) -> TherapistSchedule:
-    """The therapist's schedule with its one-day changes of the dates the spans touch
-    (one query), as a booking's rules read it."""
-    days = working_days.near(therapist.id, spans)
-    return replace(schedule_of(therapist), working_days=days) if days else schedule_of(therapist)
+    """The therapist's schedule with its one-day changes of the dates the spans touch, as
+    a booking's rules read it: one row (settings, weekly hours, one-day changes; pending
+    changes flushed first), no ORM load of the working periods."""
+    first, last = working_days.dates_near(spans)
+    row = db.session.execute(_schedules_statement(True, True), {
+        "therapist_id": therapist.id, "days_from": first, "days_to": last}).one_or_none()
+    # None: the row was deleted since it was loaded (PostgreSQL, committed meanwhile).
+    return _schedule_of_row(*row) if row is not None else schedule_of(therapist)
 
 
 # A therapist's weekly hours travel as one text, "day:start:end" per period (with ":site"

@@ -1,0 +1,151 @@
+"""A lost race for a slot, on both backends: the booking guard's fast refusal (db/guard.py:
+on PostgreSQL a read without locks before the locked check; on SQLite the guard's one
+statement) answers exactly as the full check does, and every error that the contract puts
+before slot-taken still wins over it.
+
+Each case is asked twice on the same data: as the app answers it, and without the fast
+read (`slow`: PostgreSQL's locked check alone), and the answers must be equal.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from conftest import backend_of
+
+from athlete_sched.db import guard
+
+SLOT = "2027-05-12T09:00"  # Wed, in the pre window of a race on Sat 15 May 2027 (Berlin)
+
+
+@pytest.fixture
+def taken(api, make_therapist, make_athlete, make_event) -> dict[str, Any]:
+    """Therapist T (10-minute buffer), whose 09:00 slot A booked for race E; athlete B with
+    race F the same day, who loses the race for it."""
+    t = make_therapist(buffer_minutes=10)
+    a, b = make_athlete(), make_athlete()
+    e, f = make_event(a["id"]), make_event(b["id"])
+    won = api.post("/api/v1/bookings", {"event_id": e["id"], "therapist_id": t["id"],
+                                        "kind": "pre", "start": SLOT})
+    assert won.status_code == 201, won.get_json()
+    return {"t": t["id"], "a": a["id"], "b": b["id"], "e": e["id"], "f": f["id"],
+            "booking": won.get_json()}
+
+
+def slow(monkeypatch) -> None:
+    """No fast read: the locked check alone (PostgreSQL) answers every claim."""
+    monkeypatch.setattr(guard, "TAKEN_OR_LOCK_AND_CHECK", guard.LOCK_AND_CHECK)
+
+
+def answer(api, body: dict[str, Any]) -> tuple[int, Any]:
+    response = api.post("/api/v1/bookings", body)
+    return response.status_code, response.get_json()
+
+
+def both_ways(api, monkeypatch, body: dict[str, Any]) -> tuple[int, Any]:
+    """The answer with the fast refusal, after checking it equals the full check's."""
+    fast = answer(api, body)
+    with monkeypatch.context() as patched:
+        slow(patched)
+        assert answer(api, body) == fast
+    return fast
+
+
+def test_a_lost_race_is_slot_taken_with_the_same_body(api, monkeypatch, taken):
+    status, body = both_ways(api, monkeypatch, {
+        "event_id": taken["f"], "therapist_id": taken["t"], "kind": "pre", "start": SLOT})
+    assert status == 409
+    assert body["error"]["code"] == "slot-taken"
+    assert list(body["error"]["fields"]) == ["start"]
+    # the buffer counts: 09:45 + 10 minutes reaches into a 09:50 start
+    status, body = both_ways(api, monkeypatch, {
+        "event_id": taken["f"], "therapist_id": taken["t"], "kind": "pre",
+        "start": "2027-05-12T09:50"})
+    assert (status, body["error"]["code"]) == (409, "slot-taken")
+
+
+def test_a_free_slot_is_booked_after_the_fast_read_found_nothing(api, taken):
+    status, body = answer(api, {"event_id": taken["f"], "therapist_id": taken["t"],
+                                "kind": "pre", "start": "2027-05-12T09:55"})
+    assert status == 201, body
+    assert body["start"] == "2027-05-12T07:55:00Z"
+
+
+def _screened_out(api, taken) -> None:
+    athletes = f"/api/v1/athletes/{taken['b']}/screening"
+    assert api.put(athletes, {"answers": {"pacemaker": True}}).status_code == 200
+    review = api.post(f"{athletes}/review", {"decision": "not-cleared"})
+    assert review.status_code == 200, review.get_json()
+
+
+def _hours_moved(api, taken) -> None:
+    """T now works afternoons only; A's 09:00 session stays (affected=keep)."""
+    hours = [{"day": day, "start": "13:00", "end": "18:00"}
+             for day in ("mon", "tue", "wed", "thu", "fri")]
+    moved = api.put(f"/api/v1/therapists/{taken['t']}/working-hours?affected=keep", hours)
+    assert moved.status_code == 200, moved.get_json()
+
+
+# (what is done first, the request's fields over B's lost race, the answer that wins)
+EARLIER_ERRORS = [
+    pytest.param(_screened_out, {}, 409, "screening-not-cleared", id="screening-gate"),
+    pytest.param(None, {"kind": "post"}, 422, "outside-window", id="outside-window"),
+    pytest.param(_hours_moved, {}, 422, "outside-working-hours", id="outside-working-hours"),
+    pytest.param(None, {"therapist_id": 999_999}, 404, "not-found", id="unknown-therapist"),
+    pytest.param(None, {"event_id": "E"}, 409, "already-booked", id="already-booked"),
+]
+
+
+@pytest.mark.parametrize(("before", "fields", "status", "code"), EARLIER_ERRORS)
+def test_errors_before_slot_taken_still_win(api, monkeypatch, taken,
+                                            before: Callable | None, fields: dict[str, Any],
+                                            status: int, code: str):
+    if before is not None:
+        before(api, taken)
+    body = {"event_id": taken["f"], "therapist_id": taken["t"], "kind": "pre", "start": SLOT,
+            **fields}
+    if body["event_id"] == "E":  # A asks again for the slot they hold
+        body["event_id"] = taken["e"]
+    got_status, got = both_ways(api, monkeypatch, body)
+    assert (got_status, got["error"]["code"]) == (status, code), got
+
+
+@pytest.mark.parametrize("database", ["postgresql"], indirect=True)
+def test_a_lost_race_does_not_wait_for_the_therapists_lock(app, api, database, taken):
+    """PostgreSQL (SQLite's BEGIN IMMEDIATE serializes every writer, so there is no lock to
+    pass by): while another writer holds T's advisory lock (a booking of T under way), B's
+    attempt at A's committed slot is refused at once by the fast read; an attempt at a free
+    slot of T queues for the lock (the locked check) until the writer ends."""
+    assert backend_of(database) == "postgresql"
+    import sqlalchemy as sa
+
+    from athlete_sched.extensions import db
+    from athlete_sched.services.unit_of_work import THERAPIST_LOCK_SPACE
+
+    def attempt(start: str, into: list) -> threading.Thread:
+        thread = threading.Thread(target=lambda: into.append(answer(api, {
+            "event_id": taken["f"], "therapist_id": taken["t"], "kind": "pre",
+            "start": start})))
+        thread.start()
+        return thread
+
+    with app.app_context():
+        holder = db.engine.connect()
+    try:
+        holder.execute(sa.text("SELECT pg_advisory_xact_lock(:s, :k)"),
+                       {"s": THERAPIST_LOCK_SPACE, "k": taken["t"]})
+        lost: list = []
+        attempt(SLOT, lost).join(timeout=10)
+        assert [(s, b["error"]["code"]) for s, b in lost] == [(409, "slot-taken")]
+        queued: list = []
+        waiting = attempt("2027-05-12T14:00", queued)
+        waiting.join(timeout=1)
+        assert waiting.is_alive() and queued == []  # the free slot waits for the lock
+    finally:
+        holder.rollback()
+        holder.close()
+    waiting.join(timeout=10)
+    assert [s for s, _ in queued] == [201]
