@@ -25,6 +25,9 @@ from api.helpers import assert_error, book
 from icaljs import icaljs  # noqa: F401  (fixture)
 
 CLINIC = {"CLINIC_NAME": "Needle & Pedal Clinic", "CLINIC_EMAIL": "bookings@clinic.test"}
+# aiosmtpd's server thread logs each connection at INFO ("mail.log"); outside a test's
+# capture, the app's JSON log handler printed those lines into the suite's output.
+logging.getLogger("mail.log").setLevel(logging.WARNING)
 
 
 # --- a real SMTP server on loopback ---------------------------------------------------------
