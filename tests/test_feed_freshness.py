@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from api.helpers import book
+from api.helpers import another_worker, book
 from conftest import WEEKDAYS_8_TO_18, backend_of
 from test_feeds import clinic, feed_url, fetch  # noqa: F401  (clinic: a fixture)
 
@@ -74,18 +74,10 @@ def etags(client, paths: dict[str, str]) -> dict[str, str]:
 
 def fresh_build(app_config: dict[str, Any], path: str) -> bytes:
     """The feed as a fresh app (another worker, empty cache) builds it from nothing."""
-    from athlete_sched import create_app
-    from athlete_sched.extensions import db
-
-    other = create_app(app_config)
-    try:
-        response = other.test_client().get(path)
+    with another_worker(app_config) as other:
+        response = other.get(path)
         assert response.status_code == 200
         return response.get_data()
-    finally:
-        with other.app_context():
-            db.session.remove()
-            db.engine.dispose()
 
 
 def check_after_write(client, app_config, paths, before: dict[str, str],

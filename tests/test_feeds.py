@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 
 import pytest
 import sqlalchemy as sa
-from api.helpers import assert_error, book, created
+from api.helpers import another_worker, assert_error, book, created
 from icaljs import icaljs  # noqa: F401  (fixture)
 from test_ical_export import AFTER_CARE_POINTS, both
 
@@ -176,20 +176,12 @@ def test_a_change_gives_a_new_etag_at_once(app, api, client, clinic, icaljs):  #
 def test_a_write_by_another_worker_is_seen(app_config, api, client, clinic):
     """A second app (its own engine, pool and cache: another worker) renames the race; the
     first worker's cached feed is not served again."""
-    from athlete_sched import create_app
-    from athlete_sched.extensions import db
-
     path = feed_url(api, "athletes", clinic["first"]["id"])
     before = fetch(client, path)
-    other = create_app(app_config)
-    try:
-        response = api.__class__(other.test_client(), api.token).patch(
+    with another_worker(app_config) as other:
+        response = api.__class__(other, api.token).patch(
             f"/api/v1/events/{clinic['race']['id']}", {"name": "Rennsteig Supermarathon"})
         assert response.status_code == 200, response.get_data(as_text=True)
-    finally:
-        with other.app_context():
-            db.session.remove()
-            db.engine.dispose()
     after = fetch(client, path, **{"If-None-Match": before.headers["ETag"]})
     assert after.status_code == 200 and b"Rennsteig Supermarathon" in after.get_data()
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from api.helpers import book, created
+from api.helpers import another_worker, book, created
 from conftest import Api, backend_of
 from test_ical_import import calendar
 
@@ -82,18 +82,10 @@ def world(api, make_therapist, make_athlete, make_event) -> dict[str, Any]:
 
 def fresh(app_config: dict[str, Any], token: str, path: str) -> bytes:
     """The answer of an app with the cache off (another worker that never cached)."""
-    from athlete_sched import create_app
-    from athlete_sched.extensions import db
-
-    other = create_app({**app_config, "PROPOSALS_CACHE_SIZE": 0})
-    try:
-        response = Api(other.test_client(), token).get(path)
+    with another_worker({**app_config, "PROPOSALS_CACHE_SIZE": 0}) as other:
+        response = Api(other, token).get(path)
         assert response.status_code == 200
         return response.get_data()
-    finally:
-        with other.app_context():
-            db.session.remove()
-            db.engine.dispose()
 
 
 def cached_answer(api, path: str, computed: list[int]) -> bytes:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
@@ -126,3 +128,19 @@ def build_world(api, make_therapist, make_athlete, make_event) -> dict[str, int]
             "other_time_off": other_time_off["id"], "booking": booking["id"],
             "other_booking": other_booking["id"], "other_post": other_post["id"],
             "evening": evening["id"], "evening_post": evening_post["id"]}
+
+
+@contextmanager
+def another_worker(app_config: dict[str, Any]) -> Iterator[Any]:
+    """A second app on the same database (its own engine, pool and caches: another gunicorn
+    worker or host); yields its test client, and closes its connections afterwards."""
+    from athlete_sched import create_app
+    from athlete_sched.extensions import db
+
+    other = create_app(app_config)
+    try:
+        yield other.test_client()
+    finally:
+        with other.app_context():
+            db.session.remove()
+            db.engine.dispose()

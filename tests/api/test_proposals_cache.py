@@ -10,7 +10,7 @@ import pytest
 
 from athlete_sched.services.cache import VersionedCache
 
-from .helpers import book
+from .helpers import another_worker, book
 
 URL = "/api/v1/events/{}/proposals?kind=pre&limit=3"
 
@@ -49,22 +49,14 @@ def test_a_booking_by_another_athlete_removes_the_slot(api, race, make_athlete, 
 def test_a_write_by_another_worker_is_seen(app_config, api, race):
     """A second app (its own engine, pool and cache: another gunicorn worker or host)
     blocks the best slot; the first worker's next answer no longer offers it."""
-    from athlete_sched import create_app
-    from athlete_sched.extensions import db
-
     therapist, _, event = race
     best = api.get(URL.format(event["id"])).get_json()["pre"][0]
-    other = create_app(app_config)
-    try:
+    with another_worker(app_config) as other:
         start = datetime.fromisoformat(best["start"])
-        response = api.__class__(other.test_client(), api.token).post(
+        response = api.__class__(other, api.token).post(
             f"/api/v1/therapists/{therapist['id']}/time-off",
             {"start": start.isoformat(), "end": (start + timedelta(hours=1)).isoformat()})
         assert response.status_code == 201, response.get_data(as_text=True)
-    finally:
-        with other.app_context():
-            db.session.remove()
-            db.engine.dispose()
     after = api.get(URL.format(event["id"])).get_json()["pre"]
     assert best["start"] not in [slot["start"] for slot in after]
 
