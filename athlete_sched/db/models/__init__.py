@@ -12,6 +12,7 @@ event hooks: what a write sets off (locks, mail) is called by the service that w
 - working_days.py: one-day changes of a therapist's working hours.
 - settings.py: the clinic's settings (one row).
 - sites.py: the clinic's sites.
+- jobs.py: the waiting list, notices sent, race calendars (the background work).
 """
 
 from .bookings import Booking, Event
@@ -36,6 +37,7 @@ from .common import (
     SPORTS,
     STATUSES,
 )
+from .jobs import RaceCalendar, SentNotice, WaitlistEntry
 from .people import (
     ApiToken,
     Athlete,
@@ -57,7 +59,7 @@ __all__ = [
     "CALENDAR_KINDS", "LINK_PURPOSES", "MAIL_METHODS", "ONCE_KINDS_WHERE", "PRIORITIES", "ROLES",
     "SCREENING_DECISIONS", "SPORTS", "STATUSES", "ApiToken", "Athlete", "Booking", "BusyCalendar",
     "BusyInterval", "CalendarFeed", "ClinicSettings", "DataVersion", "Event", "FeedVersion",
-    "MailMessage", "ProposalsVersion", "ScheduleVersion", "Screening", "SignInLink", "Site",
-    "Team", "TeamMember", "Therapist", "TherapistPeriod", "TimeOff", "User", "WorkingDay",
-    "WorkingDayPeriod", "WorkingPeriodRow",
+    "MailMessage", "ProposalsVersion", "RaceCalendar", "ScheduleVersion", "Screening",
+    "SentNotice", "SignInLink", "Site", "Team", "TeamMember", "Therapist", "TherapistPeriod",
+    "TimeOff", "User", "WaitlistEntry", "WorkingDay", "WorkingDayPeriod", "WorkingPeriodRow",
 ]

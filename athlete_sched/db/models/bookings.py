@@ -15,6 +15,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
     select,
     text,
 )
@@ -41,6 +42,9 @@ class Event(db.Model):
         CheckConstraint('"end" IS NULL OR "end" >= "start"', name="period"),
         Index("ix_event_athlete_id", "athlete_id", "occupied_end"),
         Index("ix_event_team_id", "team_id", "occupied_end"),
+        Index("uq_event_calendar_uid", "athlete_id", "calendar_uid", unique=True,
+              postgresql_where=text("calendar_uid IS NOT NULL"),
+              sqlite_where=text("calendar_uid IS NOT NULL")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -65,6 +69,11 @@ class Event(db.Model):
     venue_site_id: Mapped[int | None] = mapped_column(ForeignKey("site.id"), default=None)
     travel_depart: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     travel_return: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    # The UID of the VEVENT of the athlete's race calendar it came from (0019), and whether
+    # that calendar no longer holds it (kept because it has sessions).
+    calendar_uid: Mapped[str | None] = mapped_column(String(255), default=None)
+    removed_from_calendar: Mapped[bool] = mapped_column(Boolean, default=False,
+                                                        server_default=false())
     # A fresh number at every write of the row (migration 0017's triggers): feeds tell by
     # it whether the row changed. Never written by the app; read by db/queries only.
     row_version: Mapped[int] = mapped_column(BigInteger, server_default=FetchedValue(),

@@ -14,7 +14,9 @@ SPORTS = ("running", "mtb", "cycling", "triathlon", "other")
 STATUSES = ("confirmed", "cancelled")
 SCREENING_DECISIONS = DECISIONS
 CALENDAR_KINDS = ("upload", "url")
-MAIL_METHODS = ("REQUEST", "CANCEL", "SUMMARY")  # SUMMARY: a coach's team summary
+MAIL_METHODS = ("REQUEST", "CANCEL", "SUMMARY", "NOTICE")
+# SUMMARY: a coach's team summary; NOTICE: a plain message of the background work (a
+# reminder, a check-in, a waiting-list offer, a new race), no calendar part
 
 
 def in_(column: str, values: tuple[str, ...]) -> str:

@@ -9,12 +9,14 @@ from datetime import datetime
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     CheckConstraint,
     FetchedValue,
     ForeignKey,
     Index,
     Integer,
     String,
+    true,
 )
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
 
@@ -156,6 +158,8 @@ class Athlete(db.Model):
     sport: Mapped[str] = mapped_column(String(16))
     timezone: Mapped[str] = mapped_column(String(64))
     home_site_id: Mapped[int | None] = mapped_column(ForeignKey("site.id"), default=None)
+    # Reminders the day before a session and check-ins after a recovery session (0019).
+    reminders: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
 
 
 class Team(db.Model):
