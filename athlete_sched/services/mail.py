@@ -86,6 +86,15 @@ def queue_summary(recipient: str, message: EmailMessage) -> None:
                             message=message.as_string())])
 
 
+def queue_notice(recipient: str, message: EmailMessage, booking_id: int | None = None) -> None:
+    """Queue a plain message of the background work (a reminder, a check-in, a waiting-list
+    offer, a new race): method NOTICE, no calendar part; sent like every other message."""
+    if enabled():
+        _queue([MailMessage(booking_id=booking_id, recipient=recipient, method="NOTICE",
+                            sequence=0, attempts=0, created_at=stamp(),
+                            message=message.as_string())])
+
+
 # --- sending ------------------------------------------------------------------------------
 
 @dataclass

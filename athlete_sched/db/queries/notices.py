@@ -1,0 +1,30 @@
+"""The notices already queued (sent_notice): one row per (kind, key), written in the
+transaction that queues the notice's mail, so that a notice is queued once whoever runs
+the background work and however often."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.dialects import postgresql, sqlite
+
+from ...extensions import db
+from ..models import SentNotice
+
+TABLE = SentNotice.__table__
+
+
+def record(kind: str, key: str, at: datetime, *, athlete_id: int | None = None,
+           booking_id: int | None = None, event_id: int | None = None) -> bool:
+    """Record the notice (kind, key) in the current transaction: True if this call recorded
+    it, False if it was recorded before (by this worker or another; then queue nothing).
+    INSERT ... ON CONFLICT DO NOTHING on both backends: a concurrent writer of the same key
+    waits for the other's commit (PostgreSQL) or for the write lock (SQLite), and then
+    inserts nothing."""
+    dialect = postgresql if db.session.get_bind(mapper=SentNotice).dialect.name == \
+        "postgresql" else sqlite
+    inserted = db.session.execute(
+        dialect.insert(TABLE).values(kind=kind, key=key, athlete_id=athlete_id,
+                                     booking_id=booking_id, event_id=event_id, created_at=at)
+        .on_conflict_do_nothing(index_elements=["kind", "key"]).returning(TABLE.c.id))
+    return inserted.first() is not None
