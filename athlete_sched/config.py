@@ -88,6 +88,9 @@ class Config:
     MAIL_PASSWORD: str | None = None
     MAIL_TIMEOUT = 10
     MAIL_SENDER: str | None = None
+    # Reminders and check-ins (services/reminders.py): the local hour (athlete's zone) they
+    # go out at, the day before a session and the second day after a recovery session.
+    REMINDER_HOUR = 9
     # Operations (README, "Operations"): GET /healthz fails when an email has waited this
     # long to be sent or a calendar subscription is this overdue; the logs (athlete_sched/
     # logs.py): LOG_FORMAT json or text (unset: json, text on a terminal outside gunicorn).

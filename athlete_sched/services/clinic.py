@@ -187,8 +187,19 @@ def update_athlete_for(caller: Caller, athlete_id: int, data: Any) -> Athlete:
             setattr(row, field, getattr(data, field))
     if "home_site_id" in given:
         row.home_site_id = sites.checked(data.home_site_id, "home_site_id")
+    if getattr(data, "reminders", None) is not None:
+        set_reminders(caller, row, data.reminders)
     rows.flush()
     return row
+
+
+def set_reminders(caller: Caller, athlete: Athlete, on: bool) -> None:
+    """Reminders and check-ins on or off: the athlete's own choice (or an admin's), not a
+    coach's."""
+    if caller.role not in ("admin", "athlete"):
+        raise Forbidden("reminders are the athlete's own choice: they (or an admin) turn "
+                        "them on or off")
+    athlete.reminders = on
 
 
 def athletes_page(caller: Caller, after_id: int, limit: int) -> list[Athlete]:

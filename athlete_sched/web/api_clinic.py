@@ -115,7 +115,8 @@ def get_athlete(athlete_id: int):
 
 @bp.patch("/athletes/<int:athlete_id>")
 @roles("admin", "coach", "athlete")
-@doc(summary="Change an athlete (name, sport, zone, home site; home_site_id null clears it)",
+@doc(summary="Change an athlete (name, sport, zone, home site, reminders; home_site_id null "
+             "clears it)",
      body=sc.AthletePatch, response=sc.AthleteOut)
 def patch_athlete(athlete_id: int):
     athlete = clinic.update_athlete_for(current_caller(), athlete_id,

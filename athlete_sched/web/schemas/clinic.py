@@ -120,6 +120,10 @@ class AthletePatch(In):
     sport: Sport | None = None
     timezone: TimeZoneName | None = None
     home_site_id: Id | None = None
+    reminders: bool | None = Field(default=None, description=(
+        "whether the athlete gets reminders by email (the day before a session) and "
+        "check-ins (two days after a recovery session); the athlete's own choice: an "
+        "admin may change it too, a coach may not (403)"))
 
 
 class SiteIn(In):
@@ -199,6 +203,8 @@ class AthleteOut(Out):
     sport: Sport
     timezone: str
     home_site_id: int | None = None
+    reminders: bool = Field(True, description=(
+        "reminders and check-ins by email are on (default) or off"))
 
 
 class TeamOut(Out):

@@ -1,0 +1,134 @@
+"""Reminders and check-ins by email (domain.md, "Reminders and check-ins"): the background
+work "reminders" (services/due_work.py).
+
+`run(now)` does one round:
+
+1. **Find** (one short read): the confirmed sessions of athletes who take reminders
+   (athlete.reminders) that start near `now` (core/reminders.py: a reminder can be due for
+   sessions of the next two days, a check-in for recovery sessions of the last four), by an
+   index range (db/queries/reminders.py); which are due is worked out here from each
+   athlete's zone (REMINDER_HOUR local time: the day before; the second day after a
+   recovery session), and those whose notice is already recorded are dropped.
+2. **Queue** them in units of BATCH: for each, `notices.record(kind, key)` and, only when
+   that recorded it, the message into the outbox, in the same transaction. The key is the
+   booking and the start it announces, so a moved session's reminder is due again for
+   its new time (and one sent for the old time is never sent again), and a second worker
+   or a second round records nothing and queues nothing. A unit that fails is run again
+   one notice per unit, so one bad notice costs only itself (it is logged and tried again
+   next round); a database out of reach ends the round.
+
+Never for a cancelled session (only confirmed ones are read). Nothing is recorded or
+queued while mail is off (MAIL_SERVER unset): turning mail on later sends what is due
+from then on, not a backlog (reminders only before the session, check-ins only within a
+day of their time).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from email.message import EmailMessage
+
+from flask import current_app
+
+from ..core import reminders as rules
+from ..core.kinds import POST
+from ..core.zones import load_zone
+from ..db.queries import notices
+from ..db.queries import reminders as queries
+from ..db.queries.reminders import Due
+from . import calendars, mail, reminder_text, unit_of_work
+from .common import policy, stamp
+
+log = logging.getLogger(__name__)
+
+REMINDER, CHECK_IN = "reminder", "check-in"  # sent_notice.kind
+BATCH = 200  # notices queued per unit of work
+DEFAULT_HOUR = 9
+
+
+@dataclass(frozen=True)
+class Notice:
+    kind: str  # REMINDER or CHECK_IN
+    due: Due
+
+    @property
+    def key(self) -> str:
+        return rules.notice_key(self.due.booking_id, self.due.start)
+
+
+def reminder_hour() -> int:
+    """REMINDER_HOUR: the local hour (0-23) reminders and check-ins go out at."""
+    value = current_app.config.get("REMINDER_HOUR", DEFAULT_HOUR)
+    hour = int(value)
+    if not 0 <= hour <= 23 or str(value).strip() != str(hour):
+        raise ValueError(f"REMINDER_HOUR={value!r}: give a whole hour from 0 to 23")
+    return hour
+
+
+def run(now: datetime) -> int:
+    """One round at `now`: queue every reminder and check-in due and not yet queued;
+    how many were queued."""
+    if not mail.enabled():
+        return 0
+    hour = reminder_hour()
+    found = unit_of_work.run(lambda: due_notices(now, hour))
+    return sum(_queue(batch) for batch in _batches(found, BATCH))
+
+
+def due_notices(now: datetime, hour: int) -> list[Notice]:
+    """The reminders and check-ins due at `now` and not yet recorded, in booking order (so
+    that workers racing for the same notices take their keys in one order)."""
+    found = [Notice(REMINDER, due) for due in
+             queries.sessions_starting(rules.reminder_starts(now, hour))
+             if rules.reminder_is_due(due.start, due.written, load_zone(due.athlete_timezone),
+                                      hour, now)]
+    found += [Notice(CHECK_IN, due) for due in
+              queries.sessions_starting(rules.check_in_starts(now, hour), POST)
+              if rules.check_in_is_due(due.start, load_zone(due.athlete_timezone), hour, now)]
+    sent = {(kind, key) for kind in (REMINDER, CHECK_IN)
+            for key in queries.already_sent(kind, [n.key for n in found if n.kind == kind])}
+    return sorted((n for n in found if (n.kind, n.key) not in sent),
+                  key=lambda n: (n.due.booking_id, n.kind))
+
+
+def _batches(items: list[Notice], size: int) -> Iterator[list[Notice]]:
+    for i in range(0, len(items), size):
+        yield items[i:i + size]
+
+
+def _queue(batch: list[Notice]) -> int:
+    """Queue the batch in one unit; if that fails, each notice in a unit of its own."""
+    try:
+        return unit_of_work.run(lambda: _record_and_queue(batch))
+    except unit_of_work.DatabaseFault:
+        raise
+    except Exception:
+        if len(batch) == 1:
+            log.exception("reminders: %s %s not queued; tried again next round",
+                          batch[0].kind, batch[0].key)
+            return 0
+        log.warning("reminders: a batch of %d failed; queuing them one by one", len(batch))
+        return sum(_queue([notice]) for notice in batch)
+
+
+def _record_and_queue(batch: list[Notice]) -> int:
+    where = calendars.clinic().location
+    places = calendars.locations(where)
+    queued = 0
+    for notice in batch:
+        due = notice.due
+        if notices.record(notice.kind, notice.key, stamp(), athlete_id=due.athlete_id,
+                          booking_id=due.booking_id):
+            mail.queue_notice(due.athlete_email, message(notice, places.get(due.site_id, where)),
+                              booking_id=due.booking_id)
+            queued += 1
+    return queued
+
+
+def message(notice: Notice, location: str) -> EmailMessage:
+    if notice.kind == REMINDER:
+        return reminder_text.reminder(notice.due, location, policy().cancel_notice)
+    return reminder_text.check_in(notice.due)
