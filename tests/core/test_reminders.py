@@ -4,7 +4,7 @@ ranges the reads use never missing a due notice."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -48,7 +48,7 @@ def test_the_check_in_is_due_at_9_local_on_the_second_day_after(start, due):
 
 def test_an_hour_the_spring_change_skips_lands_after_the_gap():
     # 02:00 does not exist in Berlin on 28 Mar 2027: fold=0 reads it with CET's offset
-    assert rules.local_instant(datetime(2027, 3, 28).date(), 2, BERLIN) == utc(2027, 3, 28, 1)
+    assert rules.local_instant(date(2027, 3, 28), 2, BERLIN) == utc(2027, 3, 28, 1)
 
 
 START = utc(2027, 5, 12, 7, 0)  # Wed 12 May 09:00 Berlin; reminder due Tue 11 May 07:00Z
