@@ -223,6 +223,8 @@ TABLE: dict[tuple[str, str], Rule] = {
     ("pages.cancel", "POST"): Rule("athlete", ids={"booking_id": ("b1c", "b2c")},
                                    late=True),
     ("pages.rotate_my_feed", "POST"): Rule("athlete"),
+    ("pages.set_my_reminders", "POST"): Rule("athlete", body=lambda i, o: {
+        "reminders": "on"}),
     ("pages.screening", "GET"): Rule("athlete"),
     ("pages.screening", "POST"): Rule("athlete", body=lambda i, o: {
         "pacemaker": "yes", "note": ""}),
@@ -283,6 +285,8 @@ TABLE: dict[tuple[str, str], Rule] = {
         "name": "Paged", "email": f"pa{uniq()}@authz.test", "timezone": "UTC",
         "sport": "running"}),
     ("pages.admin_invite_athlete", "POST"): Rule("admin"),
+    ("pages.admin_set_reminders", "POST"): Rule("admin", body=lambda i, o: {
+        "reminders": "on"}),
     ("pages.admin_therapists", "GET"): Rule("admin"),
     ("pages.admin_add_therapist", "POST"): Rule("admin", body=lambda i, o: {
         "name": "Paged", "email": f"pt{uniq()}@authz.test", "timezone": "UTC",

@@ -36,10 +36,12 @@ from flask import current_app
 from ..core import reminders as rules
 from ..core.kinds import POST
 from ..core.zones import load_zone
-from ..db.queries import notices
+from ..db.models import Athlete
+from ..db.queries import notices, rows
 from ..db.queries import reminders as queries
 from ..db.queries.reminders import Due
-from . import calendars, mail, reminder_text, unit_of_work
+from . import access, calendars, clinic, mail, reminder_text, unit_of_work
+from .access import Caller
 from .common import policy, stamp
 
 log = logging.getLogger(__name__)
@@ -132,3 +134,22 @@ def message(notice: Notice, location: str) -> EmailMessage:
     if notice.kind == REMINDER:
         return reminder_text.reminder(notice.due, location, policy().cancel_notice)
     return reminder_text.check_in(notice.due)
+
+
+# --- the athlete's choice (pages) ---------------------------------------------------------
+
+def mine(caller: Caller) -> bool | None:
+    """Whether the caller's own athlete profile takes reminders; None: not an athlete."""
+    if caller.role != "athlete" or caller.athlete_id is None:
+        return None
+    athlete = rows.get(Athlete, caller.athlete_id)
+    return None if athlete is None else athlete.reminders
+
+
+def set_for(caller: Caller, athlete_id: int, on: bool) -> Athlete:
+    """Turn an athlete's reminders and check-ins on or off: the athlete themself or an
+    admin (services/clinic.set_reminders)."""
+    athlete = access.athlete(caller, athlete_id)
+    clinic.set_reminders(caller, athlete, on)
+    rows.flush()
+    return athlete

@@ -24,6 +24,7 @@ class Person(NamedTuple):
     detail: str  # an athlete's sport; "" for a therapist
     account: bool | None
     site_id: int | None = None  # a therapist's site, an athlete's home site
+    reminders: bool = True  # an athlete's reminders and check-ins by email are on
 
 
 class TeamRow(NamedTuple):
@@ -79,14 +80,15 @@ def _like(text: str) -> str:
 def athletes_page(search: str, after_id: int, limit: int) -> list[Person]:
     """Athletes whose name or email contains `search` (any case; "" for all), by id."""
     query = (select(Athlete.id, Athlete.name, Athlete.email, Athlete.timezone, Athlete.sport,
-                    Athlete.home_site_id, User.id, User.password_hash.is_not(None))
+                    Athlete.home_site_id, User.id, User.password_hash.is_not(None),
+                    Athlete.reminders)
              .outerjoin(User, User.email == Athlete.email)
              .where(Athlete.id > after_id).order_by(Athlete.id).limit(limit))
     if search:
         pattern = _like(search)
         query = query.where(or_(func.lower(Athlete.name).like(pattern, escape="\\"),
                                 func.lower(Athlete.email).like(pattern, escape="\\")))
-    return [_person(row) for row in db.session.execute(query)]
+    return [_person(row[:-1])._replace(reminders=row[-1]) for row in db.session.execute(query)]
 
 
 def teams_page(after_id: int, limit: int) -> list[TeamRow]:

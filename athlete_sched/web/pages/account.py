@@ -11,7 +11,7 @@ from wtforms import PasswordField, SelectChoice, SelectField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length
 
 from ...core.errors import InvalidValue
-from ...services import accounts, unit_of_work
+from ...services import accounts, reminders, unit_of_work
 from ..auth import SignedIn, page_caller, signed_in
 from . import bp
 
@@ -49,7 +49,8 @@ def render_account(password: PasswordForm | None = None, token: TokenForm | None
         "account/account.html", caller=caller,
         tokens=[(t, accounts.token_expired(t)) for t in accounts.tokens_for(caller)],
         password_form=password or PasswordForm(formdata=None),
-        token_form=token or TokenForm(formdata=None), new_token=new_token), status
+        token_form=token or TokenForm(formdata=None), new_token=new_token,
+        my_reminders=reminders.mine(caller)), status
 
 
 @bp.get("/account")
