@@ -88,8 +88,9 @@ def due_notices(now: datetime, hour: int) -> list[Notice]:
              if rules.reminder_is_due(due.start, due.written, load_zone(due.athlete_timezone),
                                       hour, now)]
     found += [Notice(CHECK_IN, due) for due in
-              queries.sessions_starting(rules.check_in_starts(now, hour), POST)
-              if rules.check_in_is_due(due.start, load_zone(due.athlete_timezone), hour, now)]
+              queries.sessions_starting(rules.check_in_starts(now, hour))
+              if due.kind == POST
+              and rules.check_in_is_due(due.start, load_zone(due.athlete_timezone), hour, now)]
     sent = {(kind, key) for kind in (REMINDER, CHECK_IN)
             for key in queries.already_sent(kind, [n.key for n in found if n.kind == kind])}
     return sorted((n for n in found if (n.kind, n.key) not in sent),

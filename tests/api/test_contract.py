@@ -133,7 +133,7 @@ def test_athlete_create_and_get(api, sport):
     sent = {"name": "Mara Runner", "email": f"mara-{sport}@athletes.test", "sport": sport,
             "timezone": "America/Denver"}
     body = created(api.post("/api/v1/athletes", sent))
-    assert body == {"id": body["id"], **sent, "home_site_id": None}
+    assert body == {"id": body["id"], **sent, "home_site_id": None, "reminders": True}
     assert ok(api.get(f"/api/v1/athletes/{body['id']}")) == body
 
 
