@@ -18,7 +18,7 @@ Then, in the bench::
     with app.app_context():
         queued = reminders.run(clinic.now)   # == clinic.due, each message queued once
 
-Run it alone to fill a database and print the plan of the due read::
+Run it alone to fill a database, print the plan of the due read and time finding them::
 
     .venv/bin/python bench/reminder_clinic.py sqlite:////tmp/r.db --due 10000 --history 0
 """
@@ -165,6 +165,28 @@ def explain(url: str, now: datetime = NOW) -> str:
     return "\n".join(str(row[-1]) for row in plan)
 
 
+def time_find(url: str, now: datetime = NOW, runs: int = 5) -> tuple[int, float]:
+    """How many reminders and check-ins are due at `now` and not yet sent, and the median
+    seconds of finding them (services/reminders.due_notices: the reads and the due rule)."""
+    import statistics
+    import time
+
+    from athlete_sched import create_app
+    from athlete_sched.extensions import db
+    from athlete_sched.services import reminders
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "TESTING": True})
+    times, found = [], 0
+    with app.app_context():
+        for _ in range(runs):
+            began = time.perf_counter()
+            found = len(reminders.due_notices(now, reminders.reminder_hour()))
+            times.append(time.perf_counter() - began)
+            db.session.rollback()
+        db.engine.dispose()
+    return found, statistics.median(times)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("url", help="a migrated database (SQLAlchemy URL)")
@@ -180,6 +202,8 @@ def main() -> None:
     print(f"{filled.due} reminders due at {filled.now:%Y-%m-%dT%H:%M}Z "
           f"({filled.therapists} therapists, {filled.history} other sessions)")
     print(explain(args.url, filled.now))
+    found, seconds = time_find(args.url, filled.now)
+    print(f"found {found} due in {seconds * 1000:.0f} ms (median of 5)")
 
 
 if __name__ == "__main__":

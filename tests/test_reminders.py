@@ -324,3 +324,32 @@ def test_two_processes_at_once_send_each_reminder_once(app, app_config, smtp):
     counts = [int(out.strip().splitlines()[-1]) for out, _ in outputs]
     assert sum(counts) == 450, counts
     _each_once(smtp, app, 450)
+
+
+@pytest.mark.parametrize(("value", "hour"), [(9, 9), ("07", 7), (0, 0), (23, 23)])
+def test_the_reminder_hour_comes_from_the_config(app, value, hour):
+    from athlete_sched.services import reminders
+
+    app.config["REMINDER_HOUR"] = value
+    with app.app_context():
+        assert reminders.reminder_hour() == hour
+
+
+@pytest.mark.parametrize("value", [24, -1, "9.5", True, "nine"])
+def test_a_reminder_hour_out_of_range_is_refused(app, value):
+    from athlete_sched.services import reminders
+
+    app.config["REMINDER_HOUR"] = value
+    with app.app_context(), pytest.raises(ValueError, match="REMINDER_HOUR"):
+        reminders.reminder_hour()
+
+
+def test_another_reminder_hour_moves_both(app, api, clinic, make_event, smtp):
+    app.config["REMINDER_HOUR"] = 18
+    tune_up(api, clinic, "2027-03-29T10:00")
+    event = make_event(clinic["athlete"])
+    book(api, event["id"], clinic["therapist"], "post", "2027-05-17T09:00")
+    assert run_at(app, utc("2027-03-28T15:59")) == 0
+    assert run_at(app, utc("2027-03-28T16:00")) == 1  # Sun 28 Mar 18:00 CEST
+    assert run_at(app, utc("2027-05-19T15:59")) == 0
+    assert run_at(app, utc("2027-05-19T16:00")) == 1  # Wed 19 May 18:00 CEST

@@ -64,10 +64,10 @@ class Notice:
 def reminder_hour() -> int:
     """REMINDER_HOUR: the local hour (0-23) reminders and check-ins go out at."""
     value = current_app.config.get("REMINDER_HOUR", DEFAULT_HOUR)
-    hour = int(value)
-    if not 0 <= hour <= 23 or str(value).strip() != str(hour):
+    text = str(value).strip()
+    if isinstance(value, bool) or not text.isdigit() or not 0 <= int(text) <= 23:
         raise ValueError(f"REMINDER_HOUR={value!r}: give a whole hour from 0 to 23")
-    return hour
+    return int(text)
 
 
 def run(now: datetime) -> int:
