@@ -104,7 +104,10 @@ def _categories(component) -> list[str]:
 
 
 def _moment(value: date | datetime, tz: ZoneInfo) -> date | datetime:
-    """A DTSTART/DTEND value: a date stays; a floating date-time is wall-clock in `tz`."""
+    """A DTSTART/DTEND value: a date stays; a floating date-time is wall-clock in `tz`.
+    Anything else (a broken value the parser kept as text) raises ValueError."""
+    if not isinstance(value, date):
+        raise ValueError(f"{value!r} is not a date or a date-time")
     if isinstance(value, datetime) and value.utcoffset() is None:
         return value.replace(tzinfo=tz)
     return value
