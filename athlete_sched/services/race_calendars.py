@@ -232,6 +232,11 @@ def status_for(caller: Caller, athlete_id: int) -> tuple[RaceCalendar | None,
     return q.of_athlete(athlete.id, UPLOAD), q.of_athlete(athlete.id, URL)
 
 
+def zone_of(caller: Caller, athlete_id: int) -> str:
+    """The athlete's zone (the page shows its times in it)."""
+    return access.athlete(caller, athlete_id).timezone
+
+
 def subscribe_for(caller: Caller, athlete_id: int, url: str,
                   interval_minutes: int = DEFAULT_INTERVAL) -> RaceCalendar:
     """Subscribe the athlete to a race calendar address, due for a sync at once. The
@@ -251,8 +256,12 @@ def subscribe_for(caller: Caller, athlete_id: int, url: str,
 
 
 def unsubscribe_for(caller: Caller, athlete_id: int) -> None:
-    """Remove the subscription; the races it brought in stay the athlete's events."""
-    rows.delete(subscription_for(caller, athlete_id))
+    """Remove the subscription, if there is one (DELETE is idempotent); the races it
+    brought in stay the athlete's events."""
+    athlete = access.athlete(caller, athlete_id)
+    calendar = q.of_athlete(athlete.id, URL, lock=True)
+    if calendar is not None:
+        rows.delete(calendar)
 
 
 class Due(NamedTuple):
