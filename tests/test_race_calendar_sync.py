@@ -6,6 +6,7 @@ it, as the busy subscription tests do), and the emails delivered to a real SMTP 
 
 from __future__ import annotations
 
+import io
 import threading
 from collections.abc import Iterator
 from datetime import timedelta
@@ -13,8 +14,9 @@ from http.server import ThreadingHTTPServer
 from typing import Any
 
 import pytest
-from api.helpers import assert_error, created, ok
+from api.helpers import another_worker, assert_error, created, ok
 from conftest import NOW
+from pageutil import csrf, post, text
 from test_mail import CLINIC, serve
 from test_race_calendars import SERIES, SERIES_V2, TRAIL, ics, races_of, upload
 from test_subscriptions import CalendarServer, Route, handler_for
@@ -190,3 +192,70 @@ def _force_due(app, forget_body: bool = False) -> None:
             values.update(body_hash=None, etag=None)
         db.session.execute(db.update(RaceCalendar).values(**values))
         db.session.commit()
+
+
+def test_two_workers_at_once_sync_once_and_mail_once(app, app_config, api, mara, server,
+                                                     smtp, subscribed):
+    """Two apps on one database (two workers) run the due work at the same moment: one
+    claims the subscription, the other finds it taken; each new race is mailed once."""
+    done: list[int] = []
+    with another_worker(app_config) as other:
+        start = threading.Barrier(2)
+
+        def work(worker) -> None:
+            start.wait()
+            done.append(run(worker))
+
+        threads = [threading.Thread(target=work, args=(a,)) for a in (app, other.application)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)
+    assert sorted(done) == [0, 1]
+    assert len(races_of(app, api, mara["id"])) == 4
+    assert len(smtp.take()) == 4
+    assert [path for path, _, _ in server.seen] == ["/races.ics"]  # fetched once
+
+
+# --- the page -------------------------------------------------------------------------------
+
+def test_the_page_subscribes_syncs_shows_the_error_and_unsubscribes(app, api, page_as, mara,
+                                                                    server, smtp):
+    server.routes["/races.ics"] = Route(ics(SERIES), etag='"v1"')
+    signed = page_as("athlete", mara["email"])
+    page = "/season/race-calendar"
+    assert "Upload a race calendar" in text(signed.get(page))
+    answer = post(signed, page + "/subscription",
+                  {"url": server.url("/races.ics"), "interval": "360"}, page)
+    assert answer.status_code == 303
+    shown = text(signed.get(page))
+    assert "Your subscription" in shown and "Not synced yet." in shown
+    assert "127.0.0.1" in shown and "Upload a race calendar" not in shown
+    post(signed, page + "/subscription/sync", {}, page)
+    shown = text(signed.get(page))
+    assert "Synced: 4 new, 0 changed, 0 removed, 0 unchanged." in shown
+    assert "5 races in the calendar" in shown
+    server.routes["/races.ics"] = Route(status=404)
+    _force_due(app, forget_body=True)
+    post(signed, page + "/subscription/sync", {}, page)
+    shown = text(signed.get(page))
+    assert "The sync failed: the server answered HTTP 404." in shown
+    assert "Last error" in shown
+    season = text(signed.get("/season"))
+    assert season.count("From your race calendar") == 4
+    post(signed, page + "/subscription/remove", {}, page)
+    assert "Upload a race calendar" in text(signed.get(page))
+    assert len(races_of(app, api, mara["id"])) == 4
+
+
+def test_a_bad_upload_on_the_page_says_so_and_changes_nothing(app, api, page_as, mara):
+    signed = page_as("athlete", mara["email"])
+    page = "/season/race-calendar"
+    answer = signed.post(page + "/upload", data={
+        "csrf_token": csrf(signed, page),
+        "calendar": (io.BytesIO(b"BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nSUMMARY:x\r\n"
+                                b"DTSTART;VALUE=DATE:20270501\r\nEND:VEVENT\r\nEND:VCALENDAR"),
+                     "races.ics")}, content_type="multipart/form-data")
+    assert answer.status_code == 422
+    assert "Nothing was imported." in text(answer) and "has no UID" in text(answer)
+    assert races_of(app, api, mara["id"]) == {}
