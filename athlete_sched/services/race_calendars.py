@@ -199,12 +199,19 @@ def _stored(calendar: RaceCalendar, found: list[Race], body_hash: str) -> None:
 # --- the uploaded file ------------------------------------------------------------------------
 
 def import_upload(caller: Caller, athlete_id: int, read_body: Callable[[], bytes]) -> Counts:
-    """PUT .../race-calendar: the body is the athlete's race calendar from now on."""
+    """PUT .../race-calendar: the body is the athlete's race calendar from now on. The
+    unit's transaction is released while the body is read (as busy uploads do)."""
     athlete = access.athlete(caller, athlete_id)
     body = read_body()
     if q.of_athlete(athlete.id, URL) is not None:
         raise RaceCalendarSubscribed()
-    found = read(body, athlete.timezone)  # a bad file raises here, before any change
+    zone = athlete.timezone
+    unit_of_work.release()  # nothing written yet: no write lock held while it is read
+    found = read(body, zone)  # a bad file raises here, before any change
+    athlete = access.athlete(caller, athlete_id)  # again, in the unit's new transaction
+    q.athlete_locked(athlete.id)  # one import per athlete at a time, from here to commit
+    if q.of_athlete(athlete.id, URL) is not None:
+        raise RaceCalendarSubscribed()
     calendar = q.of_athlete(athlete.id, UPLOAD, lock=True)
     if calendar is None:
         calendar = rows.add(RaceCalendar(athlete_id=athlete.id, kind=UPLOAD,
