@@ -9,7 +9,7 @@ from flask import jsonify
 
 from ..services import race_calendars
 from .api import bp, doc
-from .api_busy import _calendar_body
+from .api_busy import calendar_body
 from .http import answer, body_limit, current_caller, parse_body
 from .limits import heavy, limited
 from .schemas import calendars as sc
@@ -34,7 +34,7 @@ IMPORT_ERRORS = {
 @heavy
 @limited("RATELIMIT_CALENDAR_UPLOADS")
 def put_race_calendar(athlete_id: int):
-    counts = race_calendars.import_upload(current_caller(), athlete_id, _calendar_body)
+    counts = race_calendars.import_upload(current_caller(), athlete_id, calendar_body)
     return answer(rc.import_json(counts))
 
 

@@ -20,7 +20,7 @@ from ..http import body_limit
 from ..limits import heavy, limited
 from . import bp
 from .therapist import stamp
-from .therapist_busy import _message, _read
+from .therapist_busy import error_message, read_upload
 
 INTERVALS = {"60": "every hour", "360": "every 6 hours", "1440": "once a day"}
 
@@ -76,10 +76,10 @@ def upload_races():
         caller = page_caller()
         try:
             counts = race_calendars.import_upload(caller, caller.athlete_id,
-                                                  lambda: _read(form.calendar.data))
+                                                  lambda: read_upload(form.calendar.data))
         except DomainError as exc:
             unit_of_work.rollback()
-            form.calendar.errors.append(_message(exc))
+            form.calendar.errors.append(error_message(exc))
         else:
             flash(f"Race calendar imported: {_counts_text(counts)}.", "success")
             return _back()
@@ -100,7 +100,7 @@ def subscribe_races():
                                          int(form.interval.data))
         except DomainError as exc:
             unit_of_work.rollback()
-            form.url.errors.append(_message(exc))
+            form.url.errors.append(error_message(exc))
         else:
             flash("Subscribed. Press “Sync now” to read it at once, or wait for the next "
                   "check.", "success")
