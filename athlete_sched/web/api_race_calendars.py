@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from flask import jsonify
 
-from ..services import race_calendars
+from ..services import race_calendars, race_subscriptions
 from .api import bp, doc
 from .api_busy import calendar_body
 from .http import answer, body_limit, current_caller, parse_body
@@ -46,7 +46,7 @@ def put_race_calendar(athlete_id: int):
 @limited("RATELIMIT_CALENDAR_UPLOADS")
 def subscribe_race_calendar(athlete_id: int):
     data = parse_body(rc.RaceSubscriptionIn)
-    calendar = race_calendars.subscribe_for(current_caller(), athlete_id, data.url,
+    calendar = race_subscriptions.subscribe_for(current_caller(), athlete_id, data.url,
                                             data.interval_minutes)
     return answer(rc.subscription_json(calendar), 201)
 
@@ -56,7 +56,7 @@ def subscribe_race_calendar(athlete_id: int):
      response=rc.RaceSubscriptionOut)
 def get_race_subscription(athlete_id: int):
     return jsonify(rc.subscription_json(
-        race_calendars.subscription_for(current_caller(), athlete_id)))
+        race_subscriptions.subscription_for(current_caller(), athlete_id)))
 
 
 @bp.post("/athletes/<int:athlete_id>/race-calendar/subscription/sync")
@@ -65,11 +65,11 @@ def get_race_subscription(athlete_id: int):
 @heavy
 @limited("RATELIMIT_CALENDAR_UPLOADS")
 def sync_race_subscription(athlete_id: int):
-    return answer(rc.import_json(race_calendars.sync_now_for(current_caller(), athlete_id)))
+    return answer(rc.import_json(race_subscriptions.sync_now_for(current_caller(), athlete_id)))
 
 
 @bp.delete("/athletes/<int:athlete_id>/race-calendar/subscription")
 @doc(summary="Unsubscribe; the races it brought in stay the athlete's events", status=204)
 def delete_race_subscription(athlete_id: int):
-    race_calendars.unsubscribe_for(current_caller(), athlete_id)
+    race_subscriptions.unsubscribe_for(current_caller(), athlete_id)
     return answer(None, 204)

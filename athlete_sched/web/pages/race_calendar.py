@@ -13,7 +13,7 @@ from wtforms.validators import DataRequired, Length
 
 from ...core.errors import DomainError
 from ...core.zones import load_zone
-from ...services import race_calendars, unit_of_work
+from ...services import race_calendars, race_subscriptions, unit_of_work
 from .. import limits
 from ..auth import page_caller, signed_in
 from ..http import body_limit
@@ -46,10 +46,10 @@ def _counts_text(counts: race_calendars.Counts) -> str:
 def render_races(upload: RaceUploadForm | None = None,
                  subscribe: RaceSubscribeForm | None = None, status: int = 200):
     caller = page_caller()
-    uploaded, subscription = race_calendars.status_for(caller, caller.athlete_id)
+    uploaded, subscription = race_subscriptions.status_for(caller, caller.athlete_id)
     return render_template(
         "athlete/race_calendar.html", uploaded=uploaded, subscription=subscription,
-        stamp=stamp, tz=load_zone(race_calendars.zone_of(caller, caller.athlete_id)),
+        stamp=stamp, tz=load_zone(race_subscriptions.zone_of(caller, caller.athlete_id)),
         intervals=INTERVALS, upload_form=upload or RaceUploadForm(formdata=None),
         subscribe_form=subscribe or RaceSubscribeForm(formdata=None),
         limit_mib=current_app.config["CALENDAR_MAX_BYTES"] / 2**20), status
@@ -96,7 +96,7 @@ def subscribe_races():
             return render_races(subscribe=form, status=429)
         caller = page_caller()
         try:
-            race_calendars.subscribe_for(caller, caller.athlete_id, form.url.data,
+            race_subscriptions.subscribe_for(caller, caller.athlete_id, form.url.data,
                                          int(form.interval.data))
         except DomainError as exc:
             unit_of_work.rollback()
@@ -114,8 +114,8 @@ def subscribe_races():
 @limited("RATELIMIT_CALENDAR_UPLOADS")
 def sync_races():
     caller = page_caller()
-    counts = race_calendars.sync_now_for(caller, caller.athlete_id)
-    error = race_calendars.subscription_for(caller, caller.athlete_id).error
+    counts = race_subscriptions.sync_now_for(caller, caller.athlete_id)
+    error = race_subscriptions.subscription_for(caller, caller.athlete_id).error
     if error is None:
         flash(f"Synced: {_counts_text(counts)}.", "success")
     else:
@@ -128,6 +128,6 @@ def sync_races():
 @signed_in("athlete")
 def unsubscribe_races():
     caller = page_caller()
-    race_calendars.unsubscribe_for(caller, caller.athlete_id)
+    race_subscriptions.unsubscribe_for(caller, caller.athlete_id)
     flash("Unsubscribed. The races it brought in stay in your season.", "info")
     return _back()
