@@ -116,8 +116,10 @@ def _update(event: Event, race: Race) -> bool:
     """Bring the event in line with the race; whether anything changed."""
     changed = False
     if _stored_timing(event) != _timing(race):
+        before = (event.start, event.end)
         events.follow_calendar(event, race.timezone, race.start, race.end)
-        race_mail.moved(event)
+        if (event.start, event.end) != before:  # not a new zone name alone
+            race_mail.moved(event)
         changed = True
     if event.name != race.name:
         event.name, changed = race.name, True
