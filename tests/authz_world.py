@@ -166,6 +166,9 @@ def _schedules(w: World) -> None:
         for day in ("2027-03-02", "2027-03-03"):  # the API deletes one, the pages the other
             w.admin("PUT", f"/api/v1/therapists/{ids[key]}/working-days/{day}",
                     json={"closed": True})
+    for key in ("a1", "a2"):  # race calendar subscriptions (synced never: nothing listens)
+        w.admin("POST", f"/api/v1/athletes/{ids[key]}/race-calendar/subscription", 201,
+                json={"url": f"https://127.0.0.1:9/races-{key}.ics"})
     for key, owner in (("e1", "a1"), ("e2", "a2")):
         ids[key] = w.admin("POST", "/api/v1/events", 201, json={
             "athlete_id": ids[owner], "name": f"Race {key}", "timezone": "Europe/Berlin",

@@ -113,6 +113,12 @@ TABLE: dict[tuple[str, str], Rule] = {
                                          body=lambda i, o: {"sport": "mtb"}),
     ("api.athlete_feed", "GET"): Rule("admin athlete"),
     ("api.rotate_athlete_feed", "POST"): Rule("admin athlete"),
+    ("api.put_race_calendar", "PUT"): Rule("admin athlete coach", ics_body=True),
+    ("api.subscribe_race_calendar", "POST"): Rule("admin athlete coach", body=lambda i, o: {
+        "url": f"https://127.0.0.1:9/races{uniq()}.ics"}),
+    ("api.get_race_subscription", "GET"): Rule("admin athlete coach"),
+    ("api.sync_race_subscription", "POST"): Rule("admin athlete coach"),
+    ("api.delete_race_subscription", "DELETE"): Rule("admin athlete coach", late=True),
     ("api.put_screening", "PUT"): Rule("admin athlete", body=lambda i, o: {
         "answers": {"pacemaker": True}, "note": ""}),
     ("api.get_screening", "GET"): Rule("admin therapist athlete coach"),
@@ -207,6 +213,12 @@ TABLE: dict[tuple[str, str], Rule] = {
     ("pages.sign_out_everywhere", "POST"): Rule(ALL, late=True, fresh=True),
     # --- pages: athlete -------------------------------------------------------------------
     ("pages.season", "GET"): Rule("athlete"),
+    ("pages.race_calendar", "GET"): Rule("athlete"),
+    ("pages.upload_races", "POST"): Rule("athlete"),
+    ("pages.subscribe_races", "POST"): Rule("athlete", body=lambda i, o: {
+        "url": f"https://127.0.0.1:9/races{uniq()}.ics", "interval": "360"}),
+    ("pages.sync_races", "POST"): Rule("athlete"),
+    ("pages.unsubscribe_races", "POST"): Rule("athlete", late=True),
     ("pages.set_home_site", "POST"): Rule("athlete", body=lambda i, o: {
         "home_site_id": i["site"]}),
     ("pages.plan_race", "POST"): Rule("athlete", body=lambda i, o: {

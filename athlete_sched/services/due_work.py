@@ -24,7 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from . import reminders
+from . import race_subscriptions, reminders
 
 
 @dataclass(frozen=True)
@@ -38,5 +38,6 @@ def schedule() -> list[DueWork]:
     """Every entry, in the order `run-due` runs them: what creates mail comes before the
     mail's delivery, so one `run-due` sends what it queued."""
     return [
+        DueWork("race-calendars", timedelta(minutes=5), race_subscriptions.run_due),
         DueWork("reminders", timedelta(minutes=1), reminders.run),
     ]

@@ -21,6 +21,7 @@ from ..core.windows import EventTiming, event_span
 from ..core.zones import load_zone
 from ..db.models import Athlete, Booking, Event, Team, Therapist
 from ..db.queries import MAX_EVENT_DAYS, bookings, rows
+from ..db.queries import race_calendars as race_calendars_q
 from . import access, proposals, race_flags, sites
 from .access import Caller
 from .bookings import BookingView, reschedule, views_of
@@ -152,6 +153,31 @@ def update_event(event: Event, patch: Any) -> EventChange:
     # come back flagged; pre and post sessions move, all or nothing.
     moved = [_move(event, b) for b in flagged if b.kind != COURSE]
     left = [b for b in flagged if b.kind == COURSE]
+    race_flags.mark(left)
+    return EventChange(event_view(event), views_of(left), views_of(moved))
+
+
+def follow_calendar(event: Event, tz_name: str, start: date | datetime,
+                    end: date | datetime | None) -> EventChange:
+    """A race calendar moved the event (services/race_calendars.py): new dates, and each
+    confirmed pre or post session its new windows no longer hold moves to the best free
+    slot of its new window, as `move_bookings` does; one that cannot move (no free slot,
+    the athlete's screening) and course sessions stay and are flagged, the athlete told.
+    Each move is tried on its own (a savepoint), so one that fails leaves the others."""
+    _apply_timing(event, tz_name, start, end)
+    rows.flush()
+    stranded = flagged_bookings(event)
+    race_flags.clear_fitting(event, stranded)
+    moved: list[Booking] = []
+    left: list[Booking] = []
+    for booking in stranded:
+        try:
+            if booking.kind == COURSE:
+                raise BookingNotMovable(booking.id, booking.kind)
+            with race_calendars_q.savepoint():
+                moved.append(_move(event, booking))
+        except (BookingNotMovable, ScreeningNotCleared):
+            left.append(booking)
     race_flags.mark(left)
     return EventChange(event_view(event), views_of(left), views_of(moved))
 

@@ -46,6 +46,7 @@ def register(app: Flask) -> None:
         api_busy,
         api_calendars,
         api_clinic,
+        api_race_calendars,
         api_scheduling,
         api_screening,
         api_team,

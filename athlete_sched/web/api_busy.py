@@ -36,6 +36,9 @@ def _calendar_body() -> bytes:
     return data
 
 
+calendar_body = _calendar_body  # also the race calendar's upload (web/api_race_calendars.py)
+
+
 @bp.put("/therapists/<int:therapist_id>/busy-calendar")
 @doc(summary="Replace the therapist's imported busy calendar (body: text/calendar, at most "
      "CALENDAR_MAX_BYTES); a body that does not parse or is too complex is a 422 and the "

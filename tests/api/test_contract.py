@@ -207,7 +207,8 @@ def test_event_windows(api, make_athlete, dates, shown, windows):
         "all_day": all_day, "finish_known": finish_known, "priority": "A",
         "windows": {"pre": {"start": pre_start, "end": pre_end},
                     "post": {"start": post_start, "end": post_end}},
-        "venue_site_id": None, "travel": None}
+        "venue_site_id": None, "travel": None, "calendar_uid": None,
+        "removed_from_calendar": False}
     assert ok(api.get(f"/api/v1/events/{body['id']}")) == body
 
 

@@ -38,8 +38,10 @@ def world(api, make_therapist, make_athlete, make_event) -> dict[str, Any]:
     """The API tests' clinic, and a date for the working-day routes ({date})."""
     user = api.post("/api/v1/users", {"email": "world@u.test", "role": "coach"}).get_json()
     token = api.post("/api/v1/me/tokens", {"name": "world"}).get_json()
-    return {**build_world(api, make_therapist, make_athlete, make_event),
-            "working_day": "2027-06-05", "user": user["id"], "token": token["id"]}
+    built = build_world(api, make_therapist, make_athlete, make_event)
+    api.post(f"/api/v1/athletes/{built['athlete']}/race-calendar/subscription",
+             {"url": "https://127.0.0.1:9/races.ics"})  # its GET answers with it
+    return {**built, "working_day": "2027-06-05", "user": user["id"], "token": token["id"]}
 
 
 def validator(doc: dict[str, Any], schema: dict[str, Any]) -> Draft202012Validator:

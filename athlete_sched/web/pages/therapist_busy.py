@@ -59,6 +59,10 @@ def _read(file) -> bytes:
     return body
 
 
+# Shared with the athlete's race calendar page (web/pages/race_calendar.py).
+error_message, read_upload = _message, _read
+
+
 
 def render_busy(upload: UploadForm | None = None, subscribe: SubscribeForm | None = None,
                 status: int = 200):

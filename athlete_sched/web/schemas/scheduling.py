@@ -153,6 +153,10 @@ class EventOut(Out):
     windows: WindowsOut
     venue_site_id: int | None = None
     travel: TravelOut | None = None
+    calendar_uid: str | None = Field(None, description="the UID of the race calendar's "
+                                     "VEVENT it came from (PUT .../race-calendar)")
+    removed_from_calendar: bool = Field(False, description="the race calendar no longer "
+                                        "holds it (kept because it has sessions)")
 
 
 class SlotOut(Out):
@@ -242,6 +246,8 @@ def event_json(view: Any) -> dict[str, Any]:
         "venue_site_id": event.venue_site_id,
         "travel": None if event.travel_depart is None else {
             "depart": utc(event.travel_depart), "return": utc(event.travel_return)},
+        "calendar_uid": event.calendar_uid,
+        "removed_from_calendar": bool(event.removed_from_calendar),
     }
 
 
