@@ -24,6 +24,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from . import waitlist
+
 
 @dataclass(frozen=True)
 class DueWork:
@@ -35,4 +37,6 @@ class DueWork:
 def schedule() -> list[DueWork]:
     """Every entry, in the order `run-due` runs them: what creates mail comes before the
     mail's delivery, so one `run-due` sends what it queued."""
-    return []
+    return [
+        DueWork("waitlist", timedelta(minutes=1), waitlist.run),
+    ]
