@@ -18,7 +18,8 @@ from ..models import SentNotice, WaitlistEntry
 
 OFFER_COLUMNS = ("offer_therapist_id", "offer_site_id", "offer_start", "offer_end",
                  "offer_block_end", "offered_at", "offer_expires")
-LINE_ORDER = (WaitlistEntry.kind, WaitlistEntry.created_at, WaitlistEntry.id)
+# pre before post ('pre' > 'post'), then the order of joining
+LINE_ORDER = (WaitlistEntry.kind.desc(), WaitlistEntry.created_at, WaitlistEntry.id)
 
 
 class Held(NamedTuple):
