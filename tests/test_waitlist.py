@@ -438,3 +438,68 @@ def at_utc(text: str):
     from datetime import datetime
 
     return datetime.fromisoformat(text)
+
+
+# --- the guard's rule 'held' on its own ---------------------------------------------------
+
+GUARD_CASES = [
+    # (claim start UTC, claim athlete, offer expires after now?, the answer)
+    pytest.param("2027-05-12T06:00:00Z", "B", True, "held", id="the-held-slot"),
+    pytest.param("2027-05-12T06:50:00Z", "B", True, "held", id="inside-the-buffer-after"),
+    pytest.param("2027-05-12T05:10:00Z", "B", True, "held", id="inside-the-buffer-before"),
+    pytest.param("2027-05-12T07:00:00Z", "B", True, None, id="touching-the-buffer"),
+    pytest.param("2027-05-12T06:00:00Z", "A", True, None, id="the-holder-own-offer"),
+    pytest.param("2027-05-12T06:00:00Z", "B", False, None, id="expired"),
+]
+
+
+@pytest.mark.parametrize(("start", "who", "live", "answer"), GUARD_CASES)
+def test_the_guard_refuses_a_live_offer_of_another_athlete_with_the_buffer(
+        app, api, make_therapist, make_athlete, make_event, start, who, live, answer):
+    """An offer of 06:00-06:45 held for A with a therapist whose buffer is 15 minutes:
+    claims of B on that therapist, 45 minutes each."""
+    from athlete_sched.core.intervals import Interval
+    from athlete_sched.db import guard
+    from athlete_sched.db.models import WaitlistEntry
+    from athlete_sched.extensions import db
+
+    therapist = make_therapist(buffer_minutes=15)["id"]
+    athletes = {name: make_athlete()["id"] for name in "AB"}
+    events = {name: make_event(athletes[name])["id"] for name in "AB"}
+    held_from = at_utc("2027-05-12T06:00:00Z")
+    with app.app_context():
+        db.session.add(WaitlistEntry(
+            event_id=events["A"], athlete_id=athletes["A"], kind="pre", created_at=NOW,
+            offer_therapist_id=therapist, offer_start=held_from,
+            offer_end=held_from + timedelta(minutes=45),
+            offer_block_end=held_from + timedelta(minutes=60), offered_at=NOW,
+            offer_expires=NOW + (HOLD if live else timedelta(0)), offers_made=1))
+        db.session.commit()
+        claimed = at_utc(start)
+        claim = guard.Claim(None, athletes[who], events[who], "pre", therapist,
+                            Interval(claimed, claimed + timedelta(minutes=45)),
+                            timedelta(minutes=15), NOW)
+        try:
+            assert guard.refusal(claim) == answer
+        finally:
+            db.session.rollback()
+
+
+def test_slot_taken_comes_before_held(world: World, full):
+    """A booking and another athlete's live offer on the same time (the offer written by
+    hand): the booking is what refuses first."""
+    ok(world.api.post(f"/api/v1/bookings/{full['booking']}/cancel", {}))
+    world.run()
+    created(world.book("A"))  # the holder books it
+    from athlete_sched.db.models import WaitlistEntry
+    from athlete_sched.extensions import db
+
+    start = at_utc(SLOT_UTC)
+    with world.app.app_context():
+        entry = db.session.get(WaitlistEntry, full["B"]["id"])
+        entry.offer_therapist_id, entry.offer_start = world.therapist, start
+        entry.offer_end = entry.offer_block_end = start + timedelta(minutes=45)
+        entry.offered_at, entry.offer_expires = NOW, NOW + HOLD
+        db.session.commit()
+    assert world.line("B")[0]["offer"] is not None
+    assert_error(world.book("C"), 409, "slot-taken")
