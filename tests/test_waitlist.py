@@ -503,3 +503,17 @@ def test_slot_taken_comes_before_held(world: World, full):
         db.session.commit()
     assert world.line("B")[0]["offer"] is not None
     assert_error(world.book("C"), 409, "slot-taken")
+
+
+def test_an_athlete_not_cleared_is_passed_over(world: World, full):
+    """A therapist recorded "not cleared" for A: A could not book, so the slot is offered
+    to B, next in line; A keeps their place."""
+    ok(world.api.put(f"/api/v1/athletes/{world.id('A')}/screening",
+                     {"answers": {"pacemaker": True}, "note": ""}))
+    ok(world.api.post(f"/api/v1/athletes/{world.id('A')}/screening/review",
+                      {"decision": "not-cleared"}))
+    ok(world.api.post(f"/api/v1/bookings/{full['booking']}/cancel", {}))
+    assert world.run() == 1
+    assert world.line("A")[0]["offer"] is None
+    assert world.line("B")[0]["offer"]["slot"]["start"] == SLOT_UTC
+    assert world.notices() == [world.email("B")]

@@ -15,7 +15,8 @@ list"; tables: migration 0019, the hold's rule: 0020).
   (services/proposals.propose, for that athlete and window: whatever freed the time, a
   cancellation, a moved session, new hours, time off removed, shows there; other
   athletes' live offers do not) for the best slot not offered to this entry before, and
-  holds it: under the booking writers' locks (unit_of_work.lock_booking_writers on
+  holds it (not for an athlete a therapist did not clear: they could not book it): under
+  the booking writers' locks (unit_of_work.lock_booking_writers on
   PostgreSQL; SQLite's BEGIN IMMEDIATE), the entry re-read as committed and the slot
   re-checked by the booking guard (db/guard.py), so a booking and a hold never both win.
   The offer is written with its email, once (notices.record('offer', '{entry}:{start}')).
@@ -46,7 +47,7 @@ from ..db import guard
 from ..db.models import Athlete, Event, Therapist, WaitlistEntry
 from ..db.queries import bookings, notices, rows, therapists
 from ..db.queries import waitlist as queries
-from . import access, mail, unit_of_work
+from . import access, mail, screening, unit_of_work
 from .access import Caller
 from .common import booking_athlete, found, now, stamp, windows_of
 from .mail_text import plain
@@ -209,6 +210,8 @@ def offer(entry_id: int, at: datetime) -> bool:
     entry = rows.get(WaitlistEntry, entry_id)
     if entry is None or live_offer(entry, at) is not None:
         return False
+    if screening.not_cleared(entry.athlete_id):
+        return False  # could not book it (the screening gate): the next in line may
     event = rows.get(Event, entry.event_id)
     slot = _best_new_slot(event, entry)
     if slot is None:
