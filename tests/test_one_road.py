@@ -53,14 +53,13 @@ def cache_off(app) -> None:
     app.extensions.get("athlete_sched.caches", {}).pop("proposals", None)
 
 
-def test_a_proposals_request_sends_eight_statements(app, api, season):
+def test_a_proposals_request_sends_seven_statements(app, api, season):
     """The bearer token with the caller's profiles, the event, the clinic's saved settings
     (the policy's booking notice and recovery gap, which an admin changes on the pages: a
     read by primary key), the schedules' version (the therapists with their hours come
     from the per-process cache, services/schedules.py, read again after a change), their
-    blocked time and bookings near the windows, the waiting list's live offers near them
-    (services/proposals.py: held for another athlete), the athlete's events and sessions
-    near them: one statement each (with the proposals cache on, a ninth reads the data
+    blocked time and bookings near the windows, the athlete's events and sessions near
+    them: one statement each (with the proposals cache on, an eighth reads the data
     version; in a clinic of more therapists than a batch, one more reads the loads of
     those at the top). Blocked time and bookings are
     read best first (services/proposals.py): a first batch that settles the answer is
@@ -71,7 +70,7 @@ def test_a_proposals_request_sends_eight_statements(app, api, season):
     assert api.get(url).status_code == 200  # warm: the app's first request
     with statements(app) as sent:
         assert api.get(url).status_code == 200
-    assert len(sent) == 8, "\n".join(sent)
+    assert len(sent) == 7, "\n".join(sent)
 
 
 @pytest.mark.parametrize("path", ["/api/v1/bookings?limit=100", "/season"])

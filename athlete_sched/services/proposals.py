@@ -20,7 +20,7 @@ bookings of a few dozen.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
@@ -34,7 +34,7 @@ from ..core.season import needed_kinds
 from ..core.sites import Places, restricts_time, without_travel
 from ..core.windows import Windows, event_windows
 from ..db.models import Event, Therapist
-from ..db.queries import proposal_keys, rows, therapists, waitlist
+from ..db.queries import proposal_keys, rows, therapists
 from . import access, schedules, season, sites
 from .access import Caller
 from .cache import ALWAYS, cache_for
@@ -70,7 +70,6 @@ class Proposals:
     found: dict[str, list[Slot]]
     shared: dict[Slot, int] = field(default_factory=dict)
     reasons: dict[str, Reason] = field(default_factory=dict)
-    held_until: datetime = ALWAYS  # the first expiry of an offer it left out
 
 
 def propose(event: Event, kinds: tuple[str, ...], therapist_id: int | None,
@@ -95,8 +94,7 @@ def propose(event: Event, kinds: tuple[str, ...], therapist_id: int | None,
     unavailable = season.athlete_unavailable(event, athlete_season) if athlete_season else []
     at, first = now(), max(core_proposals.FIRST_READ, limit)
     rankings = _rankings(chosen, start, staff, unavailable, at, rules.notice, where, first)
-    held = _held(spans, staff, at, athlete_id)
-    states = _States(staff, spans, held)
+    states = _States(staff, spans, at, athlete_id)
     states.read(list({s.therapist_id: s for ranked in rankings.values()
                       for s in ranked.first(first)}.values()))  # both kinds: one read
     slots: dict[str, list[Slot]] = {kind: [] for kind in WINDOW_KINDS}
@@ -109,17 +107,7 @@ def propose(event: Event, kinds: tuple[str, ...], therapist_id: int | None,
                                     at, rules.notice, where)
     shared = (season.shared_labels(event, athlete_season, slots, athlete_id)
               if athlete_season else {})
-    return Proposals(event.id, windows, slots, shared, reasons,
-                     min((h.expires for h in held), default=ALWAYS))
-
-
-def _held(spans: list[Interval], staff: list[TherapistSchedule], at: datetime,
-          athlete_id: int | None) -> list[waitlist.Held]:
-    """The waiting list's live offers near the windows, but the athlete's own: a held slot
-    is proposed to its holder only (the booking guard refuses it to anyone else, 'held')."""
-    widest = timedelta(minutes=max((s.buffer_minutes for s in staff), default=0))
-    return waitlist.held_near(min(s.start for s in spans) - widest,
-                              max(s.end for s in spans) + widest, at, athlete_id)
+    return Proposals(event.id, windows, slots, shared, reasons)
 
 
 def _rankings(chosen: dict[str, Interval], start: datetime, staff: list[TherapistSchedule],
@@ -144,29 +132,26 @@ def _rankings(chosen: dict[str, Interval], start: datetime, staff: list[Therapis
 
 
 class _States:
-    """The therapists' blocked time and bookings near the windows, read as the best-first
+    """The therapists' blocked time and bookings near the windows (and the waiting list's
+    offers held then for anyone but the athlete, as bookings), read as the best-first
     ranking asks for them (core/proposals.py: only the therapists who can make the
     answer), each therapist once, a batch per read (db/queries/therapists.states_in, one
     round trip each; the first batch serves both kinds). Every batch reads bookings as
     far out as the widest buffer of the whole clinic: the same statement each time."""
 
     def __init__(self, staff: list[TherapistSchedule], windows: list[Interval],
-                 held: Sequence[waitlist.Held] = ()) -> None:
+                 at: datetime, holder: int | None) -> None:
         self._windows = windows
         self._widest = max((s.buffer_minutes for s in staff), default=0)
         self._known: dict[int, TherapistState] = {}
-        self._held: dict[int, tuple[Interval, ...]] = {}
-        for h in held:  # a held slot occupies the therapist as a booking does
-            self._held[h.therapist_id] = (*self._held.get(h.therapist_id, ()),
-                                          Interval(h.start, h.end))
+        self._at, self._holder = at, holder
 
     def read(self, schedules: Sequence[TherapistSchedule]) -> list[TherapistState]:
         missing = [s for s in schedules if s.therapist_id not in self._known]
         if missing:
-            for state in therapists.states_in(missing, self._windows, self._widest):
-                held = self._held.get(state.schedule.therapist_id, ())
-                self._known[state.schedule.therapist_id] = (
-                    replace(state, bookings=state.bookings + held) if held else state)
+            for state in therapists.states_in(missing, self._windows, self._widest,
+                                              self._at, self._holder):
+                self._known[state.schedule.therapist_id] = state
         return [self._known[s.therapist_id] for s in schedules]
 
 
@@ -205,7 +190,9 @@ def _reason(kind: str, window: Interval, start: datetime, staff: list[TherapistS
 def fresh_until(found_: dict[str, list[Slot]]) -> datetime:
     """Until when proposals computed now stay right, the data unchanged. Time only removes
     candidates (a start must be >= now + notice) and the ranking does not depend on `now`,
-    so the answer holds until the notice reaches its earliest slot."""
+    so the answer holds until the notice reaches its earliest slot. (An offer of the
+    waiting list that expires leaves its slot out of a cached answer until the next round
+    of the background work clears it, which changes the key: at most a round later.)"""
     starts = [slot.start for slots in found_.values() for slot in slots]
     return min(starts) - policy().notice if starts else ALWAYS
 
@@ -249,8 +236,7 @@ def propose_for(caller: Caller, event_id: int, query: Any,
         found_ = propose(event, kinds, query.therapist_id, athlete_id, query.limit, site_ids)
         answer = render(found_)
         if _reach(event, athlete_id) == reach:  # else the key read the wrong rows
-            cache.put(key, version, answer, at,
-                      min(fresh_until(found_.found), found_.held_until))
+            cache.put(key, version, answer, at, fresh_until(found_.found))
     return answer
 
 

@@ -15,9 +15,6 @@ count in proposals_version
   is made or cleared. Joining or leaving the line without an offer changes no proposal.
   PostgreSQL: deferred constraint triggers with the 0018 function (once per transaction,
   at commit) and a TRUNCATE trigger; SQLite: row triggers.
-- ix_waitlist_entry_offer_end (offer_block_end, offer_therapist_id): the offers near an
-  event's windows, every therapist's, as proposals read them (entries without an offer
-  have NULL there and are not in the range read).
 
 Revision ID: 0020
 Revises: 0019
@@ -157,8 +154,6 @@ SQLITE_BUMP = 'UPDATE proposals_version SET n = n + 1 WHERE id = 1;'
 
 
 def upgrade():
-    op.create_index('ix_waitlist_entry_offer_end', 'waitlist_entry',
-                    ['offer_block_end', 'offer_therapist_id'])
     if op.get_bind().dialect.name == 'postgresql':
         op.execute('SET CONSTRAINTS ALL IMMEDIATE')  # as 0019: pending trigger events
         op.execute(f'DROP FUNCTION IF EXISTS {OLD_SIGNATURE}')
@@ -186,4 +181,3 @@ def downgrade():
     else:
         for name, _, _ in SQLITE_TRIGGERS:
             op.execute(f'DROP TRIGGER IF EXISTS {name}')
-    op.drop_index('ix_waitlist_entry_offer_end', table_name='waitlist_entry')

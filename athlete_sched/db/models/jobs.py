@@ -39,7 +39,6 @@ class WaitlistEntry(db.Model):
         UniqueConstraint("event_id", "athlete_id", "kind", name="uq_waitlist_entry_place"),
         Index("ix_waitlist_entry_line", "event_id", "kind", "created_at", "id"),
         Index("ix_waitlist_entry_offer", "offer_therapist_id", "offer_block_end"),
-        Index("ix_waitlist_entry_offer_end", "offer_block_end", "offer_therapist_id"),  # 0020
         Index("ix_waitlist_entry_athlete", "athlete_id"),
     )
 

@@ -3,13 +3,13 @@ kind, in order (created_at, id), and the offers held for the first in line.
 
 An offer is live while `offer_expires` is after now; the booking guard refuses another
 athlete's claim on a live offer's time (db/guard.py, rule 'held'), and proposals leave it
-out (`held_near`). Clearing an expired offer, writing or deleting one, bumps
-proposals_version (migration 0020), so cached proposals follow."""
+out (db/queries/therapists.states_in reads live offers with the bookings). Clearing an
+expired offer, writing or deleting one, bumps proposals_version (migration 0020), so
+cached proposals follow."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import NamedTuple
 
 from sqlalchemy import delete, select, update
 
@@ -20,15 +20,6 @@ OFFER_COLUMNS = ("offer_therapist_id", "offer_site_id", "offer_start", "offer_en
                  "offer_block_end", "offered_at", "offer_expires")
 # pre before post ('pre' > 'post'), then the order of joining
 LINE_ORDER = (WaitlistEntry.kind.desc(), WaitlistEntry.created_at, WaitlistEntry.id)
-
-
-class Held(NamedTuple):
-    """A live offer's time with a therapist (unbuffered) and when it expires."""
-
-    therapist_id: int
-    start: datetime
-    end: datetime
-    expires: datetime
 
 
 def line(event_id: int) -> list[WaitlistEntry]:
@@ -84,19 +75,6 @@ def clear_expired(now: datetime) -> int:
         update(WaitlistEntry).where(WaitlistEntry.offer_expires <= now)
         .values(**dict.fromkeys(OFFER_COLUMNS))
         .execution_options(synchronize_session=False)).rowcount
-
-
-def held_near(start: datetime, end: datetime, now: datetime,
-              except_athlete: int | None) -> list[Held]:
-    """Live offers whose blocked range touches [start, end), but those of `except_athlete`
-    (the holder sees their own offer as free). ix_waitlist_entry_offer_end."""
-    query = select(WaitlistEntry.offer_therapist_id, WaitlistEntry.offer_start,
-                   WaitlistEntry.offer_end, WaitlistEntry.offer_expires).where(
-        WaitlistEntry.offer_block_end > start, WaitlistEntry.offer_start < end,
-        WaitlistEntry.offer_expires > now, WaitlistEntry.offer_therapist_id.is_not(None))
-    if except_athlete is not None:
-        query = query.where(WaitlistEntry.athlete_id != except_athlete)
-    return [Held(*row) for row in db.session.execute(query)]
 
 
 def offered_keys(entry_id: int) -> set[str]:
