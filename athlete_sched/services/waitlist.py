@@ -45,7 +45,8 @@ from ..core.proposals import Slot
 from ..core.zones import load_zone
 from ..db import guard
 from ..db.models import Athlete, Event, Therapist, WaitlistEntry
-from ..db.queries import bookings, notices, rows, therapists
+from ..db.queries import athletes, bookings, notices, rows, therapists
+from ..db.queries import events as event_rows
 from ..db.queries import waitlist as queries
 from . import access, mail, screening, unit_of_work
 from .access import Caller
@@ -132,7 +133,8 @@ def join_for(caller: Caller, event_id: int, kind: str, athlete_id: int | None) -
 
 def join(event: Event, athlete_id: int, kind: str) -> EntryView:
     """Put the athlete at the end of the event's line of `kind`."""
-    window = windows_of(event).pre if kind == PRE else windows_of(event).post
+    windows = windows_of(event)
+    window = windows.pre if kind == PRE else windows.post
     if window.end <= now():
         raise WindowOver(kind)
     if bookings.confirmed(athlete_id, event.id, kind) is not None:
@@ -170,8 +172,8 @@ def everything_for(caller: Caller) -> list[tuple[Event, Athlete, EntryView]]:
     if caller.role not in SEES_THE_LINE:
         raise Forbidden("the clinic's therapists and admins see the waiting lists")
     views = _views(queries.everything(), now())
-    events = {v.entry.event_id: rows.get(Event, v.entry.event_id) for v in views}
-    people = {v.entry.athlete_id: rows.get(Athlete, v.entry.athlete_id) for v in views}
+    events = event_rows.by_ids({v.entry.event_id for v in views})  # one read each
+    people = athletes.by_ids({v.entry.athlete_id for v in views})
     return [(events[v.entry.event_id], people[v.entry.athlete_id], v) for v in views]
 
 
