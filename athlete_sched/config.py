@@ -44,6 +44,9 @@ class Config:
     # The app's public address (https://book.clinic.example) for links handed out, such as
     # feed URLs; unset: taken from each request (fine without a proxy in front).
     PUBLIC_URL: str | None = None
+    # The waiting list (services/waitlist.py): how long an offered slot is held for the
+    # athlete it is offered to before it goes to the next in line.
+    WAITLIST_HOLD_MINUTES = 30
     # Signing in to the pages (web/auth.py): cookies HttpOnly and SameSite=Lax (Secure added
     # on every HTTPS request); remember-me lasts 30 days; one-time links expire.
     SESSION_COOKIE_HTTPONLY = True

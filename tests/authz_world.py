@@ -7,7 +7,8 @@ athlete writes and in the medical answers.
   team X coached by the signed-in coach) and a2 (team Y, another coach's); x2, a second
   member of team X; a site.
 - a1's event e1 with booking b1 (pre, with t1) and b1c (post, with t1, to be cancelled);
-  a2's event e2 with b2 (pre, with t2) and b2c (post, with t2); team events tx (X), ty (Y).
+  a2's event e2 with b2 (pre, with t2) and b2c (post, with t2); team events tx (X), ty (Y);
+  waiting-list entries of a1, x2 and a2 in events of their own (tw, tv, e3).
 - time off, calendar subscriptions, one-day changes of t1 and t2 (one each for the API and
   one for the pages, as deleting one twice would be a 404 of its own).
 - a1 answered the screening (pacemaker: yes) with a marked note and booked b1 with a
@@ -139,6 +140,7 @@ def build(app) -> World:
         w.tokens[role] = w.tokens[person]
     _schedules(w)
     _athlete_writing(w)
+    _waiting(w)
     _tokens_and_users(w)
     for role, email in (("admin", "admin@authz.test"), ("therapist", "t1@authz.test"),
                         ("athlete", "a1@authz.test"), ("coach", "coach@authz.test")):
@@ -194,6 +196,26 @@ def _athlete_writing(w: World) -> None:
                 "start": start, "notes": MARKERS[f"{athlete}_booking_note"]})["id"]
     w.ok(w.tokens["t1"], "POST", f"/api/v1/athletes/{ids['a1']}/screening/review",
          json={"decision": "cleared", "note": MARKERS["a1_review_note"]})
+
+
+def _waiting(w: World) -> None:
+    """Waiting-list entries in events no other write books (team X's tw and a1's own e3,
+    team Y's tv): a1's (one per role that may delete its own: w_athlete, w_coach;
+    wp_athlete for the pages), x2's (w_therapist: the therapist's own run, refused), a2's
+    (w2, w2p)."""
+    ids = w.ids
+    for key, owner in (("tw", {"team_id": ids["x"]}), ("tv", {"team_id": ids["y"]}),
+                       ("e3", {"athlete_id": ids["a1"]})):
+        ids[key] = w.admin("POST", "/api/v1/events", 201, json={
+            **owner, "name": f"Relay {key}", "timezone": "Europe/Berlin",
+            "start": "2027-06-19", "end": "2027-06-19"})["id"]
+    for key, event, athlete, kind in (("w_athlete", "tw", "a1", "pre"),
+                                      ("w_coach", "tw", "a1", "post"),
+                                      ("wp_athlete", "e3", "a1", "pre"),
+                                      ("w_therapist", "tw", "x2", "pre"),
+                                      ("w2", "tv", "a2", "pre"), ("w2p", "tv", "a2", "post")):
+        ids[key] = w.admin("POST", f"/api/v1/events/{ids[event]}/waitlist", 201, json={
+            "kind": kind, "athlete_id": ids[athlete]})["id"]
 
 
 def _tokens_and_users(w: World) -> None:

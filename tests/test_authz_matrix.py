@@ -143,6 +143,12 @@ TABLE: dict[tuple[str, str], Rule] = {
     ("api.event_invites", "GET"): Rule("admin athlete coach"),
     ("api.plan_team", "POST"): Rule("admin coach", ids={"event_id": ("tx", "ty")}),
     ("api.list_proposals", "GET"): Rule("admin athlete coach", query="limit=1"),
+    # --- API: the waiting list ------------------------------------------------------------
+    ("api.join_waitlist", "POST"): Rule("admin athlete coach",
+                                        body=lambda i, o: {"kind": "pre"}),
+    ("api.get_waitlist", "GET"): Rule("admin therapist therapist* athlete coach"),
+    ("api.leave_waitlist", "DELETE"): Rule("admin athlete coach",
+                                           ids={"entry_id": ("w_{role}", "w2")}),
     # --- API: me, tokens, users, sites, teams ---------------------------------------------
     ("api.me", "GET"): Rule(ALL),
     ("api.list_tokens", "GET"): Rule(ALL),
@@ -237,6 +243,8 @@ TABLE: dict[tuple[str, str], Rule] = {
     ("pages.rotate_my_feed", "POST"): Rule("athlete"),
     ("pages.set_my_reminders", "POST"): Rule("athlete", body=lambda i, o: {
         "reminders": "on"}),
+    ("pages.join_waitlist", "POST"): Rule("athlete", body=lambda i, o: {"kind": "pre"}),
+    ("pages.leave_waitlist", "POST"): Rule("athlete", ids={"entry_id": ("wp_athlete", "w2p")}),
     ("pages.screening", "GET"): Rule("athlete"),
     ("pages.screening", "POST"): Rule("athlete", body=lambda i, o: {
         "pacemaker": "yes", "note": ""}),
@@ -287,6 +295,7 @@ TABLE: dict[tuple[str, str], Rule] = {
     ("pages.sync_busy", "POST"): Rule("admin therapist", query=THERAPIST_Q,
                                       ids={"subscription_id": ("sub_t1p", "sub_t2p")}),
     ("pages.day_changes", "GET"): Rule("therapist"),
+    ("pages.waitlists", "GET"): Rule("admin therapist"),
     ("pages.add_day_change", "POST"): Rule("therapist", body=lambda i, o: {
         "day": "2027-03-05", "hours": "closed"}),
     ("pages.remove_day_change", "POST"): Rule("therapist"),

@@ -26,7 +26,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from conftest import _create_pg_database, _drop_pg_database, backend_of, migrate
+from conftest import NOW, _create_pg_database, _drop_pg_database, backend_of, migrate
 
 BUFFER = timedelta(minutes=15)
 # Wednesday 12 May 2027, Berlin summer time (UTC+2): the claim is 10:00-10:45 local.
@@ -97,7 +97,7 @@ def claim(world: World, start: str = CLAIM_AT, minutes: int = 45, **changes: Any
     ids = world.ids
     fields = {"booking_id": None, "athlete_id": ids["A"], "event_id": ids["E"], "kind": "pre",
               "therapist_id": ids["T"], "session": Interval(at, at + timedelta(minutes=minutes)),
-              "buffer": BUFFER}
+              "buffer": BUFFER, "now": NOW}
     return Claim(**{**fields, **changes})
 
 
@@ -324,14 +324,14 @@ def _function_sql(check_sql: str) -> str:
 
 
 def test_the_postgresql_function_runs_the_same_query_as_sqlite():
-    """The newest migration defining booking_refusal() (0003, redefined by 0009) gives it
-    guard.CHECK_SQL with `:name` as `p_name`; a redefinition's downgrade restores the
+    """The newest migration defining booking_refusal() (0003, redefined by 0009, 0020)
+    gives it guard.CHECK_SQL with `:name` as `p_name`; a redefinition's downgrade restores the
     definition before it."""
     from athlete_sched.db.guard import CHECK_SQL
 
     definitions = [migration for migration in map(_migration, sorted(VERSIONS.glob("*.py")))
                    if hasattr(migration, "BOOKING_REFUSAL")]
-    assert [m.revision for m in definitions] == ["0003", "0009"]
+    assert [m.revision for m in definitions] == ["0003", "0009", "0020"]
     assert _function_sql(CHECK_SQL) in _words(definitions[-1].BOOKING_REFUSAL)
     for before, after in itertools.pairwise(definitions):
         assert _words(after.PREVIOUS_BOOKING_REFUSAL) == _words(before.BOOKING_REFUSAL).replace(
@@ -357,6 +357,10 @@ def test_migration_0009_gives_booking_refusal_the_query_of_check_sql(scratch_dat
     migrate(scratch_database)
     source = function_source()
     assert source is None or _function_sql(CHECK_SQL) in source
+    migrate(scratch_database, "0019", down=True)  # 0020's downgrade: 0009's function again
+    source = function_source()
+    assert source is None or ("waitlist_entry" not in source
+                              and "CROSS JOIN event e" in source)
     migrate(scratch_database, "0008", down=True)
     source = function_source()
     assert source is None or "JOIN event e ON e.team_id = m.team_id" in source

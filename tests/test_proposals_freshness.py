@@ -97,6 +97,11 @@ def cached_answer(api, path: str, computed: list[int]) -> bytes:
     return first.get_data()
 
 
+def _rival_waiting(api, w) -> int:
+    """The rival in the waiting list of their race's pre window (no offer yet)."""
+    return created(api.post(f"/api/v1/events/{w['rival']}/waitlist", {"kind": "pre"}))["id"]
+
+
 def _rival_best(api, w) -> int:
     return book(api, w["rival"], w["therapist"], "pre", BEST)["id"]
 
@@ -139,6 +144,14 @@ WRITES: list[tuple[str, Callable[..., Any], Callable[..., None]]] = [
           "id": w["june_booking"]})),
     ("plain SQL DELETE", _rival_best,
      lambda api, w, sql, s: sql("DELETE FROM booking WHERE id = :id", {"id": s})),
+    ("waiting-list offer of the best slot to the rival", _rival_waiting,
+     lambda api, w, sql, s: sql(
+         "UPDATE waitlist_entry SET offer_therapist_id = :t, offer_start = :start, "
+         "offer_end = :end, offer_block_end = :end, offered_at = :at, offer_expires = :until "
+         "WHERE id = :id", {"t": w["therapist"], "start": "2027-05-12 06:00:00+00:00",
+                            "end": "2027-05-12 06:45:00+00:00",
+                            "at": "2027-01-04 00:00:00+00:00",
+                            "until": "2027-01-05 00:00:00+00:00", "id": s})),
     ("plain SQL UPDATE of the athlete's home", lambda api, w: None,
      lambda api, w, sql, s: sql("UPDATE athlete SET home_site_id = :site WHERE id = :id",
                                 {"site": w["away"], "id": w["athlete"]})),

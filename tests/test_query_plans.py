@@ -198,7 +198,7 @@ def _reads() -> list[tuple[str, Callable[[], Any]]]:
     every = list(range(1, THERAPISTS + 1))
     event = ATHLETE  # one of the athlete's own events
     session = Interval(NEAR + timedelta(hours=3), NEAR + timedelta(hours=3, minutes=45))
-    claim = guard.Claim(None, ATHLETE, event, "pre", 3, session, timedelta(minutes=15))
+    claim = guard.Claim(None, ATHLETE, event, "pre", 3, session, timedelta(minutes=15), NEAR)
     return [
         ("therapist schedules", lambda: therapists.schedules()),
         ("therapist schedule", lambda: therapists.schedules(3)),

@@ -98,6 +98,17 @@ class SlotTaken(Conflict):
                          field="start", therapist_id=therapist_id, start=start)
 
 
+class SlotHeld(Conflict):
+    """The therapist's time is held for another athlete of the waiting list until their
+    offer expires (only that athlete can book it meanwhile)."""
+
+    code = "held"
+
+    def __init__(self, therapist_id: int, start: datetime) -> None:
+        super().__init__("that time is held for an athlete of the waiting list until their "
+                         "offer expires", field="start", therapist_id=therapist_id, start=start)
+
+
 class AthleteBusy(Conflict):
     code = "athlete-busy"
 

@@ -8,7 +8,11 @@ contract's order:
 1. AlreadyBooked: the athlete has a confirmed session of this kind for this event;
 2. SlotTaken: the therapist is not free: a confirmed booking of theirs within the
    therapist's buffer on either side, time off, or an imported busy interval;
-3. AthleteBusy: the athlete is not free: a confirmed session of theirs, or an event of
+3. SlotHeld ('held'): the therapist's time is held for another athlete: a live offer of
+   the waiting list (waitlist_entry with offer_expires > `now`, services/waitlist.py) of
+   another athlete on this therapist, within the buffer on either side as for bookings;
+   the holder's own offer never refuses them;
+4. AthleteBusy: the athlete is not free: a confirmed session of theirs, or an event of
    theirs or of one of their teams (up to `event.occupied_end`, which is
    core.windows.event_span's end, stored by services.events).
 
@@ -18,7 +22,8 @@ maps their violations to the same errors).
 
 Concurrent writers: on SQLite the write transaction began with BEGIN IMMEDIATE, so there
 is no other writer and CHECK_SQL runs as it is. On PostgreSQL the same query runs inside
-the function booking_refusal() (migration 0003; its query as of 0009), which first takes
+the function booking_refusal() (migration 0003; its query as of 0009; with `now` and the
+'held' rule as of 0020), which first takes
 the advisory locks of the therapist and the athlete (the keys and order of
 services/unit_of_work.py's lock_booking_writers): a writer of the same rows has committed
 by the time the query reads, and the function's queries read with a fresh snapshot, so
@@ -32,12 +37,12 @@ are flushed first (autoflush), as for any query.
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import NamedTuple
 
 from sqlalchemy import TextClause, bindparam, text
 
-from ..core.errors import AlreadyBooked, AthleteBusy, Conflict, SlotTaken
+from ..core.errors import AlreadyBooked, AthleteBusy, Conflict, SlotHeld, SlotTaken
 from ..core.intervals import Interval
 from ..extensions import db
 from .models import Booking
@@ -62,6 +67,9 @@ NO_BOOKING = 0
 #   it as an inner join): after ANALYZE of a clinic without teams, SQLite's statistics say
 #   a team_id matches every event (all NULL), and it read event first, every future
 #   event of the clinic. Migration 0009 made booking_refusal() run this text.
+# - held offers: ix_waitlist_entry_offer (offer_therapist_id, offer_block_end) from
+#   near_start on (an offer is the slot a proposal found, its block within a day of its
+#   start; live offers are a handful). Migration 0020 made booking_refusal() run this text.
 SAME_KIND = """EXISTS (
     SELECT 1 FROM booking b
      WHERE b.athlete_id = :athlete_id AND b.event_id = :event_id AND b.kind = :kind
@@ -84,6 +92,12 @@ SELECT CASE
      WHERE t.therapist_id = :therapist_id AND t."end" > :start AND t.start < :end)
   THEN 'slot-taken'
   WHEN EXISTS (
+    SELECT 1 FROM waitlist_entry w
+     WHERE w.offer_therapist_id = :therapist_id AND w.athlete_id <> :athlete_id
+       AND w.offer_block_end > :near_start AND w.offer_start < :near_end
+       AND w.offer_end > :near_start AND w.offer_expires > :now)
+  THEN 'held'
+  WHEN EXISTS (
     SELECT 1 FROM booking b
      WHERE b.athlete_id = :athlete_id AND b.status = 'confirmed' AND b.id <> :booking_id
        AND b."end" > :start AND b."end" < :reach AND b.start < :end)
@@ -97,7 +111,7 @@ SELECT CASE
   THEN 'athlete-busy'
 END AS refused
 """
-INSTANTS = ("start", "end", "near_start", "near_end", "near_reach", "reach")
+INSTANTS = ("start", "end", "near_start", "near_end", "near_reach", "reach", "now")
 PARAMS = ("booking_id", "athlete_id", "event_id", "kind", "therapist_id", *INSTANTS)
 
 
@@ -126,7 +140,8 @@ LOCK_AND_CHECK = _statement(
 
 class Claim(NamedTuple):
     """The place a booking asks for. `booking_id` is set when an existing booking moves
-    (it is then ignored by the checks); `buffer` is the therapist's, kept clear both sides."""
+    (it is then ignored by the checks); `buffer` is the therapist's, kept clear both sides;
+    `now` the instant the waiting list's offers are live at (services.common.now())."""
 
     booking_id: int | None
     athlete_id: int
@@ -135,6 +150,7 @@ class Claim(NamedTuple):
     therapist_id: int
     session: Interval
     buffer: timedelta
+    now: datetime
 
 
 def _params(claim: Claim) -> dict[str, object]:
@@ -143,12 +159,12 @@ def _params(claim: Claim) -> dict[str, object]:
             "event_id": claim.event_id, "kind": claim.kind, "therapist_id": claim.therapist_id,
             "start": start, "end": end, "near_start": start - claim.buffer,
             "near_end": end + claim.buffer, "near_reach": end + claim.buffer + MAX_BOOKING_SPAN,
-            "reach": end + MAX_BOOKING_SPAN}
+            "reach": end + MAX_BOOKING_SPAN, "now": claim.now}
 
 
 def refusal(claim: Claim) -> str | None:
     """The code of the first rule that refuses `claim` ('already-booked', 'slot-taken',
-    'athlete-busy'), or None when it is free. On PostgreSQL the claim's therapist and
+    'held', 'athlete-busy'), or None when it is free. On PostgreSQL the claim's therapist and
     athlete stay locked to the end of the transaction (see the module docstring) unless
     the fast refusal answered.
 
@@ -182,4 +198,6 @@ def _error(code: str, claim: Claim) -> Conflict:
         return AlreadyBooked(claim.athlete_id, claim.event_id, claim.kind)
     if code == SlotTaken.code:
         return SlotTaken(claim.therapist_id, claim.session.start)
+    if code == SlotHeld.code:
+        return SlotHeld(claim.therapist_id, claim.session.start)
     return AthleteBusy(claim.athlete_id, claim.session.start)

@@ -39,7 +39,7 @@ from ..core.sites import allows
 from ..core.zones import load_zone
 from ..db import guard
 from ..db.models import Athlete, Booking, Event, Therapist
-from ..db.queries import bookings, rows, therapists
+from ..db.queries import bookings, rows, therapists, waitlist
 from . import access, mail, screening, season, sites
 from .access import Caller
 from .common import booking_athlete, found, localize, now, policy, stamp, window_for
@@ -94,7 +94,8 @@ def _place(booking: Booking, event: Event | None, therapist: Therapist, start: d
     # A course has several sessions per event: no "one of this kind" rule (kind None).
     once = booking.kind if booking.kind in WINDOW_KINDS else None
     guard.check(guard.Claim(booking.id, booking.athlete_id, booking.event_id, once,
-                            therapist.id, session, timedelta(minutes=therapist.buffer_minutes)))
+                            therapist.id, session, timedelta(minutes=therapist.buffer_minutes),
+                            now()))
     # After the guard: the athlete's writers are serialized from here on (its lock).
     moving = Interval(booking.start, booking.end) if booking.start is not None else None
     season.check_season(event, booking.athlete_id, booking.kind, session, exclude=moving,
@@ -125,6 +126,8 @@ def book(event: Event | None, therapist: Therapist, athlete_id: int, kind: str,
     _place(booking, event, therapist, start_at, duration, shared_with)
     rows.add_pending(booking)
     bookings.flush_guarded(booking)
+    if event is not None and kind in WINDOW_KINDS:  # booked in the window: out of its line
+        waitlist.leave(event.id, athlete_id, kind)
     mail.announce(booking)
     return booking
 

@@ -24,7 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from . import race_subscriptions, reminders
+from . import race_subscriptions, reminders, waitlist
 
 
 @dataclass(frozen=True)
@@ -40,4 +40,5 @@ def schedule() -> list[DueWork]:
     return [
         DueWork("race-calendars", timedelta(minutes=5), race_subscriptions.run_due),
         DueWork("reminders", timedelta(minutes=1), reminders.run),
+        DueWork("waitlist", timedelta(minutes=1), waitlist.run),
     ]

@@ -13,13 +13,14 @@ from ..core.errors import InvalidValue, NotFound
 from ..core.intervals import Interval
 from ..core.kinds import PRE, WINDOW_KINDS
 from ..core.proposals import Slot
-from ..db.models import Athlete, Booking, Event, Site, Therapist
+from ..db.models import Athlete, Booking, Event, Site, Therapist, WaitlistEntry
 from ..db.queries import bookings, events, rows, therapists
-from . import calendars, screening, sites
+from . import calendars, screening, sites, waitlist
 from .access import Caller
 from .bookings import book
 from .common import EventView, event_view, found
 from .proposals import Reason, propose
+from .waitlist import EntryView
 
 
 class UnknownSlot(InvalidValue):
@@ -54,6 +55,8 @@ class WindowItem:
     booked: Session | None
     reason: Reason | None = None
     sites: Mapping[int, Site] = field(default_factory=dict)
+    waiting: EntryView | None = None  # the athlete's place in this window's waiting list
+    offer_therapist: Therapist | None = None  # whose slot a live offer holds
 
 
 def sessions_of(athlete: Athlete, found_: list[Booking],
@@ -101,17 +104,24 @@ def race(caller: Caller, event_id: int, slots: int
     where = sites.by_id()
     booked = {kind: bookings.confirmed(event.athlete_id, event.id, kind)
               for kind in WINDOW_KINDS}
+    waiting = waitlist.of_athlete(event.athlete_id, event.id)
     who = therapists.by_ids([s.therapist_id for found_ in proposed.values() for s in found_]
-                            + [b.therapist_id for b in booked.values() if b is not None])
+                            + [b.therapist_id for b in booked.values() if b is not None]
+                            + [w.offer.slot.therapist_id for w in waiting.values() if w.offer])
 
     def session_of(booking: Booking | None) -> Session | None:
         if booking is None:
             return None
         return Session(booking, event, who[booking.therapist_id], event.timezone)
 
+    def offered(kind: str) -> Therapist | None:
+        entry = waiting.get(kind)
+        return who[entry.offer.slot.therapist_id] if entry and entry.offer else None
+
     return view, [WindowItem(kind, view.windows.pre if kind == PRE else view.windows.post,
                              [(s, who[s.therapist_id]) for s in proposed[kind]],
-                             session_of(booked[kind]), reasons.get(kind), where)
+                             session_of(booked[kind]), reasons.get(kind), where,
+                             waiting.get(kind), offered(kind))
                   for kind in WINDOW_KINDS], not_cleared
 
 
@@ -124,6 +134,22 @@ def book_slot(caller: Caller, event_id: int, kind: str, therapist_id: int,
         raise UnknownSlot()
     athlete = found(Athlete, event.athlete_id, "athlete")
     return book(event, therapist, athlete.id, kind, start)
+
+
+def join_waitlist(caller: Caller, event_id: int, kind: str) -> EntryView:
+    """Join the waiting list of one window of the athlete's own race."""
+    event = own_event(caller, event_id)
+    return waitlist.join(event, event.athlete_id, kind)
+
+
+def leave_waitlist(caller: Caller, entry_id: int) -> int:
+    """Leave the waiting list (an entry of the athlete's own); the race it was for."""
+    entry = rows.get(WaitlistEntry, entry_id)
+    if entry is None or entry.athlete_id != caller.athlete_id:
+        raise NotFound("waitlist entry", entry_id)
+    event_id = entry.event_id
+    waitlist.leave_for(caller, entry_id)
+    return event_id
 
 
 def invite(caller: Caller, booking_id: int) -> calendars.Invite:

@@ -94,7 +94,7 @@ def propose(event: Event, kinds: tuple[str, ...], therapist_id: int | None,
     unavailable = season.athlete_unavailable(event, athlete_season) if athlete_season else []
     at, first = now(), max(core_proposals.FIRST_READ, limit)
     rankings = _rankings(chosen, start, staff, unavailable, at, rules.notice, where, first)
-    states = _States(staff, spans)
+    states = _States(staff, spans, at, athlete_id)
     states.read(list({s.therapist_id: s for ranked in rankings.values()
                       for s in ranked.first(first)}.values()))  # both kinds: one read
     slots: dict[str, list[Slot]] = {kind: [] for kind in WINDOW_KINDS}
@@ -132,21 +132,25 @@ def _rankings(chosen: dict[str, Interval], start: datetime, staff: list[Therapis
 
 
 class _States:
-    """The therapists' blocked time and bookings near the windows, read as the best-first
+    """The therapists' blocked time and bookings near the windows (and the waiting list's
+    offers held then for anyone but the athlete, as bookings), read as the best-first
     ranking asks for them (core/proposals.py: only the therapists who can make the
     answer), each therapist once, a batch per read (db/queries/therapists.states_in, one
     round trip each; the first batch serves both kinds). Every batch reads bookings as
     far out as the widest buffer of the whole clinic: the same statement each time."""
 
-    def __init__(self, staff: list[TherapistSchedule], windows: list[Interval]) -> None:
+    def __init__(self, staff: list[TherapistSchedule], windows: list[Interval],
+                 at: datetime, holder: int | None) -> None:
         self._windows = windows
         self._widest = max((s.buffer_minutes for s in staff), default=0)
         self._known: dict[int, TherapistState] = {}
+        self._at, self._holder = at, holder
 
     def read(self, schedules: Sequence[TherapistSchedule]) -> list[TherapistState]:
         missing = [s for s in schedules if s.therapist_id not in self._known]
         if missing:
-            for state in therapists.states_in(missing, self._windows, self._widest):
+            for state in therapists.states_in(missing, self._windows, self._widest,
+                                              self._at, self._holder):
                 self._known[state.schedule.therapist_id] = state
         return [self._known[s.therapist_id] for s in schedules]
 
@@ -186,7 +190,9 @@ def _reason(kind: str, window: Interval, start: datetime, staff: list[TherapistS
 def fresh_until(found_: dict[str, list[Slot]]) -> datetime:
     """Until when proposals computed now stay right, the data unchanged. Time only removes
     candidates (a start must be >= now + notice) and the ranking does not depend on `now`,
-    so the answer holds until the notice reaches its earliest slot."""
+    so the answer holds until the notice reaches its earliest slot. (An offer of the
+    waiting list that expires leaves its slot out of a cached answer until the next round
+    of the background work clears it, which changes the key: at most a round later.)"""
     starts = [slot.start for slots in found_.values() for slot in slots]
     return min(starts) - policy().notice if starts else ALWAYS
 

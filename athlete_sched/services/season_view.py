@@ -68,7 +68,8 @@ def season_view(athlete_id: int, span: Interval, *, course_sessions: int, tune_u
         min_gap=rules.min_gap, recovery_gap=rules.recovery_gap,
         course_sessions=course_sessions, tune_up_weeks=tune_up_weeks)
     spans = [s.window for s in plan]
-    states = (therapists.states_in(therapists.schedules(near=spans), spans)
+    states = (therapists.states_in(therapists.schedules(near=spans), spans, now=now(),
+                                   holder=athlete_id)  # others' held offers: taken
               if plan and slots else [])
     starts = {v.event.id: v.timing.start_instant for v in shown}
     by_id, home = {v.event.id: v.event for v in near}, sites.home_of(athlete_id)

@@ -73,7 +73,7 @@ def plan(event: Event, schedules: Sequence[TherapistSchedule] | None = None
     windows, rules = windows_of(event), policy()
     spans = [windows.pre, windows.post]
     staff = therapists.schedules(near=spans) if schedules is None else schedules
-    states = therapists.states_in(staff, spans)
+    states = therapists.states_in(staff, spans, now=now())  # held offers: taken
     not_before = now() + rules.notice
     start = timing_of(event).start_instant
     pre = core_plan.candidates(PRE, windows.pre, start, states, not_before)

@@ -50,6 +50,7 @@ def register(app: Flask) -> None:
         api_scheduling,
         api_screening,
         api_team,
+        api_waitlist,
         api_working_days,
         auth,
         errors,

@@ -48,7 +48,9 @@ def list_proposals(event_id: int):
 # --- bookings -----------------------------------------------------------------------------
 
 BOOKING_ERRORS = {
-    409: "conflict: slot-taken (the therapist, with buffer, is not free), athlete-busy, "
+    409: "conflict: slot-taken (the therapist, with buffer, is not free), held (the time "
+         "is held for another athlete of the waiting list until their offer expires), "
+         "athlete-busy, "
          "already-booked, screening-not-cleared (the athlete's latest review is not "
          "cleared), too-late / started (a change inside the cancellation notice, or after "
          "the start)",

@@ -35,7 +35,8 @@ def _placements(data: st.BookTeamIn) -> list[team.Placement]:
 @doc(summary="Book a team plan all or nothing (no body: a fresh plan); 409 and nothing "
      "booked if any slot is gone, or if a fresh plan places nobody", body=st.BookTeamIn,
      response=st.BookTeamOut, status=201,
-     errors={409: "a slot is gone (slot-taken, athlete-busy, already-booked) or an athlete "
+     errors={409: "a slot is gone (slot-taken, held, athlete-busy, already-booked) or an "
+                  "athlete "
                   "is not cleared (screening-not-cleared): nothing booked; or a fresh plan "
                   "places nobody (nobody-placed, with `unplaced_reasons`: [{athlete_id, "
                   "reason}] as the plan gives them): nothing to book",

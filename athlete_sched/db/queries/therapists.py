@@ -44,6 +44,7 @@ from ..models import (
     ScheduleVersion,
     Therapist,
     TimeOff,
+    WaitlistEntry,
     WorkingPeriodRow,
 )
 from ..models import WorkingDay as WorkingDayRow
@@ -321,9 +322,11 @@ def _schedule_of_row(therapist_id: int, zone: str, session_minutes: int, buffer_
 # --- blocked time and bookings near windows ---------------------------------------------------
 
 def _of_therapists(model: Any, index: str, columns: Sequence[Any],
-                   conditions: Sequence[ColumnElement[bool]], postgresql: bool) -> Select:
+                   conditions: Sequence[ColumnElement[bool]], postgresql: bool,
+                   owner: Any = None) -> Select:
     """`columns` of `model`'s rows of the therapists in `ids` (distinct) that meet
-    `conditions`, read through `index` (therapist_id, ...).
+    `conditions`, read through `index` (therapist_id, ...; `owner`: the therapist column
+    when it is not `therapist_id`).
 
     SQLite: an expanded IN list and INDEXED BY. PostgreSQL: a LATERAL join over
     unnest(ids), one parameter however many ids (an IN list of 50 parameters made the
@@ -332,12 +335,13 @@ def _of_therapists(model: Any, index: str, columns: Sequence[Any],
     could read the table once whole; for 50 therapists it did so, at any size, when the
     statistics called the table empty (a clinic that imported its busy calendars after the
     last ANALYZE), where per therapist a whole read costs 50 of them and the index wins."""
+    owner = model.therapist_id if owner is None else owner
     if not postgresql:
         return indexed(select(*columns).where(
-            model.therapist_id.in_(bindparam("ids", expanding=True)), *conditions), model, index)
+            owner.in_(bindparam("ids", expanding=True)), *conditions), model, index)
     therapist = func.unnest(bindparam("ids", type_=ARRAY(Integer))).table_valued(
         "id").render_derived("therapist")
-    rows = each(select(*columns).where(model.therapist_id == therapist.c.id, *conditions))
+    rows = each(select(*columns).where(owner == therapist.c.id, *conditions))
     return select(*rows.c).select_from(therapist).join(rows, true())
 
 
@@ -361,20 +365,38 @@ def _booking_select(spans: int, postgresql: bool) -> Select:
          *touching(Booking.start, Booking.block_end, spans, "b")), postgresql)
 
 
+def _held_select(spans: int, postgresql: bool) -> Select:
+    """The waiting list's live offers (flag 2; unbuffered, as bookings) of the therapists in
+    `ids`, held at `now` for anyone but `holder`, whose blocked range touches the spans
+    bound with the prefix "b": a held slot occupies the therapist for everyone else as a
+    booking does (the booking guard's rule 'held', db/guard.py)."""
+    w = WaitlistEntry
+    return _of_therapists(
+        w, "ix_waitlist_entry_offer",
+        (literal(2).label("booked"), w.offer_therapist_id, w.offer_start, w.offer_end),
+        (w.offer_expires > bindparam("now"), w.athlete_id.is_distinct_from(bindparam("holder")),
+         *touching(w.offer_start, w.offer_block_end, spans, "b")), postgresql,
+        owner=w.offer_therapist_id)
+
+
 @cache
 def _blocked_and_booked_statement(spans: int, postgresql: bool) -> CompoundSelect:
-    """Blocked time and bookings of the therapists in one round trip."""
-    return union_all(*_blocked_selects(spans, postgresql), _booking_select(spans, postgresql))
+    """Blocked time, bookings and held offers of the therapists in one round trip."""
+    return union_all(*_blocked_selects(spans, postgresql), _booking_select(spans, postgresql),
+                     _held_select(spans, postgresql))
 
 
 def blocked_and_booked_in(therapist_ids: Sequence[int], spans: Sequence[Interval],
-                          booking_spans: Sequence[Interval]
+                          booking_spans: Sequence[Interval], now: datetime | None = None,
+                          holder: int | None = None
                           ) -> tuple[dict[int, list[Interval]], dict[int, list[Interval]]]:
     """Each therapist's blocked time (time off and busy intervals) touching any of `spans`,
     and confirmed bookings (unbuffered) whose blocked range touches any of `booking_spans`
-    (as many as `spans`; each row once), in one round trip."""
+    (as many as `spans`; each row once), with the waiting list's offers live at `now`
+    held for anyone but `holder` among the bookings (none without `now`), in one round
+    trip."""
     params = {"ids": list(dict.fromkeys(therapist_ids)), **span_params(spans),
-              **span_params(booking_spans, "b")}
+              **span_params(booking_spans, "b"), "now": now, "holder": holder}
     params["busy_reach"] = params["hi"] + MAX_BUSY_SPAN
     connection = db.session.connection()
     statement = _blocked_and_booked_statement(len(spans),
@@ -388,9 +410,11 @@ def blocked_and_booked_in(therapist_ids: Sequence[int], spans: Sequence[Interval
 
 
 def states_in(therapists: Sequence[TherapistSchedule], windows: Sequence[Interval],
-              widest_buffer: int | None = None) -> list[TherapistState]:
+              widest_buffer: int | None = None, now: datetime | None = None,
+              holder: int | None = None) -> list[TherapistState]:
     """Each therapist's schedule with the blocked time and bookings touching any of the
-    windows (one round trip; the core keeps what lies in the window it works on).
+    windows, the waiting list's offers live at `now` held for anyone but `holder` counted
+    as bookings (one round trip; the core keeps what lies in the window it works on).
     Bookings are read as far out as `widest_buffer` minutes (default: the widest buffer of
     these therapists): a caller reading a clinic's therapists in batches passes the
     clinic's widest, so that every batch is the same statement with the same spans."""
@@ -399,7 +423,8 @@ def states_in(therapists: Sequence[TherapistSchedule], windows: Sequence[Interva
         widest_buffer = max((t.buffer_minutes for t in therapists), default=0)
     widest = timedelta(minutes=widest_buffer)
     blocked, bookings = blocked_and_booked_in(
-        ids, windows, [Interval(w.start - widest, w.end + widest) for w in windows])
+        ids, windows, [Interval(w.start - widest, w.end + widest) for w in windows], now,
+        holder)
     return [TherapistState(t, tuple(blocked.get(t.therapist_id, ())),
                            tuple(bookings.get(t.therapist_id, ()))) for t in therapists]
 

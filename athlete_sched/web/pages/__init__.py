@@ -13,7 +13,8 @@ The views, by area (each module here joins the blueprint by being here):
 - coach: coach.py (teams, rosters, invitations, team events, the feed), coach_board.py
   (a team event's plan as a board, book all), coach_forms.py;
 - therapist: therapist.py (the week, screening reviews, the feed), therapist_hours.py,
-  day_changes.py, therapist_time_off.py, therapist_busy.py (the busy calendar);
+  day_changes.py, therapist_time_off.py, therapist_busy.py (the busy calendar),
+  waitlists.py (the clinic's waiting lists, also for admins);
 - admin: admin.py (therapists, athletes, teams, users and roles), admin_clinic.py (the
   overview and the clinic's settings; users: roles, reset links, disable and enable),
   admin_sites.py (the clinic's sites);
@@ -41,11 +42,11 @@ NAV = {
     "coach": (("pages.teams", "Teams"),),
     "therapist": (("pages.week", "My week"), ("pages.hours", "Hours"),
                   ("pages.day_changes", "Day changes"), ("pages.time_off", "Time off"),
-                  ("pages.busy", "Busy calendar")),
+                  ("pages.busy", "Busy calendar"), ("pages.waitlists", "Waiting lists")),
     "admin": (("pages.admin_home", "Clinic"), ("pages.admin_therapists", "Therapists"),
               ("pages.admin_athletes", "Athletes"), ("pages.admin_teams", "Teams"),
               ("pages.admin_users", "Users"), ("pages.admin_sites", "Sites"),
-              ("pages.admin_settings", "Settings")),
+              ("pages.admin_settings", "Settings"), ("pages.waitlists", "Waiting lists")),
 }
 ROLE_HOME = {"athlete": "pages.season", "coach": "pages.teams", "therapist": "pages.week",
              "admin": "pages.admin_home"}

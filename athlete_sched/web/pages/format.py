@@ -159,6 +159,9 @@ class WindowView:
     days: list[DayOfSlots]
     booked: BookingRow | None
     reason: str | None = None  # why there is no slot, for a person
+    waiting: object | None = None  # services.waitlist.EntryView: the athlete's place
+    offer: SlotView | None = None  # the slot a live offer holds for the athlete
+    offer_expires: str | None = None  # until when, in the event's zone
 
     start_text = property(lambda self: window_from(self.window.start, self.zone))
     end_text = property(lambda self: window_through(self.window.end, self.zone))
@@ -187,5 +190,10 @@ def window_view(item: WindowItem, tz: ZoneInfo) -> WindowView:
         said = REASONS_FOR_ATHLETE.get(item.reason.code)
         reason = (said.format(words=words) if said is not None else
                   item.reason.message[:1].upper() + item.reason.message[1:] + ".")
+    offer = item.waiting.offer if item.waiting is not None else None
     return WindowView(item.kind, item.window, tz, by_day(item.slots, tz, item.sites),
-                      item.booked and booking_row(item.booked, item.sites), reason)
+                      item.booked and booking_row(item.booked, item.sites), reason,
+                      item.waiting,
+                      offer and slot_view(offer.slot, item.offer_therapist, tz,
+                                          sites=item.sites),
+                      offer and when(offer.expires, tz))

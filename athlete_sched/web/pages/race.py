@@ -29,6 +29,10 @@ BOOKING_MESSAGES = {
     "unknown-slot": "That slot is not valid: pick one from the list.",
     "screening-not-cleared": "Your therapist has not cleared you for dry needling yet, so "
                              "no session can be booked or moved for now. Nothing was booked.",
+    "held": "That slot is held for an athlete on the waiting list for a few minutes. "
+            "Please pick another one, or join the waiting list.",
+    "already-waiting": "You are already on the waiting list for this window.",
+    "window-over": "This window is over: there is nothing to wait for.",
 }
 NOT_A_SLOT = BOOKING_MESSAGES["unknown-slot"]
 
@@ -81,3 +85,27 @@ def book_slot(event_id: int):
         message = BOOKING_MESSAGES.get(exc.code, exc.message[:1].upper() + exc.message[1:])
         return render_event(caller, event_id, domain_status(exc), message)
     return redirect(url_for(".booking_page", booking_id=booking.id), 303)
+
+
+@bp.post("/events/<int:event_id>/waitlist")
+@signed_in("athlete")
+def join_waitlist(event_id: int):
+    """Join the waiting list of one window (the form's `kind`) of the athlete's race."""
+    caller = page_caller()
+    try:
+        kind = request.form.get("kind", "")
+        if kind not in WINDOW_KINDS:
+            raise InvalidValue("Choose a pre-race or a recovery session.", field="kind")
+        overview.join_waitlist(caller, event_id, kind)
+    except DomainError as exc:
+        unit_of_work.rollback()
+        message = BOOKING_MESSAGES.get(exc.code, exc.message[:1].upper() + exc.message[1:])
+        return render_event(caller, event_id, domain_status(exc), message)
+    return redirect(url_for(".event_page", event_id=event_id, _anchor=f"window-{kind}"), 303)
+
+
+@bp.post("/waitlist/<int:entry_id>/leave")
+@signed_in("athlete")
+def leave_waitlist(entry_id: int):
+    event_id = overview.leave_waitlist(page_caller(), entry_id)
+    return redirect(url_for(".event_page", event_id=event_id), 303)
