@@ -88,3 +88,11 @@ def key(event_id: int, athlete_id: int | None, windows: Interval,
         params.update(athlete=athlete_id, alo=athlete_span.start, ahi=athlete_span.end)
     statement = _statement(connection.dialect.name == "postgresql", "athlete" in params)
     return tuple(connection.execute(statement, params).one())
+
+
+def near_windows(found: Key) -> Key:
+    """The part of a `key` that is not about the event or its athlete: the two counters and
+    the bookings near the windows. Equal for two events whose windows lie in the same
+    span, it versions what their slots read besides the athlete's season
+    (services/proposals.propose)."""
+    return found[:4]
