@@ -149,3 +149,40 @@ def test_a_lost_race_does_not_wait_for_the_therapists_lock(app, api, database, t
         holder.close()
     waiting.join(timeout=10)
     assert [s for s, _ in queued] == [201]
+
+
+@pytest.mark.parametrize("database", ["sqlite"], indirect=True)
+def test_a_lost_race_does_not_wait_for_the_write_lock(api, database, taken):
+    """SQLite: POST /bookings begins as a reader (services/unit_of_work.begins_as_reader).
+    While another writer holds the database's write lock, B's attempt at A's committed slot
+    is refused at once from a read; an attempt at a free slot of T runs again as a writer
+    and waits for the lock, then books once (the checks made again under the lock)."""
+    assert backend_of(database) == "sqlite"
+    import sqlite3
+
+    import sqlalchemy as sa
+
+    def attempt(start: str, into: list) -> threading.Thread:
+        thread = threading.Thread(target=lambda: into.append(answer(api, {
+            "event_id": taken["f"], "therapist_id": taken["t"], "kind": "pre",
+            "start": start})))
+        thread.start()
+        return thread
+
+    holder = sqlite3.connect(sa.engine.make_url(database).database, isolation_level=None)
+    try:
+        holder.execute("BEGIN IMMEDIATE")
+        lost: list = []
+        attempt(SLOT, lost).join(timeout=10)
+        assert [(s, b["error"]["code"]) for s, b in lost] == [(409, "slot-taken")]
+        queued: list = []
+        waiting = attempt("2027-05-12T14:00", queued)
+        waiting.join(timeout=1)
+        assert waiting.is_alive() and queued == []  # the free slot waits for the lock
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    waiting.join(timeout=10)
+    assert [s for s, _ in queued] == [201]
+    listed = api.get(f"/api/v1/bookings?event_id={taken['f']}").get_json()
+    assert [b["start"] for b in listed["items"]] == ["2027-05-12T12:00:00Z"]
