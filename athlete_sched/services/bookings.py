@@ -95,7 +95,7 @@ def _place(booking: Booking, event: Event | None, therapist: Therapist, start: d
     once = booking.kind if booking.kind in WINDOW_KINDS else None
     guard.check(guard.Claim(booking.id, booking.athlete_id, booking.event_id, once,
                             therapist.id, session, timedelta(minutes=therapist.buffer_minutes)))
-    unit_of_work.writing()  # free: a unit begun as a reader runs again, under the lock
+    unit_of_work.writing()  # free: a unit begun as a reader takes the write lock now
     # After the guard: the athlete's writers are serialized from here on (its lock).
     moving = Interval(booking.start, booking.end) if booking.start is not None else None
     season.check_season(event, booking.athlete_id, booking.kind, session, exclude=moving,

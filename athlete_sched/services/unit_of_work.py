@@ -29,9 +29,12 @@ How each backend begins (`install`; the connections themselves: db/engine.py):
   between; a read uses a plain deferred `BEGIN`. A write view marked `begins_as_reader`
   (booking: most attempts at a popular slot lose the race) begins as a reader: its
   checks read one snapshot without the write lock, so a refusal answers without queueing
-  behind the writers or holding the lock while it answers; once the checks pass, the
-  service calls `writing()`, and the unit is rolled back and run again from the start as
-  a writer, every check repeated under the lock.
+  behind the writers or holding the lock while it answers. Once the checks pass, the
+  service calls `writing()`, which takes the write lock in the same transaction: taken,
+  nothing was committed since the snapshot the checks read, so they hold under the lock;
+  refused (SQLite answers at once: another writer holds the lock, or committed since the
+  snapshot), the unit is rolled back and run again from the start, as a reader again
+  (it sees that commit) up to READER_PASSES times, then as a writer (BEGIN IMMEDIATE).
 - PostgreSQL runs writers side by side under READ COMMITTED. A read request takes its
   connection in autocommit mode: each statement reads a fresh snapshot either way, and
   what goes is the BEGIN and the ROLLBACK (two round trips) and, with the ROLLBACK,
@@ -68,7 +71,7 @@ from typing import Any, TypeVar
 from flask import Flask, current_app, g, has_request_context, request
 from sqlalchemy import event, text
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session, SessionTransaction
 
 from ..core.errors import Conflict, InvalidValue
@@ -80,6 +83,7 @@ T = TypeVar("T")
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 ATTEMPTS = 5
+READER_PASSES = 3  # a unit begun as a reader (SQLite) runs as one at most this many times
 RETRY_AFTER_SECONDS = 5  # a 503's Retry-After when the database is out of reach
 RETRY_SQLSTATES = frozenset({"40001", "40P01"})  # serialization failure, deadlock
 # Key spaces of pg_advisory_xact_lock(int, int): (space, therapist id) / (space, athlete id).
@@ -94,7 +98,12 @@ _READER_FIRST = "athlete_sched_begins_as_reader"  # a view's attribute (begins_a
 
 
 class _AsWriter(Exception):  # noqa: N818 - a signal to _attempts, never an error
-    """Raised by `writing()` in a unit begun as a reader: run it again as a writer."""
+    """Raised by `writing()` in a unit begun as a reader that could not take the write
+    lock: run it again (`busy`: another writer holds the lock now)."""
+
+    def __init__(self, busy: bool) -> None:
+        super().__init__()
+        self.busy = busy
 
 
 class ConcurrentChange(Conflict):
@@ -181,7 +190,7 @@ def _attempts(work: Callable[[], T], finish: Callable[[T], None]) -> T:
     deadlock or a serialization failure, and a read once more after a lost connection;
     any error rolls the transaction back first. A unit begun as a reader that reaches
     `writing()` runs again from the start as a writer (not counted as an attempt)."""
-    lost = 0
+    lost = passes = 0
     attempt = 0
     while True:
         attempt += 1
@@ -189,10 +198,13 @@ def _attempts(work: Callable[[], T], finish: Callable[[T], None]) -> T:
             result = work()
             finish(result)
             return result
-        except _AsWriter:
+        except _AsWriter as exc:
             db.session.rollback()
-            g.write_lock = True
-            attempt -= 1
+            attempt, passes = attempt - 1, passes + 1
+            if passes >= READER_PASSES:
+                g.write_lock = True  # the next run begins with BEGIN IMMEDIATE
+            elif exc.busy:  # the writer holding the lock has not committed yet
+                time.sleep(random.uniform(0.001, 0.005) * passes)  # noqa: S311 - jitter
             continue
         except Exception as exc:
             _roll_back_after(exc)
@@ -273,12 +285,26 @@ def begins_as_reader(view: Callable[..., T]) -> Callable[..., T]:
     return view
 
 
+# Takes SQLite's write lock and changes nothing (an UPDATE begins a write transaction
+# whatever its WHERE finds).
+_TAKE_WRITE_LOCK = text("UPDATE schedule_version SET n = n WHERE 0")
+_SQLITE_REFUSED_LOCK = frozenset({"SQLITE_BUSY", "SQLITE_BUSY_SNAPSHOT"})
+
+
 def writing() -> None:
-    """The unit is about to write. Begun as a reader (`begins_as_reader`, SQLite): roll it
-    back and run it again from the start as a writer (BEGIN IMMEDIATE), so that every
-    check before the write is made again under the write lock. Otherwise: nothing."""
-    if has_request_context() and g.get("began_as_reader") and not g.get("write_lock"):
-        raise _AsWriter()
+    """The unit is about to write. Begun as a reader (`begins_as_reader`, SQLite): take the
+    write lock in this transaction; if SQLite refuses it, the unit runs again from the
+    start (see the module docstring). Otherwise: nothing."""
+    if not (has_request_context() and g.get("began_as_reader") and not g.get("write_lock")):
+        return
+    try:
+        db.session.execute(_TAKE_WRITE_LOCK)
+    except OperationalError as exc:
+        name = getattr(exc.orig, "sqlite_errorname", None)
+        if name in _SQLITE_REFUSED_LOCK:
+            raise _AsWriter(busy=name == "SQLITE_BUSY") from exc
+        raise
+    g.write_lock = True
 
 
 def release() -> None:
