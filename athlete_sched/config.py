@@ -35,6 +35,7 @@ class Config:
     PROPOSALS_CACHE_SIZE = 1024
     PROPOSAL_SLOTS_CACHE_SIZE = 256  # slots of windows shared by events (services/proposals.py)
     FEEDS_CACHE_SIZE = 256  # built calendar feeds (services/calendars.py)
+    SETTINGS_CACHE_SIZE = 1  # the clinic's saved settings (services/common.py)
     SCHEDULES_CACHE_SIZE = 4  # the clinic's schedules (services/schedules.py)
     CLINIC_NAME = "athlete_sched demo clinic"
     CLINIC_EMAIL = "bookings@clinic.example"

@@ -80,3 +80,18 @@ def test_a_write_that_changes_an_answer_is_seen_by_both_races(
     assert getattr(response, "status_code", 200) < 300, response.get_json()
     for path in (*paths, *reversed(paths)):
         assert api.get(path).get_data() == fresh(app_config, api.token, path)
+
+
+def test_settings_written_by_hand_give_fresh_proposals(api, app_config, world, plain_sql):
+    """The clinic's saved settings are kept per process by proposals_version
+    (services/common.settings_as_of): a new recovery gap written by hand-written SQL moves
+    the recovery window in the very next answer."""
+    path = f"/api/v1/events/{world['event']}/proposals?kind=post&limit=3"
+    old = api.get(path).get_data()
+    plain_sql("INSERT INTO clinic_settings (id, recovery_gap_minutes, updated_at, updated_by) "
+              "VALUES (1, :gap, :at, 'psql') "
+              "ON CONFLICT (id) DO UPDATE SET recovery_gap_minutes = :gap",
+              {"gap": 600, "at": "2027-01-04 00:00:00+00:00"})
+    new = api.get(path).get_data()
+    assert new != old
+    assert new == fresh(app_config, api.token, path)

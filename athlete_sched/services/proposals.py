@@ -5,7 +5,8 @@
 clear of, then the answer from the per-process cache (services/cache.py: never stale,
 keyed by what the answer reads, db/queries/proposal_keys.py: the bookings near the
 windows, the athlete's events, memberships and sessions, and counters of the rest; a
-booking elsewhere leaves it) or worked out by `propose`: the therapists'
+booking elsewhere leaves it) or worked out by `propose` (whose slots other events with the
+same windows and the same question share: the cache "proposal_slots"): the therapists'
 schedules with their loads in the windows (one tuned read, db/queries/therapists.py),
 the athlete's season
 (services/season.py: one read of events, one of sessions), then the core, best first:
@@ -42,8 +43,10 @@ from .common import (
     booking_athlete,
     forget_settings,
     found,
+    min_gap,
     now,
     policy,
+    settings_as_of,
     timing_of,
     windows_of,
 )
@@ -250,6 +253,7 @@ def propose_for(caller: Caller, event_id: int, query: Any,
                               site_ids))
     reach = _reach(event, athlete_id)
     version = (reach, proposal_keys.key(event.id, *reach))
+    settings_as_of(proposal_keys.settings_version(version[1]))
     answer = cache.get(key, version, at)
     if answer is None:
         # The key was read after the event and the settings: where a statement may see
@@ -278,7 +282,7 @@ def _reach(event: Event, athlete_id: int | None
     windows = event_windows(timing_of(event), timedelta(0))
     span = Interval(windows.pre.start, windows.post.end)
     whose = event.athlete_id or athlete_id
-    return whose, span, (season.reach([span], policy().min_gap)[0] if whose else None)
+    return whose, span, (season.reach([span], min_gap())[0] if whose else None)
 
 
 def _season_athlete(caller: Caller, event: Event, athlete_id: int | None) -> int | None:

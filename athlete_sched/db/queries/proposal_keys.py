@@ -96,3 +96,9 @@ def near_windows(found: Key) -> Key:
     span, it versions what their slots read besides the athlete's season
     (services/proposals.propose)."""
     return found[:4]
+
+
+def settings_version(found: Key) -> Any:
+    """proposals_version.n of a `key`: it moves with every committed write of the clinic's
+    settings too (migration 0018)."""
+    return found[0]
