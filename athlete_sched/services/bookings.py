@@ -40,7 +40,7 @@ from ..core.zones import load_zone
 from ..db import guard
 from ..db.models import Athlete, Booking, Event, Therapist
 from ..db.queries import bookings, rows, therapists, waitlist
-from . import access, mail, screening, season, sites
+from . import access, mail, screening, season, sites, unit_of_work
 from .access import Caller
 from .common import booking_athlete, found, localize, now, policy, stamp, window_for
 
@@ -96,6 +96,7 @@ def _place(booking: Booking, event: Event | None, therapist: Therapist, start: d
     guard.check(guard.Claim(booking.id, booking.athlete_id, booking.event_id, once,
                             therapist.id, session, timedelta(minutes=therapist.buffer_minutes),
                             now()))
+    unit_of_work.writing()  # free: a unit begun as a reader takes the write lock now
     # After the guard: the athlete's writers are serialized from here on (its lock).
     moving = Interval(booking.start, booking.end) if booking.start is not None else None
     season.check_season(event, booking.athlete_id, booking.kind, session, exclude=moving,

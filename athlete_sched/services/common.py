@@ -3,6 +3,7 @@ windows under the policy."""
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
@@ -20,12 +21,14 @@ from ..db.models import Event
 from ..db.queries import athletes, rows, settings
 from ..db.queries.events import timing_of
 from ..db.queries.rows import MAX_ID
+from .cache import cache_for
 
 T = TypeVar("T")
 
 __all__ = ["FIRST_YEAR", "LAST_YEAR", "MAX_ID", "EventView", "Policy", "booking_athlete",
-           "clinic_name", "event_view", "forget_settings", "found", "localize", "now",
-           "policy", "saved_settings", "stamp", "timing_of", "window_for", "windows_of"]
+           "clinic_name", "event_view", "forget_settings", "found", "localize", "min_gap",
+           "now", "policy", "saved_settings", "settings_as_of", "stamp", "timing_of",
+           "window_for", "windows_of"]
 
 # The years an input date may fall in: wide enough for any season, narrow enough that
 # every window and local-day computation stays inside what `datetime` can represent.
@@ -61,6 +64,31 @@ def saved_settings() -> dict[str, Any]:
     return found_
 
 
+def settings_as_of(version: Hashable) -> None:
+    """Take this request's saved settings from the per-process cache "settings" when they
+    were kept at `version`, else read them (and keep them for it). `version` must be a
+    counter that every committed write of the settings moves, read by this request
+    before its settings: proposals_version (migration 0018; services/proposals.py). A
+    request that read its settings already keeps them."""
+    if g.get("clinic_settings") is not None:
+        return
+    cache, at = cache_for("settings"), now()
+    found_ = cache.get(ROW_KEY, version, at)
+    if found_ is None:
+        cache.put(ROW_KEY, version, saved_settings(), at)
+    else:
+        g.clinic_settings = found_
+
+
+ROW_KEY = "clinic"  # the one entry of the cache "settings"
+
+
+def min_gap() -> timedelta:
+    """The minimum gap between sessions of different events (MIN_SESSION_GAP_HOURS: the
+    config only, never a saved setting, so it needs no read)."""
+    return timedelta(hours=current_app.config["MIN_SESSION_GAP_HOURS"])
+
+
 def forget_settings() -> None:
     """The settings changed: read them again on the next use in this request."""
     g.pop("clinic_settings", None)
@@ -82,7 +110,7 @@ def policy() -> Policy:
                                                      config["RECOVERY_GAP_MINUTES"])),
             notice=timedelta(minutes=saved.get("booking_notice_minutes",
                                                config["BOOKING_NOTICE_MINUTES"])),
-            min_gap=timedelta(hours=config["MIN_SESSION_GAP_HOURS"]),
+            min_gap=min_gap(),
             cancel_notice=timedelta(hours=saved.get("cancel_notice_hours",
                                                     config["CANCEL_NOTICE_HOURS"])))
     return found_

@@ -5,7 +5,8 @@
 clear of, then the answer from the per-process cache (services/cache.py: never stale,
 keyed by what the answer reads, db/queries/proposal_keys.py: the bookings near the
 windows, the athlete's events, memberships and sessions, and counters of the rest; a
-booking elsewhere leaves it) or worked out by `propose`: the therapists'
+booking elsewhere leaves it) or worked out by `propose` (whose slots other events with the
+same windows and the same question share: the cache "proposal_slots"): the therapists'
 schedules with their loads in the windows (one tuned read, db/queries/therapists.py),
 the athlete's season
 (services/season.py: one read of events, one of sessions), then the core, best first:
@@ -19,7 +20,7 @@ bookings of a few dozen.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
@@ -42,8 +43,10 @@ from .common import (
     booking_athlete,
     forget_settings,
     found,
+    min_gap,
     now,
     policy,
+    settings_as_of,
     timing_of,
     windows_of,
 )
@@ -73,28 +76,67 @@ class Proposals:
 
 
 def propose(event: Event, kinds: tuple[str, ...], therapist_id: int | None,
-            athlete_id: int | None, limit: int, site_ids: tuple[int, ...] = ()
-            ) -> Proposals:
+            athlete_id: int | None, limit: int, site_ids: tuple[int, ...] = (),
+            data: Hashable | None = None, holding: bool = True) -> Proposals:
     """Ranked free slots per kind for the event (see core.proposals for the ranking),
     clear of the athlete's season (services/season.py) when the athlete is known: the
     event's own, or the team member named by `athlete_id`; at the sites where the athlete
     is at the time (services/sites.py; `site_ids`: only those). A kind without a slot
-    comes with its reason."""
+    comes with its reason.
+
+    `data` (from propose_for: the proposals key's counters and the bookings near the
+    windows, with the span they cover): the slots of the same question asked before for
+    another event (the same windows and race start, the athlete's time taken by their
+    season, the places, the therapist asked for and the limit), at the same `data`, are
+    taken from the per-process cache "proposal_slots" instead of being worked out again:
+    the races of one day share their windows, and most of their athletes their answer.
+    `holding` (False when the key saw no waiting-list offer held for the athlete): the
+    offers of the waiting list block the slot for everyone but their holder, so an
+    athlete who holds one asks a question of their own (the question names them)."""
     windows, start, rules = windows_of(event), timing_of(event).start_instant, policy()
     athlete_id = event.athlete_id or athlete_id
     chosen = {kind: windows.pre if kind == PRE else windows.post for kind in kinds}
-    spans = list(chosen.values())
     where = sites.where(event, athlete_id, site_ids)
+    athlete_season = (season.season_near(athlete_id, list(chosen.values()))
+                      if athlete_id else None)
+    unavailable = season.athlete_unavailable(event, athlete_season) if athlete_season else []
+    at = now()
+    question = (tuple(chosen.items()), start, therapist_id, limit, _frozen(where),
+                tuple(unavailable), rules.notice, athlete_id if holding else None)
+    cache = cache_for("proposal_slots") if data is not None else None
+    worked = cache.get(question, data, at) if cache is not None else None
+    if worked is None:
+        worked = _work_out(chosen, start, therapist_id, limit, where, unavailable, at,
+                           rules.notice, athlete_id)
+        if cache is not None:
+            cache.put(question, data, worked, at, fresh_until(worked[0]))
+    slots, reasons = worked
+    shared = (season.shared_labels(event, athlete_season, slots, athlete_id)
+              if athlete_season else {})
+    return Proposals(event.id, windows, slots, shared, reasons)
+
+
+def _frozen(where: Places) -> Hashable:
+    """`where` as a key: its sites (None first) with their spans."""
+    if where is None:
+        return None
+    return tuple(sorted(where.items(), key=lambda item: (item[0] is not None, item[0] or 0)))
+
+
+def _work_out(chosen: dict[str, Interval], start: datetime, therapist_id: int | None,
+              limit: int, where: Places, unavailable: list[Interval], at: datetime,
+              notice: timedelta, holder: int | None
+              ) -> tuple[dict[str, list[Slot]], dict[str, Reason]]:
+    """The slots of each kind's window, best first, and why a kind has none (propose);
+    the waiting list's offers held for `holder` are free for them."""
+    spans = list(chosen.values())
     # Only the therapists who work where the athlete can be are taken (a therapist at no
     # such site has no slot, and _reason's questions are about those sites too).
     staff = schedules.near(therapist_id,
                            spans, None if where is None or None in where else list(where))
-    athlete_season = (season.season_near(athlete_id, list(chosen.values()))
-                      if athlete_id else None)
-    unavailable = season.athlete_unavailable(event, athlete_season) if athlete_season else []
-    at, first = now(), max(core_proposals.FIRST_READ, limit)
-    rankings = _rankings(chosen, start, staff, unavailable, at, rules.notice, where, first)
-    states = _States(staff, spans, at, athlete_id)
+    first = max(core_proposals.FIRST_READ, limit)
+    rankings = _rankings(chosen, start, staff, unavailable, at, notice, where, first)
+    states = _States(staff, spans, at, holder)
     states.read(list({s.therapist_id: s for ranked in rankings.values()
                       for s in ranked.first(first)}.values()))  # both kinds: one read
     slots: dict[str, list[Slot]] = {kind: [] for kind in WINDOW_KINDS}
@@ -104,10 +146,8 @@ def propose(event: Event, kinds: tuple[str, ...], therapist_id: int | None,
                                                         first)
         if not slots[kind]:
             reasons[kind] = _reason(kind, window, start, staff, states.read, unavailable,
-                                    at, rules.notice, where)
-    shared = (season.shared_labels(event, athlete_season, slots, athlete_id)
-              if athlete_season else {})
-    return Proposals(event.id, windows, slots, shared, reasons)
+                                    at, notice, where)
+    return slots, reasons
 
 
 def _rankings(chosen: dict[str, Interval], start: datetime, staff: list[TherapistSchedule],
@@ -224,6 +264,7 @@ def propose_for(caller: Caller, event_id: int, query: Any,
                               site_ids))
     reach = _reach(event, athlete_id)
     version = (reach, proposal_keys.key(event.id, *reach))
+    settings_as_of(proposal_keys.settings_version(version[1]))
     answer = cache.get(key, version, at)
     if answer is None:
         # The key was read after the event and the settings: where a statement may see
@@ -233,9 +274,12 @@ def propose_for(caller: Caller, event_id: int, query: Any,
             if not rows.reread(event):
                 raise NotFound("event", event_id)
             forget_settings()
-        found_ = propose(event, kinds, query.therapist_id, athlete_id, query.limit, site_ids)
+        same = _reach(event, athlete_id) == reach  # else the key read the wrong rows
+        data = (reach[1], proposal_keys.near_windows(version[1])) if same else None
+        found_ = propose(event, kinds, query.therapist_id, athlete_id, query.limit, site_ids,
+                         data, proposal_keys.holds_offers(version[1]))
         answer = render(found_)
-        if _reach(event, athlete_id) == reach:  # else the key read the wrong rows
+        if same:
             cache.put(key, version, answer, at, fresh_until(found_.found))
     return answer
 
@@ -249,7 +293,7 @@ def _reach(event: Event, athlete_id: int | None
     windows = event_windows(timing_of(event), timedelta(0))
     span = Interval(windows.pre.start, windows.post.end)
     whose = event.athlete_id or athlete_id
-    return whose, span, (season.reach([span], policy().min_gap)[0] if whose else None)
+    return whose, span, (season.reach([span], min_gap())[0] if whose else None)
 
 
 def _season_athlete(caller: Caller, event: Event, athlete_id: int | None) -> int | None:

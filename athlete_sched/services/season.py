@@ -25,7 +25,7 @@ from ..db.queries import bookings, events
 from ..db.queries.events import EventTimingRow
 from . import sites
 from .common import found as found_row
-from .common import policy, timing_of
+from .common import min_gap, policy, timing_of
 
 # How far after a span a later event can bear on it: its pre window (shared sessions)
 # opens at local 00:00 of day D-3, so at most four days after (its closed days, from D-1,
@@ -63,13 +63,13 @@ def reach(spans: Sequence[Interval], before: timedelta) -> list[Interval]:
     """`spans` widened to what the season rules may bring to bear on them: `before` back,
     the minimum gap or a later event's reach ahead."""
     return [Interval(min(s.start for s in spans) - before,
-                     max(s.end for s in spans) + max(policy().min_gap, LATER_REACH))]
+                     max(s.end for s in spans) + max(min_gap(), LATER_REACH))]
 
 
 def seasons_near(athlete_ids: Sequence[int], spans: Sequence[Interval]) -> dict[int, Season]:
     """Every event and session of each athlete that a rule could bring to bear on `spans`
     (two queries for all of them)."""
-    wide = reach(spans, policy().min_gap)
+    wide = reach(spans, min_gap())
     found = events.athletes_event_timings_in(athlete_ids, wide)
     sessions = bookings.athletes_sessions_in(athlete_ids, wide)
     return {athlete_id: Season([season_event(e) for e in found.get(athlete_id, ())],

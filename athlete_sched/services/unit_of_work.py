@@ -26,7 +26,15 @@ How each backend begins (`install`; the connections themselves: db/engine.py):
 - SQLite allows one writer at a time. A write unit opens its transaction with
   `BEGIN IMMEDIATE`, which takes the write lock *before* the first read, so the re-check
   before an insert sees the latest committed state and no other process can slip in
-  between; a read uses a plain deferred `BEGIN`.
+  between; a read uses a plain deferred `BEGIN`. A write view marked `begins_as_reader`
+  (booking: most attempts at a popular slot lose the race) begins as a reader: its
+  checks read one snapshot without the write lock, so a refusal answers without queueing
+  behind the writers or holding the lock while it answers. Once the checks pass, the
+  service calls `writing()`, which takes the write lock in the same transaction: taken,
+  nothing was committed since the snapshot the checks read, so they hold under the lock;
+  refused (SQLite answers at once: another writer holds the lock, or committed since the
+  snapshot), the unit is rolled back and run again from the start, as a reader again
+  (it sees that commit) up to READER_PASSES times, then as a writer (BEGIN IMMEDIATE).
 - PostgreSQL runs writers side by side under READ COMMITTED. A read request takes its
   connection in autocommit mode: each statement reads a fresh snapshot either way, and
   what goes is the BEGIN and the ROLLBACK (two round trips) and, with the ROLLBACK,
@@ -63,7 +71,7 @@ from typing import Any, TypeVar
 from flask import Flask, current_app, g, has_request_context, request
 from sqlalchemy import event, text
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session, SessionTransaction
 
 from ..core.errors import Conflict, InvalidValue
@@ -75,6 +83,7 @@ T = TypeVar("T")
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 ATTEMPTS = 5
+READER_PASSES = 3  # a unit begun as a reader (SQLite) runs as one at most this many times
 RETRY_AFTER_SECONDS = 5  # a 503's Retry-After when the database is out of reach
 RETRY_SQLSTATES = frozenset({"40001", "40P01"})  # serialization failure, deadlock
 # Key spaces of pg_advisory_xact_lock(int, int): (space, therapist id) / (space, athlete id).
@@ -85,6 +94,16 @@ ATHLETE_LOCK_SPACE = 0x6173_0002
 _AFTER_COMMIT = "athlete_sched.after_commit"  # session.info: callbacks of this transaction
 _COLLECTED = "athlete_sched.collected"  # session.info: name -> items gathered (`collected`)
 _WRITES = "athlete_sched_writes"  # a connection's execution option: begin as a writer
+_READER_FIRST = "athlete_sched_begins_as_reader"  # a view's attribute (begins_as_reader)
+
+
+class _AsWriter(Exception):  # noqa: N818 - a signal to _attempts, never an error
+    """Raised by `writing()` in a unit begun as a reader that could not take the write
+    lock: run it again (`busy`: another writer holds the lock now)."""
+
+    def __init__(self, busy: bool) -> None:
+        super().__init__()
+        self.busy = busy
 
 
 class ConcurrentChange(Conflict):
@@ -169,13 +188,24 @@ def run(work: Callable[[], T]) -> T:
 def _attempts(work: Callable[[], T], finish: Callable[[T], None]) -> T:
     """`work`, then `finish` (commit), up to ATTEMPTS times while PostgreSQL reports a
     deadlock or a serialization failure, and a read once more after a lost connection;
-    any error rolls the transaction back first."""
-    lost = 0
-    for attempt in range(1, ATTEMPTS + 1):
+    any error rolls the transaction back first. A unit begun as a reader that reaches
+    `writing()` runs again from the start as a writer (not counted as an attempt)."""
+    lost = passes = 0
+    attempt = 0
+    while True:
+        attempt += 1
         try:
             result = work()
             finish(result)
             return result
+        except _AsWriter as exc:
+            db.session.rollback()
+            attempt, passes = attempt - 1, passes + 1
+            if passes >= READER_PASSES:
+                g.write_lock = True  # the next run begins with BEGIN IMMEDIATE
+            elif exc.busy:  # the writer holding the lock has not committed yet
+                time.sleep(random.uniform(0.001, 0.005) * passes)  # noqa: S311 - jitter
+            continue
         except Exception as exc:
             _roll_back_after(exc)
             again = _retryable(exc) or (lost == 0 and reading()
@@ -186,7 +216,6 @@ def _attempts(work: Callable[[], T], finish: Callable[[T], None]) -> T:
                 raise
             lost += faults.lost_connection(exc)
             _pause(attempt, exc)
-    raise AssertionError("unreachable")  # pragma: no cover
 
 
 def _roll_back_after(exc: Exception) -> None:
@@ -245,6 +274,37 @@ def restart_as_writer() -> None:
     the end of the request. Loaded objects are expired and reload in the new transaction."""
     g.write_lock = True
     db.session.rollback()
+
+
+def begins_as_reader(view: Callable[..., T]) -> Callable[..., T]:
+    """Mark a write view whose requests are mostly refused by what is already committed
+    (a booking attempt at a slot someone else took): on SQLite its unit begins as a reader
+    (see the module docstring), and its service calls `writing()` before it writes.
+    PostgreSQL: no change (its writers never wait for one lock)."""
+    setattr(view, _READER_FIRST, True)
+    return view
+
+
+# Takes SQLite's write lock and changes nothing (an UPDATE begins a write transaction
+# whatever its WHERE finds).
+_TAKE_WRITE_LOCK = text("UPDATE schedule_version SET n = n WHERE 0")
+_SQLITE_REFUSED_LOCK = frozenset({"SQLITE_BUSY", "SQLITE_BUSY_SNAPSHOT"})
+
+
+def writing() -> None:
+    """The unit is about to write. Begun as a reader (`begins_as_reader`, SQLite): take the
+    write lock in this transaction; if SQLite refuses it, the unit runs again from the
+    start (see the module docstring). Otherwise: nothing."""
+    if not (has_request_context() and g.get("began_as_reader") and not g.get("write_lock")):
+        return
+    try:
+        db.session.execute(_TAKE_WRITE_LOCK)
+    except OperationalError as exc:
+        name = getattr(exc.orig, "sqlite_errorname", None)
+        if name in _SQLITE_REFUSED_LOCK:
+            raise _AsWriter(busy=name == "SQLITE_BUSY") from exc
+        raise
+    g.write_lock = True
 
 
 def release() -> None:
@@ -347,9 +407,19 @@ def install(app: Flask) -> None:
 
 
 def _begin_sqlite(connection: Connection) -> None:
-    """Engine hook "begin" (SQLite): BEGIN IMMEDIATE for a writer, BEGIN for a reader."""
+    """Engine hook "begin" (SQLite): BEGIN IMMEDIATE for a writer, BEGIN for a reader and
+    for the unit of a view that begins as a reader, until it calls `writing()`."""
     writes = connection.get_execution_options().get(_WRITES) or not reading()
+    if writes and not connection.get_execution_options().get(_WRITES) and _reader_first():
+        g.began_as_reader, writes = True, False
     connection.exec_driver_sql("BEGIN IMMEDIATE" if writes else "BEGIN")
+
+
+def _reader_first() -> bool:
+    """Whether this request's view begins as a reader and has not yet asked to write."""
+    return (has_request_context() and not g.get("write_lock")
+            and getattr(current_app.view_functions.get(request.endpoint or ""),
+                        _READER_FIRST, False))
 
 
 # Requests that take no connection before their view: a static file, and the health check

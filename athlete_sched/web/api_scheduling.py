@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import current_app, jsonify
 
-from ..services import bookings, events, proposals
+from ..services import bookings, events, proposals, unit_of_work
 from .api import bp, doc
 from .http import answer, current_caller, json_bytes, page, parse_body, parse_query
 from .schemas import scheduling as ss
@@ -61,6 +61,7 @@ BOOKING_ERRORS = {
 @bp.post("/bookings")
 @doc(summary="Book a session (never double-booked)", body=ss.BookingIn,
      response=ss.BookingOut, status=201, errors=BOOKING_ERRORS)
+@unit_of_work.begins_as_reader  # most attempts at a popular slot lose: no lock for them
 def create_booking():
     booked = bookings.book_for(current_caller(), parse_body(ss.BookingIn))
     return answer(ss.booking_json(booked), 201)

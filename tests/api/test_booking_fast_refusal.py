@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from conftest import backend_of
+from conftest import Api, backend_of
 
 from athlete_sched.db import guard
 
@@ -149,3 +149,77 @@ def test_a_lost_race_does_not_wait_for_the_therapists_lock(app, api, database, t
         holder.close()
     waiting.join(timeout=10)
     assert [s for s, _ in queued] == [201]
+
+
+@pytest.mark.parametrize("database", ["sqlite"], indirect=True)
+def test_a_lost_race_does_not_wait_for_the_write_lock(api, database, taken):
+    """SQLite: POST /bookings begins as a reader (services/unit_of_work.begins_as_reader).
+    While another writer holds the database's write lock, B's attempt at A's committed slot
+    is refused at once from a read; an attempt at a free slot of T runs again as a writer
+    and waits for the lock, then books once (the checks made again under the lock)."""
+    assert backend_of(database) == "sqlite"
+    import sqlite3
+
+    import sqlalchemy as sa
+
+    def attempt(start: str, into: list) -> threading.Thread:
+        thread = threading.Thread(target=lambda: into.append(answer(api, {
+            "event_id": taken["f"], "therapist_id": taken["t"], "kind": "pre",
+            "start": start})))
+        thread.start()
+        return thread
+
+    holder = sqlite3.connect(sa.engine.make_url(database).database, isolation_level=None)
+    try:
+        holder.execute("BEGIN IMMEDIATE")
+        lost: list = []
+        attempt(SLOT, lost).join(timeout=10)
+        assert [(s, b["error"]["code"]) for s, b in lost] == [(409, "slot-taken")]
+        queued: list = []
+        waiting = attempt("2027-05-12T14:00", queued)
+        waiting.join(timeout=1)
+        assert waiting.is_alive() and queued == []  # the free slot waits for the lock
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    waiting.join(timeout=10)
+    assert [s for s, _ in queued] == [201]
+    listed = api.get(f"/api/v1/bookings?event_id={taken['f']}").get_json()
+    assert [b["start"] for b in listed["items"]] == ["2027-05-12T12:00:00Z"]
+
+
+@pytest.mark.parametrize("database", ["sqlite"], indirect=True)
+def test_a_commit_between_the_checks_and_the_write_is_seen(api, app_config, database, taken,
+                                                           monkeypatch, make_athlete,
+                                                           make_event):
+    """SQLite: B's attempt at a free slot of T passes its checks as a reader; before it
+    takes the write lock, another worker books that slot for C and commits. Taking the
+    lock then fails (B's snapshot is stale): B's request runs again, sees C's booking and
+    is refused as any lost race is. One booking of the slot, no overlap."""
+    assert backend_of(database) == "sqlite"
+    from api.helpers import another_worker
+    from athlete_sched.services import bookings
+
+    free = "2027-05-12T14:00"
+    c = make_athlete()["id"]
+    g = make_event(c)["id"]
+    real, passes, others = guard.check, [], []
+
+    def check_then_another_books(claim: guard.Claim) -> None:
+        real(claim)
+        passes.append(claim.athlete_id)
+        if passes == [taken["b"]]:  # the first pass of B's request only
+            with another_worker(app_config) as other:
+                others.append(Api(other, api.token).post("/api/v1/bookings", {
+                    "event_id": g, "therapist_id": taken["t"], "kind": "pre",
+                    "start": free}).status_code)
+
+    monkeypatch.setattr(bookings.guard, "check", check_then_another_books)
+    status, body = answer(api, {"event_id": taken["f"], "therapist_id": taken["t"],
+                                "kind": "pre", "start": free})
+    assert others == [201]
+    assert (status, body["error"]["code"]) == (409, "slot-taken")
+    assert passes == [taken["b"], c]  # B's second pass: refused by the guard itself
+    listed = api.get(f"/api/v1/bookings?therapist_id={taken['t']}").get_json()["items"]
+    assert sorted(b["event_id"] for b in listed if b["status"] == "confirmed") == sorted(
+        [taken["e"], g])

@@ -13,7 +13,10 @@ and the clinic's settings. Its `key` is one statement of indexed aggregates:
   index alone), and of the athlete's bookings
   that overlap `athlete_span` (ix_booking_athlete_end);
 - (count, versions) of the event itself, and for an athlete their own events, their
-  teams' events and their memberships (as a feed's fingerprint, db/queries/feeds.py).
+  teams' events and their memberships (as a feed's fingerprint, db/queries/feeds.py),
+  and last (count, ids) of the waiting-list offers held for the athlete (holds_offers:
+  an offer is free for its holder alone; every offer written or cleared also moves
+  proposals_version, migration 0020).
 
 versions: SQLite max(row_version) (one writer at a time: a later write carries a larger
 number); PostgreSQL the sum of hashint8extended(row_version) (the sequence is not in
@@ -32,11 +35,21 @@ from sqlalchemy import ColumnElement, Select, bindparam, func, select, true
 
 from ...core.intervals import Interval
 from ...extensions import db
-from ..models import Booking, Event, ProposalsVersion, ScheduleVersion, TeamMember
+from ..models import (
+    Booking,
+    Event,
+    ProposalsVersion,
+    ScheduleVersion,
+    TeamMember,
+    WaitlistEntry,
+)
 from .spans import MAX_BOOKING_SPAN, indexed
 
 Key = tuple[Any, ...]
 MAX_BUFFER = timedelta(minutes=240)  # CHECK buffer_minutes BETWEEN 0 AND 240 on therapist
+# The two counters and (count, versions) of 7 parts: bookings, the event, the athlete's
+# events, their teams' events, memberships, bookings and waiting-list offers.
+ATHLETE_KEY_LENGTH = 2 + 2 * 7
 
 
 def _part(versions: Any, where: ColumnElement[bool], postgresql: bool,
@@ -65,7 +78,9 @@ def _statement(postgresql: bool, athlete: bool) -> Select:
                   _part(TeamMember.row_version, TeamMember.athlete_id == who, postgresql),
                   _part(Booking.row_version, (Booking.athlete_id == who)
                         & (Booking.end > bindparam("alo")) & (Booking.start < bindparam("ahi")),
-                        postgresql, "ix_booking_athlete_end")]
+                        postgresql, "ix_booking_athlete_end"),
+                  _part(WaitlistEntry.id, (WaitlistEntry.athlete_id == who)
+                        & WaitlistEntry.offer_expires.is_not(None), postgresql)]
     joined: Any = ProposalsVersion.__table__.join(
         ScheduleVersion.__table__, ScheduleVersion.id == ProposalsVersion.id)
     for part in parts:
@@ -88,3 +103,23 @@ def key(event_id: int, athlete_id: int | None, windows: Interval,
         params.update(athlete=athlete_id, alo=athlete_span.start, ahi=athlete_span.end)
     statement = _statement(connection.dialect.name == "postgresql", "athlete" in params)
     return tuple(connection.execute(statement, params).one())
+
+
+def near_windows(found: Key) -> Key:
+    """The part of a `key` that is not about the event or its athlete: the two counters and
+    the bookings near the windows. Equal for two events whose windows lie in the same
+    span, it versions what their slots read besides the athlete's season
+    (services/proposals.propose)."""
+    return found[:4]
+
+
+def holds_offers(found: Key) -> bool:
+    """Whether a `key` read with an athlete saw a waiting-list offer held for them (True
+    when it cannot tell: without an athlete the key has no such part)."""
+    return len(found) != ATHLETE_KEY_LENGTH or found[-2] > 0
+
+
+def settings_version(found: Key) -> Any:
+    """proposals_version.n of a `key`: it moves with every committed write of the clinic's
+    settings too (migration 0018)."""
+    return found[0]
