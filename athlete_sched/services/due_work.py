@@ -24,6 +24,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from . import calendar_sync, mail
+from .common import stamp
+
 
 @dataclass(frozen=True)
 class DueWork:
@@ -35,4 +38,27 @@ class DueWork:
 def schedule() -> list[DueWork]:
     """Every entry, in the order `run-due` runs them: what creates mail comes before the
     mail's delivery, so one `run-due` sends what it queued."""
-    return []
+    return [
+        DueWork("calendars", timedelta(minutes=1), _calendars),
+        DueWork("mail", timedelta(minutes=1), _mail),
+    ]
+
+
+def _calendars(_now: datetime) -> int:
+    """Subscriptions whose own interval has passed (due_at is written with the real clock,
+    stamp(), as `flask calendars sync` reads it); how many were refreshed."""
+    return calendar_sync.sync(stamp())[0]
+
+
+def _mail(_now: datetime) -> int:
+    """Every due message of the outbox (services/mail.py: claims are leases on the real
+    clock); how many were tried."""
+    return mail.send_due()
+
+
+def entry(name: str) -> DueWork:
+    """The entry called `name` (KeyError if there is none)."""
+    [found] = [work for work in schedule() if work.name == name] or [None]
+    if found is None:
+        raise KeyError(name)
+    return found

@@ -321,10 +321,18 @@ def _forget_after_commit(orm: Session, previous: SessionTransaction) -> None:
 def separate() -> Iterator[Connection]:
     """A short write transaction of its own, beside the unit's, committed when the block
     ends (rolled back if it raises)."""
+    with own_connection() as connection, connection.begin():
+        yield connection
+
+
+@contextmanager
+def own_connection() -> Iterator[Connection]:
+    """A connection of its own beside the unit's, for several short write transactions
+    one after the other (`with connection.begin():` each; BEGIN IMMEDIATE on SQLite): the
+    outbox's claim of a batch, then the outcome of each message."""
     with db.engine.connect() as connection:
         connection.execution_options(**{_WRITES: True})
-        with connection.begin():
-            yield connection
+        yield connection
 
 
 # --- installing ---------------------------------------------------------------------------------
