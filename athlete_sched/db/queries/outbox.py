@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, bindparam, or_, select, update
 from sqlalchemy.engine import Connection
 
 from ...extensions import db
@@ -61,10 +61,19 @@ def release(connection: Connection, ids: Sequence[int], at: datetime) -> None:
             TABLE.c.last_attempt_at == at).values(last_attempt_at=None))
 
 
+# A send's outcome, built once: recorded after every message (the sender's hot loop).
+_SENT = update(TABLE).where(TABLE.c.id == bindparam("message_id")).values(
+    sent_at=bindparam("at"))
+_FAILED = update(TABLE).where(TABLE.c.id == bindparam("message_id")).values(
+    last_error=bindparam("error"))
+
+
 def record(connection: Connection, message_id: int, error: str | None, at: datetime) -> None:
     """The outcome of a send: sent at `at`, or the error (kept for a retry)."""
-    values: dict[str, object] = {"last_error": error[:2000]} if error else {"sent_at": at}
-    connection.execute(update(TABLE).where(TABLE.c.id == message_id).values(**values))
+    if error:
+        connection.execute(_FAILED, {"message_id": message_id, "error": error[:2000]})
+    else:
+        connection.execute(_SENT, {"message_id": message_id, "at": at})
 
 
 def unsent(connection: Connection, max_attempts: int | None = None) -> list[int]:
