@@ -6,7 +6,7 @@ personal (no address, no recipient, no message text):
 - `migrations`: the database's migration revision is the migrations' head (behind: run
   `flask db upgrade`; anything else: the code and the schema do not belong together);
 - `mail_outbox`: no invitation email has waited longer than HEALTH_MAIL_STUCK_MINUTES
-  to be sent (a failed send waits for `flask mail retry`, cron'd every few minutes);
+  to be sent (the job "mail"; a failed send is tried again a lease later);
 - `calendar_sync`: no subscribed busy calendar is overdue by more than
   HEALTH_SYNC_OVERDUE_MINUTES (the job "calendars", or `flask calendars sync`);
 - `jobs`: a job round (a worker's, or `flask jobs run-due`'s) finished within
