@@ -38,8 +38,9 @@ class DueWork:
 def schedule() -> list[DueWork]:
     """Every entry, in the order `run-due` runs them: what creates mail comes before the
     mail's delivery, so one `run-due` sends what it queued."""
-    return [
+    return [  # `every` in whole minutes (the job queue looks once a minute)
         DueWork("calendars", timedelta(minutes=1), _calendars),
+        # entries that queue mail (reminders, check-ins, offers) go here, before "mail"
         DueWork("mail", timedelta(minutes=1), _mail),
     ]
 
@@ -58,7 +59,4 @@ def _mail(_now: datetime) -> int:
 
 def entry(name: str) -> DueWork:
     """The entry called `name` (KeyError if there is none)."""
-    [found] = [work for work in schedule() if work.name == name] or [None]
-    if found is None:
-        raise KeyError(name)
-    return found
+    return {work.name: work for work in schedule()}[name]
