@@ -28,10 +28,12 @@ import logging
 import smtplib
 import ssl
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 from email.message import EmailMessage
+from typing import Any
 
 from flask import current_app, has_app_context
 
@@ -177,7 +179,7 @@ def send_due() -> int:
         return 0
     tally, postman, limit = Tally(), Postman(current_app.config), _batch_size()
     try:
-        with unit_of_work.own_connection() as connection:
+        with _sender() as connection:
             while _batch(connection, postman, tally, limit) == limit and not postman.down:
                 pass
     finally:
@@ -193,13 +195,21 @@ def deliver(ids: Iterable[int]) -> Tally:
     tally, postman, limit = Tally(), Postman(current_app.config), _batch_size()
     wanted = sorted(set(ids))
     try:
-        with unit_of_work.own_connection() as connection:
+        with _sender() as connection:
             for first in range(0, len(wanted), limit):
                 chunk = wanted[first:first + limit]
                 tally.skipped += len(chunk) - _batch(connection, postman, tally, limit, chunk)
     finally:
         postman.close()
     return tally
+
+
+@contextmanager
+def _sender() -> Iterator[Any]:
+    """The sender's own connection: its claim and each outcome are single statements."""
+    with unit_of_work.own_connection(single_statements=True) as connection, \
+            outbox.sending(connection):
+        yield connection
 
 
 def _batch_size() -> int:

@@ -326,12 +326,17 @@ def separate() -> Iterator[Connection]:
 
 
 @contextmanager
-def own_connection() -> Iterator[Connection]:
+def own_connection(single_statements: bool = False) -> Iterator[Connection]:
     """A connection of its own beside the unit's, for several short write transactions
     one after the other (`with connection.begin():` each; BEGIN IMMEDIATE on SQLite): the
-    outbox's claim of a batch, then the outcome of each message."""
+    outbox's claim of a batch, then the outcome of each message. `single_statements`:
+    each of those transactions is one statement, so on PostgreSQL the connection runs in
+    autocommit mode (one round trip a statement instead of BEGIN, statement, COMMIT;
+    `begin()` then sends nothing); SQLite keeps its BEGIN IMMEDIATE."""
     with db.engine.connect() as connection:
         connection.execution_options(**{_WRITES: True})
+        if single_statements and connection.dialect.name == "postgresql":
+            connection.execution_options(isolation_level="AUTOCOMMIT")
         yield connection
 
 

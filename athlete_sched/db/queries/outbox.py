@@ -5,7 +5,8 @@ hands over)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 
 from sqlalchemy import and_, bindparam, or_, select, update
@@ -69,19 +70,36 @@ _FAILED = update(TABLE).where(TABLE.c.id == bindparam("message_id")).values(
 
 
 def record(connection: Connection, message_id: int, error: str | None, at: datetime) -> None:
-    """The outcome of a send: sent at `at`, or the error (kept for a retry). On PostgreSQL
-    the caller's transaction commits without waiting for its WAL flush (synchronous_commit
-    off, for this transaction only): a sender records after every message, and a flush
-    each time cost more than the send. The row is still committed and seen by everyone at
-    once; only a crash of the database server itself may lose the last moments' outcomes
-    (wal_writer_delay, 200 ms by default), and those messages are sent again after their
-    lease, as if their sender had died (SQLite: WAL with synchronous=NORMAL, the same)."""
-    if connection.dialect.name == "postgresql":
-        connection.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
+    """The outcome of a send: sent at `at`, or the error (kept for a retry)."""
     if error:
         connection.execute(_FAILED, {"message_id": message_id, "error": error[:2000]})
     else:
         connection.execute(_SENT, {"message_id": message_id, "at": at})
+
+
+@contextmanager
+def sending(connection: Connection) -> Iterator[None]:
+    """A sender's session on `connection`. On PostgreSQL its commits do not wait for their
+    WAL flush (synchronous_commit off, reset at the end): a sender records an outcome after
+    every message, and a flush each time cost more than the send. Each row is still
+    committed and seen by everyone at once; only a crash of the database server itself may
+    lose the last moments' outcomes (wal_writer_delay, 200 ms by default), and those
+    messages are sent again after their lease, as if their sender had died. (SQLite: WAL
+    with synchronous=NORMAL, the same trade, db/engine.py.)"""
+    relaxed = connection.dialect.name == "postgresql"
+    if relaxed:
+        connection.exec_driver_sql("SET synchronous_commit TO OFF")
+        connection.commit()  # a setting of the session, which outlives the transaction
+    try:
+        yield
+    finally:
+        if relaxed:
+            try:
+                connection.rollback()  # whatever a failure left open
+                connection.exec_driver_sql("RESET synchronous_commit")
+                connection.commit()
+            except Exception:  # noqa: BLE001 - a broken connection: never pooled again
+                connection.invalidate()
 
 
 def unsent(connection: Connection, max_attempts: int | None = None) -> list[int]:
