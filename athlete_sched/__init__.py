@@ -45,11 +45,12 @@ def create_app(config: dict[str, Any] | type | None = None) -> Flask:
     extensions.db.init_app(app)
     unit_of_work.install(app)
 
-    from . import web
+    from . import jobs, web
     from .cli import register_cli
 
     web.register(app)  # its request-size hook runs before the CSRF check reads a form
     extensions.csrf.init_app(app)
     extensions.csrf.exempt(web.api.bp)  # bearer tokens, no cookies: no CSRF
     register_cli(app)
+    jobs.init_app(app)  # the job queue (Huey) and `flask jobs ...`
     return app

@@ -6,10 +6,9 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 import click
-from flask import current_app
 from flask.cli import AppGroup
 
-from .services import busy, unit_of_work
+from .services import calendar_sync
 from .services.common import stamp
 
 calendars = AppGroup("calendars", help="Busy calendars subscribed by URL.")
@@ -26,15 +25,13 @@ def sync(everything: bool, workers: int | None) -> None:
     transaction, each within CALENDAR_FETCH_TIMEOUT seconds in all; each outcome is then
     written as a unit of its own. A failed fetch or import keeps the last good one and is
     recorded (the exit status stays 0)."""
-    due = unit_of_work.run(lambda: busy.due_subscriptions(stamp(), everything))
-    workers = workers or current_app.config["CALENDAR_SYNC_WORKERS"]
-    failed = 0
-    for item, outcome in busy.refresh_all(due, workers):
+    def report(item, outcome) -> None:  # type: ignore[no-untyped-def]
         host = urlsplit(item.url).hostname  # never the whole (secret) address
-        if not unit_of_work.run(lambda item=item, outcome=outcome: busy.record(item, outcome)):
+        if outcome is None:
             click.echo(f"subscription {item.id}: removed during the sync")
-            continue
-        failed += outcome.error is not None
-        click.echo(f"subscription {item.id} (therapist {item.therapist_id}, {host}): "
-                   f"{outcome.summary}")
-    click.echo(f"{len(due)} subscription(s) due, {failed} failed")
+        else:
+            click.echo(f"subscription {item.id} (therapist {item.therapist_id}, {host}): "
+                       f"{outcome.summary}")
+
+    due, failed = calendar_sync.sync(stamp(), everything, workers, report)
+    click.echo(f"{due} subscription(s) due, {failed} failed")

@@ -96,11 +96,22 @@ class Config:
     # Reminders and check-ins (services/reminders.py): the local hour (athlete's zone) they
     # go out at, the day before a session and the second day after a recovery session.
     REMINDER_HOUR = 9
+    # The job "mail" (services/mail.py): messages claimed per batch (one SMTP connection),
+    # and how long a claim holds before another worker may send it (None: 6 x MAIL_TIMEOUT).
+    MAIL_BATCH = 100
+    MAIL_LEASE_SECONDS: float | None = None
+    # The job queue (athlete_sched/jobs, Huey): None = SQLite in the instance folder
+    # (jobs.db); redis://host:port/db = Redis, for workers on several hosts. JOBS_NAME names
+    # the queue; JOBS_IMMEDIATE (None: on under TESTING) runs each task where it is enqueued.
+    JOBS_URL: str | None = None
+    JOBS_NAME = "athlete_sched"
+    JOBS_IMMEDIATE: bool | None = None
     # Operations (README, "Operations"): GET /healthz fails when an email has waited this
     # long to be sent or a calendar subscription is this overdue; the logs (athlete_sched/
     # logs.py): LOG_FORMAT json or text (unset: json, text on a terminal outside gunicorn).
     HEALTH_MAIL_STUCK_MINUTES = 30
     HEALTH_SYNC_OVERDUE_MINUTES = 60
+    HEALTH_JOBS_STUCK_MINUTES = 10  # no job round finished for this long: a worker is down
     LOG_FORMAT: str | None = None
     LOG_LEVEL = "INFO"
     # Abuse limits (web/limits.py, Flask-Limiter): None = on unless TESTING. Counts live per
@@ -144,6 +155,8 @@ def from_environment(config: dict) -> None:
         config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(os.environ["DATABASE_URL"])
     if os.environ.get("SECRET_KEY"):
         config["SECRET_KEY"] = os.environ["SECRET_KEY"]
+    if os.environ.get("JOBS_URL"):  # plain, like DATABASE_URL (FLASK_JOBS_URL works too)
+        config["JOBS_URL"] = os.environ["JOBS_URL"]
     for key in ("LOG_FORMAT", "LOG_LEVEL"):  # plain, as gunicorn's environment sets them
         if os.environ.get(key):
             config[key] = os.environ[key]

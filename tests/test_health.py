@@ -33,7 +33,8 @@ def test_a_migrated_database_is_healthy(client):
     assert status == 200, body
     assert body["status"] == "ok"
     assert {name: check["status"] for name, check in body["checks"].items()} == {
-        "database": "ok", "migrations": "ok", "mail_outbox": "ok", "calendar_sync": "ok"}
+        "database": "ok", "migrations": "ok", "mail_outbox": "ok", "calendar_sync": "ok",
+        "jobs": "ok"}
     assert body["checks"]["migrations"]["revision"] == body["checks"]["migrations"]["head"]
     assert re.fullmatch(r"\d{4}", body["checks"]["migrations"]["head"])
     assert body["checks"]["mail_outbox"]["oldest_unsent_minutes"] is None

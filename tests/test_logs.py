@@ -211,6 +211,7 @@ def _serve(database: str, log_file: Path, extra: list[str]) -> tuple[subprocess.
     env = server_env(database)
     for name in ("LOG_FORMAT", "GUNICORN_ACCESS_LOG", "GUNICORN_BIND"):
         env.pop(name, None)
+    env["FLASK_JOBS_IMMEDIATE"] = "true"  # no job worker here: /healthz's jobs check passes
     with log_file.open("wb") as log:
         proc = subprocess.Popen(command, cwd=ROOT, env=env, stdin=subprocess.DEVNULL,
                                 stdout=log, stderr=log, start_new_session=True)

@@ -108,7 +108,8 @@ def deployed(database: str, run_dir: Path) -> Iterator[Deployment]:
         pytest.skip(reason)
     env = server_env(database)
     env.update(GUNICORN_WORKERS="2", GUNICORN_THREADS="4",
-               GUNICORN_ACCESS_LOG=str(run_dir / "gunicorn-access.log"))
+               GUNICORN_ACCESS_LOG=str(run_dir / "gunicorn-access.log"),
+               ATHLETE_SCHED_INSTANCE=str(run_dir / "instance"))  # the job queue's file
     log_file = run_dir / "deploy-run.log"
     for _ in range(3):
         proc, url = _start(env, run_dir, log_file)

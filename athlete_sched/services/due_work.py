@@ -24,7 +24,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from . import race_subscriptions, reminders, waitlist
+from . import calendar_sync, mail, race_subscriptions, reminders, waitlist
+from .common import stamp
 
 
 @dataclass(frozen=True)
@@ -37,8 +38,28 @@ class DueWork:
 def schedule() -> list[DueWork]:
     """Every entry, in the order `run-due` runs them: what creates mail comes before the
     mail's delivery, so one `run-due` sends what it queued."""
-    return [
+    return [  # `every` in whole minutes (the job queue looks once a minute)
+        DueWork("calendars", timedelta(minutes=1), _calendars),
+        # entries that queue mail (new races, reminders, check-ins, offers), before "mail"
         DueWork("race-calendars", timedelta(minutes=5), race_subscriptions.run_due),
         DueWork("reminders", timedelta(minutes=1), reminders.run),
         DueWork("waitlist", timedelta(minutes=1), waitlist.run),
+        DueWork("mail", timedelta(minutes=1), _mail),
     ]
+
+
+def _calendars(_now: datetime) -> int:
+    """Subscriptions whose own interval has passed (due_at is written with the real clock,
+    stamp(), as `flask calendars sync` reads it); how many were refreshed."""
+    return calendar_sync.sync(stamp())[0]
+
+
+def _mail(_now: datetime) -> int:
+    """Every due message of the outbox (services/mail.py: claims are leases on the real
+    clock); how many were tried."""
+    return mail.send_due()
+
+
+def entry(name: str) -> DueWork:
+    """The entry called `name` (KeyError if there is none)."""
+    return {work.name: work for work in schedule()}[name]

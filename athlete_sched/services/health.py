@@ -6,9 +6,13 @@ personal (no address, no recipient, no message text):
 - `migrations`: the database's migration revision is the migrations' head (behind: run
   `flask db upgrade`; anything else: the code and the schema do not belong together);
 - `mail_outbox`: no invitation email has waited longer than HEALTH_MAIL_STUCK_MINUTES
-  to be sent (a failed send waits for `flask mail retry`, cron'd every few minutes);
+  to be sent (the job "mail"; a failed send is tried again a lease later);
 - `calendar_sync`: no subscribed busy calendar is overdue by more than
-  HEALTH_SYNC_OVERDUE_MINUTES (`flask calendars sync`, cron'd every few minutes).
+  HEALTH_SYNC_OVERDUE_MINUTES (the job "calendars", or `flask calendars sync`);
+- `jobs`: a job round (a worker's, or `flask jobs run-due`'s) finished within
+  HEALTH_JOBS_STUCK_MINUTES: the heartbeat in the job queue's storage (athlete_sched/jobs),
+  so a stopped worker shows even while no mail waits. Read from the queue, not the
+  database: it runs without one.
 
 Without a database the other checks cannot run, nor the job checks on a schema that is not
 the head's: they are reported as not run, and the whole fails.
@@ -25,6 +29,7 @@ from typing import Any
 from flask import current_app
 
 from ..db.queries import health as queries
+from . import background
 from .common import stamp
 
 
@@ -57,11 +62,12 @@ def health() -> Health:
     if error is not None:
         return Health({"database": Check(False, {"error": error, "ms": elapsed_ms}),
                        "migrations": NOT_RUN, "mail_outbox": NOT_RUN,
-                       "calendar_sync": NOT_RUN})
+                       "calendar_sync": NOT_RUN, "jobs": jobs(stamp())})
     database, schema = Check(True, {"ms": elapsed_ms}), migrations()
     if not schema.ok:  # the job tables may be missing or different: not read
         return Health({"database": database, "migrations": schema,
-                       "mail_outbox": NOT_MIGRATED, "calendar_sync": NOT_MIGRATED})
+                       "mail_outbox": NOT_MIGRATED, "calendar_sync": NOT_MIGRATED,
+                       "jobs": jobs(stamp())})
     config, at = current_app.config, stamp()
     return Health({
         "database": database,
@@ -71,7 +77,25 @@ def health() -> Health:
         "calendar_sync": waiting(queries.earliest_due_subscription(), at,
                                  config["HEALTH_SYNC_OVERDUE_MINUTES"],
                                  "most_overdue_minutes"),
+        "jobs": jobs(at),
     })
+
+
+def jobs(at: datetime) -> Check:
+    """The last finished job round against HEALTH_JOBS_STUCK_MINUTES (ok without a queue
+    to wait on: tasks that run where they are enqueued)."""
+    queue = background.queue()
+    if queue is None or queue.immediate:
+        return Check(True, {"mode": "immediate"})
+    try:
+        last = queue.last_round()
+    except Exception as exc:  # noqa: BLE001 - the queue's storage is out of reach
+        return Check(False, {"error": type(exc).__name__})
+    limit = current_app.config["HEALTH_JOBS_STUCK_MINUTES"]
+    if last is None:
+        return Check(False, {"last_round_minutes": None, "limit_minutes": limit,
+                             "state": "no job round has finished yet: is a worker running?"})
+    return waiting(last, at, limit, "last_round_minutes")
 
 
 def migrations() -> Check:

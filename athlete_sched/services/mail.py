@@ -4,13 +4,16 @@
   (services/bookings.py: whatever the path: API, pages, event moves, team booking), which
   writes one `MailMessage` per recipient (athlete, therapist) in the same transaction, so
   a rolled-back booking leaves no message. Only with MAIL_SERVER.
-- **Sent after the commit**, outside the transaction (the unit of work runs `deliver`
-  once the unit has committed, for every message it wrote): each message is claimed
-  (attempts + 1) in a short transaction, sent with smtplib, and its outcome (sent_at or
-  last_error) recorded in another. A failure is logged and left for `flask mail retry`;
-  it never rolls back a booking nor fails a request. A claim is a lease of a few SMTP
-  timeouts, so a live send and a retry never send one message twice, and a sender that
-  died is retried later.
+- **Sent by a job after the commit**, never inside a request: once the unit has committed,
+  a worker is asked to run the job "mail" (services/background.py; the job queue:
+  athlete_sched/jobs), which also runs every minute. It claims the due messages in
+  batches (one short transaction marks up to MAIL_BATCH of the oldest: attempts + 1 and
+  a lease), sends them over one SMTP connection, and records each outcome (sent_at or
+  last_error) in a short transaction right after its send. A claim is a lease
+  (MAIL_LEASE_SECONDS): two senders never claim one message, a sender that died leaves
+  its unsent claims due again once the lease has passed, and a failed message is tried
+  again a lease later. A failure never rolls back a booking nor fails a request; `flask
+  mail retry` sends every unsent message at once.
 - **The message** is stored whole: RFC 5322, CRLF, 7-bit (non-ASCII parts quoted-printable
   or base64, headers RFC 2047), so a retry sends the same bytes, METHOD and SEQUENCE. It is
   multipart/alternative: a text/plain summary and `text/calendar; charset=utf-8;
@@ -24,16 +27,19 @@ from __future__ import annotations
 import logging
 import smtplib
 import ssl
-from collections.abc import Iterable
+import time
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 from email.message import EmailMessage
+from typing import Any
 
 from flask import current_app, has_app_context
 
 from ..db.models import Athlete, Booking, Event, MailMessage, Therapist
 from ..db.queries import outbox, rows
-from . import calendars, unit_of_work
+from . import background, calendars, unit_of_work
 from .common import stamp
 from .mail_text import Party, compose, sender
 
@@ -45,8 +51,13 @@ def enabled() -> bool:
 
 
 def _queue(messages: list[MailMessage]) -> None:
-    """Write the messages in the unit's transaction; they leave after its commit."""
-    unit_of_work.collected("mail", deliver).extend(outbox.add(messages))
+    """Write the messages in the unit's transaction; once it has committed, a worker is
+    asked to send what is due (the request itself never waits for SMTP)."""
+    unit_of_work.collected("mail", _send_soon).extend(outbox.add(messages))
+
+
+def _send_soon(_ids: list[int]) -> None:
+    background.soon("mail")
 
 
 def announce(booking: Booking) -> None:
@@ -160,40 +171,99 @@ class Postman:
             smtp.close()
 
 
+def lease() -> timedelta:
+    """How long a claim holds (MAIL_LEASE_SECONDS, default six SMTP timeouts): a message
+    claimed longer ago than this and still unsent is due again (its sender died)."""
+    config = current_app.config
+    seconds = config.get("MAIL_LEASE_SECONDS") or 6 * float(config.get("MAIL_TIMEOUT") or 10)
+    return timedelta(seconds=float(seconds))
+
+
+def send_due() -> int:
+    """The job "mail" (services/due_work.py): send every due message, in batches of
+    MAIL_BATCH over one SMTP connection, until none is due; how many were tried. Due: unsent
+    and never tried, or last tried a lease ago (a failure waits one lease before its next
+    try; a dead sender's claim runs out). Stops early while the SMTP server is down."""
+    if not enabled():
+        return 0
+    tally, postman, limit = Tally(), Postman(current_app.config), _batch_size()
+    try:
+        with _sender() as connection:
+            while _batch(connection, postman, tally, limit) == limit and not postman.down:
+                pass
+    finally:
+        postman.close()
+    return tally.sent + tally.failed
+
+
+def deliver(ids: Iterable[int]) -> Tally:
+    """Send these messages (those unsent and not in a live sender's hands, a failed one at
+    once), oldest first, in batches over one SMTP connection."""
+    if not enabled():
+        return Tally()
+    tally, postman, limit = Tally(), Postman(current_app.config), _batch_size()
+    wanted = sorted(set(ids))
+    try:
+        with _sender() as connection:
+            for first in range(0, len(wanted), limit):
+                chunk = wanted[first:first + limit]
+                tally.skipped += len(chunk) - _batch(connection, postman, tally, limit, chunk)
+    finally:
+        postman.close()
+    return tally
+
+
+@contextmanager
+def _sender() -> Iterator[Any]:
+    """The sender's own connection: its claim and each outcome are single statements."""
+    with unit_of_work.own_connection(single_statements=True) as connection, \
+            outbox.sending(connection):
+        yield connection
+
+
+def _batch_size() -> int:
+    return max(1, int(current_app.config.get("MAIL_BATCH") or 100))
+
+
+def _batch(connection, postman: Postman, tally: Tally, limit: int,
+           ids: list[int] | None = None) -> int:
+    """Claim up to `limit` messages (of `ids`, or the due ones) in one short transaction,
+    send each over the postman's connection and record its outcome in a transaction of its
+    own right after the send (so a sender killed mid-batch re-sends at most the one message
+    in flight). A batch starts no send once half its lease is spent: the rest is given back
+    (due again at once), so a live sender never sends on a claim that may have run out.
+    How many were claimed."""
+    at, started, held = stamp(), time.monotonic(), lease()
+    with connection.begin():
+        claimed = outbox.claim(connection, at, held, limit, ids)
+    for done, (message_id, recipient, text) in enumerate(claimed):
+        if time.monotonic() - started > held.total_seconds() / 2:
+            rest = [message_id for message_id, _, _ in claimed[done:]]
+            with connection.begin():
+                outbox.release(connection, rest, at)
+            tally.skipped += len(rest)
+            break
+        error = postman.send(sender(), recipient, text.encode("utf-8"))
+        with connection.begin():
+            outbox.record(connection, message_id, error, stamp())
+        tally.sent += error is None
+        if error:
+            log.warning("mail %s to %s not sent: %s", message_id, recipient, error)
+            tally.errors.append(f"{message_id} to {recipient}: {error}")
+    return len(claimed)
+
+
 def _claim(message_id: int, lease: timedelta) -> tuple[str, str] | None:
-    """Take the message for sending (its own short transaction): (recipient, text), or None
-    if it was sent, is gone, or another sender's claim is younger than `lease`."""
+    """Claim one message on its own (recipient, text), or None if it was sent, is gone, or
+    another sender's claim is younger than `lease`."""
     with unit_of_work.separate() as connection:
-        return outbox.claim(connection, message_id, lease, stamp())
+        found = outbox.claim(connection, stamp(), lease, 1, [message_id])
+    return (found[0][1], found[0][2]) if found else None
 
 
 def _record(message_id: int, error: str | None) -> None:
     with unit_of_work.separate() as connection:
         outbox.record(connection, message_id, error, stamp())
-
-
-def deliver(ids: Iterable[int]) -> Tally:
-    """Send these messages, each claimed, sent and recorded on its own (oldest first)."""
-    if not enabled():
-        return Tally()
-    tally, postman = Tally(), Postman(current_app.config)
-    lease = timedelta(seconds=6 * postman.timeout)
-    try:
-        for message_id in sorted(ids):
-            claimed = _claim(message_id, lease)
-            if claimed is None:
-                tally.skipped += 1
-                continue
-            recipient, text = claimed
-            error = postman.send(sender(), recipient, text.encode("utf-8"))
-            _record(message_id, error)
-            tally.sent += error is None
-            if error:
-                log.warning("mail %s to %s not sent: %s", message_id, recipient, error)
-                tally.errors.append(f"{message_id} to {recipient}: {error}")
-    finally:
-        postman.close()
-    return tally
 
 
 def retry(max_attempts: int | None = None) -> Tally:

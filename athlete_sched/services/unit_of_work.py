@@ -381,10 +381,23 @@ def _forget_after_commit(orm: Session, previous: SessionTransaction) -> None:
 def separate() -> Iterator[Connection]:
     """A short write transaction of its own, beside the unit's, committed when the block
     ends (rolled back if it raises)."""
+    with own_connection() as connection, connection.begin():
+        yield connection
+
+
+@contextmanager
+def own_connection(single_statements: bool = False) -> Iterator[Connection]:
+    """A connection of its own beside the unit's, for several short write transactions
+    one after the other (`with connection.begin():` each; BEGIN IMMEDIATE on SQLite): the
+    outbox's claim of a batch, then the outcome of each message. `single_statements`:
+    each of those transactions is one statement, so on PostgreSQL the connection runs in
+    autocommit mode (one round trip a statement instead of BEGIN, statement, COMMIT;
+    `begin()` then sends nothing); SQLite keeps its BEGIN IMMEDIATE."""
     with db.engine.connect() as connection:
         connection.execution_options(**{_WRITES: True})
-        with connection.begin():
-            yield connection
+        if single_statements and connection.dialect.name == "postgresql":
+            connection.execution_options(isolation_level="AUTOCOMMIT")
+        yield connection
 
 
 # --- installing ---------------------------------------------------------------------------------

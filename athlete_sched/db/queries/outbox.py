@@ -1,13 +1,15 @@
-"""The outbox: invitation emails written in the transaction of the change they announce,
-sent after its commit. A sender claims a message (attempts + 1) and records the outcome,
-each in a short transaction of its own (the `connection` the unit of work hands over)."""
+"""The outbox: emails written in the transaction of the change they announce, sent by a
+job after its commit. A sender claims a batch of messages (attempts + 1, a lease) in one
+short transaction and records each outcome in another (the `connection` the unit of work
+hands over)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, bindparam, or_, select, update
 from sqlalchemy.engine import Connection
 
 from ...extensions import db
@@ -23,26 +25,81 @@ def add(messages: Sequence[MailMessage]) -> list[int]:
     return [m.id for m in messages]
 
 
-def claim(connection: Connection, message_id: int, lease: timedelta,
-          at: datetime) -> tuple[str, str] | None:
-    """Take the message for sending: (recipient, text), or None if it was sent, is gone, or
-    another sender's claim is younger than `lease`."""
-    free = or_(TABLE.c.last_error.is_not(None), TABLE.c.last_attempt_at.is_(None),
-               TABLE.c.last_attempt_at <= at - lease)
+def claim(connection: Connection, at: datetime, lease: timedelta, limit: int,
+          ids: Sequence[int] | None = None) -> list[tuple[int, str, str]]:
+    """Take up to `limit` messages for sending, oldest first, in the caller's short
+    transaction: [(id, recipient, text)]. Each is marked claimed (attempts + 1,
+    last_attempt_at = `at`); the claim is a lease of `lease`.
+
+    Without `ids`, the due ones: unsent, never tried or last tried (claimed) at least
+    `lease` ago, so a failed message waits one lease before its next try. With `ids`,
+    those of them that are unsent and not claimed by a live sender (`flask mail retry`:
+    a failed one at once). On PostgreSQL the rows are picked FOR UPDATE SKIP LOCKED, so
+    concurrent claimers take disjoint batches without waiting (a row another claimer just
+    took is re-checked and left out); on SQLite the transaction began with BEGIN
+    IMMEDIATE and claimers take turns. Either way a message is claimed by one sender."""
+    expired = or_(TABLE.c.last_attempt_at.is_(None), TABLE.c.last_attempt_at <= at - lease)
+    free = and_(TABLE.c.sent_at.is_(None),
+                expired if ids is None else or_(expired, TABLE.c.last_error.is_not(None)))
+    pick = select(TABLE.c.id).where(free).order_by(TABLE.c.id).limit(limit)
+    if ids is not None:
+        pick = pick.where(TABLE.c.id.in_(list(ids)))
+    if connection.dialect.name == "postgresql":
+        pick = pick.with_for_update(skip_locked=True)
     claimed = connection.execute(
-        update(TABLE).where(and_(TABLE.c.id == message_id, TABLE.c.sent_at.is_(None), free))
-        .values(attempts=TABLE.c.attempts + 1, last_attempt_at=at, last_error=None))
-    if claimed.rowcount != 1:
-        return None
-    row = connection.execute(select(TABLE.c.recipient, TABLE.c.message)
-                             .where(TABLE.c.id == message_id)).one()
-    return row.recipient, row.message
+        update(TABLE).where(TABLE.c.id.in_(pick), free)
+        .values(attempts=TABLE.c.attempts + 1, last_attempt_at=at, last_error=None)
+        .returning(TABLE.c.id, TABLE.c.recipient, TABLE.c.message))
+    return sorted((row.id, row.recipient, row.message) for row in claimed)
+
+
+def release(connection: Connection, ids: Sequence[int], at: datetime) -> None:
+    """Give back claimed messages that were not tried (claimed at `at` and unsent): due
+    again at once, for any sender."""
+    if ids:
+        connection.execute(update(TABLE).where(
+            TABLE.c.id.in_(list(ids)), TABLE.c.sent_at.is_(None),
+            TABLE.c.last_attempt_at == at).values(last_attempt_at=None))
+
+
+# A send's outcome, built once: recorded after every message (the sender's hot loop).
+_SENT = update(TABLE).where(TABLE.c.id == bindparam("message_id")).values(
+    sent_at=bindparam("at"))
+_FAILED = update(TABLE).where(TABLE.c.id == bindparam("message_id")).values(
+    last_error=bindparam("error"))
 
 
 def record(connection: Connection, message_id: int, error: str | None, at: datetime) -> None:
     """The outcome of a send: sent at `at`, or the error (kept for a retry)."""
-    values: dict[str, object] = {"last_error": error[:2000]} if error else {"sent_at": at}
-    connection.execute(update(TABLE).where(TABLE.c.id == message_id).values(**values))
+    if error:
+        connection.execute(_FAILED, {"message_id": message_id, "error": error[:2000]})
+    else:
+        connection.execute(_SENT, {"message_id": message_id, "at": at})
+
+
+@contextmanager
+def sending(connection: Connection) -> Iterator[None]:
+    """A sender's session on `connection`. On PostgreSQL its commits do not wait for their
+    WAL flush (synchronous_commit off, reset at the end): a sender records an outcome after
+    every message, and a flush each time cost more than the send. Each row is still
+    committed and seen by everyone at once; only a crash of the database server itself may
+    lose the last moments' outcomes (wal_writer_delay, 200 ms by default), and those
+    messages are sent again after their lease, as if their sender had died. (SQLite: WAL
+    with synchronous=NORMAL, the same trade, db/engine.py.)"""
+    relaxed = connection.dialect.name == "postgresql"
+    if relaxed:
+        connection.exec_driver_sql("SET synchronous_commit TO OFF")
+        connection.commit()  # a setting of the session, which outlives the transaction
+    try:
+        yield
+    finally:
+        if relaxed:
+            try:
+                connection.rollback()  # whatever a failure left open
+                connection.exec_driver_sql("RESET synchronous_commit")
+                connection.commit()
+            except Exception:  # noqa: BLE001 - a broken connection: never pooled again
+                connection.invalidate()
 
 
 def unsent(connection: Connection, max_attempts: int | None = None) -> list[int]:
