@@ -161,7 +161,8 @@ def test_run_due_sends_every_queued_message_exactly_once(app, runner):
         queue_messages(app, 30)
         first = runner.invoke(args=["jobs", "run-due"])
         assert first.exit_code == 0, first.output
-        assert first.output.splitlines() == ["calendars: 0", "mail: 30"]
+        assert first.output.splitlines() == [
+            "calendars: 0", "race-calendars: 0", "reminders: 0", "waitlist: 0", "mail: 30"]
         again = runner.invoke(args=["jobs", "run-due"])
         assert again.exit_code == 0 and "mail: 0" in again.output.splitlines()
     assert sorted(handler.arrived) == list(range(1, 31))  # each once, over batches of 7
