@@ -42,9 +42,16 @@ def run_due() -> None:
               help="Tasks run at once (threads of this process).")
 @click.option("--periodic/--no-periodic", default=True, show_default=True,
               help="Schedule the periodic rounds here too (one host is enough).")
-def worker(workers: int, periodic: bool) -> None:
+@click.option("--verbose", is_flag=True,
+              help="Log every task Huey enqueues and runs (INFO), not only problems.")
+def worker(workers: int, periodic: bool, verbose: bool) -> None:
     """Run the Huey consumer until SIGINT (finishes running tasks) or SIGTERM: periodic
-    rounds of every job and whatever is enqueued ("mail" after a booking)."""
+    rounds of every job and whatever is enqueued ("mail" after a booking). Huey's own
+    lines about each task enqueued and run are left out unless --verbose: a worker beside
+    the development server would otherwise write a dozen lines a minute into its terminal;
+    the rounds that did something are logged as "jobs: <name> handled <n>"."""
+    if not verbose:
+        logging.getLogger("huey").setLevel(logging.WARNING)
     huey = current_app.extensions[EXTENSION].huey
     if huey.immediate:
         raise click.ClickException("JOBS_IMMEDIATE is on: tasks run where they are "

@@ -106,7 +106,7 @@ class Jobs:
         """Run the entry `name` once in an app context of its own; how many items."""
         with self.app.app_context():
             count = due_work.entry(name).run(now())
-        log.info("jobs: %s handled %d", name, count)
+        log.log(logging.INFO if count else logging.DEBUG, "jobs: %s handled %d", name, count)
         self.beat()
         return count
 
