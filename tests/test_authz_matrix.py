@@ -327,6 +327,8 @@ TABLE: dict[tuple[str, str], Rule] = {
     ("pages.admin_send_reset", "POST"): Rule("admin"),
     ("pages.admin_change_role", "POST"): Rule("admin", body=lambda i, o: {"role": "coach"}),
     ("pages.admin_settings", "GET"): Rule("admin"),
+    ("pages.admin_jobs", "GET"): Rule("admin"),
+    ("pages.admin_run_jobs", "POST"): Rule("admin"),
     ("pages.admin_save_settings", "POST"): Rule("admin", body=lambda i, o: {
         "clinic_name": "Authz Clinic"}),
     ("pages.admin_sites", "GET"): Rule("admin"),

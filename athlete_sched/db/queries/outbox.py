@@ -9,7 +9,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, bindparam, or_, select, update
+from sqlalchemy import Row, and_, bindparam, func, or_, select, update
 from sqlalchemy.engine import Connection
 
 from ...extensions import db
@@ -108,3 +108,22 @@ def unsent(connection: Connection, max_attempts: int | None = None) -> list[int]
     if max_attempts is not None:
         query = query.where(TABLE.c.attempts < max_attempts)
     return list(connection.scalars(query))
+
+
+def waiting() -> tuple[int, int]:
+    """(unsent, failed): the messages waiting to be sent, and those of them whose last try
+    failed. Both read the range sent_at IS NULL of ix_mail_message_unsent."""
+    unsent = TABLE.c.sent_at.is_(None)
+    row = db.session.execute(select(func.count(), func.count(TABLE.c.last_error))
+                             .where(unsent)).one()
+    return int(row[0]), int(row[1])
+
+
+def failures(limit: int) -> list[Row]:
+    """The latest `limit` unsent messages whose last try failed: who to, what kind, how
+    often tried, the error, when (never the message's text)."""
+    return list(db.session.execute(
+        select(TABLE.c.id, TABLE.c.recipient, TABLE.c.method, TABLE.c.attempts,
+               TABLE.c.last_error, TABLE.c.last_attempt_at)
+        .where(TABLE.c.sent_at.is_(None), TABLE.c.last_error.is_not(None))
+        .order_by(TABLE.c.id.desc()).limit(limit)))

@@ -17,7 +17,7 @@ The views, by area (each module here joins the blueprint by being here):
   waitlists.py (the clinic's waiting lists, also for admins);
 - admin: admin.py (therapists, athletes, teams, users and roles), admin_clinic.py (the
   overview and the clinic's settings; users: roles, reset links, disable and enable),
-  admin_sites.py (the clinic's sites);
+  admin_sites.py (the clinic's sites), admin_jobs.py (the background work);
 format.py formats times and zones for all of them. Templates: one folder per area, a
 stylesheet per area in static/.
 """
@@ -46,7 +46,8 @@ NAV = {
     "admin": (("pages.admin_home", "Clinic"), ("pages.admin_therapists", "Therapists"),
               ("pages.admin_athletes", "Athletes"), ("pages.admin_teams", "Teams"),
               ("pages.admin_users", "Users"), ("pages.admin_sites", "Sites"),
-              ("pages.admin_settings", "Settings"), ("pages.waitlists", "Waiting lists")),
+              ("pages.admin_settings", "Settings"), ("pages.waitlists", "Waiting lists"),
+              ("pages.admin_jobs", "Background work")),
 }
 ROLE_HOME = {"athlete": "pages.season", "coach": "pages.teams", "therapist": "pages.week",
              "admin": "pages.admin_home"}
