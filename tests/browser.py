@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import fcntl
 import json
+import os
 import shutil
 import subprocess
 import tempfile
@@ -151,7 +152,11 @@ def sideways_overflow(page: Any) -> int:
 def shot(page: Any, name: str) -> Path:
     SHOTS.mkdir(parents=True, exist_ok=True)
     path = SHOTS / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
+    # Written aside, then renamed: a test's two backends may run at once on two workers
+    # (--dist worksteal) and save the same name; the last one wins, neither is torn.
+    aside = path.with_name(f".{name}.{os.getpid()}.png")
+    page.screenshot(path=str(aside), full_page=True)
+    os.replace(aside, path)
     return path
 
 

@@ -355,3 +355,45 @@ def _share_url_builders() -> None:
 
 
 _share_url_builders()
+
+
+# --- speed: SQL compiled once per kind of database for the whole session -------------------
+# SQLAlchemy keeps the SQL it compiled per engine (keyed by the engine's dialect object), and
+# every test's app makes a new engine: every statement was compiled again in every test,
+# about a quarter of an API test's time (tests/api/test_bad_input.py, profiled). Here the
+# statements are compiled once per kind of dialect - the same class, driver and options on
+# the same server (everything compiling reads) - and that first dialect compiles for the
+# later equal ones, as one long-lived engine would in production. Each engine still
+# connects, runs and commits on its own; only the SQL text and its bind order are shared.
+
+def _share_compiled_sql() -> None:
+    from sqlalchemy.sql.elements import ClauseElement
+    from sqlalchemy.util import LRUCache
+
+    compile_w_cache = ClauseElement._compile_w_cache
+    shared_cache = LRUCache(20_000)
+    first_of_kind: dict[tuple[Any, ...], Any] = {}
+
+    def kind(dialect: Any) -> tuple[Any, ...] | None:
+        if dialect.server_version_info is None:  # not yet initialized: nothing to compare
+            return None
+        return (type(dialect), dialect.dbapi, dialect.server_version_info,
+                dialect.default_schema_name, dialect.paramstyle, dialect.positional,
+                dialect.label_length, dialect.max_identifier_length,
+                dialect.use_insertmanyvalues, dialect.insertmanyvalues_page_size,
+                getattr(dialect, "_json_serializer", None),
+                getattr(dialect, "_json_deserializer", None),
+                getattr(dialect, "_has_native_hstore", None),
+                getattr(dialect, "native_datetime", None))
+
+    def shared(self: Any, dialect: Any, *, compiled_cache: Any, **kw: Any) -> Any:
+        key = kind(dialect) if compiled_cache is not None else None
+        if key is None:
+            return compile_w_cache(self, dialect, compiled_cache=compiled_cache, **kw)
+        first = first_of_kind.setdefault(key, dialect)
+        return compile_w_cache(self, first, compiled_cache=shared_cache, **kw)
+
+    ClauseElement._compile_w_cache = shared
+
+
+_share_compiled_sql()
