@@ -1,8 +1,9 @@
 """The admin's journey in a real browser (Debian's Chromium, Playwright) against the app
 under a real HTTP server: sign in as the demo admin, add a therapist (whose invitation
 link, with mail off, is shown to pass on, and works), change a setting and see it take
-effect, and open the API docs page, where Swagger UI (vendored) renders the API's
-operations without asking another host for anything. Each admin page gets check_page
+effect, hand the background jobs to the worker, and open the API docs page, where
+Swagger UI (vendored) renders the API's operations without asking another host for
+anything. Each admin page gets check_page
 (axe + screenshot) and the phone's width check."""
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ pytestmark = browser_marks  # noqa: F405
 
 ADMIN_PAGES = [("Clinic", "admin-home"), ("Therapists", "admin-therapists"),
                ("Athletes", "admin-athletes"), ("Teams", "admin-teams"),
-               ("Users", "admin-users"), ("Settings", "admin-settings")]
+               ("Users", "admin-users"), ("Settings", "admin-settings"),
+               ("Background work", "admin-jobs")]
 
 
 def test_every_admin_page_is_accessible_and_fits_a_phone(browser, server):
@@ -28,6 +30,22 @@ def test_every_admin_page_is_accessible_and_fits_a_phone(browser, server):
             expect(page.get_by_role("heading", level=1)).to_be_visible()
             check_page(page, name)
             assert sideways_overflow(page) == 0, name
+
+
+def test_admin_hands_the_jobs_to_the_worker(browser, server):
+    """The background work page lists the jobs; "Run the jobs now" runs them (the test
+    server's queue runs each where it is asked for) and says so."""
+    with as_role(browser, server, "admin", viewport=PHONE) as page:
+        page.goto(server + "/admin")
+        page.get_by_role("link", name="Background work").first.click()
+        expect(page.get_by_role("heading", name="Jobs")).to_be_visible()
+        for job in ("reminders", "waitlist", "race-calendars", "mail"):
+            expect(page.locator(".jobs")).to_contain_text(job)
+        page.get_by_role("button", name="Run the jobs now").click()
+        expect(page.get_by_text("Handed to the worker now")).to_be_visible()
+        expect(page.locator("#mail-waiting")).to_contain_text("0 messages waiting")
+        check_page(page, "admin-jobs-run")
+        assert sideways_overflow(page) == 0
 
 
 def test_admin_adds_a_therapist_who_accepts_the_invitation(browser, server):
