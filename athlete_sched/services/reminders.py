@@ -139,7 +139,7 @@ def _record_and_queue(batch: list[Notice]) -> int:
     if not batch:
         return 0
     unit_of_work.release()
-    composed = [(n, message(n, places.get(n.due.site_id, where), cancel_notice))
+    composed = [(n, message(n, places.get(n.due.site_id, where), cancel_notice).as_string())
                 for n in batch]
     at, recorded = stamp(), set()
     for kind in (REMINDER, CHECK_IN):
