@@ -1,28 +1,37 @@
-"""The job "mail" against a plain smtplib loop (issue 15, "Performance").
+"""Due reminders sent by two job workers against a plain smtplib loop (issue 15,
+"Performance").
 
-    .venv/bin/python bench/jobs.py                          # SQLite, 10,000 messages
+    .venv/bin/python bench/jobs.py                          # SQLite, 10,000 reminders
     .venv/bin/python bench/jobs.py --backend postgresql
-    .venv/bin/python bench/jobs.py --quick                  # 2,000 messages, 3 runs
+    .venv/bin/python bench/jobs.py --quick                  # 2,000 reminders, 3 runs
+
+The clinic: per backend, a migrated database filled once by bench/reminder_clinic.py
+(`fill`): N confirmed sessions whose reminders are all due at its pinned instant NOW,
+plus --history other sessions (100,000; 10,000 with --quick), so that finding the due
+ones is a range read in a clinic of a real size. Before each leg the notices and the
+outbox are emptied (nothing was reminded yet).
 
 Each run, in turns:
 
-- **baseline**: the N message texts (read from the outbox beforehand, untimed) sent with
-  `smtplib` in a plain loop over one connection to the sink;
-- **jobs**: the same N messages queued in the outbox (`queue_messages`, untimed), then two
-  `flask jobs worker` processes (already running, on a Redis queue of their own,
-  `--no-periodic`) are each handed the task "mail"; timed until the sink holds N.
+- **baseline**: the N reminder texts, made beforehand (untimed) by `reminders.run(NOW)`
+  and read back from the outbox, sent with `smtplib` in a plain loop over one connection
+  to the sink;
+- **jobs**: two `flask jobs worker` processes (already running, on a Redis queue of their
+  own, `--no-periodic`, the clock pinned to NOW by FLASK_FROZEN_NOW, MAIL_SERVER the sink)
+  are each handed the tasks "reminders" then "mail": timed from that moment until the sink
+  holds N. So the timed part finds the due reminders, records each notice once, composes
+  and queues its message and sends it (both workers run the same entries; the notices'
+  unique key lets one of them queue each reminder).
 
 Besides the wall times, the CPU seconds of the sender (the loop; the two workers) are
 shown: on a shared, loaded machine the wall-time ratio moves with the neighbours, the CPU
 cost per message much less.
 
-The sink is aiosmtpd in a subprocess of its own (a fresh one per leg), writing the test
-number of each message it accepts to a file; "none twice" and "none lost" are counted
-there. Target: jobs <= 1.5x baseline (median of the runs' ratios), none twice, none lost;
-exits 1 when missed.
-
-The message source is `queue_messages` alone: today plain messages of an invitation's
-size; the reminders make them real reminders (due bookings and the job that writes them).
+The sink is aiosmtpd in a subprocess of its own (a fresh one per leg), writing the
+envelope recipient of each message it accepts to a file: every due session is of an
+athlete of its own, so the recipient names the reminder. "None twice" and "none lost"
+are counted there against the N recipients of the baseline's texts. Target: jobs <= 1.5x
+baseline (median of the runs' ratios), none twice, none lost; exits 1 when missed.
 """
 
 from __future__ import annotations
@@ -39,7 +48,7 @@ import time
 import uuid
 from collections import Counter
 from contextlib import contextmanager, suppress
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 from common import ROOT, backends, fresh_database, median, print_table
@@ -48,20 +57,15 @@ REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
 TARGET = 1.5
 WORKERS = 2
 DEADLINE_S = 600.0
-BODY = "\r\n".join(["Your session is tomorrow. Please arrive ten minutes early, bring",
-                    "loose clothing, and drink enough water before and after."] * 24)
-# about an invitation's size (3 KB), in lines of at most 78 characters
-
 SINK = r"""
-import asyncio, re, sys
+import asyncio, sys
 from aiosmtpd.controller import Controller
 
 out = open(sys.argv[2], "a", buffering=1)
-number = re.compile(rb"Subject: bench (\d+)")
 
 class Handler:
     async def handle_DATA(self, server, session, envelope):
-        out.write(number.search(envelope.original_content).group(1).decode() + "\n")
+        out.write(" ".join(envelope.rcpt_tos) + "\n")
         return "250 OK"
 
 controller = Controller(Handler(), hostname="127.0.0.1", port=int(sys.argv[1]))
@@ -74,26 +78,30 @@ controller.stop()
 
 # --- the message source --------------------------------------------------------------------------
 
-def queue_messages(app, count: int) -> None:
-    """Put `count` due messages in the outbox (the only place the bench makes its messages;
-    the sink reads the number i of message i from its Subject)."""
+def reset(app) -> None:
+    """Nothing reminded yet: no notice recorded, the outbox empty."""
     import sqlalchemy as sa
 
-    from athlete_sched.db.models import MailMessage
+    from athlete_sched.db.models import MailMessage, SentNotice
     from athlete_sched.extensions import db
 
-    at = datetime.now(UTC).replace(microsecond=0)
-    rows = [{"booking_id": None, "recipient": f"athlete{i}@example.test", "method": "SUMMARY",
-             "sequence": 0, "attempts": 0, "created_at": at,
-             "message": (f"From: Clinic <bookings@clinic.example>\r\n"
-                         f"To: athlete{i}@example.test\r\nSubject: bench {i}\r\n"
-                         f"Message-ID: <bench-{i}@clinic.example>\r\n\r\n{BODY}\r\n")}
-            for i in range(1, count + 1)]
     with app.app_context():
         db.session.execute(sa.delete(MailMessage))
-        for first in range(0, count, 2000):
-            db.session.execute(sa.insert(MailMessage), rows[first:first + 2000])
+        db.session.execute(sa.delete(SentNotice))
         db.session.commit()
+
+
+def reminder_texts(app, now: datetime) -> list[tuple[str, str]]:
+    """(recipient, text) of the reminders due at `now`, made by the app's own round
+    (`reminders.run`, untimed) and read back from the outbox; then reset."""
+    from athlete_sched.services import reminders
+
+    reset(app)
+    with app.app_context():
+        reminders.run(now)
+    found = queued(app)
+    reset(app)
+    return found
 
 
 def queued(app) -> list[tuple[str, str]]:
@@ -147,8 +155,8 @@ class Sink:
                                      stdout=subprocess.PIPE, text=True)
         assert self.proc.stdout.readline().strip() == "ready"
 
-    def arrived(self) -> list[int]:
-        return [int(line) for line in self.file.read_text().split()]
+    def arrived(self) -> list[str]:
+        return self.file.read_text().split()
 
     def count(self) -> int:
         return self.file.read_bytes().count(b"\n")
@@ -158,9 +166,11 @@ class Sink:
         self.proc.wait(timeout=30)
 
 
-def start_workers(database: str, folder: Path, port: int, name: str) -> list[subprocess.Popen]:
+def start_workers(database: str, folder: Path, port: int, name: str, now: datetime
+                  ) -> list[subprocess.Popen]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("FLASK_")}
     env.update(DATABASE_URL=database, JOBS_URL=REDIS_URL, FLASK_JOBS_NAME=name,
+               FLASK_FROZEN_NOW=now.isoformat(),
                MAIL_SERVER="127.0.0.1", MAIL_PORT=str(port), LOG_FORMAT="text",
                LOG_LEVEL="WARNING", ATHLETE_SCHED_INSTANCE=str(folder / "instance"))
     procs = []
@@ -202,10 +212,8 @@ def sink(folder: Path):
 
 # --- the legs ------------------------------------------------------------------------------------
 
-def baseline(app, folder: Path, count: int) -> tuple[float, Counter, float]:
+def baseline(messages: list[tuple[str, str]], folder: Path) -> tuple[float, Counter, float]:
     """(wall seconds, arrivals, the sender's CPU seconds)."""
-    queue_messages(app, count)
-    messages = queued(app)
     with sink(folder) as server:
         began, cpu = time.perf_counter(), time.process_time()
         smtp = smtplib.SMTP("127.0.0.1", server.port, timeout=30)
@@ -216,25 +224,26 @@ def baseline(app, folder: Path, count: int) -> tuple[float, Counter, float]:
         return elapsed, Counter(server.arrived()), cpu
 
 
-def jobs(app, database: str, folder: Path, count: int
+def jobs(app, database: str, folder: Path, count: int, now: datetime
          ) -> tuple[float, Counter, int, float]:
     """(wall seconds, arrivals, messages left unsent, the workers' CPU seconds)."""
     from athlete_sched import create_app
     from athlete_sched.services.background import EXTENSION
 
-    queue_messages(app, count)
+    reset(app)
     name = f"athlete_sched_bench_{uuid.uuid4().hex[:8]}"
     with sink(folder) as server:
         client = create_app({"SQLALCHEMY_DATABASE_URI": database, "JOBS_URL": REDIS_URL,
                              "JOBS_NAME": name, "JOBS_IMMEDIATE": False})
         queue = client.extensions[EXTENSION]
-        workers = start_workers(database, folder, server.port, name)
+        workers = start_workers(database, folder, server.port, name, now)
         try:
             time.sleep(1.0)  # let both consumers reach their first dequeue
             began, cpu = time.perf_counter(), sum(cpu_seconds(p.pid) for p in workers)
             with client.app_context():
-                for _ in range(WORKERS):
-                    queue.soon("mail")
+                for task in ("reminders", "mail"):
+                    for _ in range(WORKERS):
+                        queue.soon(task)
             deadline = began + DEADLINE_S
             while server.count() < count and time.perf_counter() < deadline:
                 time.sleep(0.01)
@@ -248,21 +257,25 @@ def jobs(app, database: str, folder: Path, count: int
     return elapsed, arrived, unsent(app), cpu
 
 
-def check(arrived: Counter, count: int) -> tuple[int, int]:
+def check(arrived: Counter, expected: set[str]) -> tuple[int, int]:
     """(messages lost, messages twice) at the sink."""
-    return (len(set(range(1, count + 1)) - set(arrived)),
-            sum(1 for times in arrived.values() if times > 1))
+    return (len(expected - set(arrived)), sum(1 for times in arrived.values() if times > 1))
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--backend", choices=("sqlite", "postgresql", "both"),
                         default="sqlite")
-    parser.add_argument("--messages", type=int, default=10_000)
+    parser.add_argument("--messages", type=int, default=10_000, help="reminders due")
+    parser.add_argument("--history", type=int, default=100_000, help="other sessions")
     parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--quick", action="store_true", help="2,000 messages, 3 runs")
+    parser.add_argument("--quick", action="store_true",
+                        help="2,000 reminders, 10,000 other sessions, 3 runs")
     args = parser.parse_args()
-    count, runs = (2_000, 3) if args.quick else (args.messages, args.runs)
+    count, history, runs = ((2_000, 10_000, 3) if args.quick
+                            else (args.messages, args.history, args.runs))
+    from reminder_clinic import fill
+
     from athlete_sched import create_app
 
     failed, rows = False, []
@@ -270,16 +283,22 @@ def main() -> int:
         with fresh_database(backend) as database, \
                 tempfile.TemporaryDirectory(prefix="athlete_sched_bench_jobs_") as tmp:
             folder = Path(tmp)
-            app = create_app({"SQLALCHEMY_DATABASE_URI": database})
+            clinic = fill(database, due=count, history=history)
+            # MAIL_SERVER only turns the queuing on: the texts are sent by the legs
+            app = create_app({"SQLALCHEMY_DATABASE_URI": database, "MAIL_SERVER": "127.0.0.1"})
             ratios, plain, queued_s, lost, twice, left = [], [], [], 0, 0, 0
             cpu_plain, cpu_jobs = [], []
             for run in range(runs):
-                base_s, base_arrived, base_cpu = baseline(app, folder, count)
-                jobs_s, arrived, still, jobs_cpu = jobs(app, database, folder, count)
+                messages = reminder_texts(app, clinic.now)
+                expected = {recipient for recipient, _ in messages}
+                assert len(messages) == len(expected) == count, "not every reminder was due"
+                base_s, base_arrived, base_cpu = baseline(messages, folder)
+                jobs_s, arrived, still, jobs_cpu = jobs(app, database, folder, count,
+                                                        clinic.now)
                 cpu_plain.append(base_cpu)
                 cpu_jobs.append(jobs_cpu)
-                run_lost, run_twice = check(arrived, count)
-                assert check(base_arrived, count) == (0, 0), "the baseline lost mail"
+                run_lost, run_twice = check(arrived, expected)
+                assert check(base_arrived, expected) == (0, 0), "the baseline lost mail"
                 lost, twice, left = lost + run_lost, twice + run_twice, left + still
                 plain.append(base_s)
                 queued_s.append(jobs_s)
@@ -294,11 +313,12 @@ def main() -> int:
         ratio = median(ratios)
         ok = ratio <= TARGET and lost == twice == left == 0
         failed |= not ok
-        rows.append((backend, count, f"{median(plain):.2f}", f"{median(queued_s):.2f}",
-                     f"{ratio:.2f}", f"{median(cpu_plain):.2f}", f"{median(cpu_jobs):.2f}",
-                     lost, twice, left, "ok" if ok else "MISSED"))
-    print_table(("backend", "messages", "smtplib loop s", "2 workers s", "ratio (<= 1.5)",
-                 "loop CPU s", "workers' CPU s", "lost", "twice", "unsent", "target"), rows)
+        rows.append((backend, count, history, f"{median(plain):.2f}",
+                     f"{median(queued_s):.2f}", f"{ratio:.2f}", f"{median(cpu_plain):.2f}",
+                     f"{median(cpu_jobs):.2f}", lost, twice, left, "ok" if ok else "MISSED"))
+    print_table(("backend", "reminders", "other sessions", "smtplib loop s", "2 workers s",
+                 "ratio (<= 1.5)", "loop CPU s", "workers' CPU s", "lost", "twice", "unsent",
+                 "target"), rows)
     return 1 if failed else 0
 
 

@@ -509,3 +509,29 @@ def test_a_refused_team_booking_mails_nobody(app, api, smtp, make_therapist, mak
     assert answer.status_code == 409
     assert smtp.take() == []
     assert [r for r in rows(app) if r.method == "SUMMARY"] == []
+
+
+def test_headers_kept_by_the_mail_policy_make_the_same_text_as_the_stdlib_policy():
+    """mail_text keeps parsed headers of repeated values (services/mail_text._Headers):
+    messages composed one after another share them, and each text is byte for byte what
+    the email package's own SMTP policy makes, whatever was composed before."""
+    from email.headerregistry import Address
+    from email.policy import SMTP
+
+    from athlete_sched.services.mail_text import MAIL_POLICY
+
+    def compose(policy, to: str, name: str) -> str:
+        message = EmailMessage(policy=policy)
+        message["From"] = Address("Clinic Zoë", addr_spec="bookings@clinic.example")
+        message["To"] = Address(name, addr_spec=to)
+        message["Subject"] = f"Reminder for {name}, a subject long enough to be folded " \
+                             "over two lines by the policy"
+        message["Auto-Submitted"] = "auto-generated"
+        message.set_content(f"Hello {name},\n\nsee you tomorrow.\n")
+        return message.as_string()
+
+    people = [(f"a{i}@example.test", name) for i, name in
+              enumerate(["Ann", "Jürgen Müller", "Ann", "O'Brien, Pat"] * 2)]
+    kept = [compose(MAIL_POLICY, to, name) for to, name in people]
+    assert kept == [compose(SMTP, to, name) for to, name in people]
+    assert kept[0] != kept[2] and kept[0].replace("a0@", "a2@") == kept[2]

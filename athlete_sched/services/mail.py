@@ -101,9 +101,18 @@ def queue_notice(recipient: str, message: EmailMessage, booking_id: int | None =
     """Queue a plain message of the background work (a reminder, a check-in, a waiting-list
     offer, a new race): method NOTICE, no calendar part; sent like every other message."""
     if enabled():
+        queue_notices([(recipient, message.as_string(), booking_id)])
+
+
+def queue_notices(notices: list[tuple[str, str, int | None]]) -> None:
+    """`queue_notice` for many (recipient, the message's text, booking_id), written
+    together; the texts are `EmailMessage.as_string()`, flattened by the caller (before
+    its write transaction)."""
+    if enabled() and notices:
+        at = stamp()
         _queue([MailMessage(booking_id=booking_id, recipient=recipient, method="NOTICE",
-                            sequence=0, attempts=0, created_at=stamp(),
-                            message=message.as_string())])
+                            sequence=0, attempts=0, created_at=at, message=text)
+                for recipient, text, booking_id in notices])
 
 
 # --- sending ------------------------------------------------------------------------------

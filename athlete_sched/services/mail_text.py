@@ -4,7 +4,7 @@ message, multipart/alternative with a text/plain summary and the text/calendar i
 from __future__ import annotations
 
 from dataclasses import dataclass
-from email.headerregistry import Address
+from email.headerregistry import Address, BaseHeader, HeaderRegistry
 from email.message import EmailMessage, MIMEPart
 from email.policy import SMTP
 from email.utils import format_datetime, make_msgid
@@ -17,7 +17,45 @@ from ..core.zones import load_zone
 from ..db.models import Booking, Event
 from .common import clinic_name, stamp
 
-MAIL_POLICY = SMTP  # CRLF, RFC 2047 headers; parts are kept 7-bit below
+
+class _Headers(HeaderRegistry):
+    """The email package's header registry, keeping what it makes, for the background
+    work composes thousands of messages a round: the class of each header name (the
+    package makes a new class on every call) and the parsed header of each value seen
+    lately (the clinic's From, the MIME headers, this second's Date: the same in every
+    message). A parsed header is a str whose parse is never changed afterwards, so one
+    serves every message that sets that value."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._classes: dict[str, type[BaseHeader]] = {}
+        self._parsed: dict[tuple, BaseHeader] = {}
+
+    def __getitem__(self, name: str) -> type[BaseHeader]:
+        key = name.lower()
+        found = self._classes.get(key)
+        if found is None:
+            found = self._classes[key] = super().__getitem__(name)
+        return found
+
+    def __call__(self, name: str, value) -> BaseHeader:  # noqa: ANN001 - str or Address
+        if isinstance(value, Address):
+            key = (name, "address", value.display_name, value.addr_spec)
+        elif type(value) is str:
+            key = (name, "text", value)
+        else:
+            return super().__call__(name, value)
+        found = self._parsed.get(key)
+        if found is None:
+            found = super().__call__(name, value)
+            if len(self._parsed) >= 256:  # values that never come again (To, Message-ID)
+                self._parsed.clear()
+            self._parsed[key] = found
+        return found
+
+
+# CRLF, RFC 2047 headers; parts are kept 7-bit below
+MAIL_POLICY = SMTP.clone(header_factory=_Headers())
 
 
 def sender() -> str:

@@ -9,13 +9,17 @@ work "reminders" (services/due_work.py).
    index range (db/queries/reminders.py); which are due is worked out here from each
    athlete's zone (REMINDER_HOUR local time: the day before; the second day after a
    recovery session), and those whose notice is already recorded are dropped.
-2. **Queue** them in units of BATCH: for each, `notices.record(kind, key)` and, only when
-   that recorded it, the message into the outbox, in the same transaction. The key is the
-   booking and the start it announces, so a moved session's reminder is due again for
-   its new time (and one sent for the old time is never sent again), and a second worker
-   or a second round records nothing and queues nothing. A unit that fails is run again
-   one notice per unit, so one bad notice costs only itself (it is logged and tried again
-   next round); a database out of reach ends the round.
+2. **Queue** them in units of BATCH: for each unit, a re-read of which of its notices
+   are recorded meanwhile (by another worker), the messages of the others composed with
+   no transaction open (on SQLite the write lock is not held meanwhile), then
+   `notices.record_many(kind, keys)` and, for each notice that this recorded, its message
+   into the outbox, in one transaction. The key is the booking and the start it
+   announces, so a moved session's reminder is due again for its new time (and one sent
+   for the old time is never sent again), and a second worker or a second round records
+   nothing and queues nothing. A round takes its units in an order of its own (shuffled),
+   so that workers running the same round at once mostly take different units. A unit
+   that fails is run again one notice per unit, so one bad notice costs only itself (it
+   is logged and tried again next round); a database out of reach ends the round.
 
 Never for a cancelled session (only confirmed ones are read). Nothing is recorded or
 queued while mail is off (MAIL_SERVER unset): turning mail on later sends what is due
@@ -26,9 +30,10 @@ day of their time).
 from __future__ import annotations
 
 import logging
+import random
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from email.message import EmailMessage
 
 from flask import current_app
@@ -77,7 +82,9 @@ def run(now: datetime) -> int:
         return 0
     hour = reminder_hour()
     found = unit_of_work.run(lambda: due_notices(now, hour))
-    return sum(_queue(batch) for batch in _batches(found, BATCH))
+    batches = list(_batches(found, BATCH))
+    random.shuffle(batches)  # workers running this round at once take different units
+    return sum(_queue(batch) for batch in batches)
 
 
 def due_notices(now: datetime, hour: int) -> list[Notice]:
@@ -118,22 +125,36 @@ def _queue(batch: list[Notice]) -> int:
 
 
 def _record_and_queue(batch: list[Notice]) -> int:
+    """Queue the batch's notices not recorded yet: read what the messages need and which
+    were recorded meanwhile (another worker's), compose the messages with no transaction
+    open (SQLite's write lock is not held while composing), then record the notices (one
+    statement per kind) and queue the message of each that this call recorded (one write
+    of the outbox)."""
     where = calendars.clinic().location
     places = calendars.locations(where)
-    queued = 0
-    for notice in batch:
-        due = notice.due
-        if notices.record(notice.kind, notice.key, stamp(), athlete_id=due.athlete_id,
-                          booking_id=due.booking_id):
-            mail.queue_notice(due.athlete_email, message(notice, places.get(due.site_id, where)),
-                              booking_id=due.booking_id)
-            queued += 1
-    return queued
+    cancel_notice = policy().cancel_notice  # and the clinic's name: read before composing
+    sent = {(kind, key) for kind in (REMINDER, CHECK_IN)
+            for key in queries.already_sent(kind, [n.key for n in batch if n.kind == kind])}
+    batch = [n for n in batch if (n.kind, n.key) not in sent]
+    if not batch:
+        return 0
+    unit_of_work.release()
+    composed = [(n, message(n, places.get(n.due.site_id, where), cancel_notice).as_string())
+                for n in batch]
+    at, recorded = stamp(), set()
+    for kind in (REMINDER, CHECK_IN):
+        keys = [(n.key, n.due.athlete_id, n.due.booking_id) for n in batch if n.kind == kind]
+        recorded |= {(kind, key) for key in notices.record_many(kind, keys, at)}
+    mail.queue_notices([(n.due.athlete_email, text, n.due.booking_id)
+                        for n, text in composed if (n.kind, n.key) in recorded])
+    return len(recorded)
 
 
-def message(notice: Notice, location: str) -> EmailMessage:
+def message(notice: Notice, location: str, cancel_notice: timedelta | None = None
+            ) -> EmailMessage:
     if notice.kind == REMINDER:
-        return reminder_text.reminder(notice.due, location, policy().cancel_notice)
+        return reminder_text.reminder(notice.due, location,
+                                      cancel_notice or policy().cancel_notice)
     return reminder_text.check_in(notice.due)
 
 

@@ -4,6 +4,7 @@ the background work and however often."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy.dialects import postgresql, sqlite
@@ -14,6 +15,11 @@ from ..models import SentNotice
 TABLE = SentNotice.__table__
 
 
+def _insert():
+    return postgresql.insert if db.session.get_bind(mapper=SentNotice).dialect.name == \
+        "postgresql" else sqlite.insert
+
+
 def record(kind: str, key: str, at: datetime, *, athlete_id: int | None = None,
            booking_id: int | None = None, event_id: int | None = None) -> bool:
     """Record the notice (kind, key) in the current transaction: True if this call recorded
@@ -21,10 +27,25 @@ def record(kind: str, key: str, at: datetime, *, athlete_id: int | None = None,
     INSERT ... ON CONFLICT DO NOTHING on both backends: a concurrent writer of the same key
     waits for the other's commit (PostgreSQL) or for the write lock (SQLite), and then
     inserts nothing."""
-    dialect = postgresql if db.session.get_bind(mapper=SentNotice).dialect.name == \
-        "postgresql" else sqlite
     inserted = db.session.execute(
-        dialect.insert(TABLE).values(kind=kind, key=key, athlete_id=athlete_id,
+        _insert()(TABLE).values(kind=kind, key=key, athlete_id=athlete_id,
                                      booking_id=booking_id, event_id=event_id, created_at=at)
         .on_conflict_do_nothing(index_elements=["kind", "key"]).returning(TABLE.c.id))
     return inserted.first() is not None
+
+
+def record_many(kind: str, notices: Sequence[tuple[str, int | None, int | None]],
+                at: datetime) -> set[str]:
+    """Record many notices of one kind in one statement, as `record` does each:
+    `notices` are (key, athlete_id, booking_id); the keys this call recorded (the others
+    were recorded before). The rows are inserted in the order given, so writers that
+    give their keys in one order take them in that order."""
+    if not notices:
+        return set()
+    inserted = db.session.execute(
+        _insert()(TABLE).values([{"kind": kind, "key": key, "athlete_id": athlete_id,
+                                  "booking_id": booking_id, "event_id": None,
+                                  "created_at": at}
+                                 for key, athlete_id, booking_id in notices])
+        .on_conflict_do_nothing(index_elements=["kind", "key"]).returning(TABLE.c.key))
+    return set(inserted.scalars())
