@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from flask import current_app
-from sqlalchemy import Row
 
 from ..db.queries import outbox
 from . import background, due_work, unit_of_work
@@ -35,7 +34,7 @@ class Status:
     jobs: list[Job]
     unsent: int
     failed: int
-    failures: list[Row]
+    failures: list[outbox.Failure]
     mail_on: bool
 
 

@@ -8,8 +8,9 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
-from sqlalchemy import Row, and_, bindparam, func, or_, select, update
+from sqlalchemy import and_, bindparam, func, or_, select, update
 from sqlalchemy.engine import Connection
 
 from ...extensions import db
@@ -119,11 +120,20 @@ def waiting() -> tuple[int, int]:
     return int(row[0]), int(row[1])
 
 
-def failures(limit: int) -> list[Row]:
+class Failure(NamedTuple):
+    id: int
+    recipient: str
+    method: str
+    attempts: int
+    last_error: str
+    last_attempt_at: datetime | None
+
+
+def failures(limit: int) -> list[Failure]:
     """The latest `limit` unsent messages whose last try failed: who to, what kind, how
     often tried, the error, when (never the message's text)."""
-    return list(db.session.execute(
+    return [Failure(*row) for row in db.session.execute(
         select(TABLE.c.id, TABLE.c.recipient, TABLE.c.method, TABLE.c.attempts,
                TABLE.c.last_error, TABLE.c.last_attempt_at)
         .where(TABLE.c.sent_at.is_(None), TABLE.c.last_error.is_not(None))
-        .order_by(TABLE.c.id.desc()).limit(limit)))
+        .order_by(TABLE.c.id.desc()).limit(limit))]
