@@ -28,7 +28,6 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from .errors import CalendarTooComplex, CalendarUnparsable
-from .ical_import import parse_calendars, zone_name
 from .windows import EventTiming, event_span
 
 MAX_RACES = 2_000
@@ -115,6 +114,8 @@ def _moment(value: date | datetime, tz: ZoneInfo) -> date | datetime:
 
 def _zone_of(component, default: str) -> str:
     """The race's zone: its DTSTART's TZID when the tz database knows it, else `default`."""
+    from .ical_import import zone_name
+
     prop = component.get("DTSTART")
     tzid = prop.params.get("TZID") if prop is not None else None
     return (zone_name(str(tzid)) if tzid else None) or default
@@ -169,7 +170,11 @@ def _end_of(component, start: date | datetime, tz: ZoneInfo) -> date | datetime 
 def races(data: bytes, default_zone: str) -> list[Race]:
     """Every race of calendar `data` (cancelled ones included, marked), in file order.
     `default_zone`: the athlete's, for floating times and dates. Raises
-    CalendarUnparsable or CalendarTooComplex; nothing is returned for a bad file."""
+    CalendarUnparsable or CalendarTooComplex; nothing is returned for a bad file.
+    The calendar libraries are imported here, on first use, as for busy calendars: a web
+    worker that never reads a calendar never loads them (tests/test_cli_db.py)."""
+    from .ical_import import parse_calendars, zone_name
+
     found: list[Race] = []
     for calendar in parse_calendars(data):
         if calendar is None:  # the batches were read otherwise than planned: start again
