@@ -18,12 +18,15 @@ import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from flask import Flask
-from huey import Huey, RedisHuey, SqliteHuey
 
 from ..services import due_work
 from ..services.common import now, stamp
+
+if TYPE_CHECKING:
+    from huey import Huey
 
 log = logging.getLogger(__name__)
 HEARTBEAT = "athlete_sched.last_round"
@@ -31,7 +34,11 @@ REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
 
 
 def build(app: Flask) -> Huey:
-    """The Huey instance the app's config asks for (no task registered yet)."""
+    """The Huey instance the app's config asks for (no task registered yet). Huey is
+    imported here, when the queue is first used: a web worker that never enqueues never
+    loads it."""
+    from huey import RedisHuey, SqliteHuey
+
     config = app.config
     name = config.get("JOBS_NAME") or "athlete_sched"
     immediate = config.get("JOBS_IMMEDIATE")
