@@ -169,10 +169,15 @@ def test_session_page_offers_the_calendar_links(client, app, demo):
     end = start + timedelta(minutes=45)
     google = parse_qs(urlsplit(links["calendar.google.com"]).query)
     assert google["dates"] == [f"{start:%Y%m%dT%H%M%SZ}/{end:%Y%m%dT%H%M%SZ}"]
-    assert google["text"] == ["Dry needling – pre-race session"]
+    assert google["text"] == ["Dry needling – pre-race session: Spring 10K"]
     outlook = parse_qs(urlsplit(links["outlook.live.com"]).query)
     assert (outlook["startdt"], outlook["enddt"]) == ([slot["start"]],
                                                       [f"{end:%Y-%m-%dT%H:%M:%SZ}"])
+    # what the invite says, the links say: its title and place (the site's address)
+    for query, title in ((google, "text"), (outlook, "subject")):
+        assert (query[title], query["location"]) == ([str(vevent["SUMMARY"])],
+                                                      [str(vevent["LOCATION"])])
+    assert "Torstraße 140" in str(vevent["LOCATION"])
     webcal = next(u for u in links.values() if u.startswith("webcal://"))
     feed = client.get(urlsplit(webcal).path)
     assert feed.status_code == 200 and b"BEGIN:VCALENDAR" in feed.get_data()

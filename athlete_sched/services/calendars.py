@@ -27,7 +27,7 @@ from flask import current_app
 
 from ..core import ical, kinds
 from ..core.errors import Conflict, DomainError, NotFound
-from ..db.models import Athlete, Booking, CalendarFeed, Event, Team, Therapist
+from ..db.models import Athlete, Booking, CalendarFeed, Event, Site, Team, Therapist
 from ..db.queries import bookings, calendars, rows
 from . import access, sites, unit_of_work
 from .access import Caller
@@ -78,20 +78,30 @@ def locations(default: str) -> dict[int | None, str]:
     name = clinic_name()
     found_: dict[int | None, str] = {None: default}
     for site in sites.all_sites():
-        found_[site.id] = ", ".join(p for p in (name, site.name, site.address) if p)
+        found_[site.id] = site_location(name, site)
     return found_
+
+
+def site_location(clinic: str, site: Site) -> str:
+    """Where a session at `site` is, as invites say: the clinic's name, the site's name and
+    address."""
+    return ", ".join(p for p in (clinic, site.name, site.address) if p)
+
+
+def invite_summary(kind: str, event: Event | None) -> str:
+    """An invite's title: 'Dry needling – pre-race session: Spring 10K' (a tune-up: no
+    event)."""
+    return kinds.summary(kind) + (f": {event.name}" if event is not None else "")
 
 
 def _invite_session(booking: Booking, location: str) -> ical.Session:
     athlete = rows.get(Athlete, booking.athlete_id)
     therapist = rows.get(Therapist, booking.therapist_id)
     event = rows.get(Event, booking.event_id) if booking.event_id else None
-    summary = kinds.summary(booking.kind)
-    summary += f": {event.name}" if event is not None else ""
     return ical.Session(
         uid=booking.uid, sequence=booking.sequence, stamp=booking.updated_at,
         start=booking.start, end=booking.end, cancelled=booking.status == "cancelled",
-        summary=summary, location=location,
+        summary=invite_summary(booking.kind, event), location=location,
         attendees=(ical.Person(athlete.email, athlete.name),
                    ical.Person(therapist.email, therapist.name)))
 

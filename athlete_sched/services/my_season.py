@@ -87,7 +87,8 @@ class SessionPage:
     can_change: bool  # by the athlete, now: confirmed, before change_until
     options: list[tuple[Slot, Therapist]]
     feed: CalendarFeed
-    location: str  # the clinic's, as invites give it
+    location: str  # where the session is, as its invite says (the site's, else the clinic's)
+    title: str  # the invite's title
     not_cleared: bool = False  # a therapist recorded "not cleared": no move is offered
     sites: dict[int, Site] = field(default_factory=dict)  # the clinic's, by id
 
@@ -104,10 +105,14 @@ def session_page(caller: Caller, booking_id: int) -> SessionPage:
     not_cleared = row is not None and row.decision == NOT_CLEARED
     movable = (can_change and not not_cleared and booking.kind in WINDOW_KINDS
                and session.event is not None)
+    by_id, where = sites.by_id(), calendars.clinic()
+    site = by_id.get(booking.site_id) if booking.site_id is not None else None
     return SessionPage(session, row, at, until, can_change,
                        _options(session, booking) if movable else [],
                        calendars.feed_for(caller, "athlete", athlete.id),
-                       calendars.clinic().location, not_cleared, sites.by_id())
+                       calendars.site_location(where.name, site) if site else where.location,
+                       calendars.invite_summary(booking.kind, session.event),
+                       not_cleared, by_id)
 
 
 def _options(session: Session, booking: Booking) -> list[tuple[Slot, Therapist]]:

@@ -1,7 +1,7 @@
 """Links that put a session into a calendar app: the athlete's feed to subscribe to
 (webcal://), and Google Calendar's and Outlook's "new event" pages filled in (times in
-UTC). What they carry is what an invite carries: title, time, place, after-care; nothing
-from the screening."""
+UTC). What they carry is what the session's invite carries: its title, time, place (the
+site's name and address) and the after-care; nothing from the screening."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ from typing import Any
 from urllib.parse import urlencode
 
 from ...core.ical import AFTER_CARE
-from ...core.kinds import summary
 from ..feeds import links_of
 
 GOOGLE = "https://calendar.google.com/calendar/render"
@@ -33,9 +32,8 @@ def _outlook_time(at: datetime) -> str:
     return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def links(kind: str, start: datetime, end: datetime, location: str,
+def links(title: str, start: datetime, end: datetime, location: str,
           feed: Any) -> CalendarLinks:
-    title = summary(kind)
     google = urlencode({"action": "TEMPLATE", "text": title, "details": AFTER_CARE,
                         "location": location,
                         "dates": f"{_google_time(start)}/{_google_time(end)}"})

@@ -49,7 +49,7 @@ def render_booking(caller: Caller, booking_id: int, status: int = 200,
         can_change=page.can_change, not_cleared=page.not_cleared,
         notice_hours=current_app.config["CANCEL_NOTICE_HOURS"],
         options=by_day(page.options, zone, page.sites),
-        links=links(b.kind, b.start, b.end, page.location, page.feed)), status
+        links=links(page.title, b.start, b.end, page.location, page.feed)), status
 
 
 @bp.get("/bookings/<int:booking_id>")
