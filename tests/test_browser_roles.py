@@ -7,6 +7,8 @@ pages, in one table: tests/test_authz_matrix.py.)"""
 
 from __future__ import annotations
 
+import re
+
 from browser import *  # noqa: F403
 from browser import PHONE, as_role, check_page, expect, sideways_overflow
 from pageutil import DEMO_LOGINS
@@ -65,3 +67,23 @@ def test_no_role_opens_another_roles_pages(app, browser, server):
             if role == "therapist":  # another therapist's week and hours: not found
                 refused(page, server, f"/week?therapist_id={therapist_id}", 404, "Your week")
                 refused(page, server, f"/hours?therapist_id={therapist_id}", 404)
+
+
+def test_a_slot_across_midnight_fits_a_phone(browser, server):
+    """Regression (issue 12: a slot crossing midnight made the phone page 15 px too wide): a
+    race in Tokyo, the Berlin therapists' afternoon slots end after midnight there; the
+    race page says so with the day and both zones, and does not scroll sideways."""
+    with as_role(browser, server, "athlete", viewport=PHONE) as page:
+        page.get_by_label("Race or ride").fill("Tokyo Night Run")
+        page.get_by_label("Date", exact=True).fill("2027-02-27")
+        page.get_by_label("Start time").fill("23:45")
+        page.get_by_label("Time zone").fill("Asia/Tokyo")
+        page.get_by_role("button", name="Find slots").click()
+        pre = page.locator("section.window--pre")
+        across = pre.locator("li", has_text=re.compile(r"\d\d:\d\d – Thu 25 Feb 2027 00:"))
+        expect(across.first).to_be_visible()
+        expect(across.first).to_contain_text("Therapist's time: Wed 24 Feb 2027")
+        expect(across.first).to_contain_text("(Europe/Berlin)")
+        expect(pre.locator("h4.slot-day").first).to_have_text("Wed 24 Feb 2027 (Asia/Tokyo)")
+        check_page(page, "athlete-slot-across-midnight-phone")
+        assert sideways_overflow(page) == 0
