@@ -54,7 +54,6 @@ from propose import (  # noqa: E402
     Size,
     build_clinic,
     load_history,
-    make_app,
     percentile,
 )
 
@@ -130,6 +129,16 @@ def _board_url(app, team_id: int, event_id: int) -> str:
             values = {"team_id": team_id, "event_id": event_id}
             return rule.build({k: values[k] for k in rule.arguments})[1]
     raise LookupError("no page endpoint with 'board' in its name")
+
+
+def make_app(url: str):
+    """propose.py's app (the clock pinned, the proposals cache off) without the abuse
+    limits: the bench asks for one board hundreds of times a minute, which RATELIMIT_PLANS
+    (30 a minute per user, web/limits.py) rightly refuses with 429."""
+    from athlete_sched import create_app
+
+    return create_app({"SQLALCHEMY_DATABASE_URI": url, "FROZEN_NOW": NOW.isoformat(),
+                       "PROPOSALS_CACHE_SIZE": 0, "RATELIMIT_ENABLED": False})
 
 
 def prepare(name: str, url: str, size: Size, seed: int, loaded: bool) -> Side:
