@@ -101,7 +101,8 @@ def test_join_an_offer_after_a_cancellation_and_book_it(browser, server, api, ap
         checked(page, "waitlist-booked")
         page.goto(race_url)
         pre = page.locator("section.window--pre")
-        expect(pre).to_contain_text("Booked: Wed 12 May 2027 08:00–08:45 with Tomas Berg")
+        expect(pre).to_contain_text(
+            "Booked: Wed 12 May 2027 08:00–08:45 (Europe/Berlin) with Tomas Berg")
         expect(pre.locator(".waitlist")).to_have_count(0)
     finally:
         context.close()

@@ -108,6 +108,13 @@ def test_slot_times_in_the_event_zone_and_the_therapists(client, api, demo, ther
     for fields, slot_text in slots:
         differs = int(fields["therapist_id"]) != kelsey
         assert ("Therapist's time" in slot_text) is differs
+    # booked, the race's page says the session's time in both zones as well
+    fields = next(s for s, _ in slots if (int(s["therapist_id"]), s["start"]) == (
+        ana, "2027-03-11T16:00:00Z"))
+    assert client.post(f"/events/{event_id}/book", data=fields).status_code == 303
+    shown = text(client.get(f"/events/{event_id}"))
+    assert ("Booked: Thu 11 Mar 2027 09:00–09:45 (America/Denver) with Ana Ruiz (their time: "
+            "Thu 11 Mar 2027 17:00–17:45 Europe/Berlin).") in shown
 
 
 def test_book_a_slot_then_see_the_confirmation(client, api, demo, therapists):
@@ -126,7 +133,8 @@ def test_book_a_slot_then_see_the_confirmation(client, api, demo, therapists):
     assert "Your pre-race session is booked" in shown and name in shown and local in shown
     assert "No strenuous activity for 24–48 hours" in shown
     event_page = Page(client.get(f"/events/{event_id}").get_data(as_text=True))
-    assert f"Booked: {local} with {name}." in text(client.get(f"/events/{event_id}"))
+    # with its zone (issue 12: times always with their zone)
+    assert f"Booked: {local} (Europe/Berlin) with {name}" in text(client.get(f"/events/{event_id}"))
     assert {s["kind"] for s in event_page.slots()} == {"post"}, "no more pre slots offered"
     assert "Spring 10K" in text(client.get("/season"))
 
