@@ -6,6 +6,7 @@ slot and cancels it with Tab, typing and Enter only."""
 
 from __future__ import annotations
 
+import pytest
 from browser import *  # noqa: F403
 from browser import DESKTOP, expect
 from pageutil import DEMO_LOGINS
@@ -28,11 +29,14 @@ FOCUSED = """() => {
 
 
 def tab_to(page, wanted, limit: int = 150) -> dict:
-    """Press Tab until `wanted(focused)` holds; every element passed on the way must show
-    its focus. Returns the focused element's description."""
+    """Press Tab until `wanted(focused)` holds (or the page's end); every element passed on
+    the way must show its focus. Returns the focused element's description."""
     for _ in range(limit):
         page.keyboard.press("Tab")
         focused = page.evaluate(FOCUSED)
+        if focused["tag"] == "body":  # past the last element: the page's end
+            assert wanted(focused), f"Tab never reached the element wanted on {page.url}"
+            return focused
         assert focused["shown"], f"no visible focus on {focused} at {page.url}"
         if wanted(focused):
             return focused
@@ -71,3 +75,29 @@ def test_the_athlete_books_and_cancels_with_the_keyboard_alone(browser, server):
                ).to_be_visible()
     finally:
         context.close()
+
+
+PAGES = {"coach": ["/teams/1", "/teams/1/events/1/board", "/account"],
+         "therapist": ["/week", "/hours", "/day-changes", "/time-off", "/busy-calendar"],
+         "admin": ["/admin/therapists", "/admin/users", "/admin/settings", "/docs/api"]}
+
+
+@pytest.mark.parametrize("role", sorted(PAGES))
+def test_every_stop_of_the_tab_order_shows_its_focus(browser, server, role):
+    """Each role's pages from top to bottom with Tab: every element reached shows where the
+    focus is (the API page: up to Swagger UI's own part)."""
+    from browser import as_role
+
+    with as_role(browser, server, role) as page:
+        for path in PAGES[role]:
+            page.goto(server + path)
+            first = tab_to(page, lambda f: True)
+            assert first["text"] == "Skip to content", (path, first)
+            stops = 1
+            while stops < 400:
+                focused = tab_to(page, lambda f: True)
+                if focused["text"] == "Skip to content" or focused["tag"] == "body" or (
+                        path == "/docs/api" and focused["text"] == "/api/v1/openapi.json"):
+                    break
+                stops += 1
+            assert 5 < stops < 400, (path, stops)
