@@ -3,12 +3,13 @@ makes obeys the rules (checked here independently of the services that made them
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from itertools import pairwise
 from zoneinfo import ZoneInfo
 
 import pytest
-from pageutil import DEMO_LOGINS, sign_in
+from pageutil import DEMO_LOGINS, csrf, sign_in
 from sqlalchemy import func, select
 
 from athlete_sched.core.windows import event_span
@@ -159,3 +160,31 @@ def test_demo_twice_adds_nothing_and_every_role_signs_in(app, runner):
         home = signed.get("/")
         assert home.status_code == 302 and home.location == homes[role]
         assert signed.get(homes[role]).status_code == 200
+
+
+def test_the_demo_therapist_has_a_flag_to_review_right_away(app, runner, client):
+    """A newcomer signed in as the demo therapist reviews a screening without setting one
+    up first: the week of Lena's pre session with Ana shows her flag, her note and the
+    review form; the coach's board shows her state, never her answers."""
+    load(runner)
+    with app.app_context():
+        lena = db.session.scalar(select(Athlete.id).where(
+            Athlete.email == "lena.hoffmann@athletes.example"))
+        ana = db.session.scalar(select(Therapist.id).where(
+            Therapist.email == DEMO_LOGINS["therapist"][0]))
+        start = db.session.scalar(select(func.min(Booking.start)).where(
+            Booking.athlete_id == lena, Booking.therapist_id == ana,
+            Booking.status == "confirmed"))
+    day = start.astimezone(ZoneInfo("Europe/Berlin")).date()
+    monday = (day - timedelta(days=day.weekday())).isoformat()
+    assert sign_in(client, *DEMO_LOGINS["therapist"]).status_code == 303
+    page = client.get(f"/week?start={monday}").get_data(as_text=True)
+    words = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", page))
+    assert "Lena Hoffmann" in words and "Blood thinners" in words
+    assert "I take a low-dose aspirin every day." in words
+    assert f'name="review-{lena}-decision"' in page
+    client.post("/sign-out", data={"csrf_token": csrf(client, "/week")})
+    assert sign_in(client, *DEMO_LOGINS["coach"]).status_code == 303
+    board = client.get("/teams/1/events/1/board").get_data(as_text=True)
+    assert "Lena Hoffmann" in board and "aspirin" not in board
+    assert "Blood thinners" not in board

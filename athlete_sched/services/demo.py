@@ -8,7 +8,8 @@ and some sessions already booked, and one sign-in per role (LOGINS, printed as t
 contract says: `sign in as <role>: <email> <password>`). Idempotent: sites are found by
 name, therapists, athletes and users by email, the team by name and coach, events by
 (athlete or team, name), time off by (therapist, reason), bookings by (athlete, event,
-kind); a second run adds nothing (it gives a home site to a demo athlete without one).
+kind), the screening by its athlete; a second run adds nothing (it gives a home site to a
+demo athlete without one).
 Everything goes through the services the API uses (bookings through `proposals.propose`
 and `bookings.book`, so they obey every rule). Adds and flushes only; the CLI command
 runs it as one unit of work.
@@ -20,12 +21,13 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from types import SimpleNamespace
 
+from ..core import screening as core_screening
 from ..core.kinds import POST, PRE
 from ..core.zones import load_zone
 from ..db.models import Athlete, Event, Team, Therapist
 from ..db.queries import athletes, bookings, events, therapists, users
 from ..db.queries import sites as stored_sites
-from . import accounts, clinic, proposals, sites
+from . import accounts, clinic, proposals, screening, sites
 from .bookings import book
 from .clinic import DAY_NUMBERS
 from .common import now
@@ -167,7 +169,7 @@ class Added:
 
     counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(
         ("sites", "therapists", "athletes", "teams", "users", "events", "time off",
-         "bookings"), 0))
+         "bookings", "screenings"), 0))
 
     def add(self, what: str) -> None:
         self.counts[what] += 1
@@ -287,6 +289,22 @@ def _team_event(team: Team, days: dict[str, date], added: Added) -> None:
         added.add("events")
 
 
+# Lena has answered the screening (blood thinners apply), not reviewed yet: the demo
+# therapist's week shows the flag and the review form from the start (her pre session
+# with Ana), and the coach's board her state.
+SCREENING = ("lena.hoffmann@athletes.example", "blood_thinners",
+             "I take a low-dose aspirin every day.")
+
+
+def _screening(people: dict[str, Athlete], added: Added) -> None:
+    email, applies, note = SCREENING
+    athlete = people[email]
+    if screening.screening_of(athlete.id) is None:
+        screening.save_answers(athlete.id, {k: k == applies for k in core_screening.KEYS},
+                               note)
+        added.add("screenings")
+
+
 def _logins(added: Added) -> None:
     """One user per role with the demo password (set again if someone changed it)."""
     for role, email, name, password in LOGINS:
@@ -318,6 +336,7 @@ def load_demo() -> str:
     people = _athlete_rows(places, added)
     _team_event(_team(people, added), days, added)
     _logins(added)
+    _screening(people, added)
     _time_off(staff, days, added)
     for spec in _events():
         athlete = people[spec.athlete_email]
