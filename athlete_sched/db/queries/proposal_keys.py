@@ -14,8 +14,8 @@ and the clinic's settings. Its `key` is one statement of indexed aggregates:
   that overlap `athlete_span` (ix_booking_athlete_end);
 - (count, versions) of the event itself, and for an athlete their own events, their
   teams' events and their memberships (as a feed's fingerprint, db/queries/feeds.py),
-  and last (count, ids) of the waiting-list offers held for the athlete (holds_offers:
-  an offer is free for its holder alone; every offer written or cleared also moves
+  and last (count, ids) of the waiting-list offers held for the athlete (Facts: an
+  offer is free for its holder alone; every offer written or cleared also moves
   proposals_version, migration 0020).
 
 versions: SQLite max(row_version) (one writer at a time: a later write carries a larger
@@ -29,7 +29,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from functools import cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import ColumnElement, Select, bindparam, func, select, true
 
@@ -113,10 +113,26 @@ def near_windows(found: Key) -> Key:
     return found[:4]
 
 
-def holds_offers(found: Key) -> bool:
-    """Whether a `key` read with an athlete saw a waiting-list offer held for them (True
-    when it cannot tell: without an athlete the key has no such part)."""
-    return len(found) != ATHLETE_KEY_LENGTH or found[-2] > 0
+class Facts(NamedTuple):
+    """What a `key` read with an athlete already tells the answer it keys, so that the
+    answer need not read it again (services/proposals.propose): the schedules' counter
+    (schedule_version.n), whether the athlete has one event in all (their own and their
+    teams': the one asked about, so their season's events are that event alone), whether
+    none of their bookings, of any status, overlaps the key's athlete span (their
+    season's sessions near the windows: none), and holds_offers."""
+
+    schedule_version: int
+    lone_event: bool
+    no_sessions: bool
+    holds_offers: bool
+
+
+def facts(found: Key) -> Facts:
+    """The Facts of a `key` (without an athlete: only the counter is known)."""
+    if len(found) != ATHLETE_KEY_LENGTH:
+        return Facts(found[1], False, False, True)
+    own, teams, sessions = found[6], found[8], found[12]
+    return Facts(found[1], own + teams == 1, sessions == 0, found[-2] > 0)
 
 
 def settings_version(found: Key) -> Any:
