@@ -280,21 +280,24 @@ def propose_for(caller: Caller, event_id: int, query: Any,
         return render(propose(event, kinds, query.therapist_id, athlete_id, query.limit,
                               site_ids))
     reach = _reach(event, athlete_id)
-    version = (reach, proposal_keys.key(event.id, *reach))
-    settings_as_of(proposal_keys.settings_version(version[1]))
+    read = proposal_keys.key(event.id, *reach)
+    version = (reach, read.key)
+    settings_now = settings_as_of(proposal_keys.settings_version(read.key))
     answer = cache.get(key, version, at)
     if answer is None:
-        # The key was read after the event and the settings: where a statement may see
-        # later commits than the one before, read them again, so that the answer is built
-        # from data at least as new as its key (db/version.py's rule).
+        # The key was read after the event (and maybe the settings): where a statement may
+        # see later commits than the one before, read again what the key did not see as
+        # it is, so that the answer is built from data at least as new as its key
+        # (db/version.py's rule).
         if rows.statements_see_new_commits():
-            if not rows.reread(event):
+            if not read.saw(event) and not rows.reread(event):
                 raise NotFound("event", event_id)
-            forget_settings()
+            if not settings_now:
+                forget_settings()
         same = _reach(event, athlete_id) == reach  # else the key read the wrong rows
-        data = (reach[1], proposal_keys.near_windows(version[1])) if same else None
+        data = (reach[1], proposal_keys.near_windows(read.key)) if same else None
         found_ = propose(event, kinds, query.therapist_id, athlete_id, query.limit, site_ids,
-                         data, proposal_keys.facts(version[1]) if same else None)
+                         data, proposal_keys.facts(read.key) if same else None)
         answer = render(found_)
         if same:
             cache.put(key, version, answer, at, fresh_until(found_.found))
