@@ -9,7 +9,10 @@ booking elsewhere leaves it) or worked out by `propose` (whose slots other event
 same windows and the same question share: the cache "proposal_slots"): the therapists'
 schedules with their loads in the windows (one tuned read, db/queries/therapists.py),
 the athlete's season
-(services/season.py: one read of events, one of sessions), then the core, best first:
+(services/season.py: one read of events, one of sessions; on a miss of the cache, only
+as far as the key leaves them unknown, proposal_keys.Facts: an athlete with the one
+event and no booking near it needs neither, and the key's counter stands for the
+schedules' own), then the core, best first:
 the therapists ranked by the best slot their schedules allow (core/proposals.ranking),
 and the blocked time and bookings near the windows read for the best of them only, a
 batch at a time, until the answer is settled (core/proposals.propose_best_first; the
