@@ -292,12 +292,13 @@ def propose_for(caller: Caller, event_id: int, query: Any,
         # see later commits than the one before, read again what the key did not see as
         # it is, so that the answer is built from data at least as new as its key
         # (db/version.py's rule).
-        if rows.statements_see_new_commits():
-            if not read.saw(event) and not rows.reread(event):
-                raise NotFound("event", event_id)
-            if not settings_now:
-                forget_settings()
-        same = _reach(event, athlete_id) == reach  # else the key read the wrong rows
+        reread = rows.statements_see_new_commits() and not read.saw(event)
+        if reread and not rows.reread(event):
+            raise NotFound("event", event_id)
+        if rows.statements_see_new_commits() and not settings_now:
+            forget_settings()
+        # An event read again may have moved: then the key read the wrong rows.
+        same = not reread or _reach(event, athlete_id) == reach
         data = (reach[1], proposal_keys.near_windows(read.key)) if same else None
         found_ = propose(event, kinds, query.therapist_id, athlete_id, query.limit, site_ids,
                          data, proposal_keys.facts(read.key) if same else None)

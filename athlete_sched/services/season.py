@@ -158,6 +158,8 @@ def shared_labels(event: Event, season: Season, found: dict[str, list[Slot]],
     booked under both events' site rules)."""
     shared = core_season.shared_windows(season.with_event(event), policy().recovery_gap)
     labels: dict[Slot, int] = {}
+    if not shared:  # one event alone, or none near another: no slot serves two
+        return labels
     wheres: dict[int, Places] = {}
     for kind, slots in found.items():
         for slot in slots:
