@@ -116,7 +116,8 @@ def test_at_sites_only_the_therapists_there_are_read_and_the_answer_is_the_same(
             monkeypatch.setattr(schedules, "near", everyone)
             at_sites, _ = answer(app, api, monkeypatch, url, 1)
             monkeypatch.setattr(schedules, "near",
-                                lambda tid, windows, sites=None: everyone(tid, windows))
+                                lambda tid, windows, sites=None, version=None:
+                                    everyone(tid, windows, version=version))
             whole, _ = answer(app, api, monkeypatch, url, 1000)
             assert at_sites == whole, url
             if not query:  # a filter of other sites than the athlete's has none (reason)

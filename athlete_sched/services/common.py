@@ -64,20 +64,22 @@ def saved_settings() -> dict[str, Any]:
     return found_
 
 
-def settings_as_of(version: Hashable) -> None:
+def settings_as_of(version: Hashable) -> bool:
     """Take this request's saved settings from the per-process cache "settings" when they
     were kept at `version`, else read them (and keep them for it). `version` must be a
     counter that every committed write of the settings moves, read by this request
     before its settings: proposals_version (migration 0018; services/proposals.py). A
-    request that read its settings already keeps them."""
+    request that read its settings already keeps them: False (they may be older than
+    `version`), else True (they are at least as new)."""
     if g.get("clinic_settings") is not None:
-        return
+        return False
     cache, at = cache_for("settings"), now()
     found_ = cache.get(ROW_KEY, version, at)
     if found_ is None:
         cache.put(ROW_KEY, version, saved_settings(), at)
     else:
         g.clinic_settings = found_
+    return True
 
 
 ROW_KEY = "clinic"  # the one entry of the cache "settings"

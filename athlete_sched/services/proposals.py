@@ -9,7 +9,10 @@ booking elsewhere leaves it) or worked out by `propose` (whose slots other event
 same windows and the same question share: the cache "proposal_slots"): the therapists'
 schedules with their loads in the windows (one tuned read, db/queries/therapists.py),
 the athlete's season
-(services/season.py: one read of events, one of sessions), then the core, best first:
+(services/season.py: one read of events, one of sessions; on a miss of the cache, only
+as far as the key leaves them unknown, proposal_keys.Facts: an athlete with the one
+event and no booking near it needs neither, and the key's counter stands for the
+schedules' own), then the core, best first:
 the therapists ranked by the best slot their schedules allow (core/proposals.ranking),
 and the blocked time and bookings near the windows read for the best of them only, a
 batch at a time, until the answer is settled (core/proposals.propose_best_first; the
@@ -77,7 +80,8 @@ class Proposals:
 
 def propose(event: Event, kinds: tuple[str, ...], therapist_id: int | None,
             athlete_id: int | None, limit: int, site_ids: tuple[int, ...] = (),
-            data: Hashable | None = None, holding: bool = True) -> Proposals:
+            data: Hashable | None = None, facts: proposal_keys.Facts | None = None
+            ) -> Proposals:
     """Ranked free slots per kind for the event (see core.proposals for the ranking),
     clear of the athlete's season (services/season.py) when the athlete is known: the
     event's own, or the team member named by `athlete_id`; at the sites where the athlete
@@ -90,30 +94,44 @@ def propose(event: Event, kinds: tuple[str, ...], therapist_id: int | None,
     season, the places, the therapist asked for and the limit), at the same `data`, are
     taken from the per-process cache "proposal_slots" instead of being worked out again:
     the races of one day share their windows, and most of their athletes their answer.
-    `holding` (False when the key saw no waiting-list offer held for the athlete): the
-    offers of the waiting list block the slot for everyone but their holder, so an
-    athlete who holds one asks a question of their own (the question names them)."""
+    `facts` (from propose_for: what the proposals key read already tells,
+    db/queries/proposal_keys.Facts) spare reads: the schedules' counter, the athlete's
+    season when they have no other event or no session near the windows; and when the
+    key saw no waiting-list offer held for the athlete, the question does not name them
+    (the offers of the waiting list block the slot for everyone but their holder, so an
+    athlete who holds one asks a question of their own)."""
     windows, start, rules = windows_of(event), timing_of(event).start_instant, policy()
     athlete_id = event.athlete_id or athlete_id
     chosen = {kind: windows.pre if kind == PRE else windows.post for kind in kinds}
     where = sites.where(event, athlete_id, site_ids)
-    athlete_season = (season.season_near(athlete_id, list(chosen.values()))
+    athlete_season = (_season(event, athlete_id, list(chosen.values()), facts)
                       if athlete_id else None)
     unavailable = season.athlete_unavailable(event, athlete_season) if athlete_season else []
     at = now()
     question = (tuple(chosen.items()), start, therapist_id, limit, _frozen(where),
-                tuple(unavailable), rules.notice, athlete_id if holding else None)
+                tuple(unavailable), rules.notice,
+                athlete_id if facts is None or facts.holds_offers else None)
     cache = cache_for("proposal_slots") if data is not None else None
     worked = cache.get(question, data, at) if cache is not None else None
     if worked is None:
         worked = _work_out(chosen, start, therapist_id, limit, where, unavailable, at,
-                           rules.notice, athlete_id)
+                           rules.notice, athlete_id,
+                           facts.schedule_version if facts is not None else None)
         if cache is not None:
             cache.put(question, data, worked, at, fresh_until(worked[0]))
     slots, reasons = worked
     shared = (season.shared_labels(event, athlete_season, slots, athlete_id)
               if athlete_season else {})
     return Proposals(event.id, windows, slots, shared, reasons)
+
+
+def _season(event: Event, athlete_id: int, spans: list[Interval],
+            facts: proposal_keys.Facts | None) -> season.Season:
+    """The athlete's season near the spans, read only as far as `facts` leave it unknown."""
+    if facts is None:
+        return season.season_near(athlete_id, spans)
+    return season.season_near(athlete_id, spans, event if facts.lone_event else None,
+                              facts.no_sessions)
 
 
 def _frozen(where: Places) -> Hashable:
@@ -125,15 +143,17 @@ def _frozen(where: Places) -> Hashable:
 
 def _work_out(chosen: dict[str, Interval], start: datetime, therapist_id: int | None,
               limit: int, where: Places, unavailable: list[Interval], at: datetime,
-              notice: timedelta, holder: int | None
+              notice: timedelta, holder: int | None, schedule_version: int | None = None
               ) -> tuple[dict[str, list[Slot]], dict[str, Reason]]:
     """The slots of each kind's window, best first, and why a kind has none (propose);
-    the waiting list's offers held for `holder` are free for them."""
+    the waiting list's offers held for `holder` are free for them. `schedule_version`: the
+    schedules' counter as this request read it already (None: read it)."""
     spans = list(chosen.values())
     # Only the therapists who work where the athlete can be are taken (a therapist at no
     # such site has no slot, and _reason's questions are about those sites too).
-    staff = schedules.near(therapist_id,
-                           spans, None if where is None or None in where else list(where))
+    staff = schedules.near(therapist_id, spans,
+                           None if where is None or None in where else list(where),
+                           schedule_version)
     first = max(core_proposals.FIRST_READ, limit)
     rankings = _rankings(chosen, start, staff, unavailable, at, notice, where, first)
     states = _States(staff, spans, at, holder)
@@ -263,21 +283,25 @@ def propose_for(caller: Caller, event_id: int, query: Any,
         return render(propose(event, kinds, query.therapist_id, athlete_id, query.limit,
                               site_ids))
     reach = _reach(event, athlete_id)
-    version = (reach, proposal_keys.key(event.id, *reach))
-    settings_as_of(proposal_keys.settings_version(version[1]))
+    read = proposal_keys.key(event.id, *reach)
+    version = (reach, read.key)
+    settings_now = settings_as_of(proposal_keys.settings_version(read.key))
     answer = cache.get(key, version, at)
     if answer is None:
-        # The key was read after the event and the settings: where a statement may see
-        # later commits than the one before, read them again, so that the answer is built
-        # from data at least as new as its key (db/version.py's rule).
-        if rows.statements_see_new_commits():
-            if not rows.reread(event):
-                raise NotFound("event", event_id)
+        # The key was read after the event (and maybe the settings): where a statement may
+        # see later commits than the one before, read again what the key did not see as
+        # it is, so that the answer is built from data at least as new as its key
+        # (db/version.py's rule).
+        reread = rows.statements_see_new_commits() and not read.saw(event)
+        if reread and not rows.reread(event):
+            raise NotFound("event", event_id)
+        if rows.statements_see_new_commits() and not settings_now:
             forget_settings()
-        same = _reach(event, athlete_id) == reach  # else the key read the wrong rows
-        data = (reach[1], proposal_keys.near_windows(version[1])) if same else None
+        # An event read again may have moved: then the key read the wrong rows.
+        same = not reread or _reach(event, athlete_id) == reach
+        data = (reach[1], proposal_keys.near_windows(read.key)) if same else None
         found_ = propose(event, kinds, query.therapist_id, athlete_id, query.limit, site_ids,
-                         data, proposal_keys.holds_offers(version[1]))
+                         data, proposal_keys.facts(read.key) if same else None)
         answer = render(found_)
         if same:
             cache.put(key, version, answer, at, fresh_until(found_.found))

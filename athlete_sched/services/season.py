@@ -77,9 +77,21 @@ def seasons_near(athlete_ids: Sequence[int], spans: Sequence[Interval]) -> dict[
             for athlete_id in athlete_ids}
 
 
-def season_near(athlete_id: int, spans: Sequence[Interval]) -> Season:
-    """seasons_near for one athlete."""
-    return seasons_near([athlete_id], spans)[athlete_id]
+def season_near(athlete_id: int, spans: Sequence[Interval], alone: Event | None = None,
+                no_sessions: bool = False) -> Season:
+    """seasons_near for one athlete. What the caller knows is not read again: `alone`, the
+    athlete's only event (so their season's events are that one: the spans are its
+    windows, which it always reaches), and `no_sessions`, no booking of theirs near the
+    spans (db/queries/proposal_keys.Facts)."""
+    if alone is None and not no_sessions:
+        return seasons_near([athlete_id], spans)[athlete_id]
+    wide = reach(spans, min_gap())
+    found = ([season_event(alone)] if alone is not None else
+             [season_event(e) for e in
+              events.athletes_event_timings_in([athlete_id], wide).get(athlete_id, ())])
+    sessions = ([] if no_sessions else
+                bookings.athletes_sessions_in([athlete_id], wide).get(athlete_id, []))
+    return Season(found, sessions)
 
 
 def athlete_unavailable(event: Event, season: Season,
@@ -146,6 +158,8 @@ def shared_labels(event: Event, season: Season, found: dict[str, list[Slot]],
     booked under both events' site rules)."""
     shared = core_season.shared_windows(season.with_event(event), policy().recovery_gap)
     labels: dict[Slot, int] = {}
+    if not shared:  # one event alone, or none near another: no slot serves two
+        return labels
     wheres: dict[int, Places] = {}
     for kind, slots in found.items():
         for slot in slots:

@@ -6,7 +6,7 @@ from flask import current_app, jsonify
 
 from ..services import bookings, events, proposals, unit_of_work
 from .api import bp, doc
-from .http import answer, current_caller, json_bytes, page, parse_body, parse_query
+from .http import answer, current_caller, page, parse_body, parse_query
 from .schemas import scheduling as ss
 from .schemas.base import page_of
 
@@ -41,7 +41,7 @@ def patch_event(event_id: int):
      query=ss.ProposalQuery, response=ss.ProposalsOut)
 def list_proposals(event_id: int):
     body = proposals.propose_for(current_caller(), event_id, parse_query(ss.ProposalQuery),
-                                 render=lambda found: json_bytes(ss.proposals_json(found)))
+                                 render=ss.proposals_bytes)
     return current_app.response_class(body, mimetype="application/json")
 
 

@@ -75,9 +75,11 @@ class Event(db.Model):
     removed_from_calendar: Mapped[bool] = mapped_column(Boolean, default=False,
                                                         server_default=false())
     # A fresh number at every write of the row (migration 0017's triggers): feeds tell by
-    # it whether the row changed. Never written by the app; read by db/queries only.
+    # it whether the row changed. Never written by the app. Loaded with the row: a
+    # proposals request tells by it whether the event it read is the one its key saw
+    # (services/proposals.py; after a write of the row it is expired, not fetched back).
     row_version: Mapped[int] = mapped_column(BigInteger, server_default=FetchedValue(),
-                                             server_onupdate=FetchedValue(), deferred=True)
+                                             server_onupdate=FetchedValue())
     # The home site of a personal event's athlete, read with the event (a correlated
     # primary-key read in the same statement: proposals need it on every request).
     athlete_home_site_id: Mapped[int | None] = column_property(

@@ -14,8 +14,8 @@ and the clinic's settings. Its `key` is one statement of indexed aggregates:
   that overlap `athlete_span` (ix_booking_athlete_end);
 - (count, versions) of the event itself, and for an athlete their own events, their
   teams' events and their memberships (as a feed's fingerprint, db/queries/feeds.py),
-  and last (count, ids) of the waiting-list offers held for the athlete (holds_offers:
-  an offer is free for its holder alone; every offer written or cleared also moves
+  and last (count, ids) of the waiting-list offers held for the athlete (Facts: an
+  offer is free for its holder alone; every offer written or cleared also moves
   proposals_version, migration 0020).
 
 versions: SQLite max(row_version) (one writer at a time: a later write carries a larger
@@ -29,13 +29,14 @@ from __future__ import annotations
 
 from datetime import timedelta
 from functools import cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import ColumnElement, Select, bindparam, func, select, true
 
 from ...core.intervals import Interval
 from ...extensions import db
 from ..models import (
+    Athlete,
     Booking,
     Event,
     ProposalsVersion,
@@ -85,16 +86,37 @@ def _statement(postgresql: bool, athlete: bool) -> Select:
         ScheduleVersion.__table__, ScheduleVersion.id == ProposalsVersion.id)
     for part in parts:
         joined = joined.join(part, true())
-    return (select(ProposalsVersion.n, ScheduleVersion.n, *(c for p in parts for c in p.c))
+    # And the event as the key saw it (Read): its row_version and its athlete's home site.
+    seen = (select(Event.row_version).where(Event.id == bindparam("event")).scalar_subquery(),
+            select(Athlete.home_site_id).join(Event, Event.athlete_id == Athlete.id)
+            .where(Event.id == bindparam("event")).scalar_subquery())
+    return (select(ProposalsVersion.n, ScheduleVersion.n, *(c for p in parts for c in p.c),
+                   *seen)
             .select_from(joined).where(ProposalsVersion.id == 1))
 
 
+class Read(NamedTuple):
+    """A `key` with the event as the key's statement saw it: its row_version (a fresh
+    number at every write of the row) and its athlete's home site (a personal event's;
+    the other rows an event entity is read with), to tell whether an event read before
+    the key is the same (on PostgreSQL a later statement may see later commits)."""
+
+    key: Key
+    event_version: int | None
+    home_site_id: int | None
+
+    def saw(self, event: Event) -> bool:
+        """Whether `event`, read before the key, is the row the key saw."""
+        return (event.row_version == self.event_version
+                and event.athlete_home_site_id == self.home_site_id)
+
+
 def key(event_id: int, athlete_id: int | None, windows: Interval,
-        athlete_span: Interval | None) -> Key:
+        athlete_span: Interval | None) -> Read:
     """The key of the proposals of event `event_id` for `athlete_id` (None: no athlete's
     season), whose windows lie in `windows` and whose athlete's sessions are read in
     `athlete_span` (given with an athlete; see the module doc). Equal keys, the same
-    answer."""
+    answer. With the event as the key saw it (Read)."""
     connection = db.session.connection()
     lo, hi = windows.start - MAX_BUFFER, windows.end + MAX_BUFFER
     params: dict[str, Any] = {"event": event_id, "lo": lo, "hi": hi,
@@ -102,7 +124,8 @@ def key(event_id: int, athlete_id: int | None, windows: Interval,
     if athlete_id is not None and athlete_span is not None:
         params.update(athlete=athlete_id, alo=athlete_span.start, ahi=athlete_span.end)
     statement = _statement(connection.dialect.name == "postgresql", "athlete" in params)
-    return tuple(connection.execute(statement, params).one())
+    *found, event_version, home_site_id = connection.execute(statement, params).one()
+    return Read(tuple(found), event_version, home_site_id)
 
 
 def near_windows(found: Key) -> Key:
@@ -113,10 +136,26 @@ def near_windows(found: Key) -> Key:
     return found[:4]
 
 
-def holds_offers(found: Key) -> bool:
-    """Whether a `key` read with an athlete saw a waiting-list offer held for them (True
-    when it cannot tell: without an athlete the key has no such part)."""
-    return len(found) != ATHLETE_KEY_LENGTH or found[-2] > 0
+class Facts(NamedTuple):
+    """What a `key` read with an athlete already tells the answer it keys, so that the
+    answer need not read it again (services/proposals.propose): the schedules' counter
+    (schedule_version.n), whether the athlete has one event in all (their own and their
+    teams': the one asked about, so their season's events are that event alone), whether
+    none of their bookings, of any status, overlaps the key's athlete span (their
+    season's sessions near the windows: none), and holds_offers."""
+
+    schedule_version: int
+    lone_event: bool
+    no_sessions: bool
+    holds_offers: bool
+
+
+def facts(found: Key) -> Facts:
+    """The Facts of a `key` (without an athlete: only the counter is known)."""
+    if len(found) != ATHLETE_KEY_LENGTH:
+        return Facts(found[1], False, False, True)
+    own, teams, sessions = found[6], found[8], found[12]
+    return Facts(found[1], own + teams == 1, sessions == 0, found[-2] > 0)
 
 
 def settings_version(found: Key) -> Any:

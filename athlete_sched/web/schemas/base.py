@@ -132,7 +132,10 @@ class PageQuery(BaseModel):
 # --- output types -------------------------------------------------------------------------
 
 def utc(value: datetime) -> str:
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    """An aware instant as 2027-04-16T13:00:00Z (whole seconds)."""
+    if value.tzinfo is not UTC:
+        value = value.astimezone(UTC)
+    return f"{value.replace(tzinfo=None).isoformat(timespec='seconds')}Z"
 
 
 Instant = Annotated[datetime, PlainSerializer(utc, return_type=str),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
@@ -270,6 +271,38 @@ def proposals_json(proposals: Any) -> dict[str, Any]:
             **({"reasons": {kind: {"code": r.code, "message": r.message}
                             for kind, r in proposals.reasons.items()}}
                if proposals.reasons else {})}
+
+
+def proposals_bytes(proposals: Any) -> bytes:
+    """proposals_json as the bytes json_bytes would send for it, written out (the view's
+    answer, kept as it is by the proposals cache): most of an answer is its slots, and
+    building a dict per slot for json.dumps to walk costs about as much as the rest of
+    a computed answer (tests/api/test_proposals_json.py holds the two equal)."""
+    shared = proposals.shared
+    windows = proposals.windows
+    return "".join((
+        f'{{"event_id": {proposals.event_id}, "windows": {{"pre": ',
+        _interval_text(windows.pre), ', "post": ', _interval_text(windows.post),
+        '}, "pre": [', ", ".join(_slot_text(x, shared) for x in proposals.found["pre"]),
+        '], "post": [', ", ".join(_slot_text(x, shared) for x in proposals.found["post"]),
+        "]",
+        "" if not proposals.reasons else ', "reasons": ' + json.dumps(
+            {kind: {"code": r.code, "message": r.message}
+             for kind, r in proposals.reasons.items()}),
+        "}\n")).encode()
+
+
+def _interval_text(interval: Any) -> str:
+    return f'{{"start": "{utc(interval.start)}", "end": "{utc(interval.end)}"}}'
+
+
+def _slot_text(slot: Any, shared: dict[Any, int]) -> str:
+    other = shared.get(slot) if shared else None
+    site = "null" if slot.site_id is None else int(slot.site_id)
+    return "".join((
+        f'{{"therapist_id": {int(slot.therapist_id)}, "start": "{utc(slot.start)}", '
+        f'"end": "{utc(slot.end)}", "kind": {json.dumps(slot.kind)}, "site_id": {site}',
+        "}" if other is None else f', "shared_with_event_id": {int(other)}}}'))
 
 
 def booking_json(view: Any) -> dict[str, Any]:
