@@ -40,7 +40,7 @@ from ..core.zones import load_zone
 from ..db import guard
 from ..db.models import Athlete, Booking, Event, Therapist
 from ..db.queries import bookings, rows, therapists, waitlist
-from . import access, mail, screening, season, sites, unit_of_work
+from . import access, lost_races, mail, screening, season, sites, unit_of_work
 from .access import Caller
 from .common import booking_athlete, found, localize, now, policy, stamp, window_for
 
@@ -168,6 +168,9 @@ def book_for(caller: Caller, data: Any) -> BookingView:
     """POST /bookings: an athlete, coach or admin books for an athlete they act for."""
     if caller.role == "therapist":
         raise Forbidden("athletes, coaches and admins book sessions")
+    refused = lost_races.lost(caller, data)  # most attempts at a popular slot: one read
+    if refused is not None:
+        raise refused
     event, athlete_id = _target(caller, data)
     if not access.acts_for_athlete(caller, athlete_id):
         raise NotFound("athlete", athlete_id, field="athlete_id")

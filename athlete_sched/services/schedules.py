@@ -58,9 +58,11 @@ def _clinic(since: date) -> _Clinic:
                    {site: frozenset(ids) for site, ids in at.items()})
 
 
-def _cached(since: date) -> _Clinic:
+def _cached(since: date, version: int | None = None) -> _Clinic:
+    """The clinic's schedules at `version` (None: read the counter now)."""
     cache, at = cache_for("schedules"), now()
-    version = therapists.schedule_version() if cache.size > 0 else None
+    if version is None:
+        version = therapists.schedule_version() if cache.size > 0 else None
     clinic = cache.get(since, version, at)
     if clinic is None:
         clinic = _clinic(since)
@@ -69,17 +71,18 @@ def _cached(since: date) -> _Clinic:
 
 
 def near(therapist_id: int | None, windows: Sequence[Interval],
-         sites: Sequence[int] | None = None) -> list[TherapistSchedule]:
+         sites: Sequence[int] | None = None, version: int | None = None
+         ) -> list[TherapistSchedule]:
     """Every therapist's schedule (or the one asked for), by id, with its one-day changes
     of the local dates the windows touch: `therapists.schedules(therapist_id, windows)`,
     from the cache. With `sites`, only the therapists who work at one of them (their own
     site, a weekly period's, or a one-day change's near the windows: a race-weekend
-    tent)."""
+    tent). `version`: the schedules' counter when this request read it already."""
     first, last = working_days.dates_near(windows)
     since = now().date() - DAYS_BEHIND
     if first < since:  # before what the cache keeps: read as it was
         return therapists.schedules_with_loads(therapist_id, windows, sites, loads=False)[0]
-    clinic = _cached(since)
+    clinic = _cached(since, version)
     changed = {tid: near_days for tid, days in clinic.days.items()
                if (near_days := tuple(d for d in days if first <= d.day <= last))}
     wanted: set[int] | None = None
@@ -92,3 +95,13 @@ def near(therapist_id: int | None, windows: Sequence[Interval],
               and (wanted is None or s.therapist_id in wanted)]
     return [replace(s, working_days=changed[s.therapist_id])
             if s.therapist_id in changed else s for s in chosen]
+
+
+def weekly_at(therapist_id: int, version: int) -> TherapistSchedule | None:
+    """The therapist's weekly schedule (settings and hours, no one-day changes) from the
+    cache at `version`, the schedules' counter this request read; None when the cache is
+    off or there is no such therapist."""
+    if cache_for("schedules").size <= 0:
+        return None
+    clinic = _cached(now().date() - DAYS_BEHIND, version)
+    return next((s for s in clinic.weekly if s.therapist_id == therapist_id), None)
