@@ -171,6 +171,7 @@ def book_for(caller: Caller, data: Any) -> BookingView:
     refused = lost_races.lost(caller, data)  # most attempts at a popular slot: one read
     if refused is not None:
         raise refused
+    unit_of_work.reads_done()  # PostgreSQL: the rest in one transaction
     event, athlete_id = _target(caller, data)
     if not access.acts_for_athlete(caller, athlete_id):
         raise NotFound("athlete", athlete_id, field="athlete_id")
