@@ -43,7 +43,7 @@ def taken(api, make_therapist, make_athlete, make_event) -> dict[str, Any]:
 def slow(monkeypatch) -> None:
     """No fast read: no early answer, and the locked check alone (PostgreSQL) answers
     every claim."""
-    monkeypatch.setattr(lost_races, "lost", lambda _caller, _data: None)
+    monkeypatch.setattr(lost_races, "early", lambda _caller, _data: lost_races.NOTHING)
     monkeypatch.setattr(guard, "TAKEN_OR_LOCK_AND_CHECK", guard.LOCK_AND_CHECK)
 
 
@@ -94,6 +94,32 @@ def test_a_lost_race_at_an_offset_is_answered_from_one_read(app, api, taken):
         status, got = answer(api, body)
     assert (status, got["error"]["code"]) == (409, "slot-taken")
     assert len(sent) == 2, sent
+
+
+def test_a_won_booking_reads_the_gate_and_the_schedule_once(app, api, taken):
+    """The early read found the slot free: the full path books it without reading the
+    screening decision or the therapist's schedule again (services/lost_races.Known; the
+    schedule from the per-process cache, as the early read took it)."""
+    from test_one_road import statements
+
+    lost = {"event_id": taken["f"], "therapist_id": taken["t"], "kind": "pre",
+            "start": SLOT + OFFSET}
+    assert answer(api, lost)[0] == 409  # the schedules are cached from here on
+    with statements(app) as sent:
+        status, got = answer(api, {**lost, "start": "2027-05-12T14:00" + OFFSET})
+    assert status == 201, got
+    assert not [s for s in sent if s.startswith("SELECT screening.decision")], sent
+    assert not [s for s in sent if "JOIN working_period" in s], sent
+
+
+@STARTS
+def test_a_free_slot_is_refused_while_the_athlete_is_not_cleared(api, monkeypatch, taken,
+                                                                 offset):
+    _screened_out(api, taken)
+    status, body = both_ways(api, monkeypatch, {
+        "event_id": taken["f"], "therapist_id": taken["t"], "kind": "pre",
+        "start": "2027-05-12T14:00" + offset})
+    assert (status, body["error"]["code"]) == (409, "screening-not-cleared")
 
 
 @STARTS
