@@ -121,6 +121,32 @@ def test_writes_elsewhere_leave_every_feed_cached(api, client, paths, builds, ma
     assert len(builds) == 3  # none built again
 
 
+def test_a_poll_after_a_write_elsewhere_sends_two_statements(api, client, paths, builds,
+                                                             make_athlete, app):
+    """The committed state moved (a write elsewhere), the feed did not: the data version,
+    then the token's row and the fingerprint in one statement (the kept feed knows its
+    owner); no token lookup of its own. 304, not built again."""
+    from test_one_road import statements
+
+    before = etags(client, paths)
+    for owner, path in paths.items():
+        make_athlete(name=f"Elsewhere {owner}")  # a commit: the data version moves
+        with statements(app) as sent:
+            again = fetch(client, path, **{"If-None-Match": before[owner]})
+        assert again.status_code == 304 and again.headers["ETag"] == before[owner], owner
+        assert len(sent) == 2, (owner, sent)
+    assert len(builds) == 3
+
+
+def test_a_rotated_token_of_a_kept_feed_is_not_found(api, client, paths, clinic):  # noqa: F811
+    """A feed kept in the cache whose token was rotated since: 404 at the old address."""
+    before = etags(client, paths)
+    therapist = clinic["therapist"]["id"]
+    assert api.post(f"/api/v1/therapists/{therapist}/feed/rotate").status_code in (200, 201)
+    gone = fetch(client, paths["therapist"], **{"If-None-Match": before["therapist"]})
+    assert gone.status_code == 404
+
+
 def test_writes_to_a_feed_change_it_and_a_rebuild_is_a_fresh_build(
         api, client, app_config, paths, builds, clinic, plain_sql):  # noqa: F811
     etag = etags(client, paths)

@@ -1,6 +1,7 @@
 """The tuned reads keep their index plans with and without fresh statistics, on both
-backends: the reads of db/queries/ and the booking guard (db/guard.py's CHECK_SQL; on
-PostgreSQL the query of booking_refusal() as the database holds it).
+backends: the reads of db/queries/ (booking_race's early read of a lost race among them)
+and the booking guard (db/guard.py's CHECK_SQL; on PostgreSQL the query of
+booking_refusal() as the database holds it).
 
 A clinic is bulk-loaded as bench/propose.py loads its history (50 therapists with 5,000
 day changes, 24,000 bookings, 12,000 events, then 10,000 busy intervals and 6,000 periods
@@ -191,7 +192,14 @@ def _reads() -> list[tuple[str, Callable[[], Any]]]:
     """Every tuned read, called as the services call it (one and two spans; one and several
     therapists or athletes)."""
     from athlete_sched.db import guard
-    from athlete_sched.db.queries import bookings, events, sites, therapists, working_days
+    from athlete_sched.db.queries import (
+        booking_race,
+        bookings,
+        events,
+        sites,
+        therapists,
+        working_days,
+    )
 
     pre = Interval(NEAR, NEAR + timedelta(days=2))
     post = Interval(NEAR + timedelta(days=5), NEAR + timedelta(days=8))
@@ -224,6 +232,7 @@ def _reads() -> list[tuple[str, Callable[[], Any]]]:
         ("bookings between", lambda: bookings.athlete_bookings_between(ATHLETE, pre)),
         ("confirmed booking", lambda: bookings.confirmed(ATHLETE, event, "pre")),
         ("guard", lambda: guard.refusal(claim)),
+        ("lost race", lambda: booking_race.race_context(event, 3, "pre", session.start)),
         ("trips", lambda: sites.trips([ATHLETE], SINCE)),
         ("trips of three", lambda: sites.trips([ATHLETE, 8, 9], SINCE)),
     ]

@@ -40,7 +40,7 @@ from ..core.zones import load_zone
 from ..db import guard
 from ..db.models import Athlete, Booking, Event, Therapist
 from ..db.queries import bookings, rows, therapists, waitlist
-from . import access, mail, screening, season, sites, unit_of_work
+from . import access, lost_races, mail, screening, season, sites, unit_of_work
 from .access import Caller
 from .common import booking_athlete, found, localize, now, policy, stamp, window_for
 
@@ -77,15 +77,23 @@ def view_of(booking: Booking) -> BookingView:
 # --- the rules ----------------------------------------------------------------------------------
 
 def _place(booking: Booking, event: Event | None, therapist: Therapist, start: datetime,
-           duration: timedelta, shared_with: int | None = None) -> None:
+           duration: timedelta, shared_with: int | None = None,
+           known: lost_races.Known | None = None) -> None:
     """Every rule of the contract, in order: the screening gate (409 while the athlete is
     not cleared: every booking path and every move passes here), the 422s (notice,
     window, working hours, the site: where the athlete is then), then the 409s in one
     guarded query (already booked, therapist not free, athlete not free), then the
     athlete's season (and for a shared session, the site rule of the other event it
-    serves); then put the booking there."""
-    screening.check_cleared(booking.athlete_id)
-    schedule = therapists.schedule_near(therapist, [Interval.of(start, start + duration)])
+    serves); then put the booking there. `known`: the screening gate's answer and the
+    therapist's schedule as this unit read them already (services/lost_races.py)."""
+    span = Interval.of(start, start + duration)
+    if known is not None and (known.athlete_id, known.therapist_id, known.span) != (
+            booking.athlete_id, therapist.id, span):
+        known = None  # read for another claim: read afresh
+    if known is None or known.not_cleared:
+        screening.check_cleared(booking.athlete_id)
+    schedule = (known.schedule if known is not None and known.schedule is not None
+                else therapists.schedule_near(therapist, [span]))
     session = check_bookable(schedule, booking.kind, window_for(event, booking.kind), start,
                              duration, now(), policy().notice)
     _, site_id = session_site(schedule, session)
@@ -114,17 +122,18 @@ def _place(booking: Booking, event: Event | None, therapist: Therapist, start: d
 
 def book(event: Event | None, therapist: Therapist, athlete_id: int, kind: str,
          start: datetime, duration_minutes: int | None = None, notes: str = "",
-         shared_with: int | None = None) -> Booking:
+         shared_with: int | None = None, known: lost_races.Known | None = None) -> Booking:
     """Book a session for the athlete `athlete_id` (an existing one: the caller found it,
     or it is the event's own). `start` may be naive (the therapist's wall-clock) or aware.
     `shared_with`: another event of the athlete this session also serves (its pre when
-    this is a post, its post when this is a pre; services/season.py)."""
+    this is a post, its post when this is a pre; services/season.py). `known`: what this
+    unit read already (services/lost_races.py), not read again."""
     start_at = localize(start, load_zone(therapist.timezone))
     duration = timedelta(minutes=duration_minutes or therapist.session_minutes)
     booking = Booking(event_id=event.id if event is not None else None, athlete_id=athlete_id,
                       kind=kind, status="confirmed", uid=f"{uuid.uuid4()}@athlete-sched",
                       sequence=0, notes=notes, created_at=stamp())
-    _place(booking, event, therapist, start_at, duration, shared_with)
+    _place(booking, event, therapist, start_at, duration, shared_with, known)
     rows.add_pending(booking)
     bookings.flush_guarded(booking)
     if event is not None and kind in WINDOW_KINDS:  # booked in the window: out of its line
@@ -168,6 +177,10 @@ def book_for(caller: Caller, data: Any) -> BookingView:
     """POST /bookings: an athlete, coach or admin books for an athlete they act for."""
     if caller.role == "therapist":
         raise Forbidden("athletes, coaches and admins book sessions")
+    early = lost_races.early(caller, data)  # most attempts at a popular slot: one read
+    if early.refusal is not None:
+        raise early.refusal
+    unit_of_work.reads_done()  # PostgreSQL: the rest in one transaction
     event, athlete_id = _target(caller, data)
     if not access.acts_for_athlete(caller, athlete_id):
         raise NotFound("athlete", athlete_id, field="athlete_id")
@@ -177,7 +190,8 @@ def book_for(caller: Caller, data: Any) -> BookingView:
     if therapist is None:
         raise NotFound("therapist", data.therapist_id, field="therapist_id")
     return view_of(book(event, therapist, athlete_id, data.kind, data.start,
-                        data.duration_minutes, data.notes, data.shared_with_event_id))
+                        data.duration_minutes, data.notes, data.shared_with_event_id,
+                        early.known))
 
 
 def _target(caller: Caller, data: Any) -> tuple[Event | None, int]:

@@ -8,7 +8,9 @@ changes, and rebuilt by writing again only the entries that changed.
 2. else the feed's fingerprint (db/queries/feeds.py: its rows' count and row versions, and
    the counter of the names and settings feeds show; one statement, from the database, so
    every worker on every host and any hand-written SQL count): unchanged, the write was
-   elsewhere, and the kept feed (same bytes, same ETag: polls keep getting 304) is served;
+   elsewhere, and the kept feed (same bytes, same ETag: polls keep getting 304) is served.
+   A kept feed knows its owner, so the token's row (still there, still that owner's: not
+   rotated) is read in the fingerprint's statement;
 3. else it is rebuilt: the (id, row_version) of the rows it lists are read, only the rows
    whose version changed are read in full and written again (core/ical.py), the others'
    lines are taken from the kept feed; after a change of names or settings, every row.
@@ -79,6 +81,7 @@ class _Built:
 
     answer: FeedBody
     data_version: Hashable
+    owner: tuple[str, int]  # ('therapist', 'athlete' or 'team', its id)
     fingerprint: feeds.Fingerprint
     shown: _Shown
     sessions: dict[int, _Entry]  # booking id -> entry, in the feed's order
@@ -95,6 +98,12 @@ def published_feed(token: str) -> FeedBody | None:
     kept: _Built | None = cache.get(token_hash, KEPT, at)
     if kept is not None and kept.data_version == version:
         return kept.answer
+    if kept is not None:  # still this owner's feed, and the same? One statement
+        stored, fingerprint = feeds.fingerprint_of_token(token_hash, *kept.owner)
+        if (stored is not None and hmac.compare_digest(stored, token_hash)
+                and kept.fingerprint == fingerprint):
+            cache.put(token_hash, KEPT, replace(kept, data_version=version), at)
+            return kept.answer
     feed = calendars.feed_by_token_hash(token_hash)
     if feed is None or not hmac.compare_digest(feed.token_hash, token_hash):
         return None
@@ -139,7 +148,9 @@ def _build(feed: CalendarFeed, scope: dict[str, int], fingerprint: feeds.Fingerp
     body = ical.feed_of_entries(shown.frame, [e.lines for e in listed])
     changed = max([feed.rotated_at, *(e.stamp for e in listed)])
     answer = FeedBody(body, f'"{hashlib.sha256(body).hexdigest()}"', changed)
-    return _Built(answer, version, fingerprint, shown, sessions, races)
+    (column, owner_id), = scope.items()
+    return _Built(answer, version, (column.removesuffix("_id"), owner_id), fingerprint, shown,
+                  sessions, races)
 
 
 def _shown(feed: CalendarFeed) -> _Shown:

@@ -58,10 +58,11 @@ def _clinic(since: date) -> _Clinic:
                    {site: frozenset(ids) for site, ids in at.items()})
 
 
-def _cached(since: date, version: int | None) -> _Clinic:
+def _cached(since: date, version: int | None = None) -> _Clinic:
+    """The clinic's schedules at `version` (None: read the counter now)."""
     cache, at = cache_for("schedules"), now()
-    if cache.size > 0 and version is None:
-        version = therapists.schedule_version()
+    if version is None:
+        version = therapists.schedule_version() if cache.size > 0 else None
     clinic = cache.get(since, version, at)
     if clinic is None:
         clinic = _clinic(since)
@@ -95,3 +96,13 @@ def near(therapist_id: int | None, windows: Sequence[Interval],
               and (wanted is None or s.therapist_id in wanted)]
     return [replace(s, working_days=changed[s.therapist_id])
             if s.therapist_id in changed else s for s in chosen]
+
+
+def weekly_at(therapist_id: int, version: int) -> TherapistSchedule | None:
+    """The therapist's weekly schedule (settings and hours, no one-day changes) from the
+    cache at `version`, the schedules' counter this request read; None when the cache is
+    off or there is no such therapist."""
+    if cache_for("schedules").size <= 0:
+        return None
+    clinic = _cached(now().date() - DAYS_BEHIND, version)
+    return next((s for s in clinic.weekly if s.therapist_id == therapist_id), None)

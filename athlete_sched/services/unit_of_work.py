@@ -39,6 +39,11 @@ How each backend begins (`install`; the connections themselves: db/engine.py):
   connection in autocommit mode: each statement reads a fresh snapshot either way, and
   what goes is the BEGIN and the ROLLBACK (two round trips) and, with the ROLLBACK,
   psycopg's clearing of its prepared statements.
+  A write view marked `begins_as_reader` reads in autocommit mode too, until its service
+  calls `reads_done()` (a booking attempt: after the early answer to a lost race, services/
+  lost_races.py); from there on it runs in one transaction, on a connection taken afresh,
+  committed or rolled back as any writer's. A refusal from those first reads costs no
+  BEGIN and no ROLLBACK.
 
 Locks (`lock_booking_writers`): two PostgreSQL transactions that insert conflicting rows
 at the same instant each find the other's uncommitted row in the exclusion index, wait
@@ -280,7 +285,9 @@ def begins_as_reader(view: Callable[..., T]) -> Callable[..., T]:
     """Mark a write view whose requests are mostly refused by what is already committed
     (a booking attempt at a slot someone else took): on SQLite its unit begins as a reader
     (see the module docstring), and its service calls `writing()` before it writes.
-    PostgreSQL: no change (its writers never wait for one lock)."""
+    PostgreSQL: its first reads run in autocommit mode, until the service calls
+    `reads_done()` (its writers never wait for one lock; what it saves is the BEGIN and
+    the ROLLBACK of a refusal)."""
     setattr(view, _READER_FIRST, True)
     return view
 
@@ -289,6 +296,15 @@ def begins_as_reader(view: Callable[..., T]) -> Callable[..., T]:
 # whatever its WHERE finds).
 _TAKE_WRITE_LOCK = text("UPDATE schedule_version SET n = n WHERE 0")
 _SQLITE_REFUSED_LOCK = frozenset({"SQLITE_BUSY", "SQLITE_BUSY_SNAPSHOT"})
+
+
+def reads_done() -> None:
+    """A view begun as a reader (`begins_as_reader`) goes on from its first reads to its
+    checks and writes. PostgreSQL: those reads ran in autocommit mode; what follows runs in
+    one transaction of the unit, on a connection taken afresh (nothing was written before).
+    SQLite: nothing (its transaction goes on as a reader until `writing()`)."""
+    if has_request_context() and g.pop("reads_without_transaction", False):
+        db.session.rollback()
 
 
 def writing() -> None:
@@ -441,8 +457,12 @@ OWN_CONNECTION = frozenset({"static", "health.healthz"})
 
 
 def _reads_without_transaction() -> None:
-    """PostgreSQL, before every request: a read request other than those in OWN_CONNECTION
-    takes the session's connection in autocommit mode (see the module docstring). The
-    connection's isolation level is reset when it goes back to the pool."""
-    if reading() and request.endpoint not in OWN_CONNECTION:
+    """PostgreSQL, before every request: a read request other than those in OWN_CONNECTION,
+    and a write view that begins as a reader until it calls `reads_done()`, takes the
+    session's connection in autocommit mode (see the module docstring). The connection's
+    isolation level is reset when it goes back to the pool."""
+    if request.endpoint in OWN_CONNECTION:
+        return
+    if reading() or _reader_first():
         db.session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+        g.reads_without_transaction = not reading()

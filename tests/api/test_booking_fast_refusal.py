@@ -1,10 +1,12 @@
-"""A lost race for a slot, on both backends: the booking guard's fast refusal (db/guard.py:
-on PostgreSQL a read without locks before the locked check; on SQLite the guard's one
-statement) answers exactly as the full check does, and every error that the contract puts
-before slot-taken still wins over it.
+"""A lost race for a slot, on both backends: the early answer of services/lost_races.py
+(one read before the full path, for a start with an offset) and the booking guard's fast
+refusal (db/guard.py: on PostgreSQL a read without locks before the locked check; on
+SQLite the guard's one statement) answer exactly as the full check does, and every error
+that the contract puts before slot-taken still wins over it.
 
 Each case is asked twice on the same data: as the app answers it, and without the fast
-read (`slow`: PostgreSQL's locked check alone), and the answers must be equal.
+reads (`slow`: no early answer, PostgreSQL's locked check alone), and the answers must be
+equal; with the start as the therapist's wall-clock time and with an offset.
 """
 
 from __future__ import annotations
@@ -17,8 +19,11 @@ import pytest
 from conftest import Api, backend_of
 
 from athlete_sched.db import guard
+from athlete_sched.services import lost_races
 
 SLOT = "2027-05-12T09:00"  # Wed, in the pre window of a race on Sat 15 May 2027 (Berlin)
+OFFSET = "+02:00"  # Berlin's in May: SLOT + OFFSET is the same instant
+STARTS = pytest.mark.parametrize("offset", ["", OFFSET], ids=["wall-clock", "offset"])
 
 
 @pytest.fixture
@@ -36,7 +41,9 @@ def taken(api, make_therapist, make_athlete, make_event) -> dict[str, Any]:
 
 
 def slow(monkeypatch) -> None:
-    """No fast read: the locked check alone (PostgreSQL) answers every claim."""
+    """No fast read: no early answer, and the locked check alone (PostgreSQL) answers
+    every claim."""
+    monkeypatch.setattr(lost_races, "early", lambda _caller, _data: lost_races.NOTHING)
     monkeypatch.setattr(guard, "TAKEN_OR_LOCK_AND_CHECK", guard.LOCK_AND_CHECK)
 
 
@@ -54,17 +61,76 @@ def both_ways(api, monkeypatch, body: dict[str, Any]) -> tuple[int, Any]:
     return fast
 
 
-def test_a_lost_race_is_slot_taken_with_the_same_body(api, monkeypatch, taken):
+@STARTS
+def test_a_lost_race_is_slot_taken_with_the_same_body(api, monkeypatch, taken, offset):
     status, body = both_ways(api, monkeypatch, {
-        "event_id": taken["f"], "therapist_id": taken["t"], "kind": "pre", "start": SLOT})
+        "event_id": taken["f"], "therapist_id": taken["t"], "kind": "pre",
+        "start": SLOT + offset})
     assert status == 409
     assert body["error"]["code"] == "slot-taken"
     assert list(body["error"]["fields"]) == ["start"]
     # the buffer counts: 09:45 + 10 minutes reaches into a 09:50 start
     status, body = both_ways(api, monkeypatch, {
         "event_id": taken["f"], "therapist_id": taken["t"], "kind": "pre",
-        "start": "2027-05-12T09:50"})
+        "start": "2027-05-12T09:50" + offset})
     assert (status, body["error"]["code"]) == (409, "slot-taken")
+    # a start inside A's session: refused early on an offset
+    status, body = both_ways(api, monkeypatch, {
+        "event_id": taken["f"], "therapist_id": taken["t"], "kind": "pre",
+        "start": "2027-05-12T09:44" + offset})
+    assert (status, body["error"]["code"]) == (409, "slot-taken")
+
+
+def test_a_lost_race_at_an_offset_is_answered_from_one_read(app, api, taken):
+    """Once the schedules are cached (services/schedules.py: the first attempt reads them),
+    the bearer token's read, then one statement: the early answer (services/lost_races.py)
+    needs no read of the event, therapist, screening, settings or guard."""
+    from test_one_road import statements
+
+    body = {"event_id": taken["f"], "therapist_id": taken["t"], "kind": "pre",
+            "start": SLOT + OFFSET}
+    assert answer(api, body)[0] == 409
+    with statements(app) as sent:
+        status, got = answer(api, body)
+    assert (status, got["error"]["code"]) == (409, "slot-taken")
+    assert len(sent) == 2, sent
+
+
+def test_a_won_booking_reads_the_gate_and_the_schedule_once(app, api, taken):
+    """The early read found the slot free: the full path books it without reading the
+    screening decision or the therapist's schedule again (services/lost_races.Known; the
+    schedule from the per-process cache, as the early read took it)."""
+    from test_one_road import statements
+
+    lost = {"event_id": taken["f"], "therapist_id": taken["t"], "kind": "pre",
+            "start": SLOT + OFFSET}
+    assert answer(api, lost)[0] == 409  # the schedules are cached from here on
+    with statements(app) as sent:
+        status, got = answer(api, {**lost, "start": "2027-05-12T14:00" + OFFSET})
+    assert status == 201, got
+    assert not [s for s in sent if s.startswith("SELECT screening.decision")], sent
+    assert not [s for s in sent if "JOIN working_period" in s], sent
+
+
+@STARTS
+def test_a_free_slot_is_refused_while_the_athlete_is_not_cleared(api, monkeypatch, taken,
+                                                                 offset):
+    _screened_out(api, taken)
+    status, body = both_ways(api, monkeypatch, {
+        "event_id": taken["f"], "therapist_id": taken["t"], "kind": "pre",
+        "start": "2027-05-12T14:00" + offset})
+    assert (status, body["error"]["code"]) == (409, "screening-not-cleared")
+
+
+@STARTS
+def test_a_free_slot_after_an_early_read_is_booked_once(api, taken, offset):
+    """The early read finds the slot free: the full path books it, and the same attempt
+    again is refused (already-booked) with the same body either way."""
+    body = {"event_id": taken["f"], "therapist_id": taken["t"], "kind": "pre",
+            "start": "2027-05-12T14:00" + offset}
+    assert answer(api, body)[0] == 201
+    status, again = answer(api, body)
+    assert (status, again["error"]["code"]) == (409, "already-booked")
 
 
 def test_a_free_slot_is_booked_after_the_fast_read_found_nothing(api, taken):
@@ -96,19 +162,23 @@ EARLIER_ERRORS = [
     pytest.param(_hours_moved, {}, 422, "outside-working-hours", id="outside-working-hours"),
     pytest.param(None, {"therapist_id": 999_999}, 404, "not-found", id="unknown-therapist"),
     pytest.param(None, {"event_id": "E"}, 409, "already-booked", id="already-booked"),
+    pytest.param(None, {"athlete_id": "A"}, 422, "invalid-value", id="another-athletes-event"),
 ]
 
 
+@STARTS
 @pytest.mark.parametrize(("before", "fields", "status", "code"), EARLIER_ERRORS)
 def test_errors_before_slot_taken_still_win(api, monkeypatch, taken,
                                             before: Callable | None, fields: dict[str, Any],
-                                            status: int, code: str):
+                                            status: int, code: str, offset: str):
     if before is not None:
         before(api, taken)
-    body = {"event_id": taken["f"], "therapist_id": taken["t"], "kind": "pre", "start": SLOT,
-            **fields}
+    body = {"event_id": taken["f"], "therapist_id": taken["t"], "kind": "pre",
+            "start": SLOT + offset, **fields}
     if body["event_id"] == "E":  # A asks again for the slot they hold
         body["event_id"] = taken["e"]
+    if body.get("athlete_id") == "A":  # B's event, booked for A
+        body["athlete_id"] = taken["a"]
     got_status, got = both_ways(api, monkeypatch, body)
     assert (got_status, got["error"]["code"]) == (status, code), got
 

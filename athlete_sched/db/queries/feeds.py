@@ -28,7 +28,7 @@ from typing import Any, NamedTuple
 from sqlalchemy import ColumnElement, Select, bindparam, func, or_, select, true
 
 from ...extensions import db
-from ..models import Athlete, Booking, Event, FeedVersion, TeamMember, Therapist
+from ..models import Athlete, Booking, CalendarFeed, Event, FeedVersion, TeamMember, Therapist
 
 Fingerprint = tuple[Any, ...]
 
@@ -57,6 +57,26 @@ def _event_scope(athlete_id: int | None, team_id: int | None) -> ColumnElement[b
 def _part(versions: Any, where: ColumnElement[bool], postgresql: bool) -> Any:
     summed = func.sum(func.hashint8extended(versions, 0)) if postgresql else func.max(versions)
     return select(func.count().label("n"), summed.label("v")).where(where).subquery()
+
+
+def fingerprint_of_token(token_hash: str, owner: str, owner_id: int
+                         ) -> tuple[str | None, Fingerprint]:
+    """For a feed kept in a cache: the token hash stored for `token_hash` if that feed still
+    belongs to `owner` ('therapist', 'athlete' or 'team') `owner_id` (None: rotated away,
+    or gone), and the owner's feed fingerprint, in one statement."""
+    postgresql = db.session.connection().dialect.name == "postgresql"
+    row = db.session.execute(_token_fingerprint_query(owner, postgresql),
+                             {"owner": owner_id, "token_hash": token_hash}).one()
+    return row[-1], tuple(row[:-1])
+
+
+@cache
+def _token_fingerprint_query(owner: str, postgresql: bool) -> Select:
+    """`_fingerprint_query` with the feed's stored token hash last (the unique index)."""
+    stored = select(CalendarFeed.token_hash).where(
+        CalendarFeed.token_hash == bindparam("token_hash"),
+        getattr(CalendarFeed, f"{owner}_id") == bindparam("owner")).scalar_subquery()
+    return _fingerprint_query(owner, postgresql).add_columns(stored)
 
 
 def fingerprint(*, therapist_id: int | None = None, athlete_id: int | None = None,
