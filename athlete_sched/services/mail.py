@@ -110,9 +110,10 @@ def queue_notices(notices: list[tuple[str, str, int | None]]) -> None:
     its write transaction)."""
     if enabled() and notices:
         at = stamp()
-        _queue([MailMessage(booking_id=booking_id, recipient=recipient, method="NOTICE",
-                            sequence=0, attempts=0, created_at=at, message=text)
-                for recipient, text, booking_id in notices])
+        unit_of_work.collected("mail", _send_soon).extend(outbox.add_many(
+            [{"booking_id": booking_id, "recipient": recipient, "method": "NOTICE",
+              "sequence": 0, "attempts": 0, "created_at": at, "message": text}
+             for recipient, text, booking_id in notices]))
 
 
 # --- sending ------------------------------------------------------------------------------

@@ -139,7 +139,7 @@ def _record_and_queue(batch: list[Notice]) -> int:
     if not batch:
         return 0
     unit_of_work.release()
-    composed = [(n, message(n, places.get(n.due.site_id, where), cancel_notice).as_string())
+    composed = [(n, message_text(n, places.get(n.due.site_id, where), cancel_notice))
                 for n in batch]
     at, recorded = stamp(), set()
     for kind in (REMINDER, CHECK_IN):
@@ -156,6 +156,13 @@ def message(notice: Notice, location: str, cancel_notice: timedelta | None = Non
         return reminder_text.reminder(notice.due, location,
                                       cancel_notice or policy().cancel_notice)
     return reminder_text.check_in(notice.due)
+
+
+def message_text(notice: Notice, location: str, cancel_notice: timedelta) -> str:
+    """`message(...).as_string()`, written without an EmailMessage where it can be."""
+    if notice.kind == REMINDER:
+        return reminder_text.reminder_as_text(notice.due, location, cancel_notice)
+    return reminder_text.check_in_as_text(notice.due)
 
 
 # --- the athlete's choice (pages) ---------------------------------------------------------

@@ -26,6 +26,18 @@ def add(messages: Sequence[MailMessage]) -> list[int]:
     return [m.id for m in messages]
 
 
+_ADD_MANY = TABLE.insert().returning(TABLE.c.id)
+
+
+def add_many(rows: Sequence[dict]) -> list[int]:
+    """Add messages given as column values (no ORM object each) to the current
+    transaction, in one statement built once and executed for all the rows (a multi-row
+    INSERT ... RETURNING); their ids."""
+    if not rows:
+        return []
+    return list(db.session.execute(_ADD_MANY, list(rows)).scalars())
+
+
 def claim(connection: Connection, at: datetime, lease: timedelta, limit: int,
           ids: Sequence[int] | None = None) -> list[tuple[int, str, str]]:
     """Take up to `limit` messages for sending, oldest first, in the caller's short
