@@ -400,6 +400,38 @@ def test_a_claimed_message_is_not_sent_twice(app, booked):
     assert (claimed.attempts, claimed.last_error) == (4, None) and claimed.sent_at is not None
 
 
+def test_a_sent_message_marked_through_the_driver_is_stored_as_the_orm_stores_it(app, booked):
+    """The sender's hot loop marks each sent message through the driver
+    (db/queries/outbox.Outcomes): the column holds what `record` (SQLAlchemy) writes,
+    committed at once, and a failure still goes through `record`."""
+    import sqlalchemy as sa
+
+    from athlete_sched.db.queries import outbox
+    from athlete_sched.extensions import db
+    from athlete_sched.services import mail
+
+    [first, second] = rows(app)
+    table, at = mail.MailMessage.__table__, datetime(2027, 5, 11, 7, 0, 1, tzinfo=UTC)
+    with app.app_context():
+        with db.engine.begin() as connection:
+            connection.execute(table.update().values(sent_at=None, last_error=None))
+        with mail._sender() as connection:
+            outcomes = outbox.Outcomes(connection)
+            assert outcomes.direct
+            outcomes.record(first.id, None, at)
+            with connection.begin():
+                outbox.record(connection, second.id, None, at)
+        with db.engine.connect() as other:  # committed: seen by another connection
+            stored = {row.id: row.sent_at for row in
+                      other.execute(sa.text("SELECT id, sent_at FROM mail_message"))}
+            assert stored[first.id] == stored[second.id] is not None
+            assert other.execute(sa.select(table.c.sent_at).where(table.c.id == first.id)
+                                 ).scalar_one() == at
+        with mail._sender() as connection:
+            outbox.Outcomes(connection).record(first.id, "421 try later", at)
+    assert {r.id: r.last_error for r in rows(app)}[first.id] == "421 try later"
+
+
 class Accounts:
     """An aiosmtpd authenticator that knows one account and notes who logged in."""
 

@@ -246,6 +246,7 @@ def _batch(connection, postman: Postman, tally: Tally, limit: int,
     at, started, held = stamp(), time.monotonic(), lease()
     with connection.begin():
         claimed = outbox.claim(connection, at, held, limit, ids)
+    outcomes, origin = outbox.Outcomes(connection), sender()
     for done, (message_id, recipient, text) in enumerate(claimed):
         if time.monotonic() - started > held.total_seconds() / 2:
             rest = [message_id for message_id, _, _ in claimed[done:]]
@@ -253,9 +254,8 @@ def _batch(connection, postman: Postman, tally: Tally, limit: int,
                 outbox.release(connection, rest, at)
             tally.skipped += len(rest)
             break
-        error = postman.send(sender(), recipient, text.encode("utf-8"))
-        with connection.begin():
-            outbox.record(connection, message_id, error, stamp())
+        error = postman.send(origin, recipient, text.encode("utf-8"))
+        outcomes.record(message_id, error, stamp())
         tally.sent += error is None
         if error:
             log.warning("mail %s to %s not sent: %s", message_id, recipient, error)
