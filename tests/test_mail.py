@@ -643,3 +643,14 @@ def test_a_reminders_text_is_written_directly_not_by_the_email_package(monkeypat
         assert parsed["To"].addresses[0].display_name == name
         assert parsed.get_content().replace("\r\n", "\n") == text
     assert [a[2] for a in made] == ["Jürgen Müller"]
+
+
+@given(st.text(st.sampled_from(" a\t\n\r\x0b\xa0\u2028\u3000\x00Zé-"), max_size=12) | st.text())
+@settings(max_examples=300, deadline=None, derandomize=True, database=None)
+def test_a_name_already_clean_is_kept_and_any_other_cleaned_as_before(text):
+    """mail_text._clean and reminder_text._clean return a clean text as it is (the fast
+    road) and clean any other as the character-by-character road does."""
+    from athlete_sched.services import mail_text, reminder_text
+
+    slow = " ".join("".join(c if c.isprintable() else " " for c in text).split())
+    assert mail_text._clean(text) == reminder_text._clean(text) == slow

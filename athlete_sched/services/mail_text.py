@@ -111,6 +111,8 @@ def summary_text(booking: Booking, method: str, to: Party, other: Party, event: 
 
 def _clean(text: str) -> str:
     """A display name fit for a header: no control characters, no runs of spaces."""
+    if text.isprintable() and "  " not in text and text[:1] != " " != text[-1:]:
+        return text  # already clean (the only printable space is " "): most names
     return " ".join("".join(c if c.isprintable() else " " for c in text).split())
 
 

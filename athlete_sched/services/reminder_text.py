@@ -24,6 +24,8 @@ TURN_OFF = ("You get these reminders because they are on for your account; you c
 
 def _clean(text: str) -> str:
     """A name fit for one line: no control characters, no runs of spaces."""
+    if text.isprintable() and "  " not in text and text[:1] != " " != text[-1:]:
+        return text  # already clean (the only printable space is " "): most names
     return " ".join("".join(c if c.isprintable() else " " for c in text).split())
 
 
