@@ -20,8 +20,9 @@ Each run, in turns:
   own, `--no-periodic`, the clock pinned to NOW by FLASK_FROZEN_NOW, MAIL_SERVER the sink)
   are each handed the tasks "reminders" then "mail": timed from that moment until the sink
   holds N. So the timed part finds the due reminders, records each notice once, composes
-  and queues its message and sends it (both workers run the same entries; the notices'
-  unique key lets one of them queue each reminder).
+  and queues its message and sends it (the worker that holds the round of reminders
+  queues them, the other, finding it held, sends what the round's units commit; the
+  notices' unique key would keep two rounds at once to one message each).
 
 Besides the wall times, the CPU seconds of the sender (the loop; the two workers) are
 shown: on a shared, loaded machine the wall-time ratio moves with the neighbours, the CPU

@@ -10,11 +10,11 @@ import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from email import message_from_bytes
 from email.message import EmailMessage
 from email.policy import default as default_policy
-from email.utils import getaddresses, parseaddr
+from email.utils import format_datetime, getaddresses, make_msgid, parseaddr
 from typing import Any
 
 import icalendar
@@ -22,6 +22,8 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
 from api.helpers import assert_error, book
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from icaljs import icaljs  # noqa: F401  (fixture)
 
 CLINIC = {"CLINIC_NAME": "Needle & Pedal Clinic", "CLINIC_EMAIL": "bookings@clinic.test"}
@@ -398,6 +400,38 @@ def test_a_claimed_message_is_not_sent_twice(app, booked):
     assert (claimed.attempts, claimed.last_error) == (4, None) and claimed.sent_at is not None
 
 
+def test_a_sent_message_marked_through_the_driver_is_stored_as_the_orm_stores_it(app, booked):
+    """The sender's hot loop marks each sent message through the driver
+    (db/queries/outbox.Outcomes): the column holds what `record` (SQLAlchemy) writes,
+    committed at once, and a failure still goes through `record`."""
+    import sqlalchemy as sa
+
+    from athlete_sched.db.queries import outbox
+    from athlete_sched.extensions import db
+    from athlete_sched.services import mail
+
+    [first, second] = rows(app)
+    table, at = mail.MailMessage.__table__, datetime(2027, 5, 11, 7, 0, 1, tzinfo=UTC)
+    with app.app_context():
+        with db.engine.begin() as connection:
+            connection.execute(table.update().values(sent_at=None, last_error=None))
+        with mail._sender() as connection:
+            outcomes = outbox.Outcomes(connection)
+            assert outcomes.direct
+            outcomes.record(first.id, None, at)
+            with connection.begin():
+                outbox.record(connection, second.id, None, at)
+        with db.engine.connect() as other:  # committed: seen by another connection
+            stored = {row.id: row.sent_at for row in
+                      other.execute(sa.text("SELECT id, sent_at FROM mail_message"))}
+            assert stored[first.id] == stored[second.id] is not None
+            assert other.execute(sa.select(table.c.sent_at).where(table.c.id == first.id)
+                                 ).scalar_one() == at
+        with mail._sender() as connection:
+            outbox.Outcomes(connection).record(first.id, "421 try later", at)
+    assert {r.id: r.last_error for r in rows(app)}[first.id] == "421 try later"
+
+
 class Accounts:
     """An aiosmtpd authenticator that knows one account and notes who logged in."""
 
@@ -535,3 +569,88 @@ def test_headers_kept_by_the_mail_policy_make_the_same_text_as_the_stdlib_policy
     kept = [compose(MAIL_POLICY, to, name) for to, name in people]
     assert kept == [compose(SMTP, to, name) for to, name in people]
     assert kept[0] != kept[2] and kept[0].replace("a0@", "a2@") == kept[2]
+
+
+# --- the plain composer written directly (services/mail_text.flat_plain) ------------------
+
+_TEXT_CHARS = st.characters(codec="utf-8", exclude_categories=("Cs",))
+_NAME_CHARS = st.sampled_from("AaZz09 '-._&!#$%*+/=?^`{|}~\"(),:;<>@[]\\\tÄöüßéŁ–€漢😀")
+
+
+def _names():
+    """Display names as services/mail_text._clean leaves them (single spaces, printable),
+    mostly plain words, sometimes with specials, non-ASCII or runs long enough to fold."""
+    from athlete_sched.services.mail_text import _clean
+
+    return st.one_of(st.from_regex(r"[A-Z][a-z]{1,12}( [A-Z][a-z'\-]{1,14}){0,2}",
+                                   fullmatch=True),
+                     st.text(_NAME_CHARS, max_size=90)).map(_clean)
+
+
+def _addresses():
+    return st.one_of(st.from_regex(r"[a-z0-9]{1,20}(\.[a-z0-9_+\-]{1,10})?@[a-z]{1,12}\.test",
+                                   fullmatch=True),
+                     st.from_regex(r"[a-zA-Z0-9.\"!#=?]{1,30}@[a-z.\-]{1,20}", fullmatch=True),
+                     st.emails())
+
+
+@given(from_name=_names(), origin=_addresses(), to_name=_names(), to_email=_addresses(),
+       subject=st.one_of(_names(), st.text(_NAME_CHARS, max_size=100),
+                         st.from_regex(r"Reminder: [a-z\-]{4,12}, [A-Z][a-z]{2} \d\d [A-Z][a-z]{2} "
+                                       r"20\d\d \d\d:\d\d \([A-Za-z_/]{3,40}\)", fullmatch=True)),
+       at=st.datetimes(min_value=datetime(1971, 1, 1),  # noqa: DTZ001 - hypothesis: naive
+                       max_value=datetime(2200, 1, 1), timezones=st.just(UTC)),  # noqa: DTZ001
+       text=st.one_of(st.text(_TEXT_CHARS, max_size=400),
+                      st.lists(st.text(st.characters(min_codepoint=32, max_codepoint=0x2030),
+                                       max_size=120), max_size=12).map("\n".join)))
+@settings(max_examples=400, deadline=None, derandomize=True, database=None,
+          suppress_health_check=[HealthCheck.too_slow])
+def test_the_plain_text_written_directly_is_the_email_packages_byte_for_byte(
+        from_name, origin, to_name, to_email, subject, at, text):
+    """flat_plain writes the headers and body of a plain message itself where it can and
+    hands the rest to the email package: either way the text equals what the email
+    package makes of the same values, and it parses back to the same message."""
+    from athlete_sched.services.mail_text import flat_plain, plain_message
+
+    date, message_id = format_datetime(at), make_msgid(domain="clinic.test")
+    args = (from_name, origin, to_name, to_email, subject, date, message_id, text)
+    try:
+        expected = plain_message(*args).as_string()
+    except Exception as exc:  # noqa: BLE001 - the email package refuses: so must we
+        with pytest.raises(type(exc)):
+            flat_plain(*args)
+        return
+    assert flat_plain(*args) == expected
+
+
+def test_a_reminders_text_is_written_directly_not_by_the_email_package(monkeypatch):
+    """The usual reminder (ASCII names and addresses, the after-care's dashes in the body:
+    quoted-printable) takes the direct road; a name that needs RFC 2047 the package's."""
+    from athlete_sched.core.ical import AFTER_CARE
+    from athlete_sched.services import mail_text
+
+    made = []
+    real = mail_text.plain_message
+    monkeypatch.setattr(mail_text, "plain_message", lambda *a: made.append(a) or real(*a))
+    date, message_id = format_datetime(datetime(2027, 5, 11, 7, tzinfo=UTC)), make_msgid()
+    text = f"Hello Ann Lee,\n\n{AFTER_CARE}\n\n-- \nathlete_sched demo clinic\n"
+    for name in ("Ann Lee", "Jürgen Müller"):
+        found = mail_text.flat_plain("athlete_sched demo clinic", "bookings@clinic.example",
+                                     name, "ann.lee@example.test",
+                                     "Reminder: tune-up, Wed 12 May 2027 04:00 (Europe/Berlin)",
+                                     date, message_id, text)
+        parsed = message_from_bytes(found.encode("ascii"), policy=default_policy)
+        assert parsed["To"].addresses[0].display_name == name
+        assert parsed.get_content().replace("\r\n", "\n") == text
+    assert [a[2] for a in made] == ["Jürgen Müller"]
+
+
+@given(st.text(st.sampled_from(" a\t\n\r\x0b\xa0\u2028\u3000\x00Zé-"), max_size=12) | st.text())
+@settings(max_examples=300, deadline=None, derandomize=True, database=None)
+def test_a_name_already_clean_is_kept_and_any_other_cleaned_as_before(text):
+    """mail_text._clean and reminder_text._clean return a clean text as it is (the fast
+    road) and clean any other as the character-by-character road does."""
+    from athlete_sched.services import mail_text, reminder_text
+
+    slow = " ".join("".join(c if c.isprintable() else " " for c in text).split())
+    assert mail_text._clean(text) == reminder_text._clean(text) == slow

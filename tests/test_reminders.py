@@ -299,6 +299,42 @@ def test_two_workers_at_once_send_each_reminder_once(app, app_config, smtp, monk
     assert run_at(app, filled.now) == 0
 
 
+def test_a_round_another_worker_holds_is_left_to_it_until_its_hold_runs_out(app, app_config,
+                                                                            smtp):
+    """On a real queue (Redis) a worker runs a round of reminders alone: while another
+    holds it, `run` queues nothing and returns at once (that worker is free to send the
+    mail the round queues); a hold of a worker that died runs out, and the round runs."""
+    import uuid
+
+    from huey import RedisHuey
+
+    from athlete_sched import create_app
+    from athlete_sched.services.background import EXTENSION
+
+    filled = _fill(app_config["SQLALCHEMY_DATABASE_URI"], 5)
+    name = f"athlete_sched_test_{uuid.uuid4().hex[:10]}"
+    worker = create_app({**app_config, "JOBS_URL": "redis://127.0.0.1:6379/0",
+                         "JOBS_NAME": name, "JOBS_IMMEDIATE": False})
+    jobs = worker.extensions[EXTENSION]
+    try:
+        assert jobs.hold("reminders", timedelta(minutes=5))  # another worker, in the round
+        assert not jobs.hold("reminders", timedelta(minutes=5))
+        assert run_at(worker, filled.now) == 0
+        assert notices(worker) == [] and smtp.take() == []
+        jobs.let_go("reminders")
+        assert jobs.hold("reminders", timedelta(0))  # a worker that died: runs out at once
+        assert run_at(worker, filled.now) == 5  # taken over, and let go after the round
+        assert jobs.hold("reminders", timedelta(minutes=5))
+        jobs.let_go("reminders")
+        assert len(notices(worker)) == 5
+    finally:
+        RedisHuey(name, url="redis://127.0.0.1:6379/0").flush()
+        with worker.app_context():
+            from athlete_sched.extensions import db
+
+            db.engine.dispose()
+
+
 CHILD = """
 import json, sys, time
 from datetime import datetime

@@ -49,6 +49,13 @@ def track(engine: Engine) -> None:
         _local_commits[engine] += 1
 
 
+def committed(engine: Engine) -> None:
+    """Count a commit made on a tracked engine's connection through the driver itself
+    (not seen by the engine event: db/queries/outbox.Outcomes)."""
+    if engine in _local_commits:
+        _local_commits[engine] += 1
+
+
 def commits_of(engine: Engine) -> int | None:
     """The commits this process made through a tracked SQLite engine (None: not tracked)."""
     return _local_commits.get(engine)

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 HEARTBEAT = "athlete_sched.last_round"
+HOLD = "athlete_sched.hold"
 REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
 
 
@@ -101,6 +102,24 @@ class Jobs:
     def last_round(self) -> datetime | None:
         found = self.huey.get(HEARTBEAT, peek=True)
         return datetime.fromisoformat(found) if found else None
+
+    def hold(self, name: str, held: timedelta) -> bool:
+        """Hold the round `name` (services/background.alone): True if no other worker
+        held it, or its hold ran out (it died in the round). The hold is a key in the
+        queue's storage whose value is when it runs out; two workers taking an expired
+        hold at once may both get it, which costs a duplicate round, never a duplicate
+        message (the entries are idempotent by the database)."""
+        key, until = f"{HOLD}.{name}", (stamp() + held).isoformat()
+        if self.huey.put_if_empty(key, until):
+            return True
+        found = self.huey.get(key, peek=True)
+        if found is not None and datetime.fromisoformat(found) > stamp():
+            return False
+        self.huey.delete(key)  # ran out
+        return self.huey.put_if_empty(key, until)
+
+    def let_go(self, name: str) -> None:
+        self.huey.delete(f"{HOLD}.{name}")
 
     def beat(self) -> None:
         """Note that a round finished now (the health check's heartbeat)."""

@@ -110,9 +110,10 @@ def queue_notices(notices: list[tuple[str, str, int | None]]) -> None:
     its write transaction)."""
     if enabled() and notices:
         at = stamp()
-        _queue([MailMessage(booking_id=booking_id, recipient=recipient, method="NOTICE",
-                            sequence=0, attempts=0, created_at=at, message=text)
-                for recipient, text, booking_id in notices])
+        unit_of_work.collected("mail", _send_soon).extend(outbox.add_many(
+            [{"booking_id": booking_id, "recipient": recipient, "method": "NOTICE",
+              "sequence": 0, "attempts": 0, "created_at": at, "message": text}
+             for recipient, text, booking_id in notices]))
 
 
 # --- sending ------------------------------------------------------------------------------
@@ -245,6 +246,7 @@ def _batch(connection, postman: Postman, tally: Tally, limit: int,
     at, started, held = stamp(), time.monotonic(), lease()
     with connection.begin():
         claimed = outbox.claim(connection, at, held, limit, ids)
+    outcomes, origin = outbox.Outcomes(connection), sender()
     for done, (message_id, recipient, text) in enumerate(claimed):
         if time.monotonic() - started > held.total_seconds() / 2:
             rest = [message_id for message_id, _, _ in claimed[done:]]
@@ -252,9 +254,8 @@ def _batch(connection, postman: Postman, tally: Tally, limit: int,
                 outbox.release(connection, rest, at)
             tally.skipped += len(rest)
             break
-        error = postman.send(sender(), recipient, text.encode("utf-8"))
-        with connection.begin():
-            outbox.record(connection, message_id, error, stamp())
+        error = postman.send(origin, recipient, text.encode("utf-8"))
+        outcomes.record(message_id, error, stamp())
         tally.sent += error is None
         if error:
             log.warning("mail %s to %s not sent: %s", message_id, recipient, error)

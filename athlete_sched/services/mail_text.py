@@ -3,7 +3,9 @@ message, multipart/alternative with a text/plain summary and the text/calendar i
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from email import quoprimime
 from email.headerregistry import Address, BaseHeader, HeaderRegistry
 from email.message import EmailMessage, MIMEPart
 from email.policy import SMTP
@@ -109,6 +111,8 @@ def summary_text(booking: Booking, method: str, to: Party, other: Party, event: 
 
 def _clean(text: str) -> str:
     """A display name fit for a header: no control characters, no runs of spaces."""
+    if text.isprintable() and "  " not in text and text[:1] != " " != text[-1:]:
+        return text  # already clean (the only printable space is " "): most names
     return " ".join("".join(c if c.isprintable() else " " for c in text).split())
 
 
@@ -140,15 +144,88 @@ def compose(booking: Booking, to: Party, other: Party, event: Event | None,
 def plain(to_name: str, to_email: str, subject: str, text: str) -> EmailMessage:
     """A plain-text message from the clinic (a team summary, a sign-in link)."""
     origin = sender()
+    return plain_message(_clean(clinic_name()), origin, _clean(to_name), to_email,
+                         _clean(subject), format_datetime(stamp()), _message_id(origin), text)
+
+
+def plain_text(to_name: str, to_email: str, subject: str, text: str) -> str:
+    """`plain(...).as_string()`, the same text, made without an EmailMessage where it can
+    (`flat_plain`): the background work composes thousands of these a round."""
+    origin = sender()
+    return flat_plain(_clean(clinic_name()), origin, _clean(to_name), to_email,
+                      _clean(subject), format_datetime(stamp()), _message_id(origin), text)
+
+
+def _message_id(origin: str) -> str:
+    return make_msgid(domain=origin.rpartition("@")[2] or None)
+
+
+def plain_message(from_name: str, origin: str, to_name: str, to_email: str, subject: str,
+                  date: str, message_id: str, text: str) -> EmailMessage:
+    """The plain message of these (already cleaned) values, made by the email package."""
     message = EmailMessage(policy=MAIL_POLICY)
-    message["From"] = Address(_clean(clinic_name()), addr_spec=origin)
-    message["To"] = Address(_clean(to_name), addr_spec=to_email)
-    message["Subject"] = _clean(subject)
-    message["Date"] = format_datetime(stamp())
-    message["Message-ID"] = make_msgid(domain=origin.rpartition("@")[2] or None)
+    message["From"] = Address(from_name, addr_spec=origin)
+    message["To"] = Address(to_name, addr_spec=to_email)
+    message["Subject"] = subject
+    message["Date"] = date
+    message["Message-ID"] = message_id
     message["Auto-Submitted"] = "auto-generated"
     message.set_content(text, cte=_seven_bit(text, "quoted-printable"))
     return message
+
+
+# What flat_plain writes itself: a header value of these characters only is never quoted,
+# encoded (RFC 2047) or refolded by the email package when its line fits in 78; an address
+# of these never quoted. Anything else goes to the email package (plain_message).
+_ATOM = r"[A-Za-z0-9!#$%&'*+/^_`{|}~-]+"
+_PHRASE = re.compile(rf"{_ATOM}(?: {_ATOM})*")
+_UNSTRUCTURED = re.compile(r"[!-~](?:[ -~]*[!-~])?")
+_ADDRESS = re.compile(r"[A-Za-z0-9_+-]+(?:\.[A-Za-z0-9_+-]+)*@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*")
+_MESSAGE_ID = re.compile(r"<[A-Za-z0-9._+-]+@[A-Za-z0-9.-]+>")
+_DATE = re.compile(r"(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d\d (?:Jan|Feb|Mar|Apr|May|Jun|Jul|"
+                   r"Aug|Sep|Oct|Nov|Dec) \d{4} \d\d:\d\d:\d\d [+-]\d{4}")
+_NEWLINES = re.compile(r"\r\n|\r|\n")
+_TAIL = {"7bit": 'Content-Type: text/plain; charset="utf-8"\r\n'
+                 "Content-Transfer-Encoding: 7bit\r\nMIME-Version: 1.0\r\n\r\n",
+         "quoted-printable": 'Content-Type: text/plain; charset="utf-8"\r\n'
+                             "Content-Transfer-Encoding: quoted-printable\r\n"
+                             "MIME-Version: 1.0\r\n\r\n"}
+_LINE = 78  # MAIL_POLICY.max_line_length
+
+
+def _mailbox(name: str, address: str) -> str | None:
+    """'Name <address>' as the email package writes it, or None where it would quote,
+    encode or fold it."""
+    if not _ADDRESS.fullmatch(address) or (name and not _PHRASE.fullmatch(name)):
+        return None
+    return f"{name} <{address}>" if name else address
+
+
+def flat_plain(from_name: str, origin: str, to_name: str, to_email: str, subject: str,
+               date: str, message_id: str, text: str) -> str:
+    """`plain_message(...).as_string()` of the same values, byte for byte, written
+    directly where every header is ASCII that the email package would leave as it is on
+    one line (tests/test_mail.py compares the two over generated names, addresses,
+    subjects and texts); otherwise made by the email package."""
+    sender_box, to_box = _mailbox(from_name, origin), _mailbox(to_name, to_email)
+    head = None
+    if sender_box and to_box and _UNSTRUCTURED.fullmatch(subject) and "=?" not in subject \
+            and "  " not in subject and _DATE.fullmatch(date) \
+            and _MESSAGE_ID.fullmatch(message_id):
+        lines = (f"From: {sender_box}", f"To: {to_box}", f"Subject: {subject}",
+                 f"Date: {date}", f"Message-ID: {message_id}")
+        if all(len(line) <= _LINE for line in lines):
+            head = "\r\n".join(lines) + "\r\nAuto-Submitted: auto-generated\r\n"
+    if head is None:
+        return plain_message(from_name, origin, to_name, to_email, subject, date, message_id,
+                             text).as_string()
+    cte = _seven_bit(text, "quoted-printable")
+    body = b"\n".join(text.encode("utf-8").splitlines()) + b"\n"
+    if cte == "7bit":
+        payload = body.decode("ascii")
+    else:
+        payload = quoprimime.body_encode(body.decode("latin-1"), _LINE)
+    return head + _TAIL[cte] + _NEWLINES.sub("\r\n", payload)
 
 
 def team_summary(to_name: str, to_email: str, team_name: str, event: Event,

@@ -14,7 +14,7 @@ from ..core.kinds import title
 from ..core.zones import load_zone
 from ..db.queries.reminders import Due
 from .common import clinic_name
-from .mail_text import plain
+from .mail_text import plain, plain_text
 
 CHECK_IN_ADVICE = ("Soreness usually fades in 1–2 days; if it has not, tell your "
                    "therapist.")
@@ -24,6 +24,8 @@ TURN_OFF = ("You get these reminders because they are on for your account; you c
 
 def _clean(text: str) -> str:
     """A name fit for one line: no control characters, no runs of spaces."""
+    if text.isprintable() and "  " not in text and text[:1] != " " != text[-1:]:
+        return text  # already clean (the only printable space is " "): most names
     return " ".join("".join(c if c.isprintable() else " " for c in text).split())
 
 
@@ -46,6 +48,27 @@ def reminder(due: Due, location: str, notice: timedelta) -> EmailMessage:
     """The athlete's reminder the day before a session: time (in their zone, and in the
     therapist's where it differs), place, therapist and after-care; `notice`: how long
     before the session the athlete can still change it (the clinic's cancel notice)."""
+    return plain(*_reminder(due, location, notice))
+
+
+def reminder_as_text(due: Due, location: str, notice: timedelta) -> str:
+    """`reminder(...).as_string()`, made without an EmailMessage (mail_text.plain_text)."""
+    return plain_text(*_reminder(due, location, notice))
+
+
+def check_in(due: Due) -> EmailMessage:
+    """The athlete's check-in two days after a recovery session, with the therapist's
+    name and email."""
+    return plain(*_check_in(due))
+
+
+def check_in_as_text(due: Due) -> str:
+    """`check_in(due).as_string()`, made without an EmailMessage."""
+    return plain_text(*_check_in(due))
+
+
+def _reminder(due: Due, location: str, notice: timedelta) -> tuple[str, str, str, str]:
+    """(to name, to address, subject, text) of a reminder."""
     start = due.start.astimezone(load_zone(due.athlete_timezone))
     lines = [f"Hello {_clean(due.athlete_name)},", "",
              f"A reminder of your dry-needling {title(due.kind)}:", "",
@@ -60,12 +83,11 @@ def reminder(due: Due, location: str, notice: timedelta) -> EmailMessage:
               "hours before it starts.", "", TURN_OFF, "", "-- ", clinic_name()]
     subject = (f"Reminder: {title(due.kind)}, {start:%a %d %b %Y %H:%M} "
                f"({due.athlete_timezone})")
-    return plain(due.athlete_name, due.athlete_email, subject, "\n".join(lines) + "\n")
+    return due.athlete_name, due.athlete_email, subject, "\n".join(lines) + "\n"
 
 
-def check_in(due: Due) -> EmailMessage:
-    """The athlete's check-in two days after a recovery session, with the therapist's
-    name and email."""
+def _check_in(due: Due) -> tuple[str, str, str, str]:
+    """(to name, to address, subject, text) of a check-in."""
     therapist = _clean(due.therapist_name)
     lines = [f"Hello {_clean(due.athlete_name)},", "",
              f"Two days ago you had a dry-needling {title(due.kind)} with {therapist} "
@@ -73,5 +95,5 @@ def check_in(due: Due) -> EmailMessage:
              CHECK_IN_ADVICE, "",
              f"Your therapist: {therapist} <{due.therapist_email}>", "",
              TURN_OFF, "", "-- ", clinic_name()]
-    return plain(due.athlete_name, due.athlete_email,
-                 f"How are you after your {title(due.kind)}?", "\n".join(lines) + "\n")
+    return (due.athlete_name, due.athlete_email, f"How are you after your {title(due.kind)}?",
+            "\n".join(lines) + "\n")

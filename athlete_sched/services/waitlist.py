@@ -51,7 +51,7 @@ from ..db.queries import waitlist as queries
 from . import access, mail, screening, unit_of_work
 from .access import Caller
 from .common import booking_athlete, found, now, stamp, windows_of
-from .mail_text import plain
+from .mail_text import plain, plain_text
 from .proposals import propose
 
 log = logging.getLogger(__name__)
@@ -261,14 +261,21 @@ def offer_link(event_id: int) -> str:
 
 def _announce(entry: WaitlistEntry, event: Event, therapist: Therapist, slot: Slot) -> None:
     athlete = rows.get(Athlete, entry.athlete_id)
-    mail.queue_notice(athlete.email, offer_message(athlete, event, therapist, slot,
-                                                   entry.offer_expires))
+    if mail.enabled():  # the text made as offer_message's, without an EmailMessage
+        mail.queue_notices([(athlete.email, plain_text(*_offer(
+            athlete, event, therapist, slot, entry.offer_expires)), None)])
 
 
 def offer_message(athlete: Athlete, event: Event, therapist: Therapist, slot: Slot,
                   expires: datetime) -> EmailMessage:
     """The offer's email: the slot in the event's zone, until when it is held, the link.
     Nothing medical, nothing the athlete wrote."""
+    return plain(*_offer(athlete, event, therapist, slot, expires))
+
+
+def _offer(athlete: Athlete, event: Event, therapist: Therapist, slot: Slot,
+           expires: datetime) -> tuple[str, str, str, str]:
+    """(to name, to address, subject, text) of an offer."""
     tz = load_zone(event.timezone)
     start, end, until = (x.astimezone(tz) for x in (slot.start, slot.end, expires))
     when = f"{start:%A %d %B %Y, %H:%M}-{end:%H:%M} ({event.timezone})"
@@ -281,8 +288,8 @@ def offer_message(athlete: Athlete, event: Event, therapist: Therapist, slot: Sl
         f"Book it with one button on your race's page (sign in first): {link}", "",
         "If you do not book it by then, it is offered to the next athlete in line; you keep "
         "your place for other time that frees up.", ""])
-    return plain(athlete.name, athlete.email, f"A slot is held for you: {title(slot.kind)}, "
-                 f"{start:%a %d %b %Y %H:%M} ({event.timezone})", text + "\n")
+    return (athlete.name, athlete.email, f"A slot is held for you: {title(slot.kind)}, "
+            f"{start:%a %d %b %Y %H:%M} ({event.timezone})", text + "\n")
 
 
 __all__ = ["WINDOW_KINDS", "EntryView", "Offer", "join_for", "leave_for", "line_for", "run"]

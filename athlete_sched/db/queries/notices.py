@@ -39,13 +39,26 @@ def record_many(kind: str, notices: Sequence[tuple[str, int | None, int | None]]
     """Record many notices of one kind in one statement, as `record` does each:
     `notices` are (key, athlete_id, booking_id); the keys this call recorded (the others
     were recorded before). The rows are inserted in the order given, so writers that
-    give their keys in one order take them in that order."""
+    give their keys in one order take them in that order. One statement, built once per
+    backend, executed for many rows (SQLAlchemy's "insertmanyvalues" sends it as a
+    multi-row INSERT ... RETURNING), so it is not compiled again for every batch."""
     if not notices:
         return set()
     inserted = db.session.execute(
-        _insert()(TABLE).values([{"kind": kind, "key": key, "athlete_id": athlete_id,
-                                  "booking_id": booking_id, "event_id": None,
-                                  "created_at": at}
-                                 for key, athlete_id, booking_id in notices])
-        .on_conflict_do_nothing(index_elements=["kind", "key"]).returning(TABLE.c.key))
+        _record_many(), [{"kind": kind, "key": key, "athlete_id": athlete_id,
+                          "booking_id": booking_id, "event_id": None, "created_at": at}
+                         for key, athlete_id, booking_id in notices])
     return set(inserted.scalars())
+
+
+_RECORD_MANY: dict[str, object] = {}
+
+
+def _record_many():
+    insert = _insert()
+    found = _RECORD_MANY.get(insert.__module__)
+    if found is None:
+        found = _RECORD_MANY[insert.__module__] = (
+            insert(TABLE).on_conflict_do_nothing(index_elements=["kind", "key"])
+            .returning(TABLE.c.key))
+    return found
