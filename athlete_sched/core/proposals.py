@@ -27,7 +27,7 @@ from .availability import (
     FreeStarts,
     TherapistSchedule,
     Unavailable,
-    best_grid_start,
+    plan_best_start,
     unavailable_of,
 )
 from .intervals import Interval, subtract
@@ -293,7 +293,7 @@ def bounds(kind: str, window: Interval, event_start: datetime,
             if key in known:
                 found = known[key]
             else:
-                found = known[key] = best_grid_start(at_site, cut.get(site, segments), target)
+                found = known[key] = plan_best_start(at_site, cut.get(site, segments), target)
             if found is not None and (best is None or found < best):
                 best = found
         if best is not None:
@@ -342,7 +342,13 @@ class _Order(Sequence[tuple[Bound, TherapistSchedule]]):
 
     def __getitem__(self, index):  # type: ignore[no-untyped-def, override]
         if isinstance(index, slice):
-            return [self[i] for i in range(*index.indices(len(self)))]
+            start, stop, step = index.indices(len(self))
+            head = len(self._head)
+            if step != 1 or start > stop:
+                return [self[i] for i in range(start, stop, step)]
+            # A ranking is read in prefixes (the batches): the head's part, then the tail's.
+            return [*self._head[start:min(stop, head)],
+                    *map(self._tail, range(max(start, head) - head, stop - head))]
         if index < 0:
             index += len(self)
         if not 0 <= index < len(self):
