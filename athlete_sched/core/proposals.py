@@ -19,7 +19,6 @@ import heapq
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import cached_property
 from itertools import groupby, islice
 from operator import attrgetter, itemgetter
 
@@ -64,11 +63,17 @@ class TherapistState:
     blocked: tuple[Interval, ...] = ()
     bookings: tuple[Interval, ...] = ()
 
-    @cached_property
+    @property
     def unavailable(self) -> Unavailable:
         """`blocked` and the buffered bookings, merged: worked out once for every window
-        the state is asked about (a proposal's pre and post)."""
-        return unavailable_of(self.blocked, self.bookings, self.schedule.buffer_minutes)
+        the state is asked about (a proposal's pre and post). Kept in the instance's
+        dict by hand: functools.cached_property takes a lock on every first use (Python
+        3.11), and a proposals request makes a state per therapist it reads."""
+        found = self.__dict__.get("_unavailable")
+        if found is None:
+            found = self.__dict__["_unavailable"] = unavailable_of(
+                self.blocked, self.bookings, self.schedule.buffer_minutes)
+        return found
 
 
 def rank_key(kind: str, start: datetime, load: int, therapist_id: int,
@@ -128,8 +133,14 @@ def _ranked_runs(kind: str, window: Interval, event_start: datetime,
 
 def _keyed(kind: str, starts: Iterator[datetime], load: int, tid: int, length: timedelta,
            event_start: datetime, site: int | None) -> Iterator[_Candidate]:
-    for start in starts:
-        yield rank_key(kind, start, load, tid, event_start), tid, start, length, site
+    """The starts with their rank keys (`rank_key`'s, written out: a key per start)."""
+    if kind == "pre":
+        target = event_start - PRE_TARGET
+        for start in starts:
+            yield (abs(start - target), start, load, tid), tid, start, length, site
+    else:
+        for start in starts:
+            yield (start, load, tid), tid, start, length, site
 
 
 def propose(kind: str, window: Interval, event_start: datetime,
