@@ -16,6 +16,7 @@ time, the less-loaded therapist comes first; then the lower therapist id.
 from __future__ import annotations
 
 import heapq
+from bisect import insort
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -95,6 +96,7 @@ def window_load(state: TherapistState, window: Interval) -> int:
 
 
 _Candidate = tuple[RankKey, int, datetime, timedelta, int | None]
+_KEY = itemgetter(0)
 
 
 def _ranked_runs(kind: str, window: Interval, event_start: datetime,
@@ -388,8 +390,33 @@ def propose_best_first(ranking_: Ranking, read: Reader, limit: int = 20,
     order, taken = ranking_.order, 0
     while True:
         taken = min(len(order), max(first, 2 * taken))
-        states = read([schedule for _, schedule in order[:taken]])
-        best = _best(ranking_.kind, ranking_.window, ranking_.event_start, states,
-                     ranking_.segments, ranking_.where, limit)
+        head = order[:taken]
+        states = read([schedule for _, schedule in head])
+        best = _best_bounded(ranking_, [bound for bound, _ in head], states, limit)
         if taken == len(order) or (len(best) == limit and best[-1][0] < order[taken][0]):
             return [_slot(ranking_.kind, candidate) for candidate in best]
+
+
+def _best_bounded(ranking_: Ranking, bounds_: Sequence[Bound],
+                  states: Sequence[TherapistState], limit: int) -> list[_Candidate]:
+    """`_best` of the states, which come in the order of their bounds (`bounds_`, each no
+    greater than any key of its therapist's slots: see above): the best `limit`
+    candidates kept in order, each therapist's runs walked only while they beat the
+    limit-th kept, and no therapist walked once its bound does not (nor any after it:
+    their bounds are no lower). The same candidates in the same order as `_best` (its
+    merge keeps, of equal keys, the earlier run's first, as insort_right does here), at
+    the cost of the slots that can make the answer instead of a start of every run."""
+    kind, window, event_start = ranking_.kind, ranking_.window, ranking_.event_start
+    kept: list[_Candidate] = []
+    for bound, state in zip(bounds_, states, strict=True):
+        if len(kept) == limit and not bound < kept[-1][0]:
+            break
+        for run in _ranked_runs(kind, window, event_start, (state,), ranking_.segments,
+                                ranking_.where):
+            for candidate in run:
+                if len(kept) == limit:
+                    if not candidate[0] < kept[-1][0]:
+                        break  # the run ascends: the rest of it ranks later still
+                    kept.pop()
+                insort(kept, candidate, key=_KEY)
+    return kept
