@@ -212,7 +212,7 @@ def _utc_periods(tz: ZoneInfo, table: WeekTable, lo: datetime, hi: datetime,
 # the next request about the same window (a race day's athletes share theirs). Plan
 # numbers are never reused, so an entry stays right; the table is emptied when full.
 _PLAN_PERIODS: dict[tuple[int, datetime, datetime], tuple[tuple[datetime, datetime], ...]] = {}
-_PLAN_PERIODS_SIZE = 16_384
+_PLAN_PERIODS_SIZE = 8_192  # a few hundred bytes an entry
 
 
 def _plan_periods(schedule: TherapistSchedule, lo: datetime, hi: datetime
