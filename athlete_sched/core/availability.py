@@ -206,6 +206,28 @@ def _utc_periods(tz: ZoneInfo, table: WeekTable, lo: datetime, hi: datetime,
     return found
 
 
+# A schedule's plan (TherapistSchedule.plan) fixes its working periods: the periods of a
+# plan between two instants, worked out once for every schedule with that plan and for
+# both the bound (best_grid_start) and the starts (FreeStarts) of a ranking, and kept for
+# the next request about the same window (a race day's athletes share theirs). Plan
+# numbers are never reused, so an entry stays right; the table is emptied when full.
+_PLAN_PERIODS: dict[tuple[int, datetime, datetime], tuple[tuple[datetime, datetime], ...]] = {}
+_PLAN_PERIODS_SIZE = 8_192  # a few hundred bytes an entry
+
+
+def _plan_periods(schedule: TherapistSchedule, lo: datetime, hi: datetime
+                  ) -> tuple[tuple[datetime, datetime], ...]:
+    """`_utc_periods` of the schedule between lo and hi, memoized on its plan."""
+    key = (schedule.plan, lo, hi)
+    found = _PLAN_PERIODS.get(key)
+    if found is None:
+        found = tuple(_utc_periods(schedule.tz, schedule.week, lo, hi, schedule.days))
+        if len(_PLAN_PERIODS) >= _PLAN_PERIODS_SIZE:
+            _PLAN_PERIODS.clear()
+        _PLAN_PERIODS[key] = found
+    return found
+
+
 def working_intervals(tz: ZoneInfo, working_hours: Sequence[WorkingPeriod],
                       span: Interval, working_days: tuple[WorkingDay, ...] = ()
                       ) -> list[Interval]:
@@ -329,8 +351,8 @@ class FreeStarts:
         self._step = timedelta(minutes=schedule.slot_step_minutes)
         self._dur = timedelta(minutes=schedule.session_minutes)
         lo, hi = (segments[0][0], segments[-1][1]) if segments else (_NEVER, _NEVER)
-        self._periods = _utc_periods(schedule.tz, schedule.week, lo, hi, schedule.days) \
-            if hi - lo >= self._dur else []
+        self._periods: Sequence[tuple[datetime, datetime]] = (
+            _plan_periods(schedule, lo, hi) if hi - lo >= self._dur else ())
         self._merged: list[datetime] | None = None
         if not _disjoint(self._periods):
             # Overlapping periods have no order per period: their starts, worked out at
@@ -370,6 +392,27 @@ def unavailable_of(blocked: Iterable[Interval], bookings: Iterable[Interval],
     return _unavailable(blocked, bookings, timedelta(minutes=buffer_minutes))
 
 
+_PLAN_BEST: dict[tuple, tuple[timedelta, datetime] | None] = {}
+_PLAN_BEST_SIZE = 16_384
+_UNKNOWN = object()
+
+
+def plan_best_start(schedule: TherapistSchedule, segments: Sequence[tuple[datetime, datetime]],
+                    target: datetime | None = None) -> tuple[timedelta, datetime] | None:
+    """`best_grid_start`, memoized on the schedule's plan (which fixes its grid starts:
+    TherapistSchedule.plan), the segments and the target: the athletes racing on one day
+    ask about the same windows. Emptied when full, as _PLAN_PERIODS."""
+    key = (schedule.plan, tuple(segments), target)
+    found = _PLAN_BEST.get(key, _UNKNOWN)
+    if found is not _UNKNOWN:
+        return found  # type: ignore[return-value]
+    found = best_grid_start(schedule, segments, target)
+    if len(_PLAN_BEST) >= _PLAN_BEST_SIZE:
+        _PLAN_BEST.clear()
+    _PLAN_BEST[key] = found
+    return found
+
+
 def best_grid_start(schedule: TherapistSchedule, segments: Sequence[tuple[datetime, datetime]],
                     target: datetime | None = None) -> tuple[timedelta, datetime] | None:
     """The best start the schedule's slot grid offers in the ascending, disjoint `segments`
@@ -389,7 +432,7 @@ def best_grid_start(schedule: TherapistSchedule, segments: Sequence[tuple[dateti
     if hi - lo < dur:
         return None
     best: tuple[timedelta, datetime] | None = None
-    for origin, end in _utc_periods(schedule.tz, schedule.week, lo, hi, schedule.days):
+    for origin, end in _plan_periods(schedule, lo, hi):
         if target is None and best is not None and origin >= best[1]:
             break  # later periods start later (sorted): none has an earlier start
         for seg_lo, seg_hi in segments:

@@ -16,10 +16,10 @@ time, the less-loaded therapist comes first; then the lower therapist id.
 from __future__ import annotations
 
 import heapq
+from bisect import insort
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import cached_property
 from itertools import groupby, islice
 from operator import attrgetter, itemgetter
 
@@ -27,7 +27,7 @@ from .availability import (
     FreeStarts,
     TherapistSchedule,
     Unavailable,
-    best_grid_start,
+    plan_best_start,
     unavailable_of,
 )
 from .intervals import Interval, subtract
@@ -64,11 +64,17 @@ class TherapistState:
     blocked: tuple[Interval, ...] = ()
     bookings: tuple[Interval, ...] = ()
 
-    @cached_property
+    @property
     def unavailable(self) -> Unavailable:
         """`blocked` and the buffered bookings, merged: worked out once for every window
-        the state is asked about (a proposal's pre and post)."""
-        return unavailable_of(self.blocked, self.bookings, self.schedule.buffer_minutes)
+        the state is asked about (a proposal's pre and post). Kept in the instance's
+        dict by hand: functools.cached_property takes a lock on every first use (Python
+        3.11), and a proposals request makes a state per therapist it reads."""
+        found = self.__dict__.get("_unavailable")
+        if found is None:
+            found = self.__dict__["_unavailable"] = unavailable_of(
+                self.blocked, self.bookings, self.schedule.buffer_minutes)
+        return found
 
 
 def rank_key(kind: str, start: datetime, load: int, therapist_id: int,
@@ -90,6 +96,7 @@ def window_load(state: TherapistState, window: Interval) -> int:
 
 
 _Candidate = tuple[RankKey, int, datetime, timedelta, int | None]
+_KEY = itemgetter(0)
 
 
 def _ranked_runs(kind: str, window: Interval, event_start: datetime,
@@ -128,8 +135,14 @@ def _ranked_runs(kind: str, window: Interval, event_start: datetime,
 
 def _keyed(kind: str, starts: Iterator[datetime], load: int, tid: int, length: timedelta,
            event_start: datetime, site: int | None) -> Iterator[_Candidate]:
-    for start in starts:
-        yield rank_key(kind, start, load, tid, event_start), tid, start, length, site
+    """The starts with their rank keys (`rank_key`'s, written out: a key per start)."""
+    if kind == "pre":
+        target = event_start - PRE_TARGET
+        for start in starts:
+            yield (abs(start - target), start, load, tid), tid, start, length, site
+    else:
+        for start in starts:
+            yield (start, load, tid), tid, start, length, site
 
 
 def propose(kind: str, window: Interval, event_start: datetime,
@@ -293,7 +306,7 @@ def bounds(kind: str, window: Interval, event_start: datetime,
             if key in known:
                 found = known[key]
             else:
-                found = known[key] = best_grid_start(at_site, cut.get(site, segments), target)
+                found = known[key] = plan_best_start(at_site, cut.get(site, segments), target)
             if found is not None and (best is None or found < best):
                 best = found
         if best is not None:
@@ -342,7 +355,13 @@ class _Order(Sequence[tuple[Bound, TherapistSchedule]]):
 
     def __getitem__(self, index):  # type: ignore[no-untyped-def, override]
         if isinstance(index, slice):
-            return [self[i] for i in range(*index.indices(len(self)))]
+            start, stop, step = index.indices(len(self))
+            head = len(self._head)
+            if step != 1 or start > stop:
+                return [self[i] for i in range(start, stop, step)]
+            # A ranking is read in prefixes (the batches): the head's part, then the tail's.
+            return [*self._head[start:min(stop, head)],
+                    *map(self._tail, range(max(start, head) - head, stop - head))]
         if index < 0:
             index += len(self)
         if not 0 <= index < len(self):
@@ -371,8 +390,33 @@ def propose_best_first(ranking_: Ranking, read: Reader, limit: int = 20,
     order, taken = ranking_.order, 0
     while True:
         taken = min(len(order), max(first, 2 * taken))
-        states = read([schedule for _, schedule in order[:taken]])
-        best = _best(ranking_.kind, ranking_.window, ranking_.event_start, states,
-                     ranking_.segments, ranking_.where, limit)
+        head = order[:taken]
+        states = read([schedule for _, schedule in head])
+        best = _best_bounded(ranking_, [bound for bound, _ in head], states, limit)
         if taken == len(order) or (len(best) == limit and best[-1][0] < order[taken][0]):
             return [_slot(ranking_.kind, candidate) for candidate in best]
+
+
+def _best_bounded(ranking_: Ranking, bounds_: Sequence[Bound],
+                  states: Sequence[TherapistState], limit: int) -> list[_Candidate]:
+    """`_best` of the states, which come in the order of their bounds (`bounds_`, each no
+    greater than any key of its therapist's slots: see above): the best `limit`
+    candidates kept in order, each therapist's runs walked only while they beat the
+    limit-th kept, and no therapist walked once its bound does not (nor any after it:
+    their bounds are no lower). The same candidates in the same order as `_best` (its
+    merge keeps, of equal keys, the earlier run's first, as insort_right does here), at
+    the cost of the slots that can make the answer instead of a start of every run."""
+    kind, window, event_start = ranking_.kind, ranking_.window, ranking_.event_start
+    kept: list[_Candidate] = []
+    for bound, state in zip(bounds_, states, strict=True):
+        if len(kept) == limit and not bound < kept[-1][0]:
+            break
+        for run in _ranked_runs(kind, window, event_start, (state,), ranking_.segments,
+                                ranking_.where):
+            for candidate in run:
+                if len(kept) == limit:
+                    if not candidate[0] < kept[-1][0]:
+                        break  # the run ascends: the rest of it ranks later still
+                    kept.pop()
+                insort(kept, candidate, key=_KEY)
+    return kept

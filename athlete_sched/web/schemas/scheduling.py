@@ -296,13 +296,16 @@ def _interval_text(interval: Any) -> str:
     return f'{{"start": "{utc(interval.start)}", "end": "{utc(interval.end)}"}}'
 
 
+_KIND_TEXT = {"pre": '"pre"', "post": '"post"'}
+
+
 def _slot_text(slot: Any, shared: dict[Any, int]) -> str:
     other = shared.get(slot) if shared else None
     site = "null" if slot.site_id is None else int(slot.site_id)
-    return "".join((
-        f'{{"therapist_id": {int(slot.therapist_id)}, "start": "{utc(slot.start)}", '
-        f'"end": "{utc(slot.end)}", "kind": {json.dumps(slot.kind)}, "site_id": {site}',
-        "}" if other is None else f', "shared_with_event_id": {int(other)}}}'))
+    kind = _KIND_TEXT.get(slot.kind) or json.dumps(slot.kind)
+    return (f'{{"therapist_id": {int(slot.therapist_id)}, "start": "{utc(slot.start)}", '
+            f'"end": "{utc(slot.end)}", "kind": {kind}, "site_id": {site}'
+            + ("}" if other is None else f', "shared_with_event_id": {int(other)}}}'))
 
 
 def booking_json(view: Any) -> dict[str, Any]:
