@@ -392,25 +392,40 @@ def unavailable_of(blocked: Iterable[Interval], bookings: Iterable[Interval],
     return _unavailable(blocked, bookings, timedelta(minutes=buffer_minutes))
 
 
-_PLAN_BEST: dict[tuple, tuple[timedelta, datetime] | None] = {}
-_PLAN_BEST_SIZE = 16_384
+_PLAN_BEST: dict[tuple, dict[int, tuple[timedelta, datetime] | None]] = {}
+_PLAN_BEST_SIZE = 4_096  # (segments, target) questions, each with its plans' answers
 _UNKNOWN = object()
 
 
+def plan_best_starts(segments: Sequence[tuple[datetime, datetime]],
+                     target: datetime | None = None
+                     ) -> dict[int, tuple[timedelta, datetime] | None]:
+    """The memo of `plan_best_start` for the segments and the target: plan -> best start,
+    for the plans asked about so far (a ranking looks up each of its plans here, the
+    question hashed once). Emptied when full, as _PLAN_PERIODS."""
+    key = (tuple(segments), target)
+    found = _PLAN_BEST.get(key)
+    if found is None:
+        if len(_PLAN_BEST) >= _PLAN_BEST_SIZE:
+            _PLAN_BEST.clear()
+        found = _PLAN_BEST[key] = {}
+    return found
+
+
 def plan_best_start(schedule: TherapistSchedule, segments: Sequence[tuple[datetime, datetime]],
-                    target: datetime | None = None) -> tuple[timedelta, datetime] | None:
+                    target: datetime | None = None,
+                    known: dict[int, tuple[timedelta, datetime] | None] | None = None
+                    ) -> tuple[timedelta, datetime] | None:
     """`best_grid_start`, memoized on the schedule's plan (which fixes its grid starts:
     TherapistSchedule.plan), the segments and the target: the athletes racing on one day
-    ask about the same windows. Emptied when full, as _PLAN_PERIODS."""
-    key = (schedule.plan, tuple(segments), target)
-    found = _PLAN_BEST.get(key, _UNKNOWN)
-    if found is not _UNKNOWN:
-        return found  # type: ignore[return-value]
-    found = best_grid_start(schedule, segments, target)
-    if len(_PLAN_BEST) >= _PLAN_BEST_SIZE:
-        _PLAN_BEST.clear()
-    _PLAN_BEST[key] = found
-    return found
+    ask about the same windows. `known`: `plan_best_starts(segments, target)`, looked up
+    already."""
+    if known is None:
+        known = plan_best_starts(segments, target)
+    found = known.get(schedule.plan, _UNKNOWN)
+    if found is _UNKNOWN:
+        found = known[schedule.plan] = best_grid_start(schedule, segments, target)
+    return found  # type: ignore[return-value]
 
 
 def best_grid_start(schedule: TherapistSchedule, segments: Sequence[tuple[datetime, datetime]],

@@ -28,6 +28,7 @@ from .availability import (
     TherapistSchedule,
     Unavailable,
     plan_best_start,
+    plan_best_starts,
     unavailable_of,
 )
 from .intervals import Interval, subtract
@@ -35,6 +36,7 @@ from .kinds import WINDOW_KINDS
 from .sites import Places, clip
 
 DEFAULT_NOTICE = timedelta(hours=2)
+_UNKNOWN = object()  # not yet in a memo
 PRE_TARGET = timedelta(hours=72)
 
 RankKey = tuple[timedelta, datetime, int, int] | tuple[datetime, int, int]
@@ -290,9 +292,11 @@ def bounds(kind: str, window: Interval, event_start: datetime,
     _check(kind)
     segments = _segments(window, athlete_unavailable, now, notice)
     target = event_start - PRE_TARGET if kind == "pre" else None
-    known: dict[object, tuple[timedelta, datetime] | None] = {}
     cut = {site: clip(segments, spans) for site, spans in where.items()
            if spans is not None} if where is not None else {}
+    # The memo of each site's question (its starts cut by its spans, else `segments`).
+    everywhere = plan_best_starts(segments, target)
+    known = {site: plan_best_starts(spans, target) for site, spans in cut.items()}
     groups: dict[tuple, list[TherapistSchedule]] = {}
     for schedule in schedules:  # in a clinic, a few dozen signatures
         groups.setdefault(schedule.signature, []).append(schedule)
@@ -302,11 +306,10 @@ def bounds(kind: str, window: Interval, event_start: datetime,
         for site, at_site, plan in members[0].sites:
             if where is not None and site not in where:
                 continue
-            key = (plan, site) if site in cut else plan  # a site's spans cut its starts
-            if key in known:
-                found = known[key]
-            else:
-                found = known[key] = plan_best_start(at_site, cut.get(site, segments), target)
+            table = known.get(site, everywhere) if known else everywhere
+            found = table.get(plan, _UNKNOWN)
+            if found is _UNKNOWN:  # a site's spans cut its starts
+                found = plan_best_start(at_site, cut.get(site, segments), target, table)
             if found is not None and (best is None or found < best):
                 best = found
         if best is not None:

@@ -110,7 +110,27 @@ def event_windows(timing: EventTiming,
     """The pre and post windows of an event (see the module docstring for the rule).
 
     Raises InvalidPeriod if the recovery gap is so long that the post window would be empty.
+    Memoized (`_WINDOWS`): a proposals request asks for one event's windows several times,
+    and requests ask about the same events.
     """
+    key = (timing, recovery_gap, getattr(timing.start, "fold", 0),
+           getattr(timing.end, "fold", 0))
+    found = _WINDOWS.get(key)
+    if found is None:
+        found = _event_windows(timing, recovery_gap)
+        if len(_WINDOWS) >= _WINDOWS_SIZE:
+            _WINDOWS.clear()
+        _WINDOWS[key] = found
+    return found
+
+
+# Keyed with the folds as well: two datetimes of one zone that differ only in `fold` (a
+# repeated local hour) are equal, an hour apart. Emptied when full.
+_WINDOWS: dict[tuple, Windows] = {}
+_WINDOWS_SIZE = 8_192
+
+
+def _event_windows(timing: EventTiming, recovery_gap: timedelta) -> Windows:
     first, last, tz = timing.first_day, timing.last_day, timing.tz
     pre = Interval.of(local_midnight(first - timedelta(days=3), tz),
                       local_midnight(first - timedelta(days=1), tz))

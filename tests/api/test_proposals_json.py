@@ -56,3 +56,21 @@ def test_instants_in_another_zone_are_written_in_utc(app) -> None:
         written = proposals_bytes(answer)
         assert written == json_bytes(proposals_json(answer))
     assert b'"start": "2027-04-16T13:00:00Z"' in written
+
+
+def test_a_repeated_local_hour_is_written_as_its_own_instant(app) -> None:
+    """The texts kept for slots and instants (base._UTC_TEXTS, scheduling._SLOT_TEXTS) never
+    answer for a local time of the hour a zone repeats: fold 0 and fold 1 are equal
+    datetimes an hour apart."""
+    first = datetime(2027, 10, 31, 2, 30, tzinfo=BERLIN)  # CEST, then again as CET
+    texts = []
+    for local in (first, first.replace(fold=1), first):
+        slot = Slot(3, local, local + timedelta(minutes=30), "post", None)
+        answer = Proposals(2, _windows(), {"pre": [], "post": [slot, slot]})
+        with app.app_context():
+            written = proposals_bytes(answer)
+            assert written == json_bytes(proposals_json(answer))
+        texts.append(written)
+    assert b'"start": "2027-10-31T00:30:00Z"' in texts[0]
+    assert b'"start": "2027-10-31T01:30:00Z"' in texts[1]
+    assert texts[2] == texts[0]

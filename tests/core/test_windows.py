@@ -225,3 +225,15 @@ def test_timing_properties() -> None:
     assert all_day.start_instant == z("2027-05-15T04:00Z")
     assert all_day.finish is None
     assert all_day.last_day == date(2027, 5, 15)
+
+
+def test_a_finish_in_the_repeated_hour_keeps_its_fold() -> None:
+    """event_windows is memoized: a finish at 02:30 on the night Berlin falls back, first
+    (fold 0, CEST) and second (fold 1, CET) occurrence, are equal datetimes an hour apart,
+    and each post window starts an hour after its own finish."""
+    berlin = ZoneInfo("Europe/Berlin")
+    start = datetime(2027, 10, 30, 20, 0, tzinfo=berlin)
+    first = datetime(2027, 10, 31, 2, 30, tzinfo=berlin)
+    posts = [event_windows(EventTiming(berlin, start, end), timedelta(hours=1)).post.start
+             for end in (first, first.replace(fold=1), first)]
+    assert posts == [z("2027-10-31T01:30Z"), z("2027-10-31T02:30Z"), z("2027-10-31T01:30Z")]

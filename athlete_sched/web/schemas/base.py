@@ -132,9 +132,25 @@ class PageQuery(BaseModel):
 # --- output types -------------------------------------------------------------------------
 
 def utc(value: datetime) -> str:
-    """An aware instant as 2027-04-16T13:00:00Z (whole seconds)."""
-    if value.tzinfo is not UTC:
-        value = value.astimezone(UTC)
+    """An aware instant as 2027-04-16T13:00:00Z (whole seconds). The texts of UTC instants
+    are kept (`_UTC_TEXTS`): an answer's slots and windows repeat across requests."""
+    if value.tzinfo is UTC:
+        text = _UTC_TEXTS.get(value)
+        if text is None:
+            if len(_UTC_TEXTS) >= _UTC_TEXTS_SIZE:
+                _UTC_TEXTS.clear()
+            text = _UTC_TEXTS[value] = _utc_text(value)
+        return text
+    return _utc_text(value.astimezone(UTC))
+
+
+# Only instants in UTC itself are kept: two equal datetimes of one other zone may differ
+# in `fold` (a repeated local hour) and so in the instant. Emptied when full.
+_UTC_TEXTS: dict[datetime, str] = {}
+_UTC_TEXTS_SIZE = 16_384
+
+
+def _utc_text(value: datetime) -> str:
     return f"{value.replace(tzinfo=None).isoformat(timespec='seconds')}Z"
 
 

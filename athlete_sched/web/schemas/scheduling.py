@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -301,11 +301,27 @@ _KIND_TEXT = {"pre": '"pre"', "post": '"post"'}
 
 def _slot_text(slot: Any, shared: dict[Any, int]) -> str:
     other = shared.get(slot) if shared else None
+    text = _SLOT_TEXTS.get(slot)
+    if text is None:
+        text = _slot_fields(slot)
+        if slot.start.tzinfo is UTC and slot.end.tzinfo is UTC:  # as base.utc keeps them
+            if len(_SLOT_TEXTS) >= _SLOT_TEXTS_SIZE:
+                _SLOT_TEXTS.clear()
+            _SLOT_TEXTS[slot] = text
+    return text + ("}" if other is None else f', "shared_with_event_id": {int(other)}}}')
+
+
+# A slot's text without its closing brace, kept: the slots of one day's windows come back
+# in request after request (core.proposals.Slot: frozen, a key). Emptied when full.
+_SLOT_TEXTS: dict[Any, str] = {}
+_SLOT_TEXTS_SIZE = 16_384
+
+
+def _slot_fields(slot: Any) -> str:
     site = "null" if slot.site_id is None else int(slot.site_id)
     kind = _KIND_TEXT.get(slot.kind) or json.dumps(slot.kind)
     return (f'{{"therapist_id": {int(slot.therapist_id)}, "start": "{utc(slot.start)}", '
-            f'"end": "{utc(slot.end)}", "kind": {kind}, "site_id": {site}'
-            + ("}" if other is None else f', "shared_with_event_id": {int(other)}}}'))
+            f'"end": "{utc(slot.end)}", "kind": {kind}, "site_id": {site}')
 
 
 def booking_json(view: Any) -> dict[str, Any]:
