@@ -143,7 +143,11 @@ def axe_violations(page: Any) -> list[dict[str, Any]]:
 
 
 def sideways_overflow(page: Any) -> int:
-    """CSS pixels the page is wider than its viewport (0: no sideways scroll)."""
+    """CSS pixels the page is wider than its viewport (0: no sideways scroll), measured
+    once the page and its style sheets have loaded: an assertion on the page's text can
+    pass while the document is still loading, and a layout without the style sheets is
+    wider (a loaded machine showed it: a long word 68 px over before app.css applied)."""
+    page.wait_for_load_state("load")
     return page.evaluate(
         "() => Math.max(document.documentElement.scrollWidth, document.body.scrollWidth)"
         " - window.innerWidth")
