@@ -80,7 +80,11 @@ controller.stop()
 # --- the message source --------------------------------------------------------------------------
 
 def reset(app) -> None:
-    """Nothing reminded yet: no notice recorded, the outbox empty."""
+    """Nothing reminded yet: no notice recorded, the outbox empty. On PostgreSQL the two
+    tables are vacuumed too, so that every run starts from the same tables: the last run's
+    20,000 deleted rows and its updates' dead versions would otherwise stay in them where
+    autovacuum is off (as on these machines), and each run found more garbage than the one
+    before (5 runs in turns: 1.12, 1.15, 1.32, 1.68, 1.91x)."""
     import sqlalchemy as sa
 
     from athlete_sched.db.models import MailMessage, SentNotice
@@ -90,6 +94,11 @@ def reset(app) -> None:
         db.session.execute(sa.delete(MailMessage))
         db.session.execute(sa.delete(SentNotice))
         db.session.commit()
+        if db.engine.dialect.name == "postgresql":
+            with db.engine.connect() as conn:
+                auto = conn.execution_options(isolation_level="AUTOCOMMIT")
+                for table in (MailMessage.__tablename__, SentNotice.__tablename__):
+                    auto.exec_driver_sql(f"VACUUM ANALYZE {table}")
 
 
 def reminder_texts(app, now: datetime) -> list[tuple[str, str]]:
