@@ -578,9 +578,9 @@ _NAME_CHARS = st.sampled_from("AaZz09 '-._&!#$%*+/=?^`{|}~\"(),:;<>@[]\\\tÄöü
 
 
 def _names():
-    """Display names as services/mail_text._clean leaves them (single spaces, printable),
+    """Display names as services/mail_text.one_line leaves them (single spaces, printable),
     mostly plain words, sometimes with specials, non-ASCII or runs long enough to fold."""
-    from athlete_sched.services.mail_text import _clean
+    from athlete_sched.services.mail_text import one_line as _clean
 
     return st.one_of(st.from_regex(r"[A-Z][a-z]{1,12}( [A-Z][a-z'\-]{1,14}){0,2}",
                                    fullmatch=True),
@@ -648,9 +648,9 @@ def test_a_reminders_text_is_written_directly_not_by_the_email_package(monkeypat
 @given(st.text(st.sampled_from(" a\t\n\r\x0b\xa0\u2028\u3000\x00Zé-"), max_size=12) | st.text())
 @settings(max_examples=300, deadline=None, derandomize=True, database=None)
 def test_a_name_already_clean_is_kept_and_any_other_cleaned_as_before(text):
-    """mail_text._clean and reminder_text._clean return a clean text as it is (the fast
-    road) and clean any other as the character-by-character road does."""
+    """mail_text.one_line and reminder_text._clean (the same function) return a clean text
+    as it is (the fast road) and clean any other as the character-by-character road does."""
     from athlete_sched.services import mail_text, reminder_text
 
     slow = " ".join("".join(c if c.isprintable() else " " for c in text).split())
-    assert mail_text._clean(text) == reminder_text._clean(text) == slow
+    assert mail_text.one_line(text) == reminder_text._clean(text) == slow

@@ -32,6 +32,7 @@ from .errors import (
     InvalidPeriod,
 )
 from .intervals import Interval
+from .memo import Memo
 from .working_days import DayTable, WorkingDay, day_table
 
 _ONE_DAY = timedelta(days=1)
@@ -211,8 +212,8 @@ def _utc_periods(tz: ZoneInfo, table: WeekTable, lo: datetime, hi: datetime,
 # both the bound (best_grid_start) and the starts (FreeStarts) of a ranking, and kept for
 # the next request about the same window (a race day's athletes share theirs). Plan
 # numbers are never reused, so an entry stays right; the table is emptied when full.
-_PLAN_PERIODS: dict[tuple[int, datetime, datetime], tuple[tuple[datetime, datetime], ...]] = {}
-_PLAN_PERIODS_SIZE = 8_192  # a few hundred bytes an entry
+_PLAN_PERIODS: Memo[tuple[int, datetime, datetime], tuple[tuple[datetime, datetime], ...]] = \
+    Memo(8_192)  # a few hundred bytes an entry
 
 
 def _plan_periods(schedule: TherapistSchedule, lo: datetime, hi: datetime
@@ -221,10 +222,8 @@ def _plan_periods(schedule: TherapistSchedule, lo: datetime, hi: datetime
     key = (schedule.plan, lo, hi)
     found = _PLAN_PERIODS.get(key)
     if found is None:
-        found = tuple(_utc_periods(schedule.tz, schedule.week, lo, hi, schedule.days))
-        if len(_PLAN_PERIODS) >= _PLAN_PERIODS_SIZE:
-            _PLAN_PERIODS.clear()
-        _PLAN_PERIODS[key] = found
+        found = _PLAN_PERIODS.keep(key, tuple(
+            _utc_periods(schedule.tz, schedule.week, lo, hi, schedule.days)))
     return found
 
 
@@ -392,8 +391,8 @@ def unavailable_of(blocked: Iterable[Interval], bookings: Iterable[Interval],
     return _unavailable(blocked, bookings, timedelta(minutes=buffer_minutes))
 
 
-_PLAN_BEST: dict[tuple, dict[int, tuple[timedelta, datetime] | None]] = {}
-_PLAN_BEST_SIZE = 4_096  # (segments, target) questions, each with its plans' answers
+_PLAN_BEST: Memo[tuple, dict[int, tuple[timedelta, datetime] | None]] = \
+    Memo(4_096)  # (segments, target) questions, each with its plans' answers
 _UNKNOWN = object()
 
 
@@ -406,9 +405,7 @@ def plan_best_starts(segments: Sequence[tuple[datetime, datetime]],
     key = (tuple(segments), target)
     found = _PLAN_BEST.get(key)
     if found is None:
-        if len(_PLAN_BEST) >= _PLAN_BEST_SIZE:
-            _PLAN_BEST.clear()
-        found = _PLAN_BEST[key] = {}
+        found = _PLAN_BEST.keep(key, {})
     return found
 
 

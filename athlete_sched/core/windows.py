@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 
 from .errors import InvalidPeriod
 from .intervals import Interval
+from .memo import Memo
 
 DEFAULT_RECOVERY_GAP = timedelta(minutes=60)
 
@@ -117,17 +118,13 @@ def event_windows(timing: EventTiming,
            getattr(timing.end, "fold", 0))
     found = _WINDOWS.get(key)
     if found is None:
-        found = _event_windows(timing, recovery_gap)
-        if len(_WINDOWS) >= _WINDOWS_SIZE:
-            _WINDOWS.clear()
-        _WINDOWS[key] = found
+        found = _WINDOWS.keep(key, _event_windows(timing, recovery_gap))
     return found
 
 
 # Keyed with the folds as well: two datetimes of one zone that differ only in `fold` (a
 # repeated local hour) are equal, an hour apart. Emptied when full.
-_WINDOWS: dict[tuple, Windows] = {}
-_WINDOWS_SIZE = 8_192
+_WINDOWS: Memo[tuple, Windows] = Memo(8_192)
 
 
 def _event_windows(timing: EventTiming, recovery_gap: timedelta) -> Windows:

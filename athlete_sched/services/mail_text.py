@@ -96,12 +96,12 @@ def summary_text(booking: Booking, method: str, to: Party, other: Party, event: 
             else f"This {what} has moved to a new time." if booking.sequence
             else f"This {what} is booked.")
     place_zone = other.timezone if to.role == "athlete" else to.timezone
-    lines = [f"Hello {_clean(to.name)},", "", lead, "", f"When:  {_when(booking, to.timezone)}"]
+    lines = [f"Hello {one_line(to.name)},", "", lead, "", f"When:  {_when(booking, to.timezone)}"]
     if place_zone != to.timezone:
         lines.append(f"       {_when(booking, place_zone)} at the clinic")
     lines += [f"Where: {location}",
-              f"With:  {_clean(other.name)} ({other.role})",
-              f"For:   {_clean(event.name) if event else 'a periodic tune-up'}", ""]
+              f"With:  {one_line(other.name)} ({other.role})",
+              f"For:   {one_line(event.name) if event else 'a periodic tune-up'}", ""]
     if to.role == "athlete" and method != "CANCEL":
         lines += [AFTER_CARE, ""]
     lines += ["The calendar invitation in this message updates your calendar app.", "",
@@ -109,8 +109,9 @@ def summary_text(booking: Booking, method: str, to: Party, other: Party, event: 
     return "\n".join(lines) + "\n"
 
 
-def _clean(text: str) -> str:
-    """A display name fit for a header: no control characters, no runs of spaces."""
+def one_line(text: str) -> str:
+    """A name fit for one line (a header's display name, a line of a text): no control
+    characters, no runs of spaces."""
     if text.isprintable() and "  " not in text and text[:1] != " " != text[-1:]:
         return text  # already clean (the only printable space is " "): most names
     return " ".join("".join(c if c.isprintable() else " " for c in text).split())
@@ -125,8 +126,8 @@ def compose(booking: Booking, to: Party, other: Party, event: Event | None,
     """One recipient's message: text/plain summary + text/calendar with `method`."""
     origin = sender()
     message = EmailMessage(policy=MAIL_POLICY)
-    message["From"] = Address(_clean(clinic_name()), addr_spec=origin)
-    message["To"] = Address(_clean(to.name), addr_spec=to.email)
+    message["From"] = Address(one_line(clinic_name()), addr_spec=origin)
+    message["To"] = Address(one_line(to.name), addr_spec=to.email)
     message["Subject"] = subject_line(booking, method, to)
     message["Date"] = format_datetime(stamp())
     message["Message-ID"] = make_msgid(domain=origin.rpartition("@")[2] or None)
@@ -144,16 +145,16 @@ def compose(booking: Booking, to: Party, other: Party, event: Event | None,
 def plain(to_name: str, to_email: str, subject: str, text: str) -> EmailMessage:
     """A plain-text message from the clinic (a team summary, a sign-in link)."""
     origin = sender()
-    return plain_message(_clean(clinic_name()), origin, _clean(to_name), to_email,
-                         _clean(subject), format_datetime(stamp()), _message_id(origin), text)
+    return plain_message(one_line(clinic_name()), origin, one_line(to_name), to_email,
+                         one_line(subject), format_datetime(stamp()), _message_id(origin), text)
 
 
 def plain_text(to_name: str, to_email: str, subject: str, text: str) -> str:
     """`plain(...).as_string()`, the same text, made without an EmailMessage where it can
     (`flat_plain`): the background work composes thousands of these a round."""
     origin = sender()
-    return flat_plain(_clean(clinic_name()), origin, _clean(to_name), to_email,
-                      _clean(subject), format_datetime(stamp()), _message_id(origin), text)
+    return flat_plain(one_line(clinic_name()), origin, one_line(to_name), to_email,
+                      one_line(subject), format_datetime(stamp()), _message_id(origin), text)
 
 
 def _message_id(origin: str) -> str:
@@ -233,12 +234,12 @@ def team_summary(to_name: str, to_email: str, team_name: str, event: Event,
     """The coach's one message after a team booking: who sees whom, when (in the event's
     zone). Plain text only: every athlete and therapist gets their own invitation.
     `lines`: (athlete name, therapist name, booking), in the order to list them."""
-    body = [f"Hello {_clean(to_name) or 'coach'},", "",
-            f"These sessions are booked for {_clean(team_name)} around {_clean(event.name)}:",
+    body = [f"Hello {one_line(to_name) or 'coach'},", "",
+            f"These sessions are booked for {one_line(team_name)} around {one_line(event.name)}:",
             ""]
     for athlete, therapist, booking in lines:
-        body.append(f"- {_clean(athlete)}: {title(booking.kind)}, "
-                    f"{_when(booking, event.timezone)}, with {_clean(therapist)}")
+        body.append(f"- {one_line(athlete)}: {title(booking.kind)}, "
+                    f"{_when(booking, event.timezone)}, with {one_line(therapist)}")
     body += ["", "Each athlete and therapist has their own calendar invitation; the team's "
              "calendar feed shows them all.", "", "-- ", clinic_name()]
     return plain(to_name, to_email, f"Booked for {team_name}: {len(lines)} sessions, "

@@ -14,19 +14,13 @@ from ..core.kinds import title
 from ..core.zones import load_zone
 from ..db.queries.reminders import Due
 from .common import clinic_name
+from .mail_text import one_line as _clean
 from .mail_text import plain, plain_text
 
 CHECK_IN_ADVICE = ("Soreness usually fades in 1–2 days; if it has not, tell your "
                    "therapist.")
 TURN_OFF = ("You get these reminders because they are on for your account; you can turn "
             "them off on your Account page.")
-
-
-def _clean(text: str) -> str:
-    """A name fit for one line: no control characters, no runs of spaces."""
-    if text.isprintable() and "  " not in text and text[:1] != " " != text[-1:]:
-        return text  # already clean (the only printable space is " "): most names
-    return " ".join("".join(c if c.isprintable() else " " for c in text).split())
 
 
 def when(start: datetime, end: datetime, zone: str) -> str:

@@ -22,6 +22,7 @@ from pydantic import (
 
 from ...core.errors import UnknownTimezone
 from ...core.kinds import SESSION_KINDS, WINDOW_KINDS
+from ...core.memo import Memo
 from ...core.zones import load_zone
 from ...services.access import ROLES
 from ...services.common import FIRST_YEAR, LAST_YEAR, MAX_ID
@@ -137,17 +138,14 @@ def utc(value: datetime) -> str:
     if value.tzinfo is UTC:
         text = _UTC_TEXTS.get(value)
         if text is None:
-            if len(_UTC_TEXTS) >= _UTC_TEXTS_SIZE:
-                _UTC_TEXTS.clear()
-            text = _UTC_TEXTS[value] = _utc_text(value)
+            text = _UTC_TEXTS.keep(value, _utc_text(value))
         return text
     return _utc_text(value.astimezone(UTC))
 
 
 # Only instants in UTC itself are kept: two equal datetimes of one other zone may differ
 # in `fold` (a repeated local hour) and so in the instant. Emptied when full.
-_UTC_TEXTS: dict[datetime, str] = {}
-_UTC_TEXTS_SIZE = 16_384
+_UTC_TEXTS: Memo[datetime, str] = Memo(16_384)
 
 
 def _utc_text(value: datetime) -> str:

@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from ...core.memo import Memo
 from .base import (
     AfterId,
     BookingKind,
@@ -305,16 +306,13 @@ def _slot_text(slot: Any, shared: dict[Any, int]) -> str:
     if text is None:
         text = _slot_fields(slot)
         if slot.start.tzinfo is UTC and slot.end.tzinfo is UTC:  # as base.utc keeps them
-            if len(_SLOT_TEXTS) >= _SLOT_TEXTS_SIZE:
-                _SLOT_TEXTS.clear()
-            _SLOT_TEXTS[slot] = text
+            _SLOT_TEXTS.keep(slot, text)
     return text + ("}" if other is None else f', "shared_with_event_id": {int(other)}}}')
 
 
 # A slot's text without its closing brace, kept: the slots of one day's windows come back
 # in request after request (core.proposals.Slot: frozen, a key). Emptied when full.
-_SLOT_TEXTS: dict[Any, str] = {}
-_SLOT_TEXTS_SIZE = 16_384
+_SLOT_TEXTS: Memo[Any, str] = Memo(16_384)
 
 
 def _slot_fields(slot: Any) -> str:
