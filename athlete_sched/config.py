@@ -32,8 +32,9 @@ class Config:
     BOOKING_NOTICE_MINUTES = 120
     MIN_SESSION_GAP_HOURS = 48  # between sessions of different events (services/season.py)
     # Answers kept per worker process, never stale (services/cache.py); 0 turns one off.
-    PROPOSALS_CACHE_SIZE = 1024
+    PROPOSALS_CACHE_SIZE = 4096  # answers (about 5 KB each at the default limit)
     PROPOSAL_SLOTS_CACHE_SIZE = 256  # slots of windows shared by events (services/proposals.py)
+    PROPOSAL_EVENTS_CACHE_SIZE = 4096  # events as proposals last read them (the same)
     FEEDS_CACHE_SIZE = 256  # built calendar feeds (services/calendars.py)
     SETTINGS_CACHE_SIZE = 1  # the clinic's saved settings (services/common.py)
     SCHEDULES_CACHE_SIZE = 4  # the clinic's schedules (services/schedules.py)

@@ -76,21 +76,22 @@ def test_a_proposals_request_sends_seven_statements(app, api, season):
 def test_a_proposals_miss_reads_only_what_its_key_leaves_unknown(app, api, season,
                                                                make_athlete, make_event):
     """With the proposals cache on (the default), a request it cannot answer sends the
-    bearer token, the event, the key (db/queries/proposal_keys.py: its counters include
-    the schedules' version, which needs no read of its own), and the blocked time and
-    bookings; the athlete's events and sessions near the windows only where the key saw
-    more than the event itself and some booking near them (a first race, nothing booked
-    yet: neither). On PostgreSQL too: the key tells that the event read before it is the
-    row it saw, and the settings are the key's (no second read of either). The answers
-    are those worked out with every read (the cache off)."""
+    bearer token, the key (db/queries/proposal_keys.py: its counters include the
+    schedules' version, which needs no read of its own; and the event's row_version,
+    which tells that the event kept from the warm request is the row as it is, so the
+    event needs no read either), and the blocked time and bookings; the athlete's events
+    and sessions near the windows only where the key saw more than the event itself and
+    some booking near them (a first race, nothing booked yet: neither). On PostgreSQL
+    too: the settings are the key's (no second read). The answers are those worked out
+    with every read (the cache off)."""
     athlete = make_athlete()
     first = make_event(athlete["id"], start="2027-04-15T08:00", end="2027-04-15T12:30")
-    urls = {4: f"/api/v1/events/{first['id']}/proposals",
-            6: f"/api/v1/events/{season['races'][1]['id']}/proposals"}
+    urls = {3: f"/api/v1/events/{first['id']}/proposals",
+            5: f"/api/v1/events/{season['races'][1]['id']}/proposals"}
     caches = app.extensions.setdefault("athlete_sched.caches", {})
     answers = {}
     for expected, url in urls.items():
-        assert api.get(url).status_code == 200  # warm: the settings, the schedules
+        assert api.get(url).status_code == 200  # warm: the settings, schedules, event
         for name in ("proposals", "proposal_slots"):
             caches.pop(name, None)
         with statements(app) as sent:

@@ -152,6 +152,16 @@ WRITES: list[tuple[str, Callable[..., Any], Callable[..., None]]] = [
                             "end": "2027-05-12 06:45:00+00:00",
                             "at": "2027-01-04 00:00:00+00:00",
                             "until": "2027-01-05 00:00:00+00:00", "id": s})),
+    # The event itself, kept by the worker after the answer (services/proposals.py): its
+    # row_version, read by the key, tells the kept row is stale.
+    ("the event moved", lambda api, w: None,
+     lambda api, w, sql, s: api.patch(f"/api/v1/events/{w['event']}",
+                                      {"start": "2027-05-16T08:00", "end": "2027-05-16T12:30"})),
+    ("plain SQL UPDATE moving the event", lambda api, w: None,
+     lambda api, w, sql, s: sql(
+         'UPDATE event SET start = :start, "end" = :end, occupied_end = :end WHERE id = :id',
+         {"start": "2027-05-16 06:00:00+00:00", "end": "2027-05-16 10:30:00+00:00",
+          "id": w["event"]})),
     ("plain SQL UPDATE of the athlete's home", lambda api, w: None,
      lambda api, w, sql, s: sql("UPDATE athlete SET home_site_id = :site WHERE id = :id",
                                 {"site": w["away"], "id": w["athlete"]})),
@@ -171,6 +181,15 @@ def test_a_write_that_changes_the_answer_is_seen(api, app_config, world, compute
     assert len(computed) == 2
     assert new != old
     assert new == fresh(app_config, api.token, path)
+
+
+def test_an_event_deleted_after_its_answer_is_gone(api, world, computed, plain_sql):
+    """The worker keeps the event it answered for (services/proposals.py); deleted by
+    hand-written SQL, the key sees no such row and the request reads it afresh: 404."""
+    path = url(world["event"])
+    cached_answer(api, path, computed)
+    plain_sql("DELETE FROM event WHERE id = :id", {"id": world["event"]})
+    assert api.get(path).status_code == 404
 
 
 def test_writes_that_cannot_change_the_answer_leave_it_cached(api, world, computed,

@@ -123,15 +123,22 @@ def coached_team(caller: Caller, team_id: int, field: str | None = None) -> Team
 
 
 def event(caller: Caller, event_id: int, field: str | None = None) -> Event:
-    """An event the caller may see: one of an athlete they act for, or of a team they see."""
+    """An event the caller may see (sees_event), else NotFound."""
     row = found(Event, event_id, "event", field)
-    if row.athlete_id is not None and acts_for_athlete(caller, row.athlete_id):
+    if sees_event(caller, row):
         return row
+    raise NotFound("event", event_id, field=field)
+
+
+def sees_event(caller: Caller, row: Event) -> bool:
+    """Whether the caller may see the event: one of an athlete they act for, or of a team
+    they see."""
+    if row.athlete_id is not None and acts_for_athlete(caller, row.athlete_id):
+        return True
     if row.team_id is not None:
         owner = found(Team, row.team_id, "team")
-        if sees_team(caller, owner):
-            return row
-    raise NotFound("event", event_id, field=field)
+        return sees_team(caller, owner)
+    return False
 
 
 def changeable_event(caller: Caller, event_id: int) -> Event:

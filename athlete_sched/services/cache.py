@@ -59,6 +59,18 @@ class VersionedCache:
                 self._entries.popitem(last=False)
 
 
+    def kept(self, key: Hashable) -> Any | None:
+        """The value kept for `key` by `keep` (checked by the caller, not by a version)."""
+        return self.get(key, None, ALWAYS)
+
+    def keep(self, key: Hashable, value: Any) -> None:
+        self.put(key, None, value, ALWAYS)
+
+    def forget(self, key: Hashable) -> None:
+        with self._lock:
+            self._entries.pop(key, None)
+
+
 def cache_for(name: str) -> VersionedCache:
     """The app's cache called `name`, sized by the config key `<NAME>_CACHE_SIZE` (0: off)."""
     caches = current_app.extensions.setdefault("athlete_sched.caches", {})

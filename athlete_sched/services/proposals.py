@@ -41,7 +41,7 @@ from ..db.models import Event, Therapist
 from ..db.queries import proposal_keys, rows, therapists
 from . import access, schedules, season, sites
 from .access import Caller
-from .cache import ALWAYS, cache_for
+from .cache import ALWAYS, VersionedCache, cache_for
 from .common import (
     booking_athlete,
     forget_settings,
@@ -73,7 +73,7 @@ class Proposals:
 
     event_id: int
     windows: Windows
-    found: dict[str, list[Slot]]
+    found: dict[str, Sequence[Slot]]  # a list, or the shared slots' tuple (propose_for)
     shared: dict[Slot, int] = field(default_factory=dict)
     reasons: dict[str, Reason] = field(default_factory=dict)
 
@@ -118,6 +118,8 @@ def propose(event: Event, kinds: tuple[str, ...], therapist_id: int | None,
                            rules.notice, athlete_id,
                            facts.schedule_version if facts is not None else None)
         if cache is not None:
+            # Kept as tuples: every event asking the question gets these same slots.
+            worked = ({kind: tuple(found_) for kind, found_ in worked[0].items()}, worked[1])
             cache.put(question, data, worked, at, fresh_until(worked[0]))
     slots, reasons = worked
     shared = (season.shared_labels(event, athlete_season, slots, athlete_id)
@@ -247,7 +249,7 @@ def _reason(kind: str, window: Interval, start: datetime, staff: list[TherapistS
                           f"window")
 
 
-def fresh_until(found_: dict[str, list[Slot]]) -> datetime:
+def fresh_until(found_: dict[str, Sequence[Slot]]) -> datetime:
     """Until when proposals computed now stay right, the data unchanged. Time only removes
     candidates (a start must be >= now + notice) and the ranking does not depend on `now`,
     so the answer holds until the notice reaches its earliest slot. (An offer of the
@@ -270,20 +272,55 @@ def propose_for(caller: Caller, event_id: int, query: Any,
     """GET /events/{id}/proposals: `query` has kind, therapist_id, athlete_id, limit. The
     answer is `render(proposals)`, and the cache keeps it as rendered (the view's JSON
     bytes), so a request it answers costs no serializing either. Access is checked on
-    every request, cached or not."""
+    every request, cached or not.
+
+    The event itself is kept too, as it was last read (the cache "proposal_events": a row
+    taken out of its session, db/queries/rows.detach): the proposals key reads the
+    event's row_version and its athlete's home site anyway (proposal_keys.Read), so a kept
+    event the key saw as it is needs no read of its own; one it did not see (written
+    since, or gone) is dropped and the request starts again from a fresh read."""
     cache = cache_for("proposals")
+    if cache.size <= 0:
+        event = access.event(caller, event_id)
+        athlete_id, kinds, site_ids = _asked(caller, event, query)
+        return render(propose(event, kinds, query.therapist_id, athlete_id, query.limit,
+                              site_ids))
+    events = cache_for("proposal_events")
+    kept = events.kept(event_id)
+    if kept is not None and access.sees_event(caller, kept):
+        # (An event's owner never changes; a kept event the caller may not see is read
+        # afresh all the same, to answer from the row as it is.)
+        answer = _answer(caller, kept, query, render, cache, kept=True)
+        if answer is not None:
+            return answer
+        events.forget(event_id)  # written since, or gone
     event = access.event(caller, event_id)
+    answer = _answer(caller, event, query, render, cache, kept=False)
+    assert answer is not None  # a fresh read is never refused as stale
+    return answer
+
+
+def _asked(caller: Caller, event: Event, query: Any
+           ) -> tuple[int | None, tuple[str, ...], tuple[int, ...]]:
+    """The query checked against the event, in this order: the therapist asked for, whose
+    season (a team event's member), the kinds, the sites asked for."""
     if query.therapist_id is not None:
         found(Therapist, query.therapist_id, "therapist", "therapist_id")
     athlete_id = _season_athlete(caller, event, query.athlete_id)
-    kinds = kinds_for(event, query.kind)
-    site_ids = sites.checked_all(query.site_id)
+    return athlete_id, kinds_for(event, query.kind), sites.checked_all(query.site_id)
+
+
+def _answer(caller: Caller, event: Event, query: Any, render: Callable[[Proposals], T],
+            cache: VersionedCache, kept: bool) -> T | None:
+    """propose_for's answer for `event`, from the cache or worked out; None if `kept`
+    (a kept event, not read by this request) is not the row the key saw."""
+    athlete_id, kinds, site_ids = _asked(caller, event, query)
     key, at = (event.id, kinds, query.therapist_id, athlete_id, query.limit, site_ids), now()
-    if cache.size <= 0:
-        return render(propose(event, kinds, query.therapist_id, athlete_id, query.limit,
-                              site_ids))
     reach = _reach(event, athlete_id)
     read = proposal_keys.key(event.id, *reach)
+    saw = read.saw(event)
+    if kept and not saw:
+        return None
     version = (reach, read.key)
     settings_now = settings_as_of(proposal_keys.settings_version(read.key))
     answer = cache.get(key, version, at)
@@ -292,10 +329,11 @@ def propose_for(caller: Caller, event_id: int, query: Any,
         # see later commits than the one before, read again what the key did not see as
         # it is, so that the answer is built from data at least as new as its key
         # (db/version.py's rule).
-        reread = rows.statements_see_new_commits() and not read.saw(event)
+        later = rows.statements_see_new_commits()
+        reread = later and not saw
         if reread and not rows.reread(event):
-            raise NotFound("event", event_id)
-        if rows.statements_see_new_commits() and not settings_now:
+            raise NotFound("event", event.id)
+        if later and not settings_now:
             forget_settings()
         # An event read again may have moved: then the key read the wrong rows.
         same = not reread or _reach(event, athlete_id) == reach
@@ -305,6 +343,11 @@ def propose_for(caller: Caller, event_id: int, query: Any,
         answer = render(found_)
         if same:
             cache.put(key, version, answer, at, fresh_until(found_.found))
+    if saw and not kept:
+        # The row as the key saw it: committed, and read in full. Kept for the next
+        # request, out of this session (nothing below reads it through the session).
+        rows.detach(event)
+        cache_for("proposal_events").keep(event.id, event)
     return answer
 
 

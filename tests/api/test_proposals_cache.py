@@ -61,6 +61,14 @@ def test_a_write_by_another_worker_is_seen(app_config, api, race):
     assert best["start"] not in [slot["start"] for slot in after]
 
 
+def test_a_kept_event_is_shown_only_to_who_may_see_it(api, race, make_user):
+    """An event kept by the worker is checked against each caller, as a read one is."""
+    _, _, event = race
+    assert api.get(URL.format(event["id"])).status_code == 200
+    assert api.as_(make_user("athlete")).get(URL.format(event["id"])).status_code == 404
+    assert api.get(URL.format(event["id"])).status_code == 200
+
+
 def test_the_clock_passing_the_notice_drops_the_slot(app, api, make_therapist, make_athlete,
                                                      make_event):
     make_therapist()

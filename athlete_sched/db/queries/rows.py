@@ -53,6 +53,13 @@ def add_unless_there(row: object) -> bool:
     return True
 
 
+def detach(row: object) -> None:
+    """Take the row out of the session: its loaded columns stay readable after the
+    session ends (nothing expires them), from any thread; it is never written or read
+    again through this session."""
+    db.session.expunge(row)
+
+
 def statements_see_new_commits() -> bool:
     """Whether a later statement of this transaction may see commits an earlier one did
     not: PostgreSQL's READ COMMITTED, yes; SQLite, no (the unit of work's BEGIN, db/

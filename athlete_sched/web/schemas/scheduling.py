@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 
@@ -284,13 +285,33 @@ def proposals_bytes(proposals: Any) -> bytes:
     return "".join((
         f'{{"event_id": {proposals.event_id}, "windows": {{"pre": ',
         _interval_text(windows.pre), ', "post": ', _interval_text(windows.post),
-        '}, "pre": [', ", ".join(_slot_text(x, shared) for x in proposals.found["pre"]),
-        '], "post": [', ", ".join(_slot_text(x, shared) for x in proposals.found["post"]),
+        '}, "pre": [', _slots_text(proposals.found["pre"], shared),
+        '], "post": [', _slots_text(proposals.found["post"], shared),
         "]",
         "" if not proposals.reasons else ', "reasons": ' + json.dumps(
             {kind: {"code": r.code, "message": r.message}
              for kind, r in proposals.reasons.items()}),
         "}\n")).encode()
+
+
+def _slots_text(slots: Sequence[Any], shared: dict[Any, int]) -> str:
+    """The slots' texts, joined. The tuple of slots that the per-process cache of shared
+    slots hands to every event asking the same question (services/proposals.py) is
+    written once while it is kept, unless a slot of it serves another event of this
+    athlete's season."""
+    if shared or not isinstance(slots, tuple):
+        return ", ".join(_slot_text(x, shared) for x in slots)
+    kept = _TUPLE_TEXTS.get(id(slots))
+    if kept is not None and kept[0] is slots:
+        return kept[1]
+    text = ", ".join(_slot_text(x, shared) for x in slots)
+    _TUPLE_TEXTS.keep(id(slots), (slots, text))  # the tuple held: its id stays its own
+    return text
+
+
+# Texts of slot tuples (frozen slots: the text never changes) by the tuple's identity:
+# telling two equal tuples apart by value would cost a hash of every slot.
+_TUPLE_TEXTS: Memo[int, tuple[Any, str]] = Memo(1024)
 
 
 def _interval_text(interval: Any) -> str:
