@@ -59,6 +59,23 @@ class VersionedCache:
                 self._entries.popitem(last=False)
 
 
+    def earlier(self, key: Hashable, at: datetime) -> tuple[Hashable, Any] | None:
+        """(version, value) stored for `key`, whatever its version, if it holds `at`."""
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is None or not entry.fresh_from <= at <= entry.fresh_until:
+                return None
+            return entry.version, entry.value
+
+    def restamp(self, key: Hashable, old: Hashable, new: Hashable) -> None:
+        """The value stored for `key` at version `old` holds at `new` too (the caller
+        showed it): stored at `new` instead, in the same span of time."""
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is not None and entry.version == old:
+                self._entries[key] = entry._replace(version=new)
+                self._entries.move_to_end(key)
+
     def kept(self, key: Hashable) -> Any | None:
         """The value kept for `key` by `keep` (checked by the caller, not by a version)."""
         return self.get(key, None, ALWAYS)

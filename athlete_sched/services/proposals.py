@@ -113,6 +113,8 @@ def propose(event: Event, kinds: tuple[str, ...], therapist_id: int | None,
                 athlete_id if facts is None or facts.holds_offers else None)
     cache = cache_for("proposal_slots") if data is not None else None
     worked = cache.get(question, data, at) if cache is not None else None
+    if worked is None and cache is not None:
+        worked = _still_best(cache, question, data, chosen, at)
     if worked is None:
         worked = _work_out(chosen, start, therapist_id, limit, where, unavailable, at,
                            rules.notice, athlete_id,
@@ -125,6 +127,45 @@ def propose(event: Event, kinds: tuple[str, ...], therapist_id: int | None,
     shared = (season.shared_labels(event, athlete_season, slots, athlete_id)
               if athlete_season else {})
     return Proposals(event.id, windows, slots, shared, reasons)
+
+
+def _still_best(cache: VersionedCache, question: Hashable, data: Hashable,
+                chosen: dict[str, Interval], at: datetime
+                ) -> tuple[dict[str, Sequence[Slot]], dict[str, Reason]] | None:
+    """The slots kept for `question` at an earlier `data` (the proposals key's counters
+    and bookings near the windows), if the writes since cannot have changed them; then
+    kept at `data` too. Those writes are new bookings alone (on SQLite, whose row_versions
+    follow the commits, the bookings near the windows numbered above the kept max are the
+    writes since, and there are as many as the count grew by: none updated, moved or
+    deleted; the counters equal), none of a therapist who has a slot in a kind whose
+    window, widened by the widest buffer, the booking touches. A new booking only takes
+    its therapist's time and adds to their load: their slots can only drop out or fall
+    in the ranking, and no other slot's rank key moves (core/proposals.rank_key), so the
+    best `limit` stay the best. A kind without a slot keeps its reason, which the travel
+    question (bookings read) could change: worked out again. In the race for a popular
+    slot the winner's booking is in one window, and its therapist is usually not among
+    the few at the top: the slots of everyone else racing that day hold."""
+    earlier = cache.earlier(question, at)
+    if earlier is None:
+        return None
+    old, kept = earlier
+    (span, near), (old_span, old_near) = data, old
+    slots, reasons = kept
+    if (reasons or span != old_span or near[:2] != old_near[:2]
+            or not near[2] > old_near[2]):
+        return None
+    written = proposal_keys.written_after(span, old_near[3])
+    if (written is None or len(written) != near[2] - old_near[2]
+            or max(w.row_version for w in written) != near[3]):
+        return None
+    for kind, window in chosen.items():
+        lo, hi = window.start - proposal_keys.MAX_BUFFER, window.end + proposal_keys.MAX_BUFFER
+        placed = {slot.therapist_id for slot in slots[kind]}
+        if any(w.therapist_id in placed and w.start < hi and lo < w.block_end
+               for w in written):
+            return None
+    cache.restamp(question, old, data)
+    return kept
 
 
 def _season(event: Event, athlete_id: int, spans: list[Interval],

@@ -27,7 +27,7 @@ from this app on any host or hand-written SQL, changes it.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import cache
 from typing import Any, NamedTuple
 
@@ -126,6 +126,43 @@ def key(event_id: int, athlete_id: int | None, windows: Interval,
     statement = _statement(connection.dialect.name == "postgresql", "athlete" in params)
     *found, event_version, home_site_id = connection.execute(statement, params).one()
     return Read(tuple(found), event_version, home_site_id)
+
+
+class Written(NamedTuple):
+    """A booking written since a key was read (written_after): its therapist, its blocked
+    range [start, block_end) and its row_version."""
+
+    therapist_id: int
+    start: datetime
+    block_end: datetime
+    row_version: int
+
+
+@cache
+def _written_statement() -> Select:
+    return indexed(select(Booking.therapist_id, Booking.start, Booking.block_end,
+                          Booking.row_version)
+                   .where(Booking.block_end > bindparam("lo"),
+                          Booking.block_end < bindparam("reach"),  # the index's range
+                          Booking.start < bindparam("hi"),
+                          Booking.row_version > bindparam("version")),
+                   Booking, "ix_booking_block_end")
+
+
+def written_after(windows: Interval, version: int | None) -> list[Written] | None:
+    """The bookings a key of `windows` counts (its first part: any status, blocked range
+    near the windows) whose row_version is above `version` (None: there were none):
+    on SQLite, where one writer at a time numbers its rows from one clock, the bookings
+    inserted or updated since a key whose versions' max was `version`, in the order they
+    were written. None on PostgreSQL, whose numbers are not in commit order (a lower one
+    may commit after a higher one: "above" would miss it)."""
+    connection = db.session.connection()
+    if connection.dialect.name == "postgresql":
+        return None
+    lo, hi = windows.start - MAX_BUFFER, windows.end + MAX_BUFFER
+    return [Written(*row) for row in connection.execute(_written_statement(), {
+        "lo": lo, "hi": hi, "reach": hi + MAX_BOOKING_SPAN,
+        "version": -1 if version is None else version})]
 
 
 def near_windows(found: Key) -> Key:
