@@ -2,7 +2,9 @@
 since the shared slots of a question were worked out are new bookings of therapists with
 no slot in the answer, the slots still hold and are not worked out again (SQLite, whose
 row_versions follow the commits); any other write, and every write on PostgreSQL, works
-them out again. Either way every answer is the one a cache-off app gives."""
+them out again. And an athlete who holds a session takes the slots of those racing the
+same day who hold none when none of them touches that session (_clear_of). Either way
+every answer is the one a cache-off app gives."""
 
 from __future__ import annotations
 
@@ -95,13 +97,53 @@ def test_a_cancelled_booking_works_them_out_again(api, app_config, clinic, kept)
     assert kept == [False]
 
 
+@pytest.fixture
+def cleared(monkeypatch) -> list[bool]:
+    """Whether each answer asked of the slots of those who hold no session was theirs."""
+    outcomes: list[bool] = []
+    real = proposals._clear_of
+
+    def counted(*args: Any, **kwargs: Any):
+        found = real(*args, **kwargs)
+        outcomes.append(found is not None)
+        return found
+
+    monkeypatch.setattr(proposals, "_clear_of", counted)
+    return outcomes
+
+
+def test_an_athlete_holding_a_session_clear_of_the_slots_takes_them(api, app_config, clinic,
+                                                                   cleared):
+    rival = clinic["rivals"][0]
+    path, theirs = url(clinic["race"]), url(rival)
+    answer = api.get(path).get_json()
+    late = api.get(url(rival, limit=200, kind="pre")).get_json()["pre"][-1]  # far from best
+    book(api, rival, late["therapist_id"], "pre", late["start"])
+    assert api.get(path).get_json() == answer  # a booking of nobody's best
+    mine = api.get(theirs)
+    assert mine.get_data() == fresh(app_config, api.token, theirs)
+    assert mine.get_json()["pre"] == answer["pre"]
+    assert cleared == [True]
+
+
+def test_a_session_touching_the_slots_works_them_out(api, app_config, clinic, cleared):
+    rival = clinic["rivals"][0]
+    best = api.get(url(clinic["race"])).get_json()["pre"][0]
+    book(api, rival, best["therapist_id"], "pre", best["start"])
+    assert api.get(url(clinic["race"])).status_code == 200  # the others' slots, anew
+    mine = api.get(url(rival))
+    assert mine.get_data() == fresh(app_config, api.token, url(rival))
+    assert cleared == [False]
+
+
 def test_any_run_of_bookings_cancellations_and_deletions_keeps_every_answer_fresh(
-        api, app_config, database, clinic, plain_sql, kept):
+        api, app_config, database, clinic, plain_sql, kept, cleared):
     """Rivals book random slots of any therapist (most outside the two best of each kind),
     cancel them, or have them deleted by hand-written SQL; after each write the race's
     answer is the cache-off app's."""
     rng = random.Random(20270104)
-    paths = [url(clinic["race"]), url(clinic["race"], limit=4, kind="pre")]
+    paths = [url(clinic["race"]), url(clinic["race"], limit=4, kind="pre"),
+             *(url(rival) for rival in clinic["rivals"][:2])]
     for path in paths:
         assert api.get(path).status_code == 200
     booked: list[int] = []
@@ -135,3 +177,4 @@ def test_any_run_of_bookings_cancellations_and_deletions_keeps_every_answer_fres
         assert any(outcomes) and not all(outcomes)
     else:
         assert outcomes and not any(outcomes)
+    assert any(cleared)

@@ -31,7 +31,7 @@ from typing import Any, TypeVar
 from ..core import proposals as core_proposals
 from ..core.availability import TherapistSchedule
 from ..core.errors import NotFound
-from ..core.intervals import Interval
+from ..core.intervals import Interval, subtract
 from ..core.kinds import PRE, WINDOW_KINDS
 from ..core.proposals import Slot, TherapistState
 from ..core.season import needed_kinds
@@ -115,6 +115,10 @@ def propose(event: Event, kinds: tuple[str, ...], therapist_id: int | None,
     worked = cache.get(question, data, at) if cache is not None else None
     if worked is None and cache is not None:
         worked = _still_best(cache, question, data, chosen, at)
+        if worked is None and athlete_season is not None and athlete_season.sessions:
+            plain = season.athlete_unavailable(event, season.Season(athlete_season.events, []))
+            worked = _clear_of(cache, (*question[:5], tuple(plain), *question[6:]), data,
+                               chosen, at, unavailable, plain)
     if worked is None:
         worked = _work_out(chosen, start, therapist_id, limit, where, unavailable, at,
                            rules.notice, athlete_id,
@@ -166,6 +170,27 @@ def _still_best(cache: VersionedCache, question: Hashable, data: Hashable,
             return None
     cache.restamp(question, old, data)
     return kept
+
+
+def _clear_of(cache: VersionedCache, question: Hashable, data: Hashable,
+              chosen: dict[str, Interval], at: datetime, unavailable: list[Interval],
+              plain: list[Interval]) -> tuple[dict[str, Sequence[Slot]], dict[str, Reason]] | None:
+    """The slots of `question`, the same question with the athlete's time as it would be
+    without their sessions (`plain`: as the others racing that day, who hold none yet,
+    ask it), kept at `data`, if none of them overlaps the athlete's time as it is
+    (`unavailable`, which covers `plain`): then they are this answer too. More of the
+    athlete's time only takes candidates away (core/proposals: a session lies in the
+    window less that time), so the best `limit` that none of it touches stay the best. A
+    kind without a slot: worked out."""
+    if subtract(plain, unavailable):  # `unavailable` must cover `plain`
+        return None
+    found_ = cache.get(question, data, at) or _still_best(cache, question, data, chosen, at)
+    if found_ is None or found_[1] or not all(found_[0][kind] for kind in chosen):
+        return None
+    if any(u.start < slot.end and slot.start < u.end
+           for kind in chosen for slot in found_[0][kind] for u in unavailable):
+        return None
+    return found_
 
 
 def _season(event: Event, athlete_id: int, spans: list[Interval],
