@@ -137,30 +137,28 @@ def _still_best(cache: VersionedCache, question: Hashable, data: Hashable,
                 chosen: dict[str, Interval], at: datetime
                 ) -> tuple[dict[str, Sequence[Slot]], dict[str, Reason]] | None:
     """The slots kept for `question` at an earlier `data` (the proposals key's counters
-    and bookings near the windows), if the writes since cannot have changed them; then
-    kept at `data` too. Those writes are new bookings alone (on SQLite, whose row_versions
-    follow the commits, the bookings near the windows numbered above the kept max are the
-    writes since, and there are as many as the count grew by: none updated, moved or
-    deleted; the counters equal), none of a therapist who has a slot in a kind whose
-    window, widened by the widest buffer, the booking touches. A new booking only takes
-    its therapist's time and adds to their load: their slots can only drop out or fall
-    in the ranking, and no other slot's rank key moves (core/proposals.rank_key), so the
-    best `limit` stay the best. A kind without a slot keeps its reason, which the travel
-    question (bookings read) could change: worked out again. In the race for a popular
-    slot the winner's booking is in one window, and its therapist is usually not among
-    the few at the top: the slots of everyone else racing that day hold."""
+    and bookings near the windows, and their highest row_version), if the writes since
+    cannot have changed them; then kept at `data` too. Those writes are new bookings
+    alone (the counters equal, and db/queries/proposal_keys.inserted_since finds that the
+    bookings near the windows changed by inserts only), none of a therapist who has a slot
+    in a kind whose window, widened by the widest buffer, the booking touches. A new
+    booking only takes its therapist's time and adds to their load: their slots can only
+    drop out or fall in the ranking, and no other slot's rank key moves
+    (core/proposals.rank_key), so the best `limit` stay the best. A kind without a slot
+    keeps its reason, which the travel question (bookings read) could change: worked out
+    again. In the race for a popular slot the winner's booking is in one window, and its
+    therapist is usually not among the few at the top: the slots of everyone else racing
+    that day hold."""
     earlier = cache.earlier(question, at)
     if earlier is None:
         return None
     old, kept = earlier
-    (span, near), (old_span, old_near) = data, old
+    (span, near, _), (old_span, old_near, old_max) = data, old
     slots, reasons = kept
-    if (reasons or span != old_span or near[:2] != old_near[:2]
-            or not near[2] > old_near[2]):
+    if reasons or span != old_span or near[:2] != old_near[:2]:
         return None
-    written = proposal_keys.written_after(span, old_near[3])
-    if (written is None or len(written) != near[2] - old_near[2]
-            or max(w.row_version for w in written) != near[3]):
+    written = proposal_keys.inserted_since(span, old_near, old_max, near)
+    if written is None:
         return None
     for kind, window in chosen.items():
         lo, hi = window.start - proposal_keys.MAX_BUFFER, window.end + proposal_keys.MAX_BUFFER
@@ -403,7 +401,8 @@ def _answer(caller: Caller, event: Event, query: Any, render: Callable[[Proposal
             forget_settings()
         # An event read again may have moved: then the key read the wrong rows.
         same = not reread or _reach(event, athlete_id) == reach
-        data = (reach[1], proposal_keys.near_windows(read.key)) if same else None
+        data = ((reach[1], proposal_keys.near_windows(read.key), read.near_max) if same
+                else None)
         found_ = propose(event, kinds, query.therapist_id, athlete_id, query.limit, site_ids,
                          data, proposal_keys.facts(read.key) if same else None)
         answer = render(found_)

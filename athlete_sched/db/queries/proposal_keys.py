@@ -54,9 +54,12 @@ ATHLETE_KEY_LENGTH = 2 + 2 * 7
 
 
 def _part(versions: Any, where: ColumnElement[bool], postgresql: bool,
-          index: str | None = None) -> Any:
+          index: str | None = None, highest: bool = False) -> Any:
     summed = func.sum(func.hashint8extended(versions, 0)) if postgresql else func.max(versions)
-    query: Select = select(func.count().label("n"), summed.label("v")).where(where)
+    columns = [func.count().label("n"), summed.label("v")]
+    if highest and postgresql:  # (SQLite's v is the max already)
+        columns.append(func.max(versions).label("m"))
+    query: Select = select(*columns).where(where)
     if index is not None:
         query = indexed(query.select_from(Booking), Booking, index)
     return query.subquery()
@@ -69,7 +72,8 @@ def _statement(postgresql: bool, athlete: bool) -> Select:
     parts = [
         _part(Booking.row_version, (Booking.block_end > bindparam("lo"))
               & (Booking.block_end < bindparam("reach"))  # the index's range
-              & (Booking.start < bindparam("hi")), postgresql, "ix_booking_block_end"),
+              & (Booking.start < bindparam("hi")), postgresql, "ix_booking_block_end",
+              highest=True),
         _part(Event.row_version, Event.id == bindparam("event"), postgresql)]
     if athlete:
         who = bindparam("athlete")
@@ -90,8 +94,10 @@ def _statement(postgresql: bool, athlete: bool) -> Select:
     seen = (select(Event.row_version).where(Event.id == bindparam("event")).scalar_subquery(),
             select(Athlete.home_site_id).join(Event, Event.athlete_id == Athlete.id)
             .where(Event.id == bindparam("event")).scalar_subquery())
-    return (select(ProposalsVersion.n, ScheduleVersion.n, *(c for p in parts for c in p.c),
-                   *seen)
+    # Last, on PostgreSQL: the highest row_version of the bookings near the windows (Read).
+    return (select(ProposalsVersion.n, ScheduleVersion.n,
+                   *(c for p in parts for c in p.c if c.name != "m"), *seen,
+                   *(c for c in parts[0].c if c.name == "m"))
             .select_from(joined).where(ProposalsVersion.id == 1))
 
 
@@ -99,11 +105,13 @@ class Read(NamedTuple):
     """A `key` with the event as the key's statement saw it: its row_version (a fresh
     number at every write of the row) and its athlete's home site (a personal event's;
     the other rows an event entity is read with), to tell whether an event read before
-    the key is the same (on PostgreSQL a later statement may see later commits)."""
+    the key is the same (on PostgreSQL a later statement may see later commits); and the
+    highest row_version of the bookings near the windows (inserted_since)."""
 
     key: Key
     event_version: int | None
     home_site_id: int | None
+    near_max: int | None = None  # the highest row_version of the bookings near the windows
 
     def saw(self, event: Event) -> bool:
         """Whether `event`, read before the key, is the row the key saw."""
@@ -123,25 +131,31 @@ def key(event_id: int, athlete_id: int | None, windows: Interval,
                               "reach": hi + MAX_BOOKING_SPAN}
     if athlete_id is not None and athlete_span is not None:
         params.update(athlete=athlete_id, alo=athlete_span.start, ahi=athlete_span.end)
-    statement = _statement(connection.dialect.name == "postgresql", "athlete" in params)
-    *found, event_version, home_site_id = connection.execute(statement, params).one()
-    return Read(tuple(found), event_version, home_site_id)
+    postgresql = connection.dialect.name == "postgresql"
+    statement = _statement(postgresql, "athlete" in params)
+    row = tuple(connection.execute(statement, params).one())
+    if postgresql:  # its last column: the highest row_version of the bookings near
+        *found, event_version, home_site_id, near_max = row
+    else:  # SQLite's versions of them are that highest row_version
+        *found, event_version, home_site_id = row
+        near_max = found[3]
+    return Read(tuple(found), event_version, home_site_id, near_max)
 
 
 class Written(NamedTuple):
-    """A booking written since a key was read (written_after): its therapist, its blocked
-    range [start, block_end) and its row_version."""
+    """A booking inserted since a key was read (inserted_since): its therapist and its
+    blocked range [start, block_end)."""
 
     therapist_id: int
     start: datetime
     block_end: datetime
-    row_version: int
 
 
 @cache
-def _written_statement() -> Select:
-    return indexed(select(Booking.therapist_id, Booking.start, Booking.block_end,
-                          Booking.row_version)
+def _written_statement(postgresql: bool) -> Select:
+    version = (func.hashint8extended(Booking.row_version, 0) if postgresql
+               else Booking.row_version)
+    return indexed(select(Booking.therapist_id, Booking.start, Booking.block_end, version)
                    .where(Booking.block_end > bindparam("lo"),
                           Booking.block_end < bindparam("reach"),  # the index's range
                           Booking.start < bindparam("hi"),
@@ -149,20 +163,34 @@ def _written_statement() -> Select:
                    Booking, "ix_booking_block_end")
 
 
-def written_after(windows: Interval, version: int | None) -> list[Written] | None:
-    """The bookings a key of `windows` counts (its first part: any status, blocked range
-    near the windows) whose row_version is above `version` (None: there were none):
-    on SQLite, where one writer at a time numbers its rows from one clock, the bookings
-    inserted or updated since a key whose versions' max was `version`, in the order they
-    were written. None on PostgreSQL, whose numbers are not in commit order (a lower one
-    may commit after a higher one: "above" would miss it)."""
-    connection = db.session.connection()
-    if connection.dialect.name == "postgresql":
+def inserted_since(windows: Interval, before: Key, before_max: int | None, now: Key
+                   ) -> list[Written] | None:
+    """The bookings inserted near `windows` since a key whose bookings near them
+    (near_windows: the counters, then count and versions) were `before`, with the highest
+    row_version `before_max`, when inserts are all that changed there: the near part is
+    `now`, and the bookings numbered above `before_max` are as many as the count grew by
+    and make up the whole change of the versions (SQLite: their max is the new max;
+    PostgreSQL: their hashes add up to the new sum, so no row counted before changed,
+    went or came with a lower number). None otherwise."""
+    (count, versions), (new_count, new_versions) = before[2:4], now[2:4]
+    if not new_count > count:
         return None
+    connection = db.session.connection()
+    postgresql = connection.dialect.name == "postgresql"
     lo, hi = windows.start - MAX_BUFFER, windows.end + MAX_BUFFER
-    return [Written(*row) for row in connection.execute(_written_statement(), {
+    found = connection.execute(_written_statement(postgresql), {
         "lo": lo, "hi": hi, "reach": hi + MAX_BOOKING_SPAN,
-        "version": -1 if version is None else version})]
+        "version": -1 if before_max is None else before_max}).all()
+    if len(found) != new_count - count:
+        return None
+    weights = [row[3] for row in found]
+    if postgresql:
+        if (versions or 0) + sum(weights) != new_versions:
+            return None
+    elif max(weights) != new_versions:
+        return None
+    return [Written(therapist_id, start, block_end)
+            for therapist_id, start, block_end, _ in found]
 
 
 def near_windows(found: Key) -> Key:
