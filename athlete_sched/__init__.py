@@ -10,6 +10,7 @@ from flask import Flask
 
 from . import extensions, logs
 from .config import Config, check_secret_key, from_environment
+from .db.engine import engine_options
 from .services import unit_of_work
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -40,6 +41,7 @@ def create_app(config: dict[str, Any] | type | None = None) -> Flask:
         app.config["SQLALCHEMY_DATABASE_URI"] = (
             f"sqlite:///{Path(app.instance_path) / 'athlete_sched.db'}")
     check_secret_key(app.config)  # production: a real SECRET_KEY or no app (config.py)
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(app.config)
 
     logs.configure(app.config)  # LOG_FORMAT, LOG_LEVEL: one line a record (logs.py)
     extensions.db.init_app(app)
@@ -54,3 +56,4 @@ def create_app(config: dict[str, Any] | type | None = None) -> Flask:
     register_cli(app)
     jobs.init_app(app)  # the job queue (Huey) and `flask jobs ...`
     return app
+

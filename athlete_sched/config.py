@@ -26,6 +26,9 @@ class Config:
     # None means "SQLite file in the instance folder"; create_app fills it in.
     SQLALCHEMY_DATABASE_URI: str | None = None
     SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
+    # Connections kept open per process: at least gunicorn's threads (deploy/gunicorn.conf.py)
+    # plus the job worker's; SQLAlchemy may open 10 more for a burst.
+    DATABASE_POOL_SIZE = 10
     MAX_CONTENT_LENGTH = 1024 * 1024  # 1 MiB: larger bodies get 413
     # Domain settings (domain.md): recovery gap after a finish, minimum notice for a session.
     RECOVERY_GAP_MINUTES = 60

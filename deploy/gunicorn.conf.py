@@ -27,8 +27,9 @@ if os.environ.get("GUNICORN_UMASK"):
     umask = int(os.environ["GUNICORN_UMASK"], 8)
 
 # Threaded workers: processes for the cores, threads for the waits (database, mail).
-# Each thread may hold one database connection: keep workers x threads within the pool
-# (SQLAlchemy: 5 + 10 overflow per process) and PostgreSQL's max_connections over all hosts.
+# Each thread may hold one database connection: keep threads within the pool the app keeps
+# open per process (FLASK_DATABASE_POOL_SIZE, 10; SQLAlchemy may open 10 more for a burst)
+# and workers x (pool + overflow) over all hosts within PostgreSQL's max_connections.
 worker_class = "gthread"
 workers = int(os.environ.get("GUNICORN_WORKERS", str(max(2, _cores))))
 threads = int(os.environ.get("GUNICORN_THREADS", "8"))

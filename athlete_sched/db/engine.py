@@ -16,13 +16,29 @@ app by services/unit_of_work.install; the transactions on them are the unit of w
 from __future__ import annotations
 
 from functools import cache
+from typing import Any
 
 from sqlalchemy import event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
 
 from . import version
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+
+def engine_options(config: Any) -> dict[str, Any]:
+    """SQLALCHEMY_ENGINE_OPTIONS with the pool sized by DATABASE_POOL_SIZE: connections kept
+    open per process (the threads of a gunicorn worker each hold one while they serve a
+    request; SQLAlchemy's default of 5 would close and open again a connection for every
+    request that finds the 5 in use: on PostgreSQL, a new server process each time). Not
+    for an in-memory SQLite database (one connection); options given explicitly win."""
+    options = dict(config["SQLALCHEMY_ENGINE_OPTIONS"])
+    size = config.get("DATABASE_POOL_SIZE")
+    url = make_url(config["SQLALCHEMY_DATABASE_URI"])
+    if size and not (url.get_backend_name() == "sqlite"
+                     and url.database in (None, "", ":memory:")):
+        options.setdefault("pool_size", int(size))
+    return options
 
 
 def configure(engine: Engine) -> None:
