@@ -28,20 +28,25 @@ def url(event_id: int, limit: int = 2, kind: str = "both") -> str:
     return f"/api/v1/events/{event_id}/proposals?kind={kind}&limit={limit}"
 
 
-@pytest.fixture
-def kept(monkeypatch) -> list[bool]:
-    """Whether each miss of the shared slots was answered by the slots kept (cleared by
-    a test before the request it is about)."""
+def _outcomes(monkeypatch, name: str) -> list[bool]:
+    """Whether each call of services/proposals.`name` found slots (cleared by a test
+    before the request it is about)."""
     outcomes: list[bool] = []
-    real = proposals._still_best
+    real = getattr(proposals, name)
 
     def counted(*args: Any, **kwargs: Any):
         found = real(*args, **kwargs)
         outcomes.append(found is not None)
         return found
 
-    monkeypatch.setattr(proposals, "_still_best", counted)
+    monkeypatch.setattr(proposals, name, counted)
     return outcomes
+
+
+@pytest.fixture
+def kept(monkeypatch) -> list[bool]:
+    """Whether each miss of the shared slots was answered by the slots kept."""
+    return _outcomes(monkeypatch, "_still_best")
 
 
 @pytest.fixture
@@ -100,16 +105,7 @@ def test_a_cancelled_booking_works_them_out_again(api, app_config, clinic, kept)
 @pytest.fixture
 def cleared(monkeypatch) -> list[bool]:
     """Whether each answer asked of the slots of those who hold no session was theirs."""
-    outcomes: list[bool] = []
-    real = proposals._clear_of
-
-    def counted(*args: Any, **kwargs: Any):
-        found = real(*args, **kwargs)
-        outcomes.append(found is not None)
-        return found
-
-    monkeypatch.setattr(proposals, "_clear_of", counted)
-    return outcomes
+    return _outcomes(monkeypatch, "_clear_of")
 
 
 def test_an_athlete_holding_a_session_clear_of_the_slots_takes_them(api, app_config, clinic,
