@@ -58,7 +58,6 @@ class VersionedCache:
             while len(self._entries) > self.size:
                 self._entries.popitem(last=False)
 
-
     def earlier(self, key: Hashable, at: datetime) -> tuple[Hashable, Any] | None:
         """(version, value) stored for `key`, whatever its version, if it holds `at`."""
         with self._lock:
