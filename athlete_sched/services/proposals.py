@@ -354,13 +354,17 @@ def propose_for(caller: Caller, event_id: int, query: Any,
     if kept is not None and access.sees_event(caller, kept):
         # (An event's owner never changes; a kept event the caller may not see is read
         # afresh all the same, to answer from the row as it is.)
-        answer = _answer(caller, kept, query, render, cache, kept=True)
-        if answer is not None:
+        answer, saw = _answer(caller, kept, query, render, cache, kept=True)
+        if saw:
             return answer
         events.forget(event_id)  # written since, or gone
     event = access.event(caller, event_id)
-    answer = _answer(caller, event, query, render, cache, kept=False)
-    assert answer is not None  # a fresh read is never refused as stale
+    answer, saw = _answer(caller, event, query, render, cache, kept=False)
+    if saw:
+        # The row as the key saw it: committed, and read in full. Kept for the next
+        # request, out of this session (nothing after the answer reads it through it).
+        rows.detach(event)
+        events.keep(event.id, event)
     return answer
 
 
@@ -375,16 +379,17 @@ def _asked(caller: Caller, event: Event, query: Any
 
 
 def _answer(caller: Caller, event: Event, query: Any, render: Callable[[Proposals], T],
-            cache: VersionedCache, kept: bool) -> T | None:
-    """propose_for's answer for `event`, from the cache or worked out; None if `kept`
-    (a kept event, not read by this request) is not the row the key saw."""
+            cache: VersionedCache, kept: bool) -> tuple[T | None, bool]:
+    """propose_for's answer for `event`, from the cache or worked out, and whether the key
+    saw `event` as it is; no answer if `kept` (a kept event, not read by this request) is
+    not that row."""
     athlete_id, kinds, site_ids = _asked(caller, event, query)
     key, at = (event.id, kinds, query.therapist_id, athlete_id, query.limit, site_ids), now()
     reach = _reach(event, athlete_id)
     read = proposal_keys.key(event.id, *reach)
     saw = read.saw(event)
     if kept and not saw:
-        return None
+        return None, False
     version = (reach, read.key)
     settings_now = settings_as_of(proposal_keys.settings_version(read.key))
     answer = cache.get(key, version, at)
@@ -408,12 +413,7 @@ def _answer(caller: Caller, event: Event, query: Any, render: Callable[[Proposal
         answer = render(found_)
         if same:
             cache.put(key, version, answer, at, fresh_until(found_.found))
-    if saw and not kept:
-        # The row as the key saw it: committed, and read in full. Kept for the next
-        # request, out of this session (nothing below reads it through the session).
-        rows.detach(event)
-        cache_for("proposal_events").keep(event.id, event)
-    return answer
+    return answer, saw
 
 
 def _reach(event: Event, athlete_id: int | None
