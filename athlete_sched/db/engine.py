@@ -18,12 +18,14 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
+from psycopg.pq import TransactionStatus
 from sqlalchemy import event
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Connection, Engine, make_url
 
 from . import version
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+_UNWRITTEN = "SELECT pg_current_xact_id_if_assigned() IS NULL"
 
 
 def engine_options(config: Any) -> dict[str, Any]:
@@ -85,3 +87,21 @@ def _configure_postgresql(engine: Engine) -> None:
     def _on_connect(dbapi_connection, _record):  # type: ignore[no-untyped-def]
         dbapi_connection.execute("SET TIME ZONE 'UTC'")
         dbapi_connection.commit()
+
+
+def end_unwritten(connection: Connection) -> None:
+    """PostgreSQL: commit the connection's open transaction when it wrote nothing (no
+    transaction id was assigned: no row inserted, changed, deleted or locked), before the
+    caller rolls back. Both end such a transaction alike (its advisory locks are released
+    either way), but psycopg answers a rollback by dropping every statement it prepared on
+    the connection (a rolled-back transaction could have created what they name), so that
+    each is parsed and planned afresh (the proposals key: about 4 ms of planning) until it
+    is prepared again. The refusals of booking attempts roll back all day. A transaction
+    that is idle (autocommit reads), failed or not PostgreSQL's: nothing is sent."""
+    if connection.dialect.name != "postgresql":
+        return
+    raw = connection.connection.dbapi_connection
+    if raw is None or raw.info.transaction_status != TransactionStatus.INTRANS:
+        return
+    if raw.execute(_UNWRITTEN).fetchone()[0]:
+        raw.commit()

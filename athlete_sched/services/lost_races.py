@@ -16,7 +16,14 @@ state already refuses the claim. Whenever anything is not so (an error, a team e
 course or tune-up, a naive start, a slot the read finds free, the schedule not cached at
 that counter), it refuses nothing and the full path runs as before: it raises whatever error
 comes first, and the guard, inside the write transaction, decides for every booking that
-gets its slot. The database's constraints stay the last word for every write. What the
+gets its slot. The database's constraints stay the last word for every write.
+
+On PostgreSQL, attempts made while the slot's winner is still under way read it free. When
+the read finds the slot free and another transaction holds the therapist's booking lock,
+the attempt waits for that writer to end, outside any transaction of its own
+(unit_of_work.waited_for_booking_writer), and reads once more: the winner's booking is
+there then, and the refusal costs one more statement instead of a whole write
+transaction that would queue for the same lock and be refused at its end. What the
 early read learned (the screening gate's answer, the therapist's schedule near the
 session: `Known`) goes to the full path, which then reads neither again.
 """
@@ -37,7 +44,7 @@ from ..core.kinds import WINDOW_KINDS
 from ..core.screening import NOT_CLEARED
 from ..core.sites import allows
 from ..db.queries import booking_race
-from . import access, schedules, sites
+from . import access, schedules, sites, unit_of_work
 from .access import Caller
 from .common import now, policy, window_for
 
@@ -71,6 +78,11 @@ def early(caller: Caller, data: Any) -> Early:
     """The guard's refusal of this booking attempt when the full path would end in it
     (see the module doc), and what the full path need not read again. Leaves the clinic's
     saved settings for the request (services/common.saved_settings) as well."""
+    return _early(caller, data, again=False)
+
+
+def _early(caller: Caller, data: Any, again: bool) -> Early:
+    """`early`; `again`: the second read, after waiting for a writer of the therapist."""
     start = data.start
     if (data.kind not in WINDOW_KINDS or data.event_id is None or start.tzinfo is None
             or caller.role == "therapist"):
@@ -84,6 +96,9 @@ def early(caller: Caller, data: Any) -> Early:
     if (athlete_id is None or data.athlete_id not in (None, athlete_id)
             or not access.acts_for_athlete(caller, athlete_id)):
         return NOTHING
+    if (found.taken is None and not again
+            and unit_of_work.waited_for_booking_writer(data.therapist_id)):
+        return _early(caller, data, again=True)  # read again: that writer has ended
     span, schedule = _schedule(data, found.schedule_version)
     known = Known(athlete_id, found.decision == NOT_CLEARED, data.therapist_id, span, schedule)
     if (found.taken is None or known.not_cleared or span is None or schedule is None

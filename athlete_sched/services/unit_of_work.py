@@ -43,7 +43,9 @@ How each backend begins (`install`; the connections themselves: db/engine.py):
   calls `reads_done()` (a booking attempt: after the early answer to a lost race, services/
   lost_races.py); from there on it runs in one transaction, on a connection taken afresh,
   committed or rolled back as any writer's. A refusal from those first reads costs no
-  BEGIN and no ROLLBACK.
+  BEGIN and no ROLLBACK. A transaction rolled back that wrote nothing (no transaction id:
+  a refused booking) ends with a COMMIT instead, to the same effect, because psycopg drops
+  every statement it prepared on the connection at a ROLLBACK (db/engine.end_unwritten).
 
 Locks (`lock_booking_writers`): two PostgreSQL transactions that insert conflicting rows
 at the same instant each find the other's uncommitted row in the exclusion index, wait
@@ -76,7 +78,13 @@ from typing import Any, TypeVar
 from flask import Flask, current_app, g, has_request_context, request
 from sqlalchemy import event, text
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.exc import (
+    DataError,
+    DBAPIError,
+    IntegrityError,
+    OperationalError,
+    SQLAlchemyError,
+)
 from sqlalchemy.orm import Session, SessionTransaction
 
 from ..core.errors import Conflict, InvalidValue
@@ -177,7 +185,7 @@ def run_view(view: Callable[[], Any]) -> Any:
     """Run a request's view as the unit (see the module docstring); its response."""
     def finish(answer: Any) -> None:
         if reading() or answer.status_code >= 400:
-            db.session.rollback()
+            _roll_back()
         else:
             db.session.commit()
 
@@ -227,12 +235,25 @@ def _roll_back_after(exc: Exception) -> None:
     """Roll back after `exc`; on a connection that is gone, a failed rollback only says so
     again, and the session is closed (it gives the connection back to be discarded)."""
     try:
-        db.session.rollback()
+        if isinstance(exc, SQLAlchemyError):  # the transaction may have failed: roll back
+            db.session.rollback()
+        else:
+            _roll_back()
     except Exception:  # noqa: BLE001 - the first error is the one to report
         if faults.fault_of(exc) is None:
             raise
         log.warning("rollback after a database fault failed; the session is closed")
         db.session.close()
+
+
+def _roll_back() -> None:
+    """Roll the unit's transaction back; on PostgreSQL one that wrote nothing ends with a
+    commit instead (db/engine.end_unwritten: the connection keeps its prepared statements,
+    which a rollback discards). A refused booking attempt changes nothing either way."""
+    session = db.session()
+    if session.in_transaction():
+        engine.end_unwritten(session.connection())
+    session.rollback()
 
 
 def _raise_as_fault(exc: Exception) -> None:
@@ -246,7 +267,7 @@ def _raise_as_fault(exc: Exception) -> None:
 def rollback() -> None:
     """Undo what the unit did so far and go on in a fresh transaction (a page that shows
     a form again after a refused change)."""
-    db.session.rollback()
+    _roll_back()
 
 
 def _raise_as_refusal(exc: Exception) -> None:
@@ -329,7 +350,7 @@ def release() -> None:
     anything was written: what follows starts a new transaction of the same unit."""
     if db.session.new or db.session.dirty or db.session.deleted:
         raise RuntimeError("release() after a change: it would be lost")
-    db.session.rollback()
+    _roll_back()
 
 
 # --- locks --------------------------------------------------------------------------------------
@@ -351,6 +372,26 @@ def lock_booking_writers(therapist_ids: Iterable[int | None],
     params = {f"{name}{i}": value for i, key in enumerate(keys)
               for name, value in zip("sk", key, strict=True)}
     connection.execute(text(f"SELECT {calls}"), params)  # evaluated left to right
+
+
+# Waits while another session holds the lock, and says whether it had to; in autocommit mode
+# the statement's own transaction ends with it, and the lock with it.
+_WAIT_FOR_WRITER = text("SELECT CASE WHEN pg_try_advisory_xact_lock(:s, :k) THEN false "
+                        "ELSE (SELECT true FROM pg_advisory_xact_lock(:s, :k)) END")
+
+
+def waited_for_booking_writer(therapist_id: int) -> bool:
+    """PostgreSQL, in a unit whose first reads run in autocommit mode (`begins_as_reader`,
+    before `reads_done()`): when a transaction that books the therapist holds their lock
+    now (`lock_booking_writers`, the guard's function), wait until it ends; whether there
+    was one. Holds no lock afterwards. A lost race's read made while the winner was still
+    under way saw the slot free; read again after this, it sees the winner's booking and
+    is refused then, instead of running the whole write transaction only to queue for the
+    same lock and be refused at its end. Anywhere else: False, at once."""
+    if not (has_request_context() and g.get("reads_without_transaction")):
+        return False
+    return bool(db.session.execute(_WAIT_FOR_WRITER, {
+        "s": THERAPIST_LOCK_SPACE, "k": therapist_id}).scalar_one())
 
 
 # --- after the commit ---------------------------------------------------------------------------

@@ -293,3 +293,58 @@ def test_a_commit_between_the_checks_and_the_write_is_seen(api, app_config, data
     listed = api.get(f"/api/v1/bookings?therapist_id={taken['t']}").get_json()["items"]
     assert sorted(b["event_id"] for b in listed if b["status"] == "confirmed") == sorted(
         [taken["e"], g])
+
+
+@pytest.mark.parametrize("database", ["postgresql"], indirect=True)
+def test_a_lost_race_waits_for_the_winner_under_way_and_is_refused_early(app, api,
+                                                                         database, taken,
+                                                                         monkeypatch,
+                                                                         make_athlete,
+                                                                         make_event):
+    """PostgreSQL: C's booking of T's free 14:00 slot is under way (past its guard, holding
+    T's lock, not committed). B's attempt at the same slot reads it free; it waits for C's
+    transaction to end (services/unit_of_work.waited_for_booking_writer), reads again, and
+    is refused from that read (C's booking is there then): B's attempt never reaches the
+    full path's guard. One booking of the slot."""
+    assert backend_of(database) == "postgresql"
+    from athlete_sched.services import bookings
+
+    free = "2027-05-12T14:00" + OFFSET
+    c = make_athlete()["id"]
+    g = make_event(c)["id"]
+    real, guarded = guard.check, []
+    held, release = threading.Event(), threading.Event()
+
+    def check_then_hold(claim: guard.Claim) -> None:
+        guarded.append(claim.athlete_id)
+        real(claim)
+        if claim.athlete_id == c:
+            held.set()
+            assert release.wait(timeout=20)
+
+    monkeypatch.setattr(bookings.guard, "check", check_then_hold)
+    answers: dict[str, tuple[int, Any]] = {}
+
+    def attempt(who: str, event_id: int) -> threading.Thread:
+        thread = threading.Thread(target=lambda: answers.setdefault(who, answer(api, {
+            "event_id": event_id, "therapist_id": taken["t"], "kind": "pre",
+            "start": free})))
+        thread.start()
+        return thread
+
+    winner = attempt("c", g)
+    try:
+        assert held.wait(timeout=20)
+        loser = attempt("b", taken["f"])
+        loser.join(timeout=1)
+        assert loser.is_alive() and "b" not in answers  # waits for C's transaction
+    finally:
+        release.set()
+    winner.join(timeout=20)
+    loser.join(timeout=20)
+    assert answers["c"][0] == 201, answers["c"]
+    status, body = answers["b"]
+    assert (status, body["error"]["code"]) == (409, "slot-taken")
+    assert guarded == [c]  # B was refused by the early read, not by the guard
+    listed = api.get(f"/api/v1/bookings?therapist_id={taken['t']}").get_json()["items"]
+    assert sorted(b["event_id"] for b in listed) == sorted([taken["e"], g])
