@@ -1,8 +1,9 @@
-"""PostgreSQL: a unit that wrote nothing ends without a ROLLBACK (db/engine.end_unwritten),
-so the connection keeps the statements psycopg prepared on it; one that wrote is rolled
-back as before. psycopg drops every prepared statement of a connection on a rollback, and
-a refused booking attempt ends in one: under load, every connection lost its prepared
-statements every few requests, and the proposals key was planned afresh each time."""
+"""PostgreSQL: a transaction rolled back that wrote nothing is committed instead (the
+engine's "rollback" hook, db/engine.end_unwritten), so the connection keeps the statements
+psycopg prepared on it; one that wrote is rolled back as before. psycopg drops every
+prepared statement of a connection on a rollback, and a refused booking attempt ends in
+one: under load, every connection lost its prepared statements every few requests, and
+the proposals key was planned afresh each time."""
 
 from __future__ import annotations
 
@@ -12,7 +13,6 @@ import pytest
 import sqlalchemy as sa
 from conftest import backend_of
 
-from athlete_sched.db import engine as db_engine
 from athlete_sched.extensions import db
 
 pytestmark = pytest.mark.parametrize("database", ["postgresql"], indirect=True)
@@ -58,46 +58,49 @@ def test_refused_booking_attempts_keep_the_prepared_statements(app, api, databas
 
 
 def test_a_transaction_that_wrote_is_rolled_back(app, database):
-    """end_unwritten commits only a transaction without a transaction id: a row inserted
-    (or locked) is rolled back with the rest."""
+    """The hook commits only a transaction without a transaction id: a row inserted (or
+    locked) is rolled back with the rest."""
     assert backend_of(database) == "postgresql"
     with app.app_context(), db.engine.connect() as connection:
         connection.execute(sa.text(
             "INSERT INTO site (name, timezone, address) VALUES ('Gone', 'UTC', '')"))
-        db_engine.end_unwritten(connection)
         connection.rollback()
         connection.execute(sa.text(
             "SELECT id FROM schedule_version WHERE id = 1 FOR UPDATE")).all()
-        db_engine.end_unwritten(connection)  # a row lock: a transaction id too
-        connection.rollback()
+        connection.rollback()  # a row lock: a transaction id too
         assert connection.execute(sa.text(
             "SELECT count(*) FROM site WHERE name = 'Gone'")).scalar_one() == 0
         connection.rollback()
 
 
-def test_a_read_keeps_the_prepared_statements_and_a_rollback_drops_them(app, database):
-    """The reason for end_unwritten, as psycopg behaves: a ROLLBACK drops the connection's
-    prepared statements; a read-only transaction ended by end_unwritten keeps them. A
-    failed transaction is left to the rollback."""
+def prepare(connection: sa.Connection) -> int:
+    """Run one statement six times (psycopg prepares it on its sixth run); the statements
+    prepared on the connection then."""
+    for _ in range(6):
+        connection.execute(sa.text("SELECT n FROM schedule_version WHERE id = 1"))
+    return connection.exec_driver_sql(PREPARED).scalar_one()
+
+
+def test_a_read_rolled_back_keeps_the_prepared_statements(app, database):
+    """The app's engine: a read-only transaction rolled back keeps them; without the hook
+    (a plain engine), the ROLLBACK drops them (psycopg: DEALLOCATE ALL). A failed
+    transaction is rolled back as ever."""
     assert backend_of(database) == "postgresql"
     with app.app_context(), db.engine.connect() as connection:
-        def prepare() -> None:
-            for _ in range(6):
-                connection.execute(sa.text("SELECT n FROM schedule_version WHERE id = 1"))
-
-        def count() -> int:
-            return connection.exec_driver_sql(PREPARED).scalar_one()
-
-        prepare()
-        assert count() > 0
+        assert prepare(connection) > 0
         connection.rollback()
-        assert count() == 0  # psycopg: DEALLOCATE ALL with the ROLLBACK
-        prepare()
-        db_engine.end_unwritten(connection)
-        connection.rollback()
-        assert count() > 0
+        assert connection.exec_driver_sql(PREPARED).scalar_one() > 0
         with pytest.raises(sa.exc.ProgrammingError):
             connection.execute(sa.text("SELECT no_such_column FROM schedule_version"))
-        db_engine.end_unwritten(connection)  # failed: only a rollback ends it
         connection.rollback()
-        assert count() == 0
+        assert connection.execute(sa.text("SELECT 1")).scalar_one() == 1
+        connection.rollback()
+    plain = sa.create_engine(database)
+    try:
+        with plain.connect() as connection:
+            assert prepare(connection) > 0
+            connection.rollback()
+            assert connection.exec_driver_sql(PREPARED).scalar_one() == 0
+            connection.rollback()
+    finally:
+        plain.dispose()

@@ -10,7 +10,9 @@ app by services/unit_of_work.install; the transactions on them are the unit of w
   compiler silently drops.
 - PostgreSQL: every session in UTC. Instants are compared and stored as timestamptz either
   way, but psycopg then returns them with `datetime.UTC` itself, so reading one needs no
-  conversion (types.py; a proposals request reads about 1,500).
+  conversion (types.py; a proposals request reads about 1,500). And a transaction rolled
+  back that wrote nothing is committed instead, keeping the statements psycopg prepared
+  on the connection (`end_unwritten`).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
+import psycopg
 from psycopg.pq import TransactionStatus
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine, make_url
@@ -88,20 +91,27 @@ def _configure_postgresql(engine: Engine) -> None:
         dbapi_connection.execute("SET TIME ZONE 'UTC'")
         dbapi_connection.commit()
 
+    event.listen(engine, "rollback", end_unwritten)
+
 
 def end_unwritten(connection: Connection) -> None:
-    """PostgreSQL: commit the connection's open transaction when it wrote nothing (no
-    transaction id was assigned: no row inserted, changed, deleted or locked), before the
-    caller rolls back. Both end such a transaction alike (its advisory locks are released
-    either way), but psycopg answers a rollback by dropping every statement it prepared on
-    the connection (a rolled-back transaction could have created what they name), so that
-    each is parsed and planned afresh (the proposals key: about 4 ms of planning) until it
-    is prepared again. The refusals of booking attempts roll back all day. A transaction
-    that is idle (autocommit reads), failed or not PostgreSQL's: nothing is sent."""
-    if connection.dialect.name != "postgresql":
+    """PostgreSQL, as a transaction is about to be rolled back (the engine's "rollback"
+    hook): commit it instead when it wrote nothing (no transaction id was assigned: no row
+    inserted, changed, deleted or locked); the rollback then finds nothing to do. Both end
+    such a transaction alike (its advisory locks are released either way), but psycopg
+    answers a rollback by dropping every statement it prepared on the connection (a
+    rolled-back transaction could have created what they name), so that each is parsed
+    and planned afresh until it is prepared again (the proposals key: about 4 ms of
+    planning). Refused booking attempts roll back all day. A connection that is idle
+    (autocommit reads), in a failed transaction or gone: nothing is sent, and a failure
+    of the check itself is left to the rollback that follows."""
+    if connection.invalidated or connection.closed:
         return
     raw = connection.connection.dbapi_connection
     if raw is None or raw.info.transaction_status != TransactionStatus.INTRANS:
         return
-    if raw.execute(_UNWRITTEN).fetchone()[0]:
-        raw.commit()
+    try:
+        if raw.execute(_UNWRITTEN).fetchone()[0]:
+            raw.commit()
+    except psycopg.Error:
+        return  # the rollback that follows ends the transaction, or finds the connection gone

@@ -45,7 +45,8 @@ How each backend begins (`install`; the connections themselves: db/engine.py):
   committed or rolled back as any writer's. A refusal from those first reads costs no
   BEGIN and no ROLLBACK. A transaction rolled back that wrote nothing (no transaction id:
   a refused booking) ends with a COMMIT instead, to the same effect, because psycopg drops
-  every statement it prepared on the connection at a ROLLBACK (db/engine.end_unwritten).
+  every statement it prepared on the connection at a ROLLBACK (db/engine.py's "rollback"
+  hook).
 
 Locks (`lock_booking_writers`): two PostgreSQL transactions that insert conflicting rows
 at the same instant each find the other's uncommitted row in the exclusion index, wait
@@ -62,8 +63,8 @@ of the whole transaction forgets them. `separate()` gives a short transaction of
 beside the unit (the outbox's claim and record of each message).
 
 The hooks here and in db/engine.py are the app's only database event hooks: the engine's
-"connect" (db/engine.py) and "begin" (SQLite), and the session's "after_commit" and
-"after_soft_rollback" (the callbacks).
+"connect" and "rollback" (db/engine.py) and "begin" (SQLite), and the session's
+"after_commit" and "after_soft_rollback" (the callbacks).
 """
 
 from __future__ import annotations
@@ -78,13 +79,7 @@ from typing import Any, TypeVar
 from flask import Flask, current_app, g, has_request_context, request
 from sqlalchemy import event, text
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import (
-    DataError,
-    DBAPIError,
-    IntegrityError,
-    OperationalError,
-    SQLAlchemyError,
-)
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session, SessionTransaction
 
 from ..core.errors import Conflict, InvalidValue
@@ -185,7 +180,7 @@ def run_view(view: Callable[[], Any]) -> Any:
     """Run a request's view as the unit (see the module docstring); its response."""
     def finish(answer: Any) -> None:
         if reading() or answer.status_code >= 400:
-            _roll_back()
+            db.session.rollback()
         else:
             db.session.commit()
 
@@ -235,25 +230,12 @@ def _roll_back_after(exc: Exception) -> None:
     """Roll back after `exc`; on a connection that is gone, a failed rollback only says so
     again, and the session is closed (it gives the connection back to be discarded)."""
     try:
-        if isinstance(exc, SQLAlchemyError):  # the transaction may have failed: roll back
-            db.session.rollback()
-        else:
-            _roll_back()
+        db.session.rollback()
     except Exception:  # noqa: BLE001 - the first error is the one to report
         if faults.fault_of(exc) is None:
             raise
         log.warning("rollback after a database fault failed; the session is closed")
         db.session.close()
-
-
-def _roll_back() -> None:
-    """Roll the unit's transaction back; on PostgreSQL one that wrote nothing ends with a
-    commit instead (db/engine.end_unwritten: the connection keeps its prepared statements,
-    which a rollback discards). A refused booking attempt changes nothing either way."""
-    session = db.session()
-    if session.in_transaction():
-        engine.end_unwritten(session.connection())
-    session.rollback()
 
 
 def _raise_as_fault(exc: Exception) -> None:
@@ -267,7 +249,7 @@ def _raise_as_fault(exc: Exception) -> None:
 def rollback() -> None:
     """Undo what the unit did so far and go on in a fresh transaction (a page that shows
     a form again after a refused change)."""
-    _roll_back()
+    db.session.rollback()
 
 
 def _raise_as_refusal(exc: Exception) -> None:
@@ -350,7 +332,7 @@ def release() -> None:
     anything was written: what follows starts a new transaction of the same unit."""
     if db.session.new or db.session.dirty or db.session.deleted:
         raise RuntimeError("release() after a change: it would be lost")
-    _roll_back()
+    db.session.rollback()
 
 
 # --- locks --------------------------------------------------------------------------------------
