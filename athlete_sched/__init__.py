@@ -56,4 +56,3 @@ def create_app(config: dict[str, Any] | type | None = None) -> Flask:
     register_cli(app)
     jobs.init_app(app)  # the job queue (Huey) and `flask jobs ...`
     return app
-

@@ -66,6 +66,11 @@ class Reason:
     message: str
 
 
+# What `propose` works out (or keeps) for a question: the slots per kind, and why a kind
+# has none.
+Worked = tuple[dict[str, Sequence[Slot]], dict[str, Reason]]
+
+
 @dataclass
 class Proposals:
     """Ranked slots per kind for an event, those that would also serve another event
@@ -135,7 +140,7 @@ def propose(event: Event, kinds: tuple[str, ...], therapist_id: int | None,
 
 def _still_best(cache: VersionedCache, question: Hashable, data: Hashable,
                 chosen: dict[str, Interval], at: datetime
-                ) -> tuple[dict[str, Sequence[Slot]], dict[str, Reason]] | None:
+                ) -> Worked | None:
     """The slots kept for `question` at an earlier `data` (the proposals key's counters
     and bookings near the windows, and their highest row_version), if the writes since
     cannot have changed them; then kept at `data` too. Those writes are new bookings
@@ -172,7 +177,7 @@ def _still_best(cache: VersionedCache, question: Hashable, data: Hashable,
 
 def _clear_of(cache: VersionedCache, question: Hashable, data: Hashable,
               chosen: dict[str, Interval], at: datetime, unavailable: list[Interval],
-              plain: list[Interval]) -> tuple[dict[str, Sequence[Slot]], dict[str, Reason]] | None:
+              plain: list[Interval]) -> Worked | None:
     """The slots of `question`, the same question with the athlete's time as it would be
     without their sessions (`plain`: as the others racing that day, who hold none yet,
     ask it), kept at `data`, if none of them overlaps the athlete's time as it is

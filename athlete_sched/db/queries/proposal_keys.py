@@ -51,6 +51,7 @@ MAX_BUFFER = timedelta(minutes=240)  # CHECK buffer_minutes BETWEEN 0 AND 240 on
 # The two counters and (count, versions) of 7 parts: bookings, the event, the athlete's
 # events, their teams' events, memberships, bookings and waiting-list offers.
 ATHLETE_KEY_LENGTH = 2 + 2 * 7
+NEAR_COUNT, NEAR_VERSIONS = 2, 3  # in a key (and near_windows): the bookings near the windows
 
 
 def _part(versions: Any, where: ColumnElement[bool], postgresql: bool,
@@ -138,7 +139,7 @@ def key(event_id: int, athlete_id: int | None, windows: Interval,
         *found, event_version, home_site_id, near_max = row
     else:  # SQLite's versions of them are that highest row_version
         *found, event_version, home_site_id = row
-        near_max = found[3]
+        near_max = found[NEAR_VERSIONS]
     return Read(tuple(found), event_version, home_site_id, near_max)
 
 
@@ -172,7 +173,8 @@ def inserted_since(windows: Interval, before: Key, before_max: int | None, now: 
     and make up the whole change of the versions (SQLite: their max is the new max;
     PostgreSQL: their hashes add up to the new sum, so no row counted before changed,
     went or came with a lower number). None otherwise."""
-    (count, versions), (new_count, new_versions) = before[2:4], now[2:4]
+    (count, versions), (new_count, new_versions) = (
+        before[NEAR_COUNT:NEAR_VERSIONS + 1], now[NEAR_COUNT:NEAR_VERSIONS + 1])
     if not new_count > count:
         return None
     connection = db.session.connection()
